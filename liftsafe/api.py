@@ -1,0 +1,20 @@
+"""The typed JSON API: one NinjaAPI, each app mounts its router.
+
+Authentication: the browser session (with CSRF) or an API token is accepted;
+every endpoint reads through the app's selectors, which scope to the user.
+"""
+from ninja import NinjaAPI
+
+from liftsafe.core.api import router as core_router
+from liftsafe.core.auth import api_auth
+from liftsafe.registry.api import router as registry_router
+
+api = NinjaAPI(
+    title="liftsafe API",
+    version="1",
+    description="Elevator safety supervision and 96333 emergency response. All reads are scoped to the caller.",
+    auth=api_auth,
+    urls_namespace="api",
+)
+api.add_router("/core/", core_router)
+api.add_router("/registry/", registry_router)

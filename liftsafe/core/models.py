@@ -1,0 +1,137 @@
+"""Core models: administrative areas, user roles and API tokens.
+
+Areas form a tree with a materialised ``path`` so that "everything in this
+area" is one indexed prefix query, whether the codes are GB/T 2260 (110000 →
+110100 → 110105) or a foreign source's districts (US-NY → US-NY-NYC → borough).
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class Area(models.Model):
+    """An administrative area (province, city, district) or a source's district.
+
+    ``path`` is the chain of codes from the root, joined by ``/`` and ending
+    in ``/`` (``"110000/110100/110105/"``); a descendant's path starts with
+    its ancestor's. ``urban`` marks a 直辖市 / 设区的市 area, which sets the
+    30-minute rescue arrival limit of its elevators (FACTS §3.4, TSG T5002 Art. 5).
+    """
+
+    class Level(models.TextChoices):
+        COUNTRY = "country", _("Country")
+        PROVINCE = "province", _("Province")
+        CITY = "city", _("City")
+        DISTRICT = "district", _("District")
+
+    code = models.CharField(_("area code"), max_length=32, unique=True, help_text=_("GB/T 2260 code or the source's district code"))
+    name = models.CharField(_("name"), max_length=100)
+    name_en = models.CharField(_("English name"), max_length=100, blank=True)
+    level = models.CharField(_("level"), max_length=16, choices=Level.choices)
+    parent = models.ForeignKey("self", verbose_name=_("parent area"), null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(max_length=255, unique=True, editable=False)
+    urban = models.BooleanField(_("urban (直辖市/设区的市)"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["path"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.path = (self.parent.path if self.parent_id else "") + f"{self.code}/"
+        super().save(*args, **kwargs)
+
+    @property
+    def jurisdiction_code(self) -> str:
+        """Code of the top-level area (province or country) this area belongs to."""
+        return self.path.split("/", 1)[0]
+
+
+class Role(models.TextChoices):
+    """What a user does on the platform; decides what they may see (see registry.selectors)."""
+
+    ADMIN = "admin", _("Platform administrator")
+    REGULATOR = "regulator", _("Regulator (market supervision)")
+    OPERATOR = "operator", _("96333 operator")
+    MAINTENANCE_UNIT = "maintenance_unit", _("Maintenance unit")
+    USE_UNIT = "use_unit", _("Use unit")
+    INSPECTION_AGENCY = "inspection_agency", _("Inspection agency")
+    RESCUE_STATION = "rescue_station", _("Rescue station")
+    INSURER = "insurer", _("Insurer")
+
+
+AREA_ROLES = {Role.REGULATOR, Role.OPERATOR, Role.RESCUE_STATION}
+ORGANISATION_ROLES = {Role.MAINTENANCE_UNIT, Role.USE_UNIT, Role.INSPECTION_AGENCY, Role.INSURER, Role.RESCUE_STATION}
+
+
+class Profile(models.Model):
+    """A user's role and the scope it carries.
+
+    Regulators and 96333 operators are scoped to an ``area`` (and everything
+    below it); maintenance units, use units, inspection agencies and insurers
+    to their ``organisation``. A user without a profile sees nothing, unless
+    a superuser.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    role = models.CharField(_("role"), max_length=32, choices=Role.choices)
+    organisation = models.ForeignKey("registry.Organisation", verbose_name=_("organisation"), null=True, blank=True, on_delete=models.PROTECT, related_name="members")
+    area = models.ForeignKey(Area, verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="members")
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("user profile")
+        verbose_name_plural = _("user profiles")
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()})"
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.role in (Role.REGULATOR, Role.OPERATOR) and not self.area_id:
+            raise ValidationError({"area": _("A regulator or operator must be scoped to an area.")})
+        if self.role in (Role.MAINTENANCE_UNIT, Role.USE_UNIT, Role.INSPECTION_AGENCY, Role.INSURER, Role.RESCUE_STATION) and not self.organisation_id:
+            raise ValidationError({"organisation": _("This role must belong to an organisation.")})
+
+
+class ApiToken(models.Model):
+    """A bearer token for the JSON API (devices, integrations, scripts).
+
+    Only a SHA-256 digest is stored; the token itself is shown once.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user, name: str) -> tuple["ApiToken", str]:
+        """Create a token for ``user``; returns (record, plaintext token shown once)."""
+        token = "ls_" + secrets.token_urlsafe(32)
+        return cls.objects.create(user=user, name=name, digest=cls.hash(token)), token

@@ -1,0 +1,50 @@
+"""Code lists of the elevator registry, with their sources (FACTS §1, §2).
+
+Kept as plain tuples so that models, importer mappings, the API schema and
+the templates all read the same list.
+"""
+from django.utils.translation import gettext_lazy as _
+
+# FACTS §1.1, 2014 special-equipment catalogue (特种设备目录), kind 3000 电梯.
+CATEGORY_CHOICES = [
+    ("3100", "3100 曳引与强制驱动电梯"),
+    ("3110", "3110 曳引驱动乘客电梯"),
+    ("3120", "3120 曳引驱动载货电梯"),
+    ("3130", "3130 强制驱动载货电梯"),
+    ("3200", "3200 液压驱动电梯"),
+    ("3210", "3210 液压乘客电梯"),
+    ("3220", "3220 液压载货电梯"),
+    ("3300", "3300 自动扶梯与自动人行道"),
+    ("3310", "3310 自动扶梯"),
+    ("3320", "3320 自动人行道"),
+    ("3400", "3400 其他类型电梯"),
+    ("3410", "3410 防爆电梯"),
+    ("3420", "3420 消防员电梯"),
+    ("3430", "3430 杂物电梯"),
+]
+CATEGORY_CODES = {c for c, _label in CATEGORY_CHOICES}
+
+# FACTS §1.1, legacy (pre-2014) category prefixes still inside old 注册代码.
+LEGACY_CATEGORY_CODES = {
+    "3110": "曳引式客梯", "3120": "强制式客梯", "3130": "无机房客梯", "3140": "消防客梯",
+    "3150": "观光客梯", "3160": "防爆客梯", "3170": "病床客梯", "3210": "曳引式货梯",
+    "3220": "强制式货梯", "3230": "无机房货梯", "3240": "汽车电梯", "3250": "防爆货梯",
+    "3310": "液压客梯", "3320": "防爆液压客梯", "3330": "液压货梯", "3340": "防爆液压货梯",
+    "3400": "杂物电梯", "3500": "自动扶梯", "3600": "自动人行道",
+}
+# A 注册代码 prefix is valid if it is a current or a legacy code.
+REGISTRATION_PREFIXES = CATEGORY_CODES | set(LEGACY_CATEGORY_CODES)
+
+ESCALATOR_CATEGORIES = {"3300", "3310", "3320"}
+
+# FACTS §1.4: two-digit variety codes in 使用登记证编号.
+USE_CERTIFICATE_VARIETIES = {"11", "12", "13", "21", "22", "31", "32", "41", "42", "43"}
+
+# FACTS §2: 使用场所 (Fujian platform enumeration); 1-10 are 公众聚集场所.
+PLACE_TYPE_CHOICES = [
+    (1, _("School")), (2, _("Kindergarten")), (3, _("Hospital")), (4, _("Station")),
+    (5, _("Passenger pier")), (6, _("Shopping mall")), (7, _("Stadium")), (8, _("Exhibition hall")),
+    (9, _("Park")), (10, _("Other crowded place")), (11, _("Residential")), (12, _("Office")),
+    (13, _("Factory")), (14, _("Crowded place")), (15, _("Other")),
+]
+CROWDED_PLACE_TYPES = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14}

@@ -1,0 +1,131 @@
+"""Registry writes and their invariants.
+
+Every write goes through here (views, API, admin actions, the importer's
+single-row path) so that validation and audit history happen once. Each
+function validates fully before writing and writes in one transaction:
+nothing is half-written.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from liftsafe.core.models import Role
+from liftsafe.core.scoping import scope_of
+
+from .models import Elevator, LifecycleEvent, MaintenanceContract, Organisation
+from .selectors import elevator_get
+
+# Which roles may edit registry data. Regulators edit in their area; the
+# importer runs as an administrator or a regulator.
+_EDITOR_ROLES = {Role.ADMIN, Role.REGULATOR}
+
+
+def _require_editor(user) -> None:
+    scope = scope_of(user)
+    if not (scope.is_admin or scope.role in _EDITOR_ROLES):
+        raise PermissionDenied(_("Only a regulator or an administrator may change the registry."))
+
+
+@transaction.atomic
+def elevator_update(user, elevator: Elevator, changes: dict[str, Any], reason: str = "") -> Elevator:
+    """Apply ``changes`` (field → value) to ``elevator`` after full validation; keeps audit history.
+
+    Raises:
+        PermissionDenied: if ``user`` may not edit this elevator.
+        ValidationError: naming each bad field (the row is left untouched).
+    """
+    _require_editor(user)
+    elevator = elevator_get(user, elevator.pk)
+    locked = Elevator.objects.select_for_update().get(pk=elevator.pk)
+    for field, value in changes.items():
+        Elevator._meta.get_field(field)  # FieldDoesNotExist for a typo
+        setattr(locked, field, value)
+    locked.full_clean()
+    locked._change_reason = reason
+    locked.save()
+    return locked
+
+
+@transaction.atomic
+def contract_create(user, *, elevator: Elevator, maintenance_unit: Organisation, start_date: dt.date,
+                    end_date: dt.date | None = None, contract_no: str = "", generated: bool = False) -> MaintenanceContract:
+    """Record that ``maintenance_unit`` maintains ``elevator`` from ``start_date`` to ``end_date`` (None = open).
+
+    An open-ended earlier contract is closed the day before ``start_date``
+    (the unit changed); any other overlap is an error.
+
+    Raises:
+        ValidationError: wrong organisation kind, end before start, or an overlap.
+    """
+    if user is not None:
+        _require_editor(user)
+    if maintenance_unit.kind != Organisation.Kind.MAINTENANCE_UNIT:
+        raise ValidationError({"maintenance_unit": _("%(org)s is not a maintenance unit") % {"org": maintenance_unit}})
+    if end_date and end_date < start_date:
+        raise ValidationError({"end_date": _("end date is before start date")})
+    Elevator.objects.select_for_update().filter(pk=elevator.pk).first()
+    existing = MaintenanceContract.objects.filter(elevator=elevator)
+    open_before = existing.filter(end_date__isnull=True, start_date__lt=start_date)
+    for c in open_before:
+        c.end_date = start_date - dt.timedelta(days=1)
+        c._change_reason = "superseded by a new contract"
+        c.save()
+    overlap = existing.filter(Q(end_date__isnull=True) | Q(end_date__gte=start_date))
+    if end_date:
+        overlap = overlap.filter(start_date__lte=end_date)
+    if overlap.exists():
+        raise ValidationError({"start_date": _("this period overlaps an existing contract of the elevator")})
+    contract = MaintenanceContract(elevator=elevator, maintenance_unit=maintenance_unit, start_date=start_date,
+                                   end_date=end_date, contract_no=contract_no, generated=generated)
+    contract.full_clean()
+    contract.save()
+    return contract
+
+
+@transaction.atomic
+def lifecycle_event_add(user, elevator: Elevator, kind: str, occurred_on: dt.date, note: str = "", source: str = "manual") -> LifecycleEvent:
+    """Append a traceability event; events of the same kind, date and source are recorded once.
+
+    Raises:
+        ValidationError: unknown kind or a future date.
+    """
+    if user is not None:
+        _require_editor(user)
+    from .validators import validate_not_future
+
+    if kind not in LifecycleEvent.Kind.values:
+        raise ValidationError({"kind": _("unknown lifecycle event %(k)r") % {"k": kind}})
+    try:
+        validate_not_future(occurred_on)
+    except ValidationError as exc:
+        raise ValidationError({"occurred_on": exc.messages}) from exc
+    event, _created = LifecycleEvent.objects.get_or_create(elevator=elevator, kind=kind, occurred_on=occurred_on, source=source, defaults={"note": note})
+    return event
+
+
+def elevator_set_status(user, elevator: Elevator, status: str, *, on: dt.date, reason: str) -> Elevator:
+    """Change an elevator's status (in use / stopped / sealed / scrapped) and record the lifecycle event.
+
+    Later modules (hazards' stop-use orders) call this; a scrapped elevator
+    cannot come back into use.
+
+    Raises:
+        ValidationError: unknown status, or leaving the scrapped state.
+    """
+    if status not in Elevator.Status.values:
+        raise ValidationError({"status": _("unknown status %(s)r") % {"s": status}})
+    if elevator.status == Elevator.Status.SCRAPPED and status != Elevator.Status.SCRAPPED:
+        raise ValidationError({"status": _("a scrapped elevator cannot change status")})
+    with transaction.atomic():
+        updated = elevator_update(user, elevator, {"status": status, "status_date": on}, reason=reason)
+        kind = {"stopped": "stopped", "sealed": "stopped", "scrapped": "scrapped", "in_use": "resumed"}[status]
+        lifecycle_event_add(user, updated, kind, on, note=reason, source="status")
+    return updated
+
+

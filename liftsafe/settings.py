@@ -1,0 +1,190 @@
+"""Django settings for liftsafe.
+
+Everything a deployment changes comes from environment variables with safe
+defaults, so that a fresh clone runs on the embedded default (SQLite) and a
+production host only sets variables:
+
+- ``LIFTSAFE_PROFILE``: ``dev`` (default) or ``production`` (secure cookies,
+  HSTS, no debug; ``manage.py check --deploy`` passes).
+- ``LIFTSAFE_DATABASE_URL``: e.g. ``postgresql://liftsafe@db/liftsafe``;
+  default ``sqlite:///<data dir>/liftsafe.sqlite3``.
+- ``LIFTSAFE_TEST_DATABASE_URL``: the database the test suite runs on
+  (default: SQLite).
+- ``LIFTSAFE_SECRET_KEY``, ``LIFTSAFE_ALLOWED_HOSTS`` (comma separated),
+  ``LIFTSAFE_TIME_ZONE`` (default ``Asia/Shanghai``), ``LIFTSAFE_DATA_DIR``
+  (default ``./var``), ``LIFTSAFE_MEDIA_ROOT``.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+REPO_DIR = BASE_DIR.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+PROFILE = env("LIFTSAFE_PROFILE", "dev")
+PRODUCTION = PROFILE == "production"
+TESTING = "pytest" in sys.modules or env_bool("LIFTSAFE_TESTING", False)
+
+DATA_DIR = Path(env("LIFTSAFE_DATA_DIR", str(REPO_DIR / "var")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+_DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production-liftsafe"
+SECRET_KEY = env("LIFTSAFE_SECRET_KEY", None if PRODUCTION else _DEV_SECRET)
+if not SECRET_KEY:
+    raise RuntimeError("LIFTSAFE_SECRET_KEY must be set when LIFTSAFE_PROFILE=production")
+
+DEBUG = env_bool("LIFTSAFE_DEBUG", not PRODUCTION and not TESTING)
+ALLOWED_HOSTS = [h.strip() for h in (env("LIFTSAFE_ALLOWED_HOSTS", "" if PRODUCTION else "*") or "").split(",") if h.strip()]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in (env("LIFTSAFE_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "simple_history",
+    "liftsafe.core",
+    "liftsafe.registry",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "liftsafe.urls"
+WSGI_APPLICATION = "liftsafe.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "liftsafe.core.context_processors.platform",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+_default_db_url = f"sqlite:///{DATA_DIR / 'liftsafe.sqlite3'}"
+_db_url = env("LIFTSAFE_TEST_DATABASE_URL") if TESTING else None
+_db_url = _db_url or (None if TESTING else env("LIFTSAFE_DATABASE_URL")) or _default_db_url
+DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=0 if TESTING else 60)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets readers run while the importer or the intake API writes;
+    # IMMEDIATE transactions make concurrent writers queue instead of failing.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    DATABASES["default"].setdefault("OPTIONS", {})
+    if TESTING:
+        DATABASES["default"]["TEST"] = {"NAME": env("LIFTSAFE_TEST_DATABASE_NAME", "test_liftsafe")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth -----------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "registry:elevator_list"
+LOGOUT_REDIRECT_URL = "login"
+
+# --- I18n and time ---------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env("LIFTSAFE_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media -------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env("LIFTSAFE_MEDIA_ROOT", str(DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if TESTING or not PRODUCTION
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- Uploads / imports -------------------------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Security (production profile) ------------------------------------------
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("LIFTSAFE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(env("LIFTSAFE_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LIFTSAFE_LOG_LEVEL", "WARNING" if TESTING else "INFO")},
+}
+
+# Rule parameters (time limits, thresholds, weights) live in liftsafe/rules.py;
+# a deployment overrides any of them here or with LIFTSAFE_RULES (JSON).
+LIFTSAFE_RULES: dict = {}

@@ -1,0 +1,20 @@
+"""URL map: pages per app, one typed JSON API (django-ninja) at /api/, admin."""
+from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from liftsafe.api import api
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/", api.urls),
+    path("", include("liftsafe.core.urls")),
+    path("admin/", admin.site.urls),
+    path("registry/", include("liftsafe.registry.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
