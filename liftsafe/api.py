@@ -7,6 +7,9 @@ from ninja import NinjaAPI
 
 from liftsafe.core.api import router as core_router
 from liftsafe.core.auth import api_auth
+from liftsafe.emergency.api import router as emergency_router
+from liftsafe.hazards.api import router as hazards_router
+from liftsafe.monitoring.api import router as monitoring_router
 from liftsafe.registry.api import router as registry_router
 
 api = NinjaAPI(
@@ -18,3 +21,6 @@ api = NinjaAPI(
 )
 api.add_router("/core/", core_router)
 api.add_router("/registry/", registry_router)
+api.add_router("/emergency/", emergency_router)
+api.add_router("/monitoring/", monitoring_router)
+api.add_router("/hazards/", hazards_router)

@@ -68,6 +68,9 @@ INSTALLED_APPS = [
     "simple_history",
     "liftsafe.core",
     "liftsafe.registry",
+    "liftsafe.emergency",
+    "liftsafe.monitoring",
+    "liftsafe.hazards",
 ]
 
 MIDDLEWARE = [

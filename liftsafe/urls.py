@@ -12,6 +12,9 @@ urlpatterns = [
     path("", include("liftsafe.core.urls")),
     path("admin/", admin.site.urls),
     path("registry/", include("liftsafe.registry.urls")),
+    path("emergency/", include("liftsafe.emergency.urls")),
+    path("monitoring/", include("liftsafe.monitoring.urls")),
+    path("hazards/", include("liftsafe.hazards.urls")),
 ]
 
 if settings.DEBUG:

@@ -1,0 +1,4 @@
+"""hazards API router (mounted at /api/hazards/)."""
+from ninja import Router
+
+router = Router(tags=["hazards"])
