@@ -33,6 +33,29 @@ def _require_editor(user) -> None:
 
 
 @transaction.atomic
+def elevator_create(user, **fields: Any) -> Elevator:
+    """Register one elevator after full validation (used by modules that learn of an elevator
+    outside a registry import, e.g. an incident report naming only a device number).
+
+    ``fields`` are Elevator field names; ``source``, ``source_id``, ``area``,
+    ``jurisdiction`` and ``category`` are required. ``user`` None = a system
+    process (imports, replays); otherwise a regulator or administrator.
+
+    Raises:
+        PermissionDenied: if ``user`` may not edit the registry.
+        ValidationError: naming each bad field; nothing is written.
+    """
+    if user is not None:
+        _require_editor(user)
+    reason = fields.pop("_reason", "")
+    elevator = Elevator(**fields)
+    elevator.full_clean()
+    elevator._change_reason = reason
+    elevator.save()
+    return elevator
+
+
+@transaction.atomic
 def elevator_update(user, elevator: Elevator, changes: dict[str, Any], reason: str = "") -> Elevator:
     """Apply ``changes`` (field → value) to ``elevator`` after full validation; keeps audit history.
 
