@@ -5,6 +5,7 @@ every endpoint reads through the app's selectors, which scope to the user.
 """
 from ninja import NinjaAPI
 
+from liftsafe.core.api import install_error_handlers
 from liftsafe.core.api import router as core_router
 from liftsafe.core.auth import api_auth
 from liftsafe.emergency.api import router as emergency_router
@@ -19,6 +20,7 @@ api = NinjaAPI(
     auth=api_auth,
     urls_namespace="api",
 )
+install_error_handlers(api)  # JSON errors: 401/403/404/422 with the field named
 api.add_router("/core/", core_router)
 api.add_router("/registry/", registry_router)
 api.add_router("/emergency/", emergency_router)

@@ -6,6 +6,13 @@ import pytest
 from liftsafe.core.testing import make_world
 
 
+def pytest_sessionstart(session):
+    """Compile stale translation catalogs (.po → .mo, polib) so pages render in zh-Hans."""
+    from liftsafe.core.i18n import compile_catalogs
+
+    compile_catalogs()
+
+
 @pytest.fixture
 def world(db):
     """A small two-district world with a user per role (see liftsafe.core.testing)."""

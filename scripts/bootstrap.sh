@@ -14,3 +14,5 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
   echo "$want" > "$stamp"
 fi
+# .po → .mo with polib (no GNU gettext needed)
+.venv/bin/python -c "from liftsafe.core.i18n import compile_catalogs; compile_catalogs()"

@@ -135,3 +135,64 @@ class ApiToken(models.Model):
         """Create a token for ``user``; returns (record, plaintext token shown once)."""
         token = "ls_" + secrets.token_urlsafe(32)
         return cls.objects.create(user=user, name=name, digest=cls.hash(token)), token
+
+
+class Notification(models.Model):
+    """An outbox entry: a message queued in the same transaction as the write that caused it.
+
+    Written by :func:`liftsafe.core.notifications.notify`; delivered to every
+    configured channel by the periodic job ``deliver_notifications``, with
+    retries and exponential backoff. ``delivered_channels`` lists the channels
+    that accepted it (a retry only re-tries the others); every attempt is a
+    :class:`NotificationAttempt`. ``dedupe_key`` (unique when set) makes a
+    notification once-only. Recipients: ``user``, the members of
+    ``organisation``, or the regulators of ``area``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed (gave up)")
+
+    kind = models.CharField(_("kind"), max_length=64, db_index=True)
+    subject = models.CharField(_("subject"), max_length=255)
+    body = models.TextField(_("body"), blank=True)
+    organisation = models.ForeignKey("registry.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
+    area = models.ForeignKey(Area, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
+    payload = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    delivered_channels = models.JSONField(default=list, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="notification_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.subject}"
+
+
+class NotificationAttempt(models.Model):
+    """One delivery attempt of a notification on one channel (kept; the audit of who was told when)."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="delivery_attempts")
+    channel = models.CharField(max_length=64)
+    at = models.DateTimeField(auto_now_add=True)
+    ok = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["notification", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} {self.channel} {'ok' if self.ok else 'failed'}"

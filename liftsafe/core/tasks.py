@@ -57,3 +57,11 @@ def discover() -> list[PeriodicJob]:
                 if exc.name != f"{cfg.name}.tasks":
                     raise
     return sorted(_REGISTRY.values(), key=lambda j: j.name)
+
+
+@periodic(seconds=5, name="core.deliver_notifications")
+def deliver_notifications() -> int:
+    """Deliver due outbox notifications (see :func:`liftsafe.core.notifications.deliver_due`)."""
+    from .notifications import deliver_due
+
+    return deliver_due()

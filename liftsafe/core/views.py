@@ -1,13 +1,55 @@
-"""Core pages: home (redirects to the user's main page), health check."""
+"""Core pages: home (what each role does here), health check."""
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from liftsafe.registry import selectors
+
+from .models import Profile, Role
+from .scoping import scope_of
+
+# What each role comes here to do: (hint on the elevator tile, further work items (title, text)).
+ROLE_WORK = {
+    Role.ADMIN: (_("Every elevator on the platform."), []),
+    Role.REGULATOR: (_("Elevators in your area: search by any code or address, check inspections and history."), [
+        (_("Supervision"), _("Follow overdue inspections, sealed and stopped elevators, and maintenance units in your area.")),
+    ]),
+    Role.OPERATOR: (_("Look up the elevator a caller is trapped in by its 96333 rescue code or address."), [
+        (_("96333 emergency response"), _("Receive calls, dispatch the maintenance unit and follow each rescue to the end.")),
+    ]),
+    Role.MAINTENANCE_UNIT: (_("Elevators your unit currently holds a maintenance contract for."), [
+        (_("Rescue and maintenance"), _("Answer dispatched rescues within the time limit and keep maintenance records.")),
+    ]),
+    Role.USE_UNIT: (_("Elevators your unit uses and is responsible for."), [
+        (_("Safety responsibility"), _("Keep inspections current and report hazards and faults.")),
+    ]),
+    Role.INSPECTION_AGENCY: (_("Elevators your agency inspects."), []),
+    Role.INSURER: (_("Elevators your company insures."), []),
+    Role.RESCUE_STATION: (_("Elevators in your station's area."), [
+        (_("Rescue"), _("Second-level rescue when the maintenance unit cannot arrive in time.")),
+    ]),
+}
 
 
+@login_required
 def home(request):
-    if not request.user.is_authenticated:
-        return redirect("login")
-    return redirect("registry:elevator_list")
+    """Landing page after login: the user's role, what they may see, and where their work is."""
+    scope = scope_of(request.user)
+    hint, tasks = ROLE_WORK.get(scope.role, ("", []))
+    profile = Profile.objects.select_related("area", "organisation").filter(user=request.user).first()
+    scope_name = ""
+    if profile is not None:
+        scope_name = str(profile.organisation or profile.area or "")
+    ctx = {
+        "role_label": Role(scope.role).label if scope.role else "",
+        "scope_name": scope_name,
+        "registry_hint": hint,
+        "tasks": [{"title": t, "text": x} for t, x in tasks],
+        "elevator_count": selectors.elevators_for(request.user).count() if scope.role else 0,
+    }
+    return render(request, "core/home.html", ctx)
 
 
 def healthz(request):

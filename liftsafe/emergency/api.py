@@ -1,4 +1,284 @@
-"""emergency API router (mounted at /api/emergency/)."""
-from ninja import Router
+"""Emergency API (mounted at /api/emergency/): thin endpoints over services and selectors.
+
+- ``POST /cases`` intake (operators/admins; IoT integrations and the QR page
+  use an operator's API token or call the service directly); ``dispatch: true``
+  also dispatches level 1 in the same request (the storm benchmark path).
+- ``POST /cases/{id}/dispatch``, ``/milestones``, ``/cause``.
+- ``GET /cases``, ``/cases/{id}``, ``/cases/{id}/timeline``, ``/board``
+  (delta since a cursor), ``/upload`` (regulator-upload records with the
+  derived ``deal_status``), ``/causes`` (the cause code tree).
+
+Errors: 422 ``{"detail", "errors": {field: [...]}}``, 403, 404 (see liftsafe.core.api).
+Personal data in every response is masked by the selectors unless the caller may see it.
+"""
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
+
+try:
+    from ninja import Status
+except ImportError:  # django-ninja < 1.5
+    def Status(code, value):  # noqa: N802
+        return code, value
+
+from liftsafe.core.scoping import scope_of
+from liftsafe.registry.models import Elevator, Organisation
+from liftsafe.registry.selectors import elevators_for
+
+from . import causes, selectors, services
+from .models import OPEN_STATES
 
 router = Router(tags=["emergency"])
+
+
+class IntakeIn(Schema):
+    elevator_id: int | None = Field(None, description="the elevator's id; or give rescue_code / registration_code / equipment_code")
+    rescue_code: str | None = None
+    registration_code: str | None = None
+    equipment_code: str | None = None
+    channel: str = Field(..., description="phone_96333 | car_alarm | iot | qr_report | transfer_12345 | transfer_119")
+    case_type: str = Field(..., description="entrapment | fault_report | enquiry")
+    received_at: dt.datetime | None = Field(None, description="default: now (server time)")
+    trapped_count: int | None = None
+    injured_count: int | None = None
+    car_position: str = ""
+    caller_phone: str = ""
+    special_circumstances: str = ""
+    details: dict | None = None
+    source_ref: str = ""
+    idempotency_key: str | None = Field(None, max_length=128)
+    dispatch: bool = Field(False, description="also dispatch level 1 now (idempotent)")
+
+
+class CaseOut(Schema):
+    id: int
+    order_number: str
+    elevator_id: int
+    elevator_code: str
+    address: str
+    channel: str
+    case_type: str
+    state: str
+    level: int
+    responder_id: int | None
+    responder_name: str | None
+    received_at: dt.datetime
+    level_dispatched_at: dt.datetime | None
+    trapped_count: int | None
+    injured_count: int | None
+    released_count: int | None
+    car_position: str
+    caller_phone: str = Field(..., description="masked (138****5678) unless the caller may see personal data")
+    special_circumstances: str
+    source_ref: str
+    cause_class: str
+    cause_item: str
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_elevator_code(obj) -> str:
+        return obj.elevator.display_code
+
+    @staticmethod
+    def resolve_address(obj) -> str:
+        return obj.elevator.address
+
+    @staticmethod
+    def resolve_responder_name(obj) -> str | None:
+        return obj.responder.name if obj.responder_id else None
+
+
+class CaseDetailOut(CaseOut):
+    details: dict
+    durations: dict[str, float | None]
+    status_code: str
+
+    @staticmethod
+    def resolve_durations(obj) -> dict:
+        return selectors.durations(obj, _milestones(obj))
+
+    @staticmethod
+    def resolve_status_code(obj) -> str:
+        return selectors.upload_status_code(obj, _milestones(obj))
+
+
+def _milestones(case) -> list:
+    """The case's milestones, read once per response."""
+    if getattr(case, "_ms_cache", None) is None:
+        case._ms_cache = list(case.milestones.all())
+    return case._ms_cache
+
+
+class IntakeOut(Schema):
+    created: bool
+    duplicate: bool
+    case: CaseDetailOut
+
+
+class DispatchIn(Schema):
+    level: int = Field(..., ge=1, le=3)
+    responder_id: int | None = None
+    at: dt.datetime | None = None
+
+
+class MilestoneIn(Schema):
+    kind: str = Field(..., description="responded | arrived | released | completed | false_alarm | cancelled")
+    at: dt.datetime | None = None
+    released_count: int | None = None
+    note: str | None = None
+    idempotency_key: str | None = Field(None, max_length=128)
+
+
+class MilestoneOut(Schema):
+    id: int
+    kind: str
+    at: dt.datetime
+    recorded_at: dt.datetime
+    actor: str | None
+    level: int | None
+    responder_id: int | None
+    responder: str | None
+    data: dict
+
+
+class CauseIn(Schema):
+    cause_class: str
+    cause_item: str
+
+
+class CaseFilter(Schema):
+    open: bool | None = None
+    elevator_id: int | None = None
+    since: dt.datetime | None = Field(None, description="only cases changed since")
+
+
+class UploadOut(Schema):
+    """Regulator-upload record (FACTS §3.5, t_elevator_data style); status derived from milestones."""
+
+    order_number: str
+    equipment_code: str
+    registration_code: str
+    fault_timestamp: dt.datetime
+    deal_status: str
+    deal_respond_time: dt.datetime | None
+    deal_arrive_time: dt.datetime | None
+    deal_end_time: dt.datetime | None
+    car_position: str
+
+
+def _elevator(user, data: IntakeIn) -> Elevator:
+    qs = elevators_for(user).select_related("area")
+    for field in ("elevator_id", "rescue_code", "registration_code", "equipment_code"):
+        val = getattr(data, field)
+        if val in (None, ""):
+            continue
+        key = "pk" if field == "elevator_id" else field
+        hits = list(qs.filter(**{key: val})[:2])
+        if len(hits) == 1:
+            return hits[0]
+        if not hits:
+            raise ValidationError({field: [f"No elevator with {field} {val!r} in your area."]})
+        raise ValidationError({field: [f"{field} {val!r} matches several elevators; give elevator_id."]})
+    raise ValidationError({"elevator_id": ["Identify the elevator: elevator_id, rescue_code, registration_code or equipment_code."]})
+
+
+def _case(request, pk: int):
+    return selectors.case_get(request.user, pk)
+
+
+@router.post("/cases", response={200: IntakeOut, 201: IntakeOut}, summary="Take an alarm: open a case or attach to the open one")
+def intake(request, data: IntakeIn):
+    elevator = _elevator(request.user, data)
+    res = services.intake_alarm(
+        elevator, channel=data.channel, case_type=data.case_type, received_at=data.received_at or timezone.now(),
+        actor=request.user, details=data.details, source_ref=data.source_ref, caller_phone=data.caller_phone,
+        trapped_count=data.trapped_count, injured_count=data.injured_count, idempotency_key=data.idempotency_key,
+        car_position=data.car_position, special_circumstances=data.special_circumstances, dispatch=data.dispatch)
+    case = res.case  # loaded with its elevator and responder by the service; masked like every selector would
+    if not selectors.sees_personal_data(scope_of(request.user)):
+        case = selectors.mask_case(case)
+    return Status(201 if res.created else 200, {"created": res.created, "duplicate": res.duplicate, "case": case})
+
+
+@router.get("/cases", response=list[CaseOut], summary="Cases the caller may see, newest first")
+@paginate(LimitOffsetPagination)
+def case_list(request, filters: Query[CaseFilter]):
+    qs = selectors.cases_for(request.user)
+    if filters.open is True:
+        qs = qs.filter(state__in=[s.value for s in OPEN_STATES])
+    elif filters.open is False:
+        qs = qs.exclude(state__in=[s.value for s in OPEN_STATES])
+    if filters.elevator_id:
+        qs = qs.filter(elevator_id=filters.elevator_id)
+    if filters.since:
+        qs = qs.filter(updated_at__gte=filters.since)
+    return qs
+
+
+@router.get("/cases/{pk}", response=CaseDetailOut, summary="One case with durations and status code")
+def case_detail(request, pk: int):
+    return _case(request, pk)
+
+
+@router.get("/cases/{pk}/timeline", response=list[MilestoneOut], summary="The case's milestones, oldest first")
+def case_timeline(request, pk: int):
+    return selectors.case_timeline(request.user, _case(request, pk))
+
+
+@router.post("/cases/{pk}/dispatch", response=CaseDetailOut, summary="Dispatch at level 1-3 (idempotent)")
+def case_dispatch(request, pk: int, data: DispatchIn):
+    case = _case(request, pk)
+    responder = None
+    if data.responder_id is not None:
+        responder = Organisation.objects.filter(pk=data.responder_id).first()
+        if responder is None:
+            raise ValidationError({"responder_id": ["Unknown organisation."]})
+    services.dispatch_case(request.user, case, data.level, responder, at=data.at)
+    return _case(request, pk)
+
+
+@router.post("/cases/{pk}/milestones", response={201: MilestoneOut}, summary="Record responded/arrived/released/completed/false_alarm/cancelled")
+def case_milestone(request, pk: int, data: MilestoneIn):
+    case = _case(request, pk)
+    extra = {"note": data.note}
+    if data.kind == "released":
+        extra["released_count"] = data.released_count
+    m = services.record_milestone(request.user, case, data.kind, data.at, idempotency_key=data.idempotency_key, **extra)
+    row = next(r for r in selectors.case_timeline(request.user, case) if r["id"] == m.pk)
+    return Status(201, row)
+
+
+@router.post("/cases/{pk}/cause", response=CaseDetailOut, summary="Report the cause (class → item)")
+def case_cause(request, pk: int, data: CauseIn):
+    services.report_cause(request.user, _case(request, pk), data.cause_class, data.cause_item)
+    return _case(request, pk)
+
+
+@router.get("/board", summary="Live board: open cases changed since the cursor (compact rows)")
+def board(request, since: dt.datetime | None = None):
+    return selectors.board_delta(request.user, since)
+
+
+@router.get("/upload", response=list[UploadOut], summary="Regulator-upload records (FACTS §3.5) of cases changed since")
+@paginate(LimitOffsetPagination)
+def upload(request, since: dt.datetime | None = None):
+    qs = selectors.cases_for(request.user).prefetch_related("milestones")
+    if since:
+        qs = qs.filter(updated_at__gte=since)
+    out = []
+    for c in qs[:5000]:
+        ms = list(c.milestones.all())
+        d = selectors.derive(ms)
+        out.append({"order_number": c.order_number, "equipment_code": c.elevator.equipment_code,
+                    "registration_code": c.elevator.registration_code, "fault_timestamp": c.received_at,
+                    "deal_status": selectors.upload_status_code(c, ms), "deal_respond_time": d.responded_at,
+                    "deal_arrive_time": d.arrived_at, "deal_end_time": d.closed_at, "car_position": c.car_position})
+    return out
+
+
+@router.get("/causes", summary="Cause code tree (FACTS §4.3): {class: {label, items: {item: label}}}")
+def cause_tree(request):
+    return {k: {"label": label, "items": items} for k, (label, items) in causes.CAUSES.items()}

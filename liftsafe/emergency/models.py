@@ -1,1 +1,186 @@
-"""emergency models."""
+"""96333 emergency cases and their milestones (FACTS §3).
+
+A case's *facts* are its intake data (who called, how, how many trapped…)
+and its append-only :class:`Milestone` events (received, dispatched,
+responded, arrived, released, completed, false alarm, cancelled, escalated,
+call attached). Everything else — state, current level and responder, every
+duration, the upload status code — derives from the milestones through
+:func:`liftsafe.emergency.services.derive`. The few derived columns kept on
+:class:`EmergencyCase` (``state``, ``level``, ``responder``,
+``level_dispatched_at``) are a cache rewritten from the milestones by every
+write, so that the database can index them: the partial unique constraint
+"one open case per elevator" and the escalation scan need them.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .causes import CAUSE_CLASS_CHOICES
+
+
+class Channel(models.TextChoices):
+    """How the alarm reached the platform (FACTS §3.3 step 1)."""
+
+    PHONE_96333 = "phone_96333", _("96333 phone call")
+    CAR_ALARM = "car_alarm", _("Car alarm button")
+    IOT = "iot", _("IoT auto-alarm")
+    QR_REPORT = "qr_report", _("Public QR report")
+    TRANSFER_12345 = "transfer_12345", _("12345 transfer")
+    TRANSFER_119 = "transfer_119", _("119 transfer")
+
+
+class CaseType(models.TextChoices):
+    """Call/appeal categories (FACTS §3.5, Huai'an report): 困人求救, 故障报修, 咨询及其他."""
+
+    ENTRAPMENT = "entrapment", _("Entrapment")
+    FAULT_REPORT = "fault_report", _("Fault report")
+    ENQUIRY = "enquiry", _("Enquiry / other")
+
+
+class State(models.TextChoices):
+    """A case's state, derived from its milestones (latest progress milestone wins)."""
+
+    RECEIVED = "received", _("Received")
+    DISPATCHED = "dispatched", _("Dispatched")
+    RESPONDED = "responded", _("Responded")
+    ARRIVED = "arrived", _("Arrived")
+    RELEASED = "released", _("Released")
+    COMPLETED = "completed", _("Completed")
+    FALSE_ALARM = "false_alarm", _("False alarm")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+OPEN_STATES = (State.RECEIVED, State.DISPATCHED, State.RESPONDED, State.ARRIVED, State.RELEASED)
+CLOSED_STATES = (State.COMPLETED, State.FALSE_ALARM, State.CANCELLED)
+
+
+class Level(models.IntegerChoices):
+    """Response levels 三级救援 (FACTS §3.2)."""
+
+    MAINTENANCE_UNIT = 1, _("Level 1: contracted maintenance unit")
+    RESCUE_STATION = 2, _("Level 2: rescue station")
+    FIRE_BRIGADE = 3, _("Level 3: fire brigade")
+
+
+class EmergencyCase(models.Model):
+    """One emergency case (处置单) for one elevator.
+
+    Intake checklist (FACTS §3.3 step 1): ``trapped_count``, ``injured_count``,
+    ``car_position`` (floor/level as told), ``caller_phone`` (personal data:
+    shown only to operators and the dispatched responder, masked elsewhere),
+    ``special_circumstances``; ``details`` is a JSON snapshot of whatever else
+    the channel sent (IoT status snapshot, QR form, MTA ticket fields).
+    ``source_ref`` is the sender's own reference (IoT alarm id, ticket no.).
+    ``received_at`` is when the platform received the first alarm (aware).
+    ``cause_class``/``cause_item``: the two-level cause (FACTS §4.3, see
+    :mod:`liftsafe.emergency.causes`). ``released_count``: people freed.
+
+    Cached from milestones (never written except by the services' refresh):
+    ``state``, ``level`` (0 = not dispatched), ``responder``,
+    ``level_dispatched_at`` (when the current level was dispatched).
+    """
+
+    elevator = models.ForeignKey("registry.Elevator", verbose_name=_("elevator"), on_delete=models.PROTECT, related_name="emergency_cases")
+    order_number = models.CharField(_("order number (处置单号)"), max_length=32, unique=True)
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    case_type = models.CharField(_("case type"), max_length=16, choices=CaseType.choices)
+    received_at = models.DateTimeField(_("received at"), db_index=True)
+    trapped_count = models.PositiveSmallIntegerField(_("people trapped"), null=True, blank=True)
+    injured_count = models.PositiveSmallIntegerField(_("people injured"), null=True, blank=True)
+    car_position = models.CharField(_("car position"), max_length=32, blank=True)
+    caller_phone = models.CharField(_("caller phone"), max_length=32, blank=True)
+    special_circumstances = models.TextField(_("special circumstances"), blank=True)
+    details = models.JSONField(_("intake details"), default=dict, blank=True)
+    source_ref = models.CharField(_("source reference"), max_length=64, blank=True, db_index=True)
+    cause_class = models.CharField(_("cause class"), max_length=32, choices=CAUSE_CLASS_CHOICES, blank=True)
+    cause_item = models.CharField(_("cause item"), max_length=32, blank=True)
+    cause_reported_at = models.DateTimeField(_("cause reported at"), null=True, blank=True)
+    released_count = models.PositiveSmallIntegerField(_("people released"), null=True, blank=True)
+
+    # cache of derive(milestones); see module docstring
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.RECEIVED, db_index=True)
+    level = models.PositiveSmallIntegerField(_("current level"), default=0)
+    responder = models.ForeignKey("registry.Organisation", verbose_name=_("current responder"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="emergency_cases")
+    level_dispatched_at = models.DateTimeField(_("current level dispatched at"), null=True, blank=True)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("emergency case")
+        verbose_name_plural = _("emergency cases")
+        ordering = ["-received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["elevator"], condition=Q(state__in=[s.value for s in OPEN_STATES]),
+                                    name="emergency_one_open_case_per_elevator"),
+            models.CheckConstraint(condition=Q(level__gte=0) & Q(level__lte=3), name="emergency_case_level_0_3"),
+        ]
+        indexes = [
+            models.Index(fields=["state", "level_dispatched_at"], name="emergency_case_state_disp_idx"),
+            models.Index(fields=["responder", "state"], name="emergency_case_responder_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_number
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def save(self, *args, **kwargs):
+        if getattr(self, "_personal_masked", False):
+            raise RuntimeError("a case with masked personal data (from a selector) must not be saved")
+        super().save(*args, **kwargs)
+
+
+class Milestone(models.Model):
+    """One event in a case's life; append-only, the single source of the case's state and durations.
+
+    ``at`` is when it happened (as reported, aware); ``recorded_at`` when the
+    platform stored it. ``level``/``responder`` are set on ``dispatched``
+    (and on ``escalated``: the level escalated *from*). ``data`` carries the
+    kind's extra fields (``released_count`` on released; channel/phone of an
+    attached call; escalation reason). ``idempotency_key`` (globally unique
+    when set) makes a double-tapped submission record once.
+    """
+
+    class Kind(models.TextChoices):
+        RECEIVED = "received", _("Received")
+        DISPATCHED = "dispatched", _("Dispatched")
+        RESPONDED = "responded", _("Responded")
+        ARRIVED = "arrived", _("Arrived")
+        RELEASED = "released", _("Released")
+        COMPLETED = "completed", _("Completed")
+        FALSE_ALARM = "false_alarm", _("False alarm")
+        CANCELLED = "cancelled", _("Cancelled")
+        ESCALATED = "escalated", _("Escalated")
+        CALL_ATTACHED = "call_attached", _("Call attached")
+
+    case = models.ForeignKey(EmergencyCase, verbose_name=_("case"), on_delete=models.CASCADE, related_name="milestones")
+    kind = models.CharField(_("milestone"), max_length=16, choices=Kind.choices)
+    at = models.DateTimeField(_("at"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    level = models.PositiveSmallIntegerField(_("level"), null=True, blank=True)
+    responder = models.ForeignKey("registry.Organisation", verbose_name=_("responder"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    data = models.JSONField(default=dict, blank=True)
+    idempotency_key = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        verbose_name = _("milestone")
+        verbose_name_plural = _("milestones")
+        ordering = ["at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["idempotency_key"], condition=~Q(idempotency_key=""), name="emergency_milestone_idempotency"),
+        ]
+        indexes = [models.Index(fields=["case", "at"], name="emergency_milestone_case_at")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M:%S}"

@@ -1,4 +1,19 @@
-from django.urls import path  # noqa: F401
+"""Emergency pages (mounted at /emergency/)."""
+from django.urls import path
+
+from . import views
 
 app_name = "emergency"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.console, name="console"),
+    path("intake/<int:elevator_pk>/", views.intake, name="intake"),
+    path("board/", views.board, name="board"),
+    path("board/delta/", views.board_delta, name="board_delta"),
+    path("cases/<int:pk>/", views.case_detail, name="case_detail"),
+    path("cases/<int:pk>/dispatch/", views.case_dispatch, name="case_dispatch"),
+    path("cases/<int:pk>/close/", views.case_close, name="case_close"),
+    path("responder/", views.responder, name="responder"),
+    path("responder/<int:pk>/milestone/", views.responder_milestone, name="responder_milestone"),
+    path("responder/<int:pk>/cause/", views.responder_cause, name="responder_cause"),
+    path("regulator/", views.regulator, name="regulator"),
+]

@@ -1,4 +1,174 @@
-"""hazards API router (mounted at /api/hazards/)."""
-from ninja import Router
+"""Hazards API (mounted at /api/hazards/): scoped reads, the rectification workflow, look-back re-checks.
+
+Errors: 422 ``{"detail": {field: [messages]}}`` for bad input, 409 for a stale
+``version`` (optimistic concurrency), 403 for a caller without the right, 404
+outside the caller's scope.
+"""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+from ninja.pagination import LimitOffsetPagination, paginate
+
+from liftsafe.registry.models import Organisation
+from liftsafe.registry.selectors import elevator_get
+
+from . import selectors, services
 
 router = Router(tags=["hazards"])
+
+
+class HazardOut(Schema):
+    id: int
+    elevator_id: int
+    area_code: str
+    source: str
+    source_ref: str
+    title: str
+    level: str
+    state: str
+    cause_class: str
+    responsible_unit_id: int | None
+    deadline: dt.date | None
+    overdue: bool
+    listed: bool
+    listed_authority: str
+    recurrence_count: int
+    closed_at: dt.datetime | None
+    version: int
+
+    @staticmethod
+    def resolve_area_code(obj) -> str:
+        return obj.area.code
+
+    @staticmethod
+    def resolve_overdue(obj) -> bool:
+        return obj.is_overdue()
+
+
+class HazardFilter(Schema):
+    q: str = ""
+    state: str | None = None
+    level: str | None = None
+    area: str | None = None
+    source: str | None = None
+    overdue: bool | None = None
+    listed: bool | None = None
+    elevator: int | None = None
+
+
+class HazardIn(Schema):
+    elevator_id: int
+    source: str
+    title: str
+    level: str
+    responsible_unit_id: int
+    deadline: dt.date | None = None
+    description: str = ""
+    cause_class: str = ""
+
+
+class ActionIn(Schema):
+    version: int
+    note: str = ""
+    reason: str = ""
+    authority: str = ""
+
+
+class RecheckIn(Schema):
+    hazard_id: int
+    result: str
+    note: str = ""
+
+
+def _call(fn):
+    try:
+        with transaction.atomic():
+            return Status(200, fn())
+    except services.HazardConflict as exc:
+        return Status(409, {"detail": exc.message_dict})
+    except ValidationError as exc:
+        return Status(422, {"detail": exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}})
+    except PermissionDenied as exc:
+        return Status(403, {"detail": str(exc)})
+
+
+ERRS = {409: dict, 422: dict, 403: dict}
+
+
+@router.get("/hazards", response=list[HazardOut], summary="Hazards the caller may see, with filters")
+@paginate(LimitOffsetPagination)
+def hazard_list(request, filters: Query[HazardFilter]):
+    return selectors.hazard_search(request.user, **filters.dict())
+
+
+@router.get("/hazards/{hazard_id}", response=HazardOut, summary="One hazard")
+def hazard_detail(request, hazard_id: int):
+    return selectors.hazard_get(request.user, hazard_id)
+
+
+@router.post("/hazards", response={200: HazardOut, **ERRS}, summary="File a hazard (regulator)")
+def hazard_create(request, data: HazardIn):
+    def run():
+        unit = Organisation.objects.filter(pk=data.responsible_unit_id).first()
+        return services.hazard_file(request.user, elevator=elevator_get(request.user, data.elevator_id), source=data.source,
+                                    title=data.title, level=data.level, responsible_unit=unit, deadline=data.deadline,
+                                    description=data.description, cause_class=data.cause_class)
+    return _call(run)
+
+
+_ACTIONS = {
+    "list": lambda u, h, d: services.hazard_list(u, h, version=d.version, authority=d.authority),
+    "start": lambda u, h, d: services.rectification_start(u, h, version=d.version, note=d.note),
+    "submit": lambda u, h, d: services.rectification_submit(u, h, version=d.version, note=d.note),
+    "send-back": lambda u, h, d: services.hazard_send_back(u, h, version=d.version, reason=d.reason),
+    "close": lambda u, h, d: services.hazard_close(u, h, version=d.version, note=d.note),
+}
+
+
+@router.post("/hazards/{hazard_id}/{action}", response={200: HazardOut, **ERRS},
+             summary="Workflow action: list, stop-use, start, submit, send-back, close")
+def hazard_action(request, hazard_id: int, action: str, data: ActionIn):
+    h = selectors.hazard_get(request.user, hazard_id)
+    if action not in _ACTIONS and action != "stop-use":
+        return Status(422, {"detail": {"action": [f"unknown action {action!r}"]}})
+
+    def run():
+        if action == "stop-use":
+            services.stop_use_order(request.user, h, version=data.version, reason=data.reason)
+            return selectors.hazard_get(request.user, hazard_id)
+        return _ACTIONS[action](request.user, h, data)
+    return _call(run)
+
+
+class EvidenceOut(Schema):
+    id: int
+    original_name: str
+    content_type: str
+    size: int
+    kind: str
+
+
+@router.post("/hazards/{hazard_id}/evidence", response={200: EvidenceOut, **ERRS}, summary="Upload an evidence file")
+def evidence_upload(request, hazard_id: int, file: File[UploadedFile]):
+    h = selectors.hazard_get(request.user, hazard_id)
+    return _call(lambda: services.evidence_add(request.user, h, file))
+
+
+@router.post("/campaigns/{campaign_id}/rechecks", response={200: dict, **ERRS}, summary="Record a re-check result")
+def recheck(request, campaign_id: int, data: RecheckIn):
+    c = selectors.campaign_get(request.user, campaign_id)
+    h = selectors.hazard_get(request.user, data.hazard_id)
+
+    def run():
+        rc = services.recheck_record(request.user, c, h, result=data.result, note=data.note)
+        return {"id": rc.pk, "result": rc.result}
+    return _call(run)
+
+
+@router.get("/statistics", response=list[dict], summary="Rectification statistics by area and level")
+def statistics(request, area: str | None = None):
+    return selectors.statistics(request.user, area=area)

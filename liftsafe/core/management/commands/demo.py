@@ -1,0 +1,95 @@
+"""``liftsafe demo``: migrate, load the NYC registry and the generated organisations, create one
+account per role, print them, then run the web server and the worker (LIFTSAFE_DEMO=1) until Ctrl-C."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from liftsafe.core import demo
+
+
+class Command(BaseCommand):
+    help = ("Set up the demo (migrate, NYC registry, generated organisations, demo accounts; each step only "
+            "once) and run the web server and the background worker until Ctrl-C.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
+        parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+        parser.add_argument("--workers", type=int, default=2, help="web worker processes (default 2)")
+        parser.add_argument("--no-serve", action="store_true", help="only set up the data and the accounts, then exit")
+
+    def log(self, msg: str) -> None:
+        self.stdout.write(f"  {msg}")
+        self.stdout.flush()
+
+    def handle(self, *args, port, host, workers, no_serve, **opts):
+        t0 = time.monotonic()
+        self.stdout.write(f"liftsafe demo — data in {settings.DATA_DIR} ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
+        self.log("migrating the database …")
+        call_command("migrate", interactive=False, verbosity=0)
+        t_import = time.monotonic()
+        try:
+            imported = demo.load_registry(progress=True, log=self.log)
+        except FileNotFoundError as exc:
+            raise CommandError(str(exc)) from exc
+        if imported:
+            self.log(f"NYC registry imported in {time.monotonic() - t_import:.1f} s")
+        result = demo.generate(log=self.log)
+        self.log(f"generated data in {result.seconds:.1f} s")
+        accounts = demo.create_accounts()
+        counts = demo.visible_counts(accounts)
+        self.stdout.write(f"demo ready in {time.monotonic() - t0:.1f} s\n")
+        self.print_accounts(accounts, counts)
+        if no_serve:
+            return
+        self.serve(host, port, workers)
+
+    def print_accounts(self, accounts, counts) -> None:
+        rows = [("username", "password", "role", "organisation / area", "elevators", "what they see")]
+        for a in accounts:
+            rows.append((a.username, demo.DEMO_PASSWORD, a.role, a.organisation or a.area or "-", f"{counts[a.username]:,}", a.sees))
+        widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+        for n, r in enumerate(rows):
+            self.stdout.write("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+            if n == 0:
+                self.stdout.write("  ".join("-" * w for w in widths))
+        self.stdout.write(f"\nAll demo accounts share the password {demo.DEMO_PASSWORD!r}. Never expose the demo on a public host.")
+
+    def serve(self, host: str, port: int, workers: int) -> None:
+        env = dict(os.environ, LIFTSAFE_DEMO="1", DJANGO_SETTINGS_MODULE="liftsafe.settings")
+        cli = [sys.executable, "-m", "liftsafe.cli"]
+        web = subprocess.Popen(cli + ["serve", "--bind", f"{host}:{port}", "--workers", str(workers)], env=env)
+        worker = subprocess.Popen(cli + ["worker"], env=env)
+        shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
+        self.stdout.write(self.style.SUCCESS(f"\nliftsafe is running at http://{shown}:{port}/  (Ctrl-C to stop)\n"))
+        self.stdout.flush()
+        stopping = False
+
+        def stop(signum=None, frame=None):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        try:
+            while not stopping and web.poll() is None and worker.poll() is None:
+                time.sleep(0.3)
+        finally:
+            for p in (web, worker):
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in (web, worker):
+                try:
+                    p.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        if not stopping:
+            raise CommandError(f"{'web server' if web.poll() is not None else 'worker'} exited unexpectedly")
+        self.stdout.write("liftsafe demo stopped")

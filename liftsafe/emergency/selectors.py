@@ -1,0 +1,305 @@
+"""Emergency reads, always scoped to the caller, and the one derivation of state and durations.
+
+Visibility (one rule, used by pages, API and exports):
+
+- admin: every case; regulator / 96333 operator: cases of elevators in their
+  area (``scope_elevators(scope, qs, prefix="elevator__")``);
+- maintenance unit / rescue station (responders): cases *dispatched* to
+  their organisation (at any level);
+- use unit, inspection agency, insurer: cases of the elevators they may see;
+- anyone else: nothing. Out of scope = 404, like missing.
+
+Personal data (caller phone numbers, passenger details) is visible only to
+operators, admins and the responders the case was dispatched to; everyone
+else gets it masked (``138****5678``). Masking happens here, in
+:func:`mask_case` applied by every selector that returns cases, so every
+page and API schema shows what the selector gives it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.query import ModelIterable
+from django.http import Http404
+from django.utils import timezone
+
+from liftsafe.core.models import Role
+from liftsafe.core.scoping import Scope, scope_of
+from liftsafe.registry.selectors import scope_elevators
+
+from .models import CLOSED_STATES, OPEN_STATES, CaseType, EmergencyCase, Milestone, State
+
+K = Milestone.Kind
+RESPONDER_ROLES = (Role.MAINTENANCE_UNIT, Role.RESCUE_STATION)
+PERSONAL_KEYS = {"caller_phone", "phone", "caller_name", "passengers", "passenger", "contact", "name"}
+
+
+# --------------------------------------------------------------------------- derivation
+@dataclass(frozen=True)
+class Derived:
+    """Everything that follows from a case's milestones (times are aware datetimes or None).
+
+    ``dispatched_at`` is the *first* dispatch (the platform's clock);
+    ``level_dispatched_at`` the dispatch of the current ``level``.
+    """
+
+    state: str
+    level: int
+    responder_id: int | None
+    received_at: dt.datetime | None
+    dispatched_at: dt.datetime | None
+    level_dispatched_at: dt.datetime | None
+    responded_at: dt.datetime | None
+    arrived_at: dt.datetime | None
+    released_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    released_count: int | None
+    escalations: int
+    calls: int
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+_PROGRESS = {K.RECEIVED: State.RECEIVED, K.DISPATCHED: State.DISPATCHED, K.RESPONDED: State.RESPONDED,
+             K.ARRIVED: State.ARRIVED, K.RELEASED: State.RELEASED, K.COMPLETED: State.COMPLETED,
+             K.FALSE_ALARM: State.FALSE_ALARM, K.CANCELLED: State.CANCELLED}
+
+
+def derive(milestones: Iterable[Milestone]) -> Derived:
+    """Fold a case's milestones (any order; sorted here by ``at`` then id) into its :class:`Derived` facts.
+
+    The state is the latest progress milestone (escalated / call_attached do
+    not change it); a new dispatch sets the state back to ``dispatched`` for
+    the new level. First occurrences give the times used by the durations.
+    """
+    ms = sorted(milestones, key=lambda m: (m.at, m.pk or 0))
+    state, level, responder_id = State.RECEIVED, 0, None
+    first: dict[str, dt.datetime] = {}
+    level_dispatched_at = closed_at = None
+    released_count = None
+    escalations = calls = 0
+    for m in ms:
+        first.setdefault(m.kind, m.at)
+        if m.kind == K.ESCALATED:
+            escalations += 1
+            continue
+        if m.kind in (K.CALL_ATTACHED, K.RECEIVED):
+            calls += 1
+            if m.kind == K.CALL_ATTACHED:
+                continue
+        if m.kind == K.DISPATCHED:
+            level, responder_id, level_dispatched_at = m.level or 0, m.responder_id, m.at
+        if m.kind == K.RELEASED:
+            released_count = (m.data or {}).get("released_count")
+        if m.kind in (K.COMPLETED, K.FALSE_ALARM, K.CANCELLED):
+            closed_at = m.at
+        state = _PROGRESS[m.kind]
+    return Derived(state=state, level=level, responder_id=responder_id, received_at=first.get(K.RECEIVED),
+                   dispatched_at=first.get(K.DISPATCHED), level_dispatched_at=level_dispatched_at,
+                   responded_at=first.get(K.RESPONDED), arrived_at=first.get(K.ARRIVED),
+                   released_at=first.get(K.RELEASED), closed_at=closed_at, released_count=released_count,
+                   escalations=escalations, calls=calls)
+
+
+def _secs(a: dt.datetime | None, b: dt.datetime | None) -> float | None:
+    return (b - a).total_seconds() if a is not None and b is not None else None
+
+
+def durations(case: EmergencyCase, milestones: Iterable[Milestone] | None = None) -> dict[str, float | None]:
+    """The case's durations in seconds (None when a milestone is missing), per FACTS §3.3-§3.4 / issue 3:
+
+    - ``response`` = responded − dispatched (first dispatch; Shandong 3-minute KPI)
+    - ``arrival`` = arrived − dispatched (TSG T5002 Art. 5 30/60-minute limit)
+    - ``on_site_rescue`` = released − arrived (现场实施救援用时)
+    - ``total`` = released − received
+    """
+    d = derive(case.milestones.all() if milestones is None else milestones)
+    return {
+        "response": _secs(d.dispatched_at, d.responded_at),
+        "arrival": _secs(d.dispatched_at, d.arrived_at),
+        "on_site_rescue": _secs(d.arrived_at, d.released_at),
+        "total": _secs(d.received_at, d.released_at),
+    }
+
+
+# FACTS §3.5 deal_status: 00 处置完成, 01 故障发生, 02 处置响应, 04 处置到场, 05 误报 (no 03 in the source)
+_UPLOAD_CODES = {State.RECEIVED: "01", State.DISPATCHED: "01", State.RESPONDED: "02", State.ARRIVED: "04",
+                 State.RELEASED: "04", State.COMPLETED: "00", State.FALSE_ALARM: "05", State.CANCELLED: "05"}
+
+
+def upload_status_code(case: EmergencyCase, milestones: Iterable[Milestone] | None = None) -> str:
+    """Regulator-upload ``deal_status`` of the case, derived from its milestones (FACTS §3.5).
+
+    ``"01"`` occurred (received or dispatched), ``"02"`` responded, ``"04"``
+    arrived (also after release until completed), ``"00"`` completed,
+    ``"05"`` false alarm; a cancelled case (caller withdrew, nothing to
+    handle) is reported as ``"05"`` since the source list has no cancel code.
+    """
+    return _UPLOAD_CODES[derive(case.milestones.all() if milestones is None else milestones).state]
+
+
+# --------------------------------------------------------------------------- masking
+def mask_phone(phone: str) -> str:
+    """``13812345678`` → ``138****5678``; short numbers keep only the last two digits."""
+    phone = (phone or "").strip()
+    if not phone:
+        return ""
+    if len(phone) >= 8:
+        return phone[:3] + "****" + phone[-4:]
+    return "*" * max(len(phone) - 2, 1) + phone[-2:]
+
+
+def _mask_value(value):
+    if isinstance(value, str):
+        return mask_phone(value) if any(c.isdigit() for c in value) else "***"
+    if isinstance(value, list):
+        return [_mask_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_value(v) for k, v in value.items()}
+    return "***" if value not in (None, "") else value
+
+
+def mask_details(details: dict) -> dict:
+    """Copy of ``details`` with personal keys (:data:`PERSONAL_KEYS`, at any depth) masked."""
+    if not isinstance(details, dict):
+        return details
+    out = {}
+    for k, v in details.items():
+        if k in PERSONAL_KEYS:
+            out[k] = _mask_value(v)
+        elif isinstance(v, dict):
+            out[k] = mask_details(v)
+        else:
+            out[k] = v
+    return out
+
+
+def mask_case(case: EmergencyCase) -> EmergencyCase:
+    """Mask ``case``'s personal data in place (never saved: ``save()`` is refused afterwards)."""
+    case.caller_phone = mask_phone(case.caller_phone)
+    case.details = mask_details(case.details)
+    case._personal_masked = True
+    return case
+
+
+class _MaskedIterable(ModelIterable):
+    def __iter__(self):
+        for obj in super().__iter__():
+            yield mask_case(obj)
+
+
+def sees_personal_data(scope: Scope) -> bool:
+    """Operators and admins, and responders (who only ever see cases dispatched to them)."""
+    return scope.sees_personal_data or scope.role in RESPONDER_ROLES
+
+
+# --------------------------------------------------------------------------- reads
+def scope_cases(scope: Scope, qs: QuerySet[EmergencyCase] | None = None) -> QuerySet[EmergencyCase]:
+    """Narrow ``qs`` (default all cases) to ``scope`` (see the module docstring); masks when needed."""
+    qs = EmergencyCase.objects.all() if qs is None else qs
+    if scope.role in RESPONDER_ROLES and not scope.is_admin:
+        qs = qs.filter(Exists(Milestone.objects.filter(case=OuterRef("pk"), kind=K.DISPATCHED,
+                                                       responder_id=scope.organisation_id)))
+    else:
+        qs = scope_elevators(scope, qs, prefix="elevator__")
+    if not sees_personal_data(scope):
+        qs._iterable_class = _MaskedIterable
+    return qs
+
+
+def cases_for(user) -> QuerySet[EmergencyCase]:
+    """All cases ``user`` may see (newest first), personal data masked unless allowed."""
+    return scope_cases(scope_of(user)).select_related("elevator", "elevator__area", "responder").order_by("-received_at", "-pk")
+
+
+def open_cases_for(user) -> QuerySet[EmergencyCase]:
+    """``user``'s open cases (received … released), oldest first (the board's order)."""
+    return cases_for(user).filter(state__in=[s.value for s in OPEN_STATES]).order_by("received_at", "pk")
+
+
+def case_get(user, pk: int) -> EmergencyCase:
+    """One case ``user`` may see (masked as needed).
+
+    Raises:
+        Http404: missing or out of scope (indistinguishable on purpose).
+    """
+    obj = cases_for(user).filter(pk=pk).first()
+    if obj is None:
+        raise Http404("case not found")
+    return obj
+
+
+def case_timeline(user, case: EmergencyCase) -> list[dict]:
+    """The case's milestones oldest first, as dicts: kind, at, recorded_at, actor (username), level,
+    responder (id, name), data (personal keys masked unless ``user`` may see them).
+
+    Raises:
+        Http404: if ``user`` may not see the case.
+    """
+    scope = scope_of(user)
+    if not scope_cases(scope).filter(pk=case.pk).exists():
+        raise Http404("case not found")
+    personal = sees_personal_data(scope)
+    out = []
+    for m in case.milestones.select_related("actor", "responder").order_by("at", "id"):
+        out.append({
+            "id": m.pk, "kind": m.kind, "at": m.at, "recorded_at": m.recorded_at,
+            "actor": m.actor.get_username() if m.actor else None,
+            "level": m.level, "responder_id": m.responder_id,
+            "responder": m.responder.name if m.responder else None,
+            "data": dict(m.data or {}) if personal else mask_details(m.data or {}),
+        })
+    return out
+
+
+def board_row(case: EmergencyCase) -> dict:
+    """Compact board row (short keys keep a 2,000-case delta small): times as epoch seconds."""
+    e = case.elevator
+    return {
+        "id": case.pk, "no": case.order_number, "el": e.display_code, "eid": e.pk,
+        "ad": (e.address or "")[:48], "ty": case.case_type, "ch": case.channel, "st": case.state,
+        "lv": case.level, "rs": case.responder.name[:24] if case.responder_id else None,
+        "tr": case.trapped_count, "rc": int(case.received_at.timestamp()),
+        "ld": int(case.level_dispatched_at.timestamp()) if case.level_dispatched_at else None,
+        "ur": e.urban,
+    }
+
+
+def board_delta(user, since: dt.datetime | None = None, *, limit: int = 5000) -> dict:
+    """Cases changed since ``since`` for the live board: ``{"cursor": iso, "cases": [row…], "closed": [id…]}``.
+
+    Without ``since``: every open case. With it: open cases changed since
+    (re-sending a 2 s overlap, so a write committed late is not missed; the
+    board replaces rows by id) and the ids of cases closed since. The cursor
+    is the server time of the query; send it back as ``since``.
+    """
+    now = timezone.now()
+    qs = cases_for(user)
+    if since is None:
+        changed = qs.filter(state__in=[s.value for s in OPEN_STATES])
+        closed: list[int] = []
+    else:
+        changed_all = qs.filter(updated_at__gte=since - dt.timedelta(seconds=2))
+        changed = changed_all.filter(state__in=[s.value for s in OPEN_STATES])
+        closed = list(changed_all.filter(state__in=[s.value for s in CLOSED_STATES]).values_list("pk", flat=True)[:limit])
+    rows = [board_row(c) for c in changed.order_by("received_at", "pk")[:limit]]
+    return {"cursor": now.isoformat(), "cases": rows, "closed": closed}
+
+
+def case_counts(user) -> dict[str, int]:
+    """Open cases of ``user`` by state, plus ``late`` (open entrapments past the response limit since dispatch)."""
+    from django.db.models import Count
+
+    from liftsafe.rules import rule
+
+    qs = cases_for(user).filter(state__in=[s.value for s in OPEN_STATES])
+    out = {row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("pk"))}
+    limit = dt.timedelta(seconds=rule("dispatch_response_limit_s"))
+    out["late"] = qs.filter(case_type=CaseType.ENTRAPMENT, state=State.DISPATCHED,
+                            level_dispatched_at__lt=timezone.now() - limit).count()
+    return out

@@ -1,0 +1,604 @@
+"""Emergency writes and their invariants (FACTS §3): intake, dispatch, milestones, cause, escalation.
+
+Every function validates before writing and writes in one transaction.
+Errors: :class:`django.core.exceptions.ValidationError` with a field dict
+(``{"at": [...]}``) for bad input; ``PermissionDenied`` for a user who may
+not do this to a case they can see; ``Http404`` for a case they cannot see.
+``user``/``actor`` None means the platform itself (IoT, QR page, the
+escalation job, replays).
+
+Invariants:
+
+- one open case per elevator — a partial unique index in the database
+  (``emergency_one_open_case_per_elevator``); a concurrent second alarm that
+  loses the insert race gets an IntegrityError and attaches to the winner;
+- milestones are append-only and the case's state/level/responder are
+  rewritten from them (:func:`liftsafe.emergency.selectors.derive`);
+- an ``idempotency_key`` is recorded once (unique index); a repeat returns
+  the first result;
+- notifications go through the outbox (:func:`liftsafe.core.notifications.notify`)
+  in the same transaction, so a failing channel never affects the case.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import secrets
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.http import Http404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from liftsafe.core.models import Role
+from liftsafe.core.notifications import notify
+from liftsafe.core.scoping import scope_of
+from liftsafe.registry.models import Elevator, Organisation
+from liftsafe.registry.selectors import maintenance_unit_on
+from liftsafe.rules import rule
+
+from . import causes
+from .models import OPEN_STATES, CaseType, Channel, EmergencyCase, Level, Milestone, State
+from .selectors import derive, durations, scope_cases, upload_status_code  # noqa: F401 (re-exported)
+
+K = Milestone.Kind
+_OPEN = [s.value for s in OPEN_STATES]
+_LEVEL_KIND = {1: Organisation.Kind.MAINTENANCE_UNIT, 2: Organisation.Kind.RESCUE_STATION, 3: Organisation.Kind.FIRE_BRIGADE}
+# which progress milestone may follow which state (FACTS §3.3 steps 3-6)
+_ALLOWED = {
+    K.RESPONDED: {State.DISPATCHED},
+    K.ARRIVED: {State.DISPATCHED, State.RESPONDED},
+    K.RELEASED: {State.ARRIVED},
+    K.COMPLETED: {State.DISPATCHED, State.RESPONDED, State.ARRIVED, State.RELEASED},
+    K.FALSE_ALARM: set(OPEN_STATES),
+    K.CANCELLED: {State.RECEIVED, State.DISPATCHED, State.RESPONDED},
+}
+RESPONDER_KINDS = (K.RESPONDED, K.ARRIVED, K.RELEASED, K.COMPLETED, K.FALSE_ALARM)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    """Result of :func:`intake_alarm`: the case, whether it was opened by this call, and whether the
+    call was a repeat of an earlier submission with the same idempotency key."""
+
+    case: EmergencyCase
+    created: bool
+    duplicate: bool = False
+
+
+# --------------------------------------------------------------------------- helpers
+def _require_aware(value, field: str) -> None:
+    if not isinstance(value, dt.datetime):
+        raise ValidationError({field: [_("A date and time is required.")]})
+    if timezone.is_naive(value):
+        raise ValidationError({field: [_("The time must carry a time zone.")]})
+
+
+def _is_operator(user) -> bool:
+    scope = scope_of(user)
+    return scope.is_admin or scope.role == Role.OPERATOR
+
+
+def _require_operator_for(user, elevator: Elevator) -> None:
+    """``user`` must be an operator (or admin) whose area covers ``elevator`` (else PermissionDenied / Http404)."""
+    scope = scope_of(user)
+    if scope.is_admin:
+        return
+    if scope.role != Role.OPERATOR:
+        raise PermissionDenied(_("Only a 96333 operator may do this."))
+    # same rule as scope_elevators(): the elevator's area lies under the operator's area
+    if not (scope.area_path and elevator.area.path.startswith(scope.area_path)):
+        raise Http404("elevator not found")
+
+
+def _visible_case(user, case: EmergencyCase) -> None:
+    if user is not None and not scope_cases(scope_of(user), EmergencyCase.objects.filter(pk=case.pk)).exists():
+        raise Http404("case not found")
+
+
+def _lock(case: EmergencyCase | int) -> EmergencyCase:
+    pk = case.pk if isinstance(case, EmergencyCase) else case
+    # of=("self",): lock the case row only, never the elevator / area rows it joins (on PostgreSQL
+    # FOR UPDATE would otherwise serialise every case of an area on the area row)
+    return EmergencyCase.objects.select_for_update(of=("self",)).select_related("elevator", "elevator__area").get(pk=pk)
+
+
+def _refresh(case: EmergencyCase, milestones: list[Milestone] | None = None) -> None:
+    """Rewrite the case's cached columns from its milestones and save (records audit history)."""
+    d = derive(case.milestones.all() if milestones is None else milestones)
+    case.state, case.level, case.responder_id, case.level_dispatched_at = d.state, d.level, d.responder_id, d.level_dispatched_at
+    if d.released_count is not None:
+        case.released_count = d.released_count
+    case.save()
+
+
+def _after_last(case: EmergencyCase, at: dt.datetime, milestones: list[Milestone]) -> None:
+    progress = [m for m in milestones if m.kind not in (K.CALL_ATTACHED, K.ESCALATED)]
+    last = max(progress, key=lambda m: (m.at, m.pk)) if progress else None
+    if last is not None and at < last.at:
+        raise ValidationError({"at": [_("This time (%(at)s) is before the case's last milestone (%(kind)s at %(last)s).")
+                                      % {"at": at.isoformat(), "kind": last.kind, "last": last.at.isoformat()}]})
+
+
+def _existing_key(idempotency_key: str | None) -> Milestone | None:
+    if not idempotency_key:
+        return None
+    pk = Milestone.objects.filter(idempotency_key=idempotency_key).values_list("pk", flat=True).first()
+    if pk is None:
+        return None
+    return Milestone.objects.select_related("case", "case__elevator", "case__elevator__area", "case__responder").get(pk=pk)
+
+
+def new_order_number(received_at: dt.datetime) -> str:
+    """处置单号: local date of receipt + 8 random hex digits, e.g. ``20261129-3F9A0C21``."""
+    return f"{timezone.localtime(received_at):%Y%m%d}-{secrets.token_hex(4).upper()}"
+
+
+# --------------------------------------------------------------------------- intake
+def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_at: dt.datetime, actor=None,
+                 details: dict | None = None, source_ref: str = "", caller_phone: str = "",
+                 trapped_count: int | None = None, injured_count: int | None = None,
+                 idempotency_key: str | None = None, car_position: str = "",
+                 special_circumstances: str = "", dispatch: bool = False) -> IntakeResult:
+    """Open a case for ``elevator``, or attach this call/alarm to its open case (FACTS §3.3 step 1).
+
+    Args:
+        elevator: the identified elevator (the caller resolved the rescue code / address).
+        channel: a :class:`~liftsafe.emergency.models.Channel` value.
+        case_type: a :class:`~liftsafe.emergency.models.CaseType` value. An
+            entrapment alarm attached to an open fault report upgrades it.
+        received_at: when the platform received the alarm (aware datetime).
+        actor: the operator taking the call, or None for IoT / QR / replays.
+        details: JSON snapshot of anything else the channel sent.
+        trapped_count, injured_count: intake checklist (≥ 0); filled in on
+            an open case when it did not know them yet.
+        idempotency_key: the submission's key; a repeat returns the first
+            result with ``duplicate=True`` and records nothing.
+        dispatch: also dispatch level 1 (the contracted maintenance unit) in
+            the same transaction when the case is not dispatched yet; if no
+            level-1 responder is found the case stays ``received`` (the alarm
+            is never refused for that) and the operator dispatches by hand.
+
+    Returns:
+        :class:`IntakeResult` ``(case, created, duplicate)``. An attached call
+        is a ``call_attached`` milestone (counted, never lost).
+
+    Raises:
+        ValidationError: unknown channel / case type, naive or future
+            ``received_at``, negative counts (field-named).
+        PermissionDenied / Http404: ``actor`` is not an operator covering the elevator.
+    """
+    errors: dict[str, list[str]] = {}
+    if channel not in Channel.values:
+        errors["channel"] = [_("Unknown channel %(v)r.") % {"v": channel}]
+    if case_type not in CaseType.values:
+        errors["case_type"] = [_("Unknown case type %(v)r.") % {"v": case_type}]
+    for name, val in (("trapped_count", trapped_count), ("injured_count", injured_count)):
+        if val is not None and (not isinstance(val, int) or val < 0 or val > 500):
+            errors[name] = [_("Must be a whole number between 0 and 500.")]
+    if errors:
+        raise ValidationError(errors)
+    _require_aware(received_at, "received_at")
+    if received_at > timezone.now() + dt.timedelta(seconds=rule("intake_future_skew_s")):
+        raise ValidationError({"received_at": [_("The time is in the future.")]})
+    if actor is not None:
+        _require_operator_for(actor, elevator)
+    if (m := _existing_key(idempotency_key)) is not None:
+        return IntakeResult(m.case, created=False, duplicate=True)
+    details = dict(details or {})
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                open_case = EmergencyCase.objects.select_for_update().filter(elevator=elevator, state__in=_OPEN).order_by().first()
+                if open_case is not None:
+                    open_case.elevator = elevator
+                    _attach(open_case, channel=channel, case_type=case_type, received_at=received_at, actor=actor,
+                            details=details, source_ref=source_ref, caller_phone=caller_phone,
+                            trapped_count=trapped_count, injured_count=injured_count, car_position=car_position,
+                            idempotency_key=idempotency_key)
+                    if dispatch and open_case.level == 0:
+                        responder = responder_for(elevator, 1, timezone.localdate(open_case.received_at))
+                        if responder is not None:
+                            _dispatch_locked(open_case, 1, responder, max(timezone.now(), received_at), actor, "")
+                    return IntakeResult(open_case, created=False)
+                case = EmergencyCase(elevator=elevator, order_number=new_order_number(received_at), channel=channel,
+                                     case_type=case_type, received_at=received_at, trapped_count=trapped_count,
+                                     injured_count=injured_count, car_position=car_position[:32],
+                                     caller_phone=caller_phone[:32], special_circumstances=special_circumstances,
+                                     details=details, source_ref=source_ref[:64], created_by=actor,
+                                     state=State.RECEIVED)
+                responder = responder_for(elevator, 1, timezone.localdate(received_at)) if dispatch else None
+                dispatched_at = max(timezone.now(), received_at)
+                if responder is not None:  # write the case once, already dispatched (cache = derive(both milestones))
+                    case.state, case.level, case.responder, case.level_dispatched_at = State.DISPATCHED, 1, responder, dispatched_at
+                case._change_reason = f"intake via {channel}" + (", dispatched level 1" if responder else "")
+                case.save()
+                ms = [Milestone(case=case, kind=K.RECEIVED, at=received_at, actor=actor,
+                                data={"channel": channel, "source_ref": source_ref}, idempotency_key=idempotency_key or "")]
+                if responder is not None:
+                    ms.append(Milestone(case=case, kind=K.DISPATCHED, at=dispatched_at, actor=actor, level=1, responder=responder))
+                Milestone.objects.bulk_create(ms)
+                case._ms_cache = ms  # the API answers from these (no re-read)
+                if responder is not None:
+                    _notify_dispatch(case, 1, responder)
+                return IntakeResult(case, created=True)
+        except IntegrityError:
+            # lost a race: another alarm opened this elevator's case, or the same key was just recorded
+            if (m := _existing_key(idempotency_key)) is not None:
+                return IntakeResult(m.case, created=False, duplicate=True)
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _attach(case: EmergencyCase, *, channel, case_type, received_at, actor, details, source_ref, caller_phone,
+            trapped_count, injured_count, car_position, idempotency_key) -> None:
+    data = {"channel": channel, "case_type": case_type, "source_ref": source_ref}
+    if caller_phone:
+        data["caller_phone"] = caller_phone
+    if details:
+        data["details"] = details
+    Milestone.objects.create(case=case, kind=K.CALL_ATTACHED, at=received_at, actor=actor, data=data,
+                             idempotency_key=idempotency_key or "")
+    changed = []
+    if case_type == CaseType.ENTRAPMENT and case.case_type != CaseType.ENTRAPMENT:
+        case.case_type = CaseType.ENTRAPMENT
+        changed.append("case_type")
+    for field, val in (("trapped_count", trapped_count), ("injured_count", injured_count),
+                       ("car_position", car_position), ("caller_phone", caller_phone)):
+        if val not in (None, "") and getattr(case, field) in (None, ""):
+            setattr(case, field, val)
+            changed.append(field)
+    if changed:
+        case._change_reason = "call attached: " + ", ".join(changed)
+        case.save()
+    else:  # bump updated_at so the live board sees the extra call
+        EmergencyCase.objects.filter(pk=case.pk).update(updated_at=timezone.now())
+
+
+@transaction.atomic
+def update_intake(user, case: EmergencyCase, **fields) -> EmergencyCase:
+    """Operator corrects the intake checklist (trapped_count, injured_count, car_position, caller_phone,
+    special_circumstances) of an open case; audit history keeps the previous values.
+
+    Raises:
+        ValidationError: unknown field, bad count, or a trapped count below the released count.
+    """
+    allowed = {"trapped_count", "injured_count", "car_position", "caller_phone", "special_circumstances"}
+    if bad := set(fields) - allowed:
+        raise ValidationError({sorted(bad)[0]: [_("This field cannot be changed here.")]})
+    _visible_case(user, case)
+    case = _lock(case)
+    _require_operator_for(user, case.elevator)
+    for name in ("trapped_count", "injured_count"):
+        val = fields.get(name)
+        if val is not None and (not isinstance(val, int) or val < 0 or val > 500):
+            raise ValidationError({name: [_("Must be a whole number between 0 and 500.")]})
+    if fields.get("trapped_count") is not None and case.released_count is not None and fields["trapped_count"] < case.released_count:
+        raise ValidationError({"trapped_count": [_("Fewer than the %(n)d people already released.") % {"n": case.released_count}]})
+    for k, v in fields.items():
+        setattr(case, k, v)
+    case._change_reason = "intake corrected"
+    case.save()
+    return case
+
+
+# --------------------------------------------------------------------------- dispatch
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres between two WGS-84 points (mean Earth radius 6,371,008.8 m)."""
+    r = 6371008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def _nearest(elevator: Elevator, kind: str) -> Organisation | None:
+    """Nearest organisation of ``kind`` in the elevator's jurisdiction: by distance when both have
+    coordinates, else the one whose area is the closest ancestor of (or equal to) the elevator's area."""
+    qs = Organisation.objects.filter(kind=kind, area__path__startswith=f"{elevator.jurisdiction}/").select_related("area")
+    cands = list(qs)
+    if not cands:
+        return None
+    if elevator.latitude is not None and elevator.longitude is not None:
+        located = [o for o in cands if o.latitude is not None and o.longitude is not None]
+        if located:
+            return min(located, key=lambda o: (haversine_m(elevator.latitude, elevator.longitude, o.latitude, o.longitude), o.pk))
+    path = elevator.area.path
+    ancestors = [o for o in cands if path.startswith(o.area.path)]
+    if ancestors:
+        return max(ancestors, key=lambda o: (len(o.area.path), -o.pk))
+    return min(cands, key=lambda o: o.pk)
+
+
+def responder_for(elevator: Elevator, level: int, on: dt.date) -> Organisation | None:
+    """The automatic responder of ``level`` (FACTS §3.2): 1 = contracted maintenance unit on ``on``;
+    2 = nearest rescue station (haversine) in the jurisdiction; 3 = the fire brigade."""
+    if level == Level.MAINTENANCE_UNIT:
+        return maintenance_unit_on(elevator, on)
+    return _nearest(elevator, _LEVEL_KIND[level])
+
+
+def dispatch_case(user, case: EmergencyCase, level: int, responder: Organisation | None = None, *,
+                  at: dt.datetime | None = None, reason: str = "") -> EmergencyCase:
+    """Dispatch ``case`` at ``level`` (1-3) to ``responder`` (default: :func:`responder_for`).
+
+    Idempotent: dispatching again at the case's current level (to the same
+    or the default responder) changes nothing. Re-dispatch at a higher level
+    is an escalation by hand; a lower level is refused. Queues a
+    ``emergency.dispatched`` notification to the responder.
+
+    Args:
+        user: an operator/admin covering the elevator, or None (the platform).
+        at: when the instruction was given (default now; aware; not before the last milestone).
+
+    Raises:
+        ValidationError: case closed (``state``), bad or lower level (``level``),
+            responder of the wrong kind (``responder``), no responder found
+            (``level``), time out of order (``at``).
+        PermissionDenied: ``user`` is not an operator; Http404: case not visible.
+    """
+    scope = scope_of(user) if user is not None else None
+    if scope is not None and not (scope.is_admin or scope.role == Role.OPERATOR):
+        _visible_case(user, case)
+        raise PermissionDenied(_("Only a 96333 operator may dispatch."))
+    with transaction.atomic():
+        case = _lock(case)
+        if user is not None:
+            _require_operator_for(user, case.elevator)
+        at = at or timezone.now()
+        _require_aware(at, "at")
+        if case.state not in _OPEN:
+            raise ValidationError({"state": [_("The case is closed (%(s)s).") % {"s": case.state}]})
+        if level not in (1, 2, 3):
+            raise ValidationError({"level": [_("The level must be 1, 2 or 3.")]})
+        if responder is not None and responder.kind != _LEVEL_KIND[level]:
+            raise ValidationError({"responder": [_("A level-%(l)d responder must be a %(k)s.") % {"l": level, "k": _LEVEL_KIND[level].label}]})
+        if level == case.level and (responder is None or responder.pk == case.responder_id):
+            return case
+        if level < case.level:
+            raise ValidationError({"level": [_("The case is already at level %(l)d.") % {"l": case.level}]})
+        if responder is None:
+            responder = responder_for(case.elevator, level, timezone.localdate(case.received_at))
+            if responder is None:
+                raise ValidationError({"level": [_("No level-%(l)d responder (%(k)s) found for this elevator.") % {"l": level, "k": _LEVEL_KIND[level].label}]})
+        _dispatch_locked(case, level, responder, at, user, reason)
+        return case
+
+
+def _dispatch_locked(case: EmergencyCase, level: int, responder: Organisation, at: dt.datetime, user, reason: str) -> None:
+    """Record the dispatch on a locked, open case (checks the time order), refresh its cache, notify."""
+    milestones = list(case.milestones.all())
+    _after_last(case, at, milestones)
+    m = Milestone.objects.create(case=case, kind=K.DISPATCHED, at=at, actor=user, level=level, responder=responder,
+                                 data={"reason": reason} if reason else {})
+    milestones.append(m)
+    case._change_reason = f"dispatched level {level}"
+    _refresh(case, milestones)
+    case.responder = responder
+    _notify_dispatch(case, level, responder)
+
+
+def _notify_dispatch(case: EmergencyCase, level: int, responder: Organisation) -> None:
+    e = case.elevator
+    notify(kind="emergency.dispatched", organisation=responder,
+           subject=_("Case %(no)s: level-%(l)d dispatch, %(type)s at %(addr)s") % {
+               "no": case.order_number, "l": level, "type": case.get_case_type_display(), "addr": e.address},
+           body=_("Elevator %(code)s, %(addr)s. Trapped: %(t)s. Please respond now.") % {
+               "code": e.display_code, "addr": e.address, "t": case.trapped_count if case.trapped_count is not None else "?"},
+           payload={"case_id": case.pk, "order_number": case.order_number, "level": level, "elevator_id": e.pk},
+           dedupe_key=f"emergency.dispatched:{case.pk}:{level}:{responder.pk}")
+
+
+# --------------------------------------------------------------------------- milestones
+def _responder_orgs(case: EmergencyCase) -> set[int]:
+    return set(case.milestones.filter(kind=K.DISPATCHED).values_list("responder_id", flat=True))
+
+
+def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | None = None, *,
+                     idempotency_key: str | None = None, **data) -> Milestone:
+    """Record a progress milestone: ``responded``, ``arrived``, ``released`` (``released_count=``),
+    ``completed``, ``false_alarm`` or ``cancelled`` (FACTS §3.3 steps 5-6).
+
+    Who: operators/admins covering the elevator record any of them; a
+    responder (maintenance unit / rescue station user) only on a case
+    dispatched to its organisation, and not ``cancelled``. ``user`` None = platform (replays).
+    Order: responded after dispatched; arrived after dispatched/responded;
+    released after arrived; completed after dispatch (or from ``received``
+    for a fault report / enquiry closed on the phone); ``at`` not before the
+    last milestone. Repeating the kind just recorded for the current dispatch
+    returns that milestone (a double-tapped phone records once), as does a
+    repeated ``idempotency_key``. Extra ``data`` keys (e.g. ``note``) are stored.
+
+    Raises:
+        ValidationError: unknown kind (``kind``), out of order (``kind``/``at``),
+            release count missing, negative or above the trapped count (``released_count``).
+        PermissionDenied: a responder acting on a case not dispatched to it.
+        Http404: the case is not visible to ``user``.
+    """
+    if kind not in _ALLOWED:
+        raise ValidationError({"kind": [_("Unknown milestone %(k)r; expected one of %(ks)s.") % {"k": kind, "ks": ", ".join(_ALLOWED)}]})
+    if (m := _existing_key(idempotency_key)) is not None:
+        if m.case_id != case.pk:
+            raise ValidationError({"idempotency_key": [_("This key was already used for another case.")]})
+        return m
+    if user is not None:
+        _visible_case(user, case)
+    with transaction.atomic():
+        case = _lock(case)
+        scope = scope_of(user) if user is not None else None
+        responder_id = None
+        if scope is not None and not (scope.is_admin or scope.role == Role.OPERATOR):
+            if scope.role not in (Role.MAINTENANCE_UNIT, Role.RESCUE_STATION) or kind == K.CANCELLED:
+                raise PermissionDenied(_("You may not record this milestone."))
+            if scope.organisation_id not in _responder_orgs(case):
+                raise PermissionDenied(_("This case is not dispatched to your organisation."))
+            responder_id = scope.organisation_id
+        elif scope is not None:
+            _require_operator_for(user, case.elevator)
+        at = at or timezone.now()
+        _require_aware(at, "at")
+        milestones = list(case.milestones.all())
+        d = derive(milestones)
+        # idempotent repeat: same kind already recorded since the current dispatch
+        since = d.level_dispatched_at or d.received_at
+        for prev in reversed(milestones):
+            if prev.kind == kind and (since is None or prev.at >= since):
+                return prev
+        allowed = set(_ALLOWED[kind])
+        if kind == K.COMPLETED and case.case_type != CaseType.ENTRAPMENT:
+            allowed.add(State.RECEIVED)
+        if d.state not in allowed:
+            raise ValidationError({"kind": [_("Cannot record %(k)s now: the case is %(s)s.") % {"k": kind, "s": d.state}]})
+        _after_last(case, at, milestones)
+        payload = {k: v for k, v in data.items() if v is not None}
+        if kind == K.RELEASED:
+            n = payload.get("released_count")
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise ValidationError({"released_count": [_("Give the number of people released (a whole number ≥ 0).")]})
+            if case.trapped_count is not None and n > case.trapped_count:
+                raise ValidationError({"released_count": [_("%(n)d released is more than the %(t)d trapped.") % {"n": n, "t": case.trapped_count}]})
+        try:
+            with transaction.atomic():
+                m = Milestone.objects.create(case=case, kind=kind, at=at, actor=user, responder_id=responder_id or (
+                    d.responder_id if kind in (K.RESPONDED, K.ARRIVED, K.RELEASED) else None),
+                    data=payload, idempotency_key=idempotency_key or "")
+        except IntegrityError:
+            if (m := _existing_key(idempotency_key)) is not None:
+                return m
+            raise
+        milestones.append(m)
+        case._change_reason = f"milestone {kind}"
+        _refresh(case, milestones)
+        return m
+
+
+def report_cause(user, case: EmergencyCase, cause_class: str, cause_item: str) -> EmergencyCase:
+    """Record the trapping/fault cause (two-level code, FACTS §4.3; :mod:`liftsafe.emergency.causes`).
+
+    Who: operators/admins, or a responder the case was dispatched to (the
+    level-1 maintenance unit feeds the cause back, FACTS §3.3 step 7). The
+    case must have been dispatched. A later report replaces the earlier one
+    (audit history keeps it).
+
+    Raises:
+        ValidationError: unknown class (``cause_class``) or item not in that class (``cause_item``); not dispatched (``state``).
+        PermissionDenied: a responder on a case not dispatched to it.
+    """
+    if cause_class not in causes.CAUSES:
+        raise ValidationError({"cause_class": [_("Unknown cause class %(v)r.") % {"v": cause_class}]})
+    if not causes.is_valid(cause_class, cause_item):
+        raise ValidationError({"cause_item": [_("%(i)r is not an item of cause class %(c)r.") % {"i": cause_item, "c": cause_class}]})
+    if user is not None:
+        _visible_case(user, case)
+    with transaction.atomic():
+        case = _lock(case)
+        if user is not None:
+            scope = scope_of(user)
+            if scope.is_admin or scope.role == Role.OPERATOR:
+                _require_operator_for(user, case.elevator)
+            elif scope.role in (Role.MAINTENANCE_UNIT, Role.RESCUE_STATION):
+                if scope.organisation_id not in _responder_orgs(case):
+                    raise PermissionDenied(_("This case is not dispatched to your organisation."))
+            else:
+                raise PermissionDenied(_("You may not report the cause."))
+        if case.level == 0:
+            raise ValidationError({"state": [_("The case has not been dispatched yet.")]})
+        if (case.cause_class, case.cause_item) == (cause_class, cause_item):
+            return case
+        case.cause_class, case.cause_item, case.cause_reported_at = cause_class, cause_item, timezone.now()
+        case._change_reason = "cause reported"
+        case.save()
+        return case
+
+
+# --------------------------------------------------------------------------- escalation
+def arrival_limit_s(elevator: Elevator) -> int:
+    """Arrival limit in seconds: 30 min urban, 60 min otherwise (FACTS §3.4, TSG T5002 Art. 5; rules)."""
+    return rule("rescue_arrival_limit_urban_s") if elevator.urban else rule("rescue_arrival_limit_other_s")
+
+
+def escalate_late_cases(now: dt.datetime | None = None) -> int:
+    """Escalate late entrapment cases one level and notify the area's regulators; returns escalations made.
+
+    A case is late when, counted from the dispatch of its current level,
+    there is no response within ``dispatch_response_limit_s`` (3 min,
+    FACTS §3.4) or no arrival within :func:`arrival_limit_s`. Late at level
+    1 or 2 → an ``escalated`` milestone and a dispatch at the next level (a
+    level with no responder found is skipped); late at level 3 → the
+    regulator is notified once. Everything derives from stored timestamps,
+    so a restart loses nothing; idempotent (the ``escalated`` milestone has
+    the key ``escalate:<case>:<level>``, the case row is locked), so two
+    workers or a repeated run escalate once. ``now`` is for tests (controlled clock).
+    """
+    now = now or timezone.now()
+    resp = rule("dispatch_response_limit_s")
+    shortest = min(resp, rule("rescue_arrival_limit_urban_s"), rule("rescue_arrival_limit_other_s"))
+    ids = list(EmergencyCase.objects.filter(case_type=CaseType.ENTRAPMENT, state__in=[State.DISPATCHED, State.RESPONDED],
+                                            level_dispatched_at__lte=now - dt.timedelta(seconds=shortest))
+               .order_by("level_dispatched_at").values_list("pk", flat=True)[:1000])
+    done = 0
+    for pk in ids:
+        try:
+            done += _escalate_one(pk, now, resp)
+        except ValidationError:
+            continue
+    return done
+
+
+def _escalate_one(pk: int, now: dt.datetime, resp_limit: int) -> int:
+    with transaction.atomic():
+        qs = EmergencyCase.objects.select_related("elevator", "elevator__area")
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        else:
+            qs = qs.select_for_update()
+        case = qs.filter(pk=pk).first()
+        if case is None:
+            return 0
+        milestones = list(case.milestones.all())
+        d = derive(milestones)
+        if case.case_type != CaseType.ENTRAPMENT or d.state not in (State.DISPATCHED, State.RESPONDED) or d.level_dispatched_at is None:
+            return 0
+        waited = (now - d.level_dispatched_at).total_seconds()
+        if d.state == State.DISPATCHED and waited >= resp_limit:
+            reason, limit = "no_response", resp_limit
+        elif waited >= arrival_limit_s(case.elevator):
+            reason, limit = "no_arrival", arrival_limit_s(case.elevator)
+        else:
+            return 0
+        key = f"escalate:{case.pk}:{d.level}"
+        if any(m.idempotency_key == key for m in milestones):
+            return 0
+        e = case.elevator
+        deadline = d.level_dispatched_at + dt.timedelta(seconds=limit)
+        nxt, responder = None, None
+        for lvl in range(d.level + 1, 4):
+            responder = responder_for(e, lvl, timezone.localdate(case.received_at))
+            if responder is not None:
+                nxt = lvl
+                break
+        Milestone.objects.create(case=case, kind=K.ESCALATED, at=now, level=d.level, responder_id=d.responder_id,
+                                 data={"reason": reason, "limit_s": limit, "deadline": deadline.isoformat(), "to_level": nxt},
+                                 idempotency_key=key)
+        if nxt is not None:
+            Milestone.objects.create(case=case, kind=K.DISPATCHED, at=now, level=nxt, responder=responder,
+                                     data={"reason": f"escalated: {reason}"})
+        case._change_reason = f"escalated from level {d.level}: {reason}"
+        _refresh(case)
+        what = _("no response") if reason == "no_response" else _("no arrival")
+        notify(kind="emergency.escalated", area=e.area,
+               subject=_("Case %(no)s escalated: %(what)s at level %(l)d") % {"no": case.order_number, "what": what, "l": d.level},
+               body=_("Elevator %(code)s, %(addr)s: %(what)s within %(lim)d s of the level-%(l)d dispatch; now level %(n)s.") % {
+                   "code": e.display_code, "addr": e.address, "what": what, "lim": limit, "l": d.level, "n": nxt or "-"},
+               payload={"case_id": case.pk, "order_number": case.order_number, "from_level": d.level, "to_level": nxt, "reason": reason},
+               dedupe_key=f"emergency.escalated:{case.pk}:{d.level}")
+        if nxt is not None:
+            notify(kind="emergency.dispatched", organisation=responder,
+                   subject=_("Case %(no)s: level-%(l)d dispatch (escalated), %(addr)s") % {"no": case.order_number, "l": nxt, "addr": e.address},
+                   body=_("Elevator %(code)s, %(addr)s. Please respond now.") % {"code": e.display_code, "addr": e.address},
+                   payload={"case_id": case.pk, "order_number": case.order_number, "level": nxt, "elevator_id": e.pk},
+                   dedupe_key=f"emergency.dispatched:{case.pk}:{nxt}:{responder.pk}")
+        return 1

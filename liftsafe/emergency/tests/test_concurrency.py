@@ -1,0 +1,85 @@
+"""One open case per elevator under concurrency (database partial unique index + IntegrityError → attach)."""
+import datetime as dt
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, connections, transaction
+from django.utils import timezone
+
+from liftsafe.conftest import require_service
+from liftsafe.core.testing import make_world
+from liftsafe.emergency import services
+from liftsafe.emergency.models import EmergencyCase, Milestone
+
+
+def test_database_refuses_a_second_open_case(world, t0):
+    e = world.elevators["a1"]
+    c = services.intake_alarm(e, channel="iot", case_type="entrapment", received_at=t0).case
+    with pytest.raises(IntegrityError), transaction.atomic():
+        EmergencyCase.objects.create(elevator=e, order_number="X1", channel="iot", case_type="entrapment", received_at=t0)
+    assert c.pk
+
+
+def test_lost_race_attaches_instead_of_failing(world, t0, monkeypatch):
+    """Simulate the race deterministically: the open-case lookup misses (as when the other transaction
+    has not committed yet), the insert then hits the unique index and the alarm attaches."""
+    e = world.elevators["a1"]
+    first = services.intake_alarm(e, channel="iot", case_type="entrapment", received_at=t0).case
+    real_filter = EmergencyCase.objects.select_for_update().filter.__func__
+    calls = {"n": 0}
+
+    def blind_filter(qs, *a, **kw):
+        calls["n"] += 1
+        if calls["n"] == 1 and kw.get("state__in"):
+            return real_filter(qs, *a, **kw).none()
+        return real_filter(qs, *a, **kw)
+
+    monkeypatch.setattr(type(EmergencyCase.objects.all()), "filter", blind_filter)
+    r = services.intake_alarm(e, channel="car_alarm", case_type="entrapment", received_at=t0 + dt.timedelta(seconds=1))
+    assert not r.created and r.case.pk == first.pk and calls["n"] >= 2
+    monkeypatch.undo()
+    assert EmergencyCase.objects.filter(elevator=e).count() == 1
+    assert Milestone.objects.filter(case=first, kind="call_attached").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_alarms_open_one_case_per_elevator():
+    """Real parallel threads (own connections) hammering 2 elevators; PostgreSQL required
+    (SQLite serialises writers, covered by the test above)."""
+    require_service("postgresql", connection.vendor == "postgresql", "parallel intake needs PostgreSQL")
+    w = make_world()
+    els = [w.elevators["a1"], w.elevators["a2"]]
+    t0 = timezone.now() - dt.timedelta(minutes=5)
+    barrier = threading.Barrier(16)
+    results, errors = [], []
+
+    def worker(i):
+        try:
+            barrier.wait()
+            e = els[i % 2]
+            r = services.intake_alarm(e, channel="iot", case_type="entrapment", received_at=t0 + dt.timedelta(milliseconds=i),
+                                      idempotency_key=f"k{i // 4}-{i % 2}")  # pairs of duplicates
+            if r.case.level == 0:
+                services.dispatch_case(None, r.case, 1)
+            results.append((e.pk, r.case.pk, r.created, r.duplicate))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(results) == 16
+    for e in els:
+        cases = EmergencyCase.objects.filter(elevator=e)
+        assert cases.count() == 1
+        case = cases.get()
+        assert case.level == 1 and case.milestones.filter(kind="dispatched").count() == 1
+        ms = case.milestones.filter(kind__in=["received", "call_attached"]).count()
+        keys = {f"k{i // 4}-{i % 2}" for i in range(16) if els[i % 2] == e}
+        assert ms == len(keys)  # every distinct submission recorded once, duplicates not
+    assert sum(1 for r in results if r[2]) == 2

@@ -1,0 +1,316 @@
+"""Emergency pages with the Django test client: each page per role, scoping (404), responder rights, idempotency."""
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from liftsafe.emergency import services
+from liftsafe.emergency.models import EmergencyCase, Milestone
+
+pytestmark = pytest.mark.django_db
+
+
+def login(client, world, who):
+    client.force_login(world.users[who])
+    return client
+
+
+def open_case(world, key="a1", minutes_ago=1, **kw):
+    params = dict(channel="phone_96333", case_type="entrapment", trapped_count=2, caller_phone="13812345678")
+    params.update(kw)
+    return services.intake_alarm(world.elevators[key], received_at=timezone.now() - dt.timedelta(minutes=minutes_ago),
+                                 actor=world.users["operator"], **params).case
+
+
+def dispatched_case(world, key="a1", **kw):
+    case = open_case(world, key, **kw)
+    return services.dispatch_case(world.users["operator"], case, 1)
+
+
+# --------------------------------------------------------------------------- role access
+
+PAGES = {
+    "emergency:console": {"operator": 200, "admin": 200, "regulator": 403, "maintenance_unit": 403, "nobody": 403, "insurer": 403},
+    "emergency:board": {"operator": 200, "admin": 200, "regulator": 200, "maintenance_unit": 403, "nobody": 403, "use_unit": 403},
+    "emergency:responder": {"maintenance_unit": 200, "rescue_station": 200, "operator": 403, "regulator": 403, "nobody": 403},
+    "emergency:regulator": {"regulator": 200, "city_regulator": 200, "admin": 200, "operator": 403, "maintenance_unit": 403, "nobody": 403},
+}
+
+
+@pytest.mark.parametrize("page,who,status", [(p, w, s) for p, d in PAGES.items() for w, s in d.items()])
+def test_page_access_by_role(client, world, page, who, status):
+    login(client, world, who)
+    assert client.get(reverse(page)).status_code == status
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_anonymous_redirected_to_login(client, page):
+    r = client.get(reverse(page))
+    assert r.status_code == 302 and "/login/" in r["Location"]
+
+
+def test_nav_link_only_for_roles_that_can_use_it(client, world):
+    login(client, world, "operator")
+    assert reverse("emergency:console") in client.get(reverse("registry:elevator_list")).content.decode()
+    client.force_login(world.users["maintenance_unit"])
+    html = client.get(reverse("registry:elevator_list")).content.decode()
+    assert reverse("emergency:responder") in html and f'href="{reverse("emergency:console")}"' not in html
+    client.force_login(world.users["insurer"])
+    assert "/emergency/" not in client.get(reverse("registry:elevator_list")).content.decode()
+
+
+# --------------------------------------------------------------------------- console: identify, intake
+
+def test_console_identifies_by_rescue_code(client, world):
+    login(client, world, "operator")
+    r = client.get(reverse("emergency:console"), {"q": "100001"})
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert reverse("emergency:intake", args=[world.elevators["a1"].pk]) in html
+    assert reverse("emergency:intake", args=[world.elevators["a2"].pk]) not in html
+
+
+def test_console_htmx_partial_and_unknown_code(client, world):
+    login(client, world, "operator")
+    r = client.get(reverse("emergency:console"), {"q": "999999", "partial": "1"}, HTTP_HX_REQUEST="true")
+    html = r.content.decode()
+    assert "<html" not in html and "999999" in html and "em-result-not_found" in html
+
+
+def test_console_out_of_scope_code_not_offered(client, world):
+    login(client, world, "operator")
+    html = client.get(reverse("emergency:console"), {"q": "100003"}).content.decode()  # B1
+    assert reverse("emergency:intake", args=[world.elevators["b1"].pk]) not in html
+
+
+def test_intake_out_of_scope_elevator_404(client, world):
+    login(client, world, "operator")
+    assert client.get(reverse("emergency:intake", args=[world.elevators["b1"].pk])).status_code == 404
+    r = client.post(reverse("emergency:intake", args=[world.elevators["b1"].pk]), {"channel": "phone_96333", "case_type": "entrapment"})
+    assert r.status_code == 404 and not EmergencyCase.objects.exists()
+
+
+def test_intake_creates_case_with_checklist(client, world):
+    login(client, world, "operator")
+    a1 = world.elevators["a1"]
+    page = client.get(reverse("emergency:intake", args=[a1.pk])).content.decode()
+    assert "Do not try to force the doors" in page or "不要" in page  # reassure script (either language)
+    r = client.post(reverse("emergency:intake", args=[a1.pk]), {
+        "channel": "phone_96333", "case_type": "entrapment", "trapped_count": "3", "injured_count": "1",
+        "car_position": "5F", "caller_phone": "138 1234 5678", "special_circumstances": "elderly passenger",
+        "idempotency_key": "k-intake-1"})
+    case = EmergencyCase.objects.get()
+    assert r.status_code == 302 and r["Location"] == reverse("emergency:case_detail", args=[case.pk])
+    assert (case.trapped_count, case.injured_count, case.car_position, case.caller_phone, case.special_circumstances) == (
+        3, 1, "5F", "13812345678", "elderly passenger")
+    assert case.created_by == world.users["operator"]
+
+
+def test_intake_double_submit_is_idempotent(client, world):
+    login(client, world, "operator")
+    a1 = world.elevators["a1"]
+    data = {"channel": "phone_96333", "case_type": "entrapment", "trapped_count": "1", "idempotency_key": "same-key"}
+    client.post(reverse("emergency:intake", args=[a1.pk]), data)
+    client.post(reverse("emergency:intake", args=[a1.pk]), data)
+    case = EmergencyCase.objects.get()
+    assert case.milestones.count() == 1  # one received, no attached duplicate
+
+
+def test_intake_bad_input_names_field(client, world):
+    login(client, world, "operator")
+    r = client.post(reverse("emergency:intake", args=[world.elevators["a1"].pk]),
+                    {"channel": "phone_96333", "case_type": "entrapment", "trapped_count": "-2"})
+    assert r.status_code == 200 and not EmergencyCase.objects.exists()
+    assert r.context["form"].errors["trapped_count"]
+
+
+def test_second_call_attaches_to_open_case(client, world):
+    case = open_case(world)
+    login(client, world, "operator")
+    page = client.get(reverse("emergency:intake", args=[world.elevators["a1"].pk])).content.decode()
+    assert case.order_number in page
+    r = client.post(reverse("emergency:intake", args=[world.elevators["a1"].pk]),
+                    {"channel": "car_alarm", "case_type": "entrapment", "idempotency_key": "second"})
+    assert r["Location"] == reverse("emergency:case_detail", args=[case.pk])
+    assert EmergencyCase.objects.count() == 1
+    assert case.milestones.filter(kind=Milestone.Kind.CALL_ATTACHED).count() == 1
+
+
+# --------------------------------------------------------------------------- case page, dispatch
+
+def test_case_page_shows_dispatch_options_level1_preselected(client, world):
+    case = open_case(world)
+    login(client, world, "operator")
+    r = client.get(reverse("emergency:case_detail", args=[case.pk]))
+    opts = r.context["dispatch_options"]
+    assert [o["level"] for o in opts] == [1, 2, 3]
+    assert opts[0]["selected"] and opts[0]["org"] == world.orgs[("maintenance_unit", "a")]
+    assert opts[1]["org"].kind == "rescue_station" and opts[2]["org"].kind == "fire_brigade"
+    assert world.orgs[("maintenance_unit", "a")].name in r.content.decode()
+
+
+def test_dispatch_level1(client, world):
+    case = open_case(world)
+    login(client, world, "operator")
+    r = client.post(reverse("emergency:case_dispatch", args=[case.pk]), {"level": "1"})
+    assert r.status_code == 302
+    case.refresh_from_db()
+    assert case.state == "dispatched" and case.level == 1 and case.responder == world.orgs[("maintenance_unit", "a")]
+
+
+def test_dispatch_by_non_operator_forbidden(client, world):
+    case = open_case(world)
+    login(client, world, "regulator")
+    assert client.post(reverse("emergency:case_dispatch", args=[case.pk]), {"level": "1"}).status_code == 403
+    case.refresh_from_db()
+    assert case.state == "received"
+
+
+def test_case_out_of_scope_404(client, world):
+    case = open_case(world, "b1", actor=None) if False else services.intake_alarm(
+        world.elevators["b1"], channel="iot", case_type="entrapment", received_at=timezone.now()).case
+    for who in ("operator", "regulator", "maintenance_unit", "insurer"):
+        login(client, world, who)
+        assert client.get(reverse("emergency:case_detail", args=[case.pk])).status_code == 404, who
+    login(client, world, "city_regulator")
+    assert client.get(reverse("emergency:case_detail", args=[case.pk])).status_code == 200
+
+
+def test_phone_masked_for_regulator_visible_for_operator(client, world):
+    case = open_case(world)
+    login(client, world, "operator")
+    assert "13812345678" in client.get(reverse("emergency:case_detail", args=[case.pk])).content.decode()
+    login(client, world, "regulator")
+    html = client.get(reverse("emergency:case_detail", args=[case.pk])).content.decode()
+    assert "13812345678" not in html and "138****5678" in html
+
+
+def test_operator_completes_case(client, world):
+    case = dispatched_case(world)
+    login(client, world, "operator")
+    client.post(reverse("emergency:case_close", args=[case.pk]), {"kind": "completed", "note": "confirmed by caller"})
+    case.refresh_from_db()
+    assert case.state == "completed"
+
+
+# --------------------------------------------------------------------------- board
+
+def test_board_full_and_delta(client, world):
+    c1 = dispatched_case(world, "a1")
+    # last changed a minute ago (the delta re-sends a 2 s overlap, so "just now" would come again)
+    EmergencyCase.objects.filter(pk=c1.pk).update(updated_at=timezone.now() - dt.timedelta(minutes=1))
+    login(client, world, "operator")
+    r = client.get(reverse("emergency:board"))
+    html = r.content.decode()
+    assert f'id="case-{c1.pk}"' in html and c1.order_number in html
+    cursor = r["X-Board-Version"]
+    # nothing changed → no rows
+    d = client.get(reverse("emergency:board_delta"), {"since": cursor})
+    assert "<tr" not in d.content.decode()
+    # a new case and a progress change → exactly those rows
+    c2 = open_case(world, "a2")
+    services.record_milestone(world.users["maintenance_unit"], c1, "responded")
+    d = client.get(reverse("emergency:board_delta"), {"since": cursor}).content.decode()
+    assert f'id="case-{c2.pk}"' in d and f'id="case-{c1.pk}"' in d and 'data-st="responded"' in d
+    cursor2 = client.get(reverse("emergency:board_delta"), {"since": cursor})["X-Board-Version"]
+    services.record_milestone(world.users["operator"], c2, "cancelled")
+    d = client.get(reverse("emergency:board_delta"), {"since": cursor2}).content.decode()
+    assert f'data-closed="{c2.pk}"' in d
+
+
+def test_board_scoped(client, world):
+    other = services.intake_alarm(world.elevators["b1"], channel="iot", case_type="entrapment", received_at=timezone.now()).case
+    login(client, world, "operator")
+    assert other.order_number not in client.get(reverse("emergency:board")).content.decode()
+    assert other.order_number not in client.get(reverse("emergency:board_delta")).content.decode()
+
+
+def test_board_timer_colours(client, world):
+    case = open_case(world, minutes_ago=10)
+    services.dispatch_case(world.users["operator"], case, 1, at=timezone.now() - dt.timedelta(minutes=5))
+    login(client, world, "operator")
+    rows = client.get(reverse("emergency:board")).context["rows"]
+    row = next(r for r in rows if r["id"] == case.pk)
+    assert row["ld_cls"] == "t-late" and row["row_cls"] == "late"  # 5 min > 3 min response limit
+    assert row["rc_cls"] == "t-ok"  # 10 min of the 30 min arrival limit
+
+
+# --------------------------------------------------------------------------- responder
+
+def test_responder_sees_only_cases_dispatched_to_it(client, world):
+    mine = dispatched_case(world, "a1")
+    undispatched = open_case(world, "a2")
+    login(client, world, "maintenance_unit")
+    html = client.get(reverse("emergency:responder")).content.decode()
+    assert mine.order_number in html and undispatched.order_number not in html
+    login(client, world, "rescue_station")
+    assert mine.order_number not in client.get(reverse("emergency:responder")).content.decode()
+
+
+def test_responder_flow_respond_arrive_release_cause(client, world):
+    case = dispatched_case(world, trapped_count=2)
+    login(client, world, "maintenance_unit")
+    url = reverse("emergency:responder_milestone", args=[case.pk])
+    client.post(url, {"kind": "responded", "idempotency_key": "r1"})
+    client.post(url, {"kind": "responded", "idempotency_key": "r1"})  # double tap
+    client.post(url, {"kind": "arrived", "idempotency_key": "a1"})
+    r = client.post(url, {"kind": "released", "released_count": "3", "idempotency_key": "x1"})  # more than trapped
+    case.refresh_from_db()
+    assert case.state == "arrived"
+    client.post(url, {"kind": "released", "released_count": "2", "idempotency_key": "x2"})
+    client.post(reverse("emergency:responder_cause", args=[case.pk]), {"cause_class": "external", "cause_item": "external:power_cut"})
+    case.refresh_from_db()
+    assert case.state == "released" and case.released_count == 2
+    assert (case.cause_class, case.cause_item) == ("external", "power_cut")
+    assert case.milestones.filter(kind="responded").count() == 1
+    assert r.status_code == 302
+
+
+def test_cause_item_must_belong_to_class(client, world):
+    case = dispatched_case(world)
+    login(client, world, "maintenance_unit")
+    client.post(reverse("emergency:responder_cause", args=[case.pk]), {"cause_class": "human", "cause_item": "external:power_cut"})
+    case.refresh_from_db()
+    assert case.cause_class == ""
+
+
+def test_responder_cannot_act_on_another_organisations_case(client, world):
+    case = dispatched_case(world)
+    login(client, world, "rescue_station")  # not dispatched to it
+    r = client.post(reverse("emergency:responder_milestone", args=[case.pk]), {"kind": "responded"})
+    assert r.status_code == 404
+    case.refresh_from_db()
+    assert case.state == "dispatched"
+
+
+def test_responder_after_escalation_can_no_longer_act(client, world):
+    case = dispatched_case(world)
+    services.dispatch_case(world.users["operator"], case, 2)
+    login(client, world, "maintenance_unit")
+    r = client.post(reverse("emergency:responder_milestone", args=[case.pk]), {"kind": "responded"})
+    assert r.status_code == 403
+    assert not case.milestones.filter(kind="responded").exists()
+
+
+def test_operator_cannot_use_responder_actions(client, world):
+    case = dispatched_case(world)
+    login(client, world, "operator")
+    assert client.post(reverse("emergency:responder_milestone", args=[case.pk]), {"kind": "responded"}).status_code == 403
+
+
+# --------------------------------------------------------------------------- regulator
+
+def test_regulator_view_late_and_escalations(client, world):
+    case = open_case(world, minutes_ago=20)
+    services.dispatch_case(world.users["operator"], case, 1, at=timezone.now() - dt.timedelta(minutes=19))
+    services.dispatch_case(world.users["operator"], case, 2, reason="no response")
+    login(client, world, "regulator")
+    r = client.get(reverse("emergency:regulator"))
+    ctx = r.context
+    mu = next(x for x in ctx["responders"] if x["org"] == world.orgs[("maintenance_unit", "a")])
+    assert mu["dispatches"] == 1 and mu["late_response"] == 1
+    assert case.order_number in r.content.decode()
+    # regulator can read the full timeline, but sees no dispatch form
+    page = client.get(reverse("emergency:case_detail", args=[case.pk]))
+    assert page.status_code == 200 and "dispatch_form" not in page.context and len(page.context["timeline"]) == 3

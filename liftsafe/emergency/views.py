@@ -1,0 +1,527 @@
+"""Emergency pages (thin: reads through selectors, writes through services).
+
+- Operator console: identify the elevator (:mod:`.lookup`) → intake checklist
+  → reassure script → dispatch at level 1/2/3; a second call for an elevator
+  with an open case attaches to it.
+- Live board: open cases with running timers, refreshed by polling a small
+  HTML delta (only changed rows are sent and swapped).
+- Case page: full timeline, durations, upload status code; actions by role.
+- Responder page (phone-sized): cases dispatched to the user's organisation;
+  respond / arrived / released / cause; only for cases dispatched to it.
+- Regulator view: late responders, escalations, every case's timeline.
+
+Who may use what: console and dispatch — operators (and admins); board —
+operators, regulators, admins; responder page — maintenance units and rescue
+stations; regulator view — regulators and admins. A page the role cannot use
+is 403; a case out of scope is 404 (like a missing one).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from liftsafe.core.models import Role
+from liftsafe.core.scoping import scope_of
+from liftsafe.registry import selectors as registry_selectors
+from liftsafe.registry.models import Organisation
+from liftsafe.rules import rule
+
+from . import selectors
+from .causes import CAUSES
+from .forms import CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
+from .lookup import identify
+from .models import OPEN_STATES, CaseType, Channel, Level, Milestone, State
+
+OPERATOR_ROLES = {Role.OPERATOR, Role.ADMIN}
+BOARD_ROLES = {Role.OPERATOR, Role.REGULATOR, Role.ADMIN}
+RESPONDER_ROLES = {Role.MAINTENANCE_UNIT, Role.RESCUE_STATION}
+REGULATOR_ROLES = {Role.REGULATOR, Role.ADMIN}
+
+
+def _role(user) -> str | None:
+    scope = scope_of(user)
+    return Role.ADMIN if scope.is_admin else scope.role
+
+
+def _require(user, roles) -> None:
+    if _role(user) not in roles:
+        raise PermissionDenied(_("Your role cannot use this page."))
+
+
+def can_use(user, page: str) -> bool:
+    """Whether ``user``'s role may open ``page`` ("console", "board", "responder", "regulator"); used by the nav."""
+    roles = {"console": OPERATOR_ROLES, "board": BOARD_ROLES, "responder": RESPONDER_ROLES, "regulator": REGULATOR_ROLES}[page]
+    return _role(user) in roles
+
+
+def _error_text(exc: ValidationError) -> str:
+    if hasattr(exc, "message_dict"):
+        return "; ".join(f"{'' if k == '__all__' else k + ': '}{' '.join(v)}" for k, v in exc.message_dict.items())
+    return " ".join(exc.messages)
+
+
+def _services():
+    from . import services  # written by the emergency core; imported late so pages load without it in tests of lookups
+
+    return services
+
+
+# --------------------------------------------------------------------------- limits and timers
+
+def arrival_limit_s(urban: bool) -> int:
+    """Arrival limit in seconds for an urban / other elevator (FACTS §3.4, TSG T5002 Art. 5; same rules as
+    :func:`services.arrival_limit_s`, which takes an elevator)."""
+    return int(rule("rescue_arrival_limit_urban_s" if urban else "rescue_arrival_limit_other_s"))
+
+
+def _timer_class(elapsed: float | None, limit: float | None) -> str:
+    if elapsed is None or not limit:
+        return ""
+    if elapsed >= limit:
+        return "t-late"
+    if elapsed >= limit * float(rule("board_warning_fraction")):
+        return "t-warn"
+    return "t-ok"
+
+
+def _fmt(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(max(seconds, 0))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def _counts(user) -> dict:
+    """Open-case counts by state plus ``late`` and ``open_total`` (:func:`selectors.case_counts`)."""
+    counts = selectors.case_counts(user)
+    counts["open_total"] = sum(counts.get(s.value, 0) for s in OPEN_STATES)
+    return counts
+
+
+def _case_base() -> str:
+    """URL prefix of case pages (``/emergency/cases/``) so the board's 2,000 rows need no per-row reverse()."""
+    return reverse("emergency:case_detail", args=[0])[: -len("0/")]
+
+
+def _labels():
+    return {
+        "state": dict(State.choices), "type": dict(CaseType.choices), "channel": dict(Channel.choices),
+    }
+
+
+def _board_rows(raw_rows: list[dict], now: dt.datetime) -> list[dict]:
+    """Add display fields to :func:`selectors.board_row` dicts: labels, timers, colour classes."""
+    labels = _labels()
+    now_s = now.timestamp()
+    response_limit = int(rule("dispatch_response_limit_s"))
+    out = []
+    for r in raw_rows:
+        al = arrival_limit_s(r["ur"])
+        since_rc = now_s - r["rc"]
+        since_ld = now_s - r["ld"] if r["ld"] else None
+        st = r["st"]
+        # the dispatch timer runs against the response limit until the responder acknowledges,
+        # then against the arrival limit until arrival; the case timer against the arrival limit
+        dl = response_limit if st == State.DISPATCHED else (al if st == State.RESPONDED else None)
+        rc_cls = _timer_class(since_rc, al) if st in (State.RECEIVED, State.DISPATCHED, State.RESPONDED) else ""
+        ld_cls = _timer_class(since_ld, dl)
+        row_cls = "late" if "t-late" in (rc_cls, ld_cls) else ("undispatched" if st == State.RECEIVED else "")
+        out.append({**r, "al": al, "dl": dl or 0, "state_label": labels["state"].get(st, st),
+                    "type_label": labels["type"].get(r["ty"], r["ty"]), "channel_label": labels["channel"].get(r["ch"], r["ch"]),
+                    "since_rc": _fmt(since_rc), "since_ld": _fmt(since_ld), "rc_cls": rc_cls, "ld_cls": ld_cls,
+                    "row_cls": row_cls})
+    return out
+
+
+# --------------------------------------------------------------------------- responders for dispatch
+
+def dispatch_options(case) -> dict[int, dict]:
+    """The responder each level would get, for the dispatch panel (:func:`services.responder_for`).
+
+    Level 1: the contracted maintenance unit on the case date; level 2: the
+    nearest rescue station; level 3: the fire brigade. Shape:
+    ``{level: {"org": Organisation | None, "km": distance from the elevator or None}}``.
+    """
+    services = _services()
+    e = case.elevator
+    on = timezone.localdate(case.received_at)
+    out: dict[int, dict] = {}
+    for level in (1, 2, 3):
+        org = services.responder_for(e, level, on)
+        km = None
+        if org is not None and None not in (org.latitude, org.longitude, e.latitude, e.longitude):
+            km = round(services.haversine_m(e.latitude, e.longitude, org.latitude, org.longitude) / 1000, 1)
+        out[level] = {"org": org, "km": km}
+    return out
+
+
+# --------------------------------------------------------------------------- operator console
+
+@login_required
+def console(request):
+    """Operator console: identify the elevator, open cases at a glance."""
+    _require(request.user, OPERATOR_ROLES)
+    q = request.GET.get("q", "")
+    result = identify(request.user, q) if q.strip() else None
+    ctx = {"q": q, "result": result, "call_started": timezone.now().isoformat(),
+           "counts": _counts(request.user)}
+    if request.htmx and request.GET.get("partial"):
+        return render(request, "emergency/_identify_results.html", ctx)
+    return render(request, "emergency/console.html", ctx)
+
+
+def _open_case_of(user, elevator):
+    return selectors.open_cases_for(user).filter(elevator=elevator).first()
+
+
+@login_required
+def intake(request, elevator_pk: int):
+    """Intake checklist for one identified elevator; POST creates the case (or attaches the call to its open case)."""
+    _require(request.user, OPERATOR_ROLES)
+    elevator = registry_selectors.elevator_get(request.user, elevator_pk)
+    if request.method == "POST":
+        form = IntakeForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                result = _services().intake_alarm(
+                    elevator, channel=d["channel"], case_type=d["case_type"], received_at=form.received_at(),
+                    actor=request.user, caller_phone=d["caller_phone"], car_position=d["car_position"],
+                    special_circumstances=d["special_circumstances"],
+                    trapped_count=d["trapped_count"], injured_count=d["injured_count"],
+                    idempotency_key=d["idempotency_key"] or None,
+                )
+            except ValidationError as exc:
+                form.add_error(None, _error_text(exc))
+            else:
+                case = result.case
+                if result.created:
+                    messages.success(request, _("Case %(no)s opened. Reassure the caller, then dispatch.") % {"no": case.order_number})
+                else:
+                    messages.warning(request, _("This elevator already has an open case: the call was attached to %(no)s.") % {"no": case.order_number})
+                return redirect("emergency:case_detail", pk=case.pk)
+    else:
+        initial = {}
+        started = parse_datetime(request.GET.get("t", "") or "")
+        if started:
+            initial["call_started"] = started
+        form = IntakeForm(initial=initial)
+    ctx = {
+        "e": elevator, "form": form, "open_case": _open_case_of(request.user, elevator),
+        "maintenance_unit": registry_selectors.maintenance_unit_on(elevator),
+        "arrival_limit_min": arrival_limit_s(elevator.urban) // 60,
+    }
+    return render(request, "emergency/intake.html", ctx)
+
+
+# --------------------------------------------------------------------------- case page
+
+def _case_context(request, case) -> dict:
+    user = request.user
+    role = _role(user)
+    scope = scope_of(user)
+    timeline = selectors.case_timeline(user, case)
+    kinds = dict(Milestone.Kind.choices)
+    for m in timeline:
+        m["kind_label"] = kinds.get(m["kind"], m["kind"])
+    durations = selectors.durations(case)
+    response_limit = int(rule("dispatch_response_limit_s"))
+    al = arrival_limit_s(case.elevator.urban)
+    limits = {"response": response_limit, "arrival": al}
+    duration_rows = []
+    for key, label in (("response", _("Response (responded − dispatched)")), ("arrival", _("Arrival (arrived − dispatched)")),
+                       ("on_site_rescue", _("On-site rescue (released − arrived)")), ("total", _("Total (released − received)"))):
+        secs = durations.get(key)
+        limit = limits.get(key)
+        duration_rows.append({"key": key, "label": label, "value": _fmt(secs), "limit": _fmt(limit) if limit else "",
+                              "late": secs is not None and limit is not None and secs > limit})
+    is_operator = role in OPERATOR_ROLES
+    dispatched_to_me = (role in RESPONDER_ROLES and case.responder_id is not None
+                        and case.responder_id == scope.organisation_id)
+    ctx = {
+        "case": case, "e": case.elevator, "timeline": timeline, "durations": duration_rows,
+        "status_code": selectors.upload_status_code(case), "is_operator": is_operator,
+        "dispatched_to_me": dispatched_to_me, "is_open": case.is_open,
+        "arrival_limit_min": al // 60, "response_limit_min": response_limit // 60,
+        "cause_label": _cause_label(case),
+        "now": timezone.now(),
+    }
+    if is_operator and case.is_open:
+        options = dispatch_options(case)
+        next_level = min((case.level or 0) + 1, 3)
+        ctx["dispatch_options"] = [{"level": lv, "label": Level(lv).label, **options[lv], "selected": lv == next_level}
+                                   for lv in (1, 2, 3)]
+        ctx["dispatch_form"] = DispatchForm(initial={"level": next_level})
+        ctx["close_form"] = OperatorMilestoneForm()
+    if dispatched_to_me:
+        ctx.update(_responder_forms(case))
+    return ctx
+
+
+def _cause_label(case) -> str:
+    if not case.cause_class:
+        return ""
+    cls_label, items = CAUSES.get(case.cause_class, (case.cause_class, {}))
+    return f"{cls_label} → {items.get(case.cause_item, case.cause_item)}"
+
+
+@login_required
+def case_detail(request, pk: int):
+    """One case: intake facts, dispatch panel (operators), timeline, durations, status code."""
+    case = selectors.case_get(request.user, pk)
+    return render(request, "emergency/case_detail.html", _case_context(request, case))
+
+
+@login_required
+@require_POST
+def case_dispatch(request, pk: int):
+    """Dispatch the case at the chosen level (1 maintenance unit, 2 rescue station, 3 fire brigade)."""
+    _require(request.user, OPERATOR_ROLES)
+    case = selectors.case_get(request.user, pk)
+    form = DispatchForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _error_text(ValidationError(form.errors)))
+        return redirect("emergency:case_detail", pk=pk)
+    level = form.cleaned_data["level"]
+    responder = dispatch_options(case)[level]["org"]
+    if form.cleaned_data.get("responder"):
+        responder = Organisation.objects.filter(pk=form.cleaned_data["responder"]).first() or responder
+    try:
+        _services().dispatch_case(request.user, case, level, responder=responder)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Dispatched at level %(level)d to %(org)s.") % {"level": level, "org": responder or "—"})
+    return redirect("emergency:case_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def case_close(request, pk: int):
+    """Operator closes a case: completed (result confirmed with the caller), false alarm or cancelled."""
+    _require(request.user, OPERATOR_ROLES)
+    case = selectors.case_get(request.user, pk)
+    form = OperatorMilestoneForm(request.POST)
+    if form.is_valid():
+        d = form.cleaned_data
+        extra = {"note": d["note"]} if d.get("note") else {}
+        try:
+            _services().record_milestone(request.user, case, d["kind"], idempotency_key=d["idempotency_key"] or None, **extra)
+        except ValidationError as exc:
+            messages.error(request, _error_text(exc))
+        else:
+            messages.success(request, _("Case %(no)s: %(kind)s recorded.") % {"no": case.order_number, "kind": Milestone.Kind(d["kind"]).label})
+    else:
+        messages.error(request, _error_text(ValidationError(form.errors)))
+    return redirect("emergency:case_detail", pk=pk)
+
+
+# --------------------------------------------------------------------------- live board
+
+def _board_context(request) -> dict:
+    now = timezone.now()
+    delta = selectors.board_delta(request.user, None)
+    return {"rows": _board_rows(delta["cases"], now), "cursor": delta["cursor"], "counts": _counts(request.user),
+            "case_base": _case_base(),
+            "server_now": int(now.timestamp() * 1000), "response_limit": int(rule("dispatch_response_limit_s")),
+            "warn_fraction": rule("board_warning_fraction"), "warn_pct": round(float(rule("board_warning_fraction")) * 100)}
+
+
+@login_required
+@require_GET
+def board(request):
+    """Live board of open cases, oldest first, with running timers (see static/liftsafe/emergency.js)."""
+    _require(request.user, BOARD_ROLES)
+    ctx = _board_context(request)
+    response = render(request, "emergency/board.html", ctx)
+    response["X-Board-Version"] = ctx["cursor"]
+    return response
+
+
+@login_required
+@require_GET
+def board_delta(request):
+    """Rows changed since ``?since=<cursor>`` (HTML fragment), the ids of cases closed since, the new cursor.
+
+    Without a valid ``since`` every open case is sent (a full refresh).
+    """
+    _require(request.user, BOARD_ROLES)
+    since = parse_datetime(request.GET.get("since", "") or "")
+    delta = selectors.board_delta(request.user, since)
+    now = timezone.now()
+    ctx = {"rows": _board_rows(delta["cases"], now), "cursor": delta["cursor"], "closed": delta["closed"],
+           "counts": _counts(request.user), "full": since is None, "case_base": _case_base()}
+    response = render(request, "emergency/_board_delta.html", ctx)
+    response["X-Board-Version"] = delta["cursor"]
+    return response
+
+
+# --------------------------------------------------------------------------- responder page
+
+def _responder_forms(case) -> dict:
+    state = case.state
+    return {
+        "can_respond": state == State.DISPATCHED,
+        "can_arrive": state in (State.DISPATCHED, State.RESPONDED),
+        "can_release": state == State.ARRIVED,
+        "can_cause": state in (State.RELEASED, State.COMPLETED) or (not case.is_open and case.case_type != CaseType.ENTRAPMENT),
+        "milestone_form": ResponderMilestoneForm(),
+        "cause_form": CauseForm(initial={"cause_class": case.cause_class}),
+        "causes": CAUSES,
+    }
+
+
+@login_required
+def responder(request):
+    """Phone-sized list of the cases dispatched to the user's organisation: open ones first, then today's closed."""
+    _require(request.user, RESPONDER_ROLES)
+    scope = scope_of(request.user)
+    mine = selectors.cases_for(request.user).filter(responder_id=scope.organisation_id)
+    open_cases = list(mine.filter(state__in=[s.value for s in (State.DISPATCHED, State.RESPONDED, State.ARRIVED, State.RELEASED)])
+                      .order_by("received_at", "pk"))
+    since = timezone.now() - dt.timedelta(hours=24)
+    recent = list(mine.exclude(pk__in=[c.pk for c in open_cases]).filter(received_at__gte=since).order_by("-received_at")[:20])
+    need_cause = [c for c in recent if not c.cause_class and c.case_type == CaseType.ENTRAPMENT
+                  and c.state in (State.COMPLETED, State.RELEASED)]
+    now = timezone.now()
+    cards = []
+    for case in open_cases + need_cause:
+        since_ld = (now - case.level_dispatched_at).total_seconds() if case.level_dispatched_at else None
+        limit = int(rule("dispatch_response_limit_s")) if case.state == State.DISPATCHED else (
+            arrival_limit_s(case.elevator.urban) if case.state == State.RESPONDED else None)
+        cards.append({"case": case, "since_ld": _fmt(since_ld), "ld_cls": _timer_class(since_ld, limit),
+                      "ld_epoch": int(case.level_dispatched_at.timestamp()) if case.level_dispatched_at else "",
+                      "limit": limit or 0, **_responder_forms(case)})
+    closed = [c for c in recent if c not in need_cause]
+    return render(request, "emergency/responder.html", {"cards": cards, "closed": closed,
+                                                        "server_now": int(now.timestamp() * 1000)})
+
+
+def _responder_case(request, pk: int):
+    _require(request.user, RESPONDER_ROLES)
+    case = selectors.case_get(request.user, pk)  # 404 unless it was dispatched to this organisation
+    if case.responder_id != scope_of(request.user).organisation_id:
+        raise PermissionDenied(_("This case is no longer dispatched to your organisation."))
+    return case
+
+
+def _back(request, case):
+    nxt = request.POST.get("next") or ""
+    if nxt.startswith("/emergency/") and "//" not in nxt:
+        return redirect(nxt)
+    return redirect("emergency:responder")
+
+
+@login_required
+@require_POST
+def responder_milestone(request, pk: int):
+    """Responder reports responded / arrived / released (with the count freed)."""
+    case = _responder_case(request, pk)
+    form = ResponderMilestoneForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _error_text(ValidationError(form.errors)))
+        return _back(request, case)
+    d = form.cleaned_data
+    extra = {"released_count": d["released_count"]} if d["kind"] == "released" else {}
+    try:
+        _services().record_milestone(request.user, case, d["kind"], idempotency_key=d["idempotency_key"] or None, **extra)
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("%(no)s: %(kind)s recorded.") % {"no": case.order_number, "kind": Milestone.Kind(d["kind"]).label})
+    return _back(request, case)
+
+
+@login_required
+@require_POST
+def responder_cause(request, pk: int):
+    """Responder reports the trapping cause (class → item)."""
+    _require(request.user, RESPONDER_ROLES)
+    case = selectors.case_get(request.user, pk)
+    form = CauseForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _error_text(ValidationError(form.errors)))
+        return _back(request, case)
+    try:
+        _services().report_cause(request.user, case, form.cleaned_data["cause_class"], form.cleaned_data["cause_item"])
+    except ValidationError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("%(no)s: cause recorded.") % {"no": case.order_number})
+    return _back(request, case)
+
+
+# --------------------------------------------------------------------------- regulator view
+
+@login_required
+def regulator(request):
+    """Late responders, escalations and all cases (read-only), over the last ``days`` (default 30)."""
+    _require(request.user, REGULATOR_ROLES)
+    try:
+        days = max(1, min(int(request.GET.get("days", 30)), 366))
+    except ValueError:
+        days = 30
+    since = timezone.now() - dt.timedelta(days=days)
+    cases = list(selectors.cases_for(request.user).filter(received_at__gte=since).prefetch_related("milestones__responder")[:5000])
+    response_limit = int(rule("dispatch_response_limit_s"))
+    per_responder: dict[int, dict] = {}
+    escalations = []
+    late_cases = []
+    now = timezone.now()
+    for case in cases:
+        ms = list(case.milestones.all())
+        al = arrival_limit_s(case.elevator.urban)
+        dispatches = [m for m in ms if m.kind == Milestone.Kind.DISPATCHED]
+        for i, m in enumerate(dispatches):
+            if not m.responder_id:
+                continue
+            nxt = dispatches[i + 1].at if i + 1 < len(dispatches) else None
+            window = [x for x in ms if x.at >= m.at and (nxt is None or x.at < nxt)]
+            responded = next((x.at for x in window if x.kind == Milestone.Kind.RESPONDED), None)
+            arrived = next((x.at for x in window if x.kind == Milestone.Kind.ARRIVED), None)
+            end = nxt or now
+            resp_s = (responded - m.at).total_seconds() if responded else None
+            arr_s = (arrived - m.at).total_seconds() if arrived else None
+            late_resp = (resp_s if resp_s is not None else (end - m.at).total_seconds()) > response_limit
+            late_arr = case.case_type == CaseType.ENTRAPMENT and (arr_s if arr_s is not None else (end - m.at).total_seconds()) > al
+            row = per_responder.setdefault(m.responder_id, {"org": m.responder, "dispatches": 0, "late_response": 0,
+                                                            "late_arrival": 0, "resp": [], "arr": []})
+            row["dispatches"] += 1
+            row["late_response"] += int(late_resp)
+            row["late_arrival"] += int(late_arr)
+            if resp_s is not None:
+                row["resp"].append(resp_s)
+            if arr_s is not None:
+                row["arr"].append(arr_s)
+            if late_resp or late_arr:
+                late_cases.append({"case": case, "milestone": m, "late_response": late_resp, "late_arrival": late_arr,
+                                   "response": _fmt(resp_s), "arrival": _fmt(arr_s)})
+        for m in ms:
+            if m.kind == Milestone.Kind.ESCALATED:
+                escalations.append({"case": case, "m": m})
+    responders = []
+    for row in per_responder.values():
+        responders.append({**row, "avg_response": _fmt(sum(row["resp"]) / len(row["resp"])) if row["resp"] else "—",
+                           "avg_arrival": _fmt(sum(row["arr"]) / len(row["arr"])) if row["arr"] else "—",
+                           "late_total": row["late_response"] + row["late_arrival"]})
+    responders.sort(key=lambda r: (-r["late_total"], -r["dispatches"], str(r["org"])))
+    escalations.sort(key=lambda x: x["m"].at, reverse=True)
+    return render(request, "emergency/regulator.html", {
+        "days": days, "cases": cases[:500], "n_cases": len(cases), "responders": responders,
+        "escalations": escalations[:200], "late_cases": late_cases[:200],
+        "response_limit_min": response_limit // 60,
+    })

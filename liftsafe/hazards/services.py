@@ -1,0 +1,636 @@
+"""Hazard writes and their invariants (issue 5, FACTS §7).
+
+Every function validates fully before it writes and writes in one
+transaction: nothing is half-written. Bad input raises
+:class:`django.core.exceptions.ValidationError` with a dict naming the field;
+a caller without the right raises :class:`~django.core.exceptions.PermissionDenied`;
+an edit based on a stale ``version`` raises :class:`HazardConflict`.
+
+Who may do what:
+- regulator (in whose area the elevator is) or administrator: file, accept or
+  dismiss a lead, edit, list for supervision, order stop-use, send back,
+  verify and close out (销号), launch look-back campaigns, record re-checks;
+- the responsible unit (a user of that organisation): start rectifying,
+  upload evidence, submit — and never close out its own hazard;
+- an inspection agency serving the elevator: record re-check results.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import random
+import secrets
+from collections import defaultdict
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from liftsafe.core.models import Area, Role
+from liftsafe.core.scoping import Scope, scope_of
+from liftsafe.registry.models import Elevator, Organisation
+from liftsafe.rules import rule
+
+from .models import (
+    LEVEL_ORDER, OPEN_STATES, AuthorityLevel, Campaign, CauseClass, Evidence, Hazard, Level, Recheck, Source,
+    State, StopUseOrder, raised,
+)
+
+
+class HazardConflict(ValidationError):
+    """The hazard changed since the caller read it (optimistic concurrency); reload and redo the edit."""
+
+
+RESPONSIBLE_KINDS = {Organisation.Kind.USE_UNIT, Organisation.Kind.MAINTENANCE_UNIT}
+_AREA_RANK = {"country": 4, "province": 3, "city": 2, "district": 1}
+_AUTH_RANK = {AuthorityLevel.PROVINCE: 3, AuthorityLevel.CITY: 2, AuthorityLevel.DISTRICT: 1}
+
+
+# --------------------------------------------------------------------------- helpers
+def _is_regulator(scope: Scope) -> bool:
+    return scope.is_admin or scope.role == Role.REGULATOR
+
+
+def _require_regulator(user, action: str) -> Scope:
+    scope = scope_of(user)
+    if not _is_regulator(scope):
+        raise PermissionDenied(_("Only a regulator may %(action)s.") % {"action": action})
+    return scope
+
+
+def _visible_elevator(user, elevator: Elevator) -> Elevator:
+    from liftsafe.registry.selectors import elevator_get
+
+    return elevator_get(user, elevator.pk)
+
+
+def _lock(user, hazard: Hazard | int, version: int | None) -> Hazard:
+    """Re-read ``hazard`` for update within the caller's scope and check its version."""
+    from .selectors import hazards_for
+
+    pk = hazard if isinstance(hazard, int) else hazard.pk
+    if not hazards_for(user).filter(pk=pk).exists():
+        from django.http import Http404
+
+        raise Http404("hazard not found")
+    locked = Hazard.objects.select_for_update().select_related("elevator", "area").get(pk=pk)
+    if version is not None and int(version) != locked.version:
+        raise HazardConflict({"version": _(
+            "This hazard was changed by someone else (version %(now)s, your copy %(yours)s). "
+            "Reload it and make your change again; nothing was saved.") % {"now": locked.version, "yours": version}})
+    return locked
+
+
+def _save(hazard: Hazard, reason: str, user=None) -> Hazard:
+    hazard.version += 1
+    hazard._change_reason = reason[:100]
+    if user is not None:
+        hazard._history_user = user
+    hazard.full_clean()
+    hazard.save()
+    return hazard
+
+
+def _require_state(hazard: Hazard, *states: str, action: str) -> None:
+    if hazard.state not in states:
+        raise ValidationError({"state": _("Cannot %(action)s a hazard that is %(state)s.") % {
+            "action": action, "state": hazard.get_state_display()}})
+
+
+def _check_deadline(deadline: dt.date | None, *, required: bool = True) -> None:
+    if deadline is None:
+        if required:
+            raise ValidationError({"deadline": _("A rectification deadline is required.")})
+        return
+    if deadline < timezone.localdate():
+        raise ValidationError({"deadline": _("The deadline %(d)s is in the past.") % {"d": deadline}})
+
+
+def _check_unit(unit: Organisation | None) -> None:
+    if unit is None:
+        raise ValidationError({"responsible_unit": _("A responsible unit is required.")})
+    if unit.kind not in RESPONSIBLE_KINDS:
+        raise ValidationError({"responsible_unit": _("%(org)s is not a use unit or a maintenance unit.") % {"org": unit}})
+
+
+def default_deadline(level: str, today: dt.date | None = None) -> dt.date:
+    """Default rectification deadline for ``level``: today + rule ``hazard_deadline_days`` (FACTS §7 [U])."""
+    today = today or timezone.localdate()
+    return today + dt.timedelta(days=int(rule("hazard_deadline_days")[level]))
+
+
+def _check_level(level: str) -> None:
+    if level not in Level.values:
+        raise ValidationError({"level": _("Unknown level %(l)r.") % {"l": level}})
+
+
+# --------------------------------------------------------------------------- filing
+@transaction.atomic
+def hazard_file(user, *, elevator: Elevator, source: str, title: str, level: str,
+                responsible_unit: Organisation | None, deadline: dt.date | None = None, description: str = "",
+                cause_class: str = "", cause_item: str = "", occurred_on: dt.date | None = None) -> Hazard:
+    """File a hazard (state open). ``deadline`` None = the default for the level (rule ``hazard_deadline_days``).
+
+    Raises:
+        PermissionDenied: not a regulator. Http404: elevator out of scope.
+        ValidationError: past deadline, missing/wrong responsible unit, unknown level/source/cause.
+    """
+    _require_regulator(user, _("file a hazard"))
+    elevator = _visible_elevator(user, elevator)
+    _check_level(level)
+    if source not in Source.values:
+        raise ValidationError({"source": _("Unknown source %(s)r.") % {"s": source}})
+    _check_unit(responsible_unit)
+    deadline = deadline or default_deadline(level)
+    _check_deadline(deadline)
+    if cause_class and cause_class not in CauseClass.values:
+        raise ValidationError({"cause_class": _("Unknown cause class %(c)r.") % {"c": cause_class}})
+    hazard = Hazard(elevator=elevator, area=elevator.area, source=source, title=title.strip(), description=description,
+                    level=level, responsible_unit=responsible_unit, deadline=deadline, state=State.OPEN,
+                    cause_class=cause_class, cause_item=cause_item, occurred_on=occurred_on or timezone.localdate(),
+                    filed_by=user, version=1)
+    if not hazard.title:
+        raise ValidationError({"title": _("A title is required.")})
+    hazard.full_clean()
+    hazard._change_reason = "filed"
+    hazard.save()
+    return hazard
+
+
+def lead_raise(*, elevator: Elevator, source: str, source_ref: str, title: str, level: str, description: str = "",
+               cause_class: str = "", cause_item: str = "", occurred_on: dt.date | None = None,
+               filed_at: dt.datetime | None = None, extra: dict | None = None) -> Hazard | None:
+    """Raise a lead automatically (system; no user). Idempotent: returns None if ``source``/``source_ref`` exists.
+
+    Hooks: emergency recurrence (:func:`raise_entrapment_leads`), monitoring IoT fault
+    patterns (``source="iot"``), incident imports.
+    """
+    if not source_ref:
+        raise ValidationError({"source_ref": _("An automatic lead needs a source reference.")})
+    with transaction.atomic():
+        if Hazard.objects.filter(source=source, source_ref=source_ref).exists():
+            return None
+        hazard = Hazard(elevator=elevator, area_id=elevator.area_id, source=source, source_ref=source_ref, title=title[:200],
+                        description=description, level=level, state=State.LEAD, cause_class=cause_class,
+                        cause_item=cause_item[:200], occurred_on=occurred_on, filed_at=filed_at or timezone.now(),
+                        extra=extra or {})
+        hazard.full_clean()
+        hazard._change_reason = "lead raised"
+        hazard.save()
+        return hazard
+
+
+@transaction.atomic
+def lead_accept(user, hazard: Hazard, *, version: int | None, responsible_unit: Organisation | None,
+                deadline: dt.date | None = None, level: str | None = None) -> Hazard:
+    """Accept a lead: it becomes an open hazard with a responsible unit and a deadline."""
+    _require_regulator(user, _("accept a lead"))
+    h = _lock(user, hazard, version)
+    _require_state(h, State.LEAD, action=_("accept"))
+    if level:
+        _check_level(level)
+        h.level = level
+    _check_unit(responsible_unit)
+    deadline = deadline or default_deadline(h.level)
+    _check_deadline(deadline)
+    h.responsible_unit, h.deadline, h.state, h.filed_by = responsible_unit, deadline, State.OPEN, user
+    return _save(h, "lead accepted", user)
+
+
+@transaction.atomic
+def lead_dismiss(user, hazard: Hazard, *, version: int | None, reason: str) -> Hazard:
+    """Dismiss a lead that is not a hazard (reason required)."""
+    _require_regulator(user, _("dismiss a lead"))
+    h = _lock(user, hazard, version)
+    _require_state(h, State.LEAD, action=_("dismiss"))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for dismissing the lead.")})
+    h.state, h.sent_back_reason = State.DISMISSED, reason.strip()
+    return _save(h, "lead dismissed", user)
+
+
+EDITABLE = {"title", "description", "level", "deadline", "responsible_unit", "cause_class", "cause_item"}
+
+
+@transaction.atomic
+def hazard_update(user, hazard: Hazard, *, version: int | None, changes: dict[str, Any], reason: str = "") -> Hazard:
+    """Edit a hazard's fields (``EDITABLE``) by a regulator; a stale ``version`` raises :class:`HazardConflict`."""
+    _require_regulator(user, _("edit a hazard"))
+    h = _lock(user, hazard, version)
+    if h.state in (State.CLOSED, State.DISMISSED):
+        raise ValidationError({"state": _("A closed hazard cannot be edited.")})
+    for field, value in changes.items():
+        if field not in EDITABLE:
+            raise ValidationError({field: _("This field cannot be edited here.")})
+        if field == "deadline" and value != h.deadline:
+            _check_deadline(value)
+        if field == "level":
+            _check_level(value)
+        if field == "responsible_unit":
+            _check_unit(value)
+        setattr(h, field, value)
+    return _save(h, reason or "edited", user)
+
+
+@transaction.atomic
+def hazard_list(user, hazard: Hazard, *, version: int | None, authority: str) -> Hazard:
+    """Put a hazard under listed supervision (挂牌督办) by an authority of ``authority`` level.
+
+    A regulator cannot list at a level above its own area (a district cannot list for the province).
+    """
+    scope = _require_regulator(user, _("list a hazard for supervision"))
+    h = _lock(user, hazard, version)
+    _require_state(h, *OPEN_STATES, action=_("list"))
+    if authority not in AuthorityLevel.values:
+        raise ValidationError({"listed_authority": _("Choose province, city or district.")})
+    if not scope.is_admin:
+        own = Area.objects.filter(path=scope.area_path).values_list("level", flat=True).first()
+        if _AUTH_RANK[authority] > _AREA_RANK.get(own, 0):
+            raise ValidationError({"listed_authority": _("A %(own)s regulator cannot list at %(auth)s level.") % {
+                "own": own, "auth": authority}})
+    if h.listed and h.listed_authority == authority:
+        raise ValidationError({"listed_authority": _("Already listed at this level.")})
+    h.listed, h.listed_authority, h.listed_at = True, authority, timezone.now()
+    return _save(h, f"listed ({authority})", user)
+
+
+# --------------------------------------------------------------------------- stop-use
+def active_order(elevator: Elevator | int) -> StopUseOrder | None:
+    pk = elevator if isinstance(elevator, int) else elevator.pk
+    return StopUseOrder.objects.filter(elevator_id=pk, lifted_at__isnull=True).first()
+
+
+def assert_status_change_allowed(elevator: Elevator, new_status: str) -> None:
+    """Guard for the registry: an elevator under an active stop-use order may not be put back in use.
+
+    Connected as a ``pre_save`` check on Elevator (see apps.py), so
+    ``registry.services.elevator_update`` / ``elevator_set_status`` respect it.
+
+    Raises:
+        ValidationError: ``{"status": ...}`` naming the order and the hazard.
+    """
+    if new_status != Elevator.Status.IN_USE or elevator.pk is None:
+        return
+    order = active_order(elevator)
+    if order is not None:
+        raise ValidationError({"status": _(
+            "Stop-use order of %(d)s (hazard #%(h)s) is in force; only a verified close-out of the hazard lifts it.")
+            % {"d": order.ordered_on, "h": order.hazard_id}})
+
+
+@transaction.atomic
+def stop_use_order(user, hazard: Hazard, *, reason: str, version: int | None = None) -> StopUseOrder:
+    """Order the hazard's elevator out of use (责令停用): sets its status to stopped (lifecycle event).
+
+    Raises:
+        ValidationError: ``elevator`` already under a stop-use order; ``reason`` empty; hazard not open.
+    """
+    _require_regulator(user, _("order an elevator out of use"))
+    h = _lock(user, hazard, version)
+    _require_state(h, *OPEN_STATES, action=_("order stop-use for"))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for the stop-use order.")})
+    elevator = Elevator.objects.select_for_update().get(pk=h.elevator_id)
+    if active_order(elevator) is not None:
+        raise ValidationError({"elevator": _("Elevator %(e)s is already under a stop-use order.") % {"e": elevator.display_code}})
+    if elevator.status == Elevator.Status.SCRAPPED:
+        raise ValidationError({"elevator": _("Elevator %(e)s is scrapped.") % {"e": elevator.display_code}})
+    today = timezone.localdate()
+    order = StopUseOrder.objects.create(elevator=elevator, hazard=h, reason=reason.strip(), ordered_on=today, ordered_by=user)
+    if elevator.status != Elevator.Status.STOPPED:
+        from liftsafe.registry.services import elevator_set_status
+
+        elevator_set_status(user, elevator, Elevator.Status.STOPPED, on=today, reason=f"责令停用 hazard #{h.pk}: {reason.strip()}"[:255])
+    _save(h, "stop-use ordered", user)
+    return order
+
+
+# --------------------------------------------------------------------------- rectification
+def _require_responsible(user, h: Hazard, action: str) -> Scope:
+    scope = scope_of(user)
+    if scope.is_admin:
+        return scope
+    if scope.role in (Role.USE_UNIT, Role.MAINTENANCE_UNIT) and scope.organisation_id == h.responsible_unit_id:
+        return scope
+    raise PermissionDenied(_("Only the responsible unit may %(action)s.") % {"action": action})
+
+
+@transaction.atomic
+def rectification_start(user, hazard: Hazard, *, version: int | None, note: str = "") -> Hazard:
+    """The responsible unit acknowledges the hazard and starts rectifying (open → rectifying)."""
+    h = _lock(user, hazard, version)
+    _require_responsible(user, h, _("start rectification"))
+    _require_state(h, State.OPEN, action=_("start rectifying"))
+    h.state = State.RECTIFYING
+    if note:
+        h.rectification_note = note
+    return _save(h, "rectifying", user)
+
+
+def _sniff(head: bytes, ext: str) -> bool:
+    if ext in ("jpg", "jpeg"):
+        return head.startswith(b"\xff\xd8\xff")
+    if ext == "png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if ext == "pdf":
+        return head.startswith(b"%PDF-")
+    if ext == "webp":
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    return False
+
+
+def evidence_add(user, hazard: Hazard, upload, *, note: str = "") -> Evidence:
+    """Attach an evidence file (``upload``: a Django UploadedFile / File with ``name`` and ``size``).
+
+    The responsible unit uploads rectification evidence; a regulator may add a
+    verification record. Type: extension in rule ``hazard_evidence_types`` and
+    content matching it (magic bytes); size ≤ rule ``hazard_evidence_max_bytes``.
+
+    Raises:
+        ValidationError: ``{"file": ...}`` forbidden type, content not matching, empty or oversize.
+        PermissionDenied: neither the responsible unit nor a regulator.
+    """
+    types = rule("hazard_evidence_types")
+    max_bytes = int(rule("hazard_evidence_max_bytes"))
+    name = (getattr(upload, "name", "") or "").rsplit("/", 1)[-1]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext not in types:
+        raise ValidationError({"file": _("Files of type .%(ext)s are not accepted; allowed: %(ok)s.") % {
+            "ext": ext or "?", "ok": ", ".join(sorted(types))}})
+    size = upload.size
+    if not size:
+        raise ValidationError({"file": _("The file is empty.")})
+    if size > max_bytes:
+        raise ValidationError({"file": _("The file is %(mb).1f MB; the limit is %(max).1f MB.") % {
+            "mb": size / 1048576, "max": max_bytes / 1048576}})
+    upload.seek(0)
+    head = upload.read(16)
+    if not _sniff(head, ext):
+        raise ValidationError({"file": _("The content of %(n)s is not a .%(ext)s file.") % {"n": name, "ext": ext}})
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    stored = None
+    try:
+        with transaction.atomic():
+            h = _lock(user, hazard, None)
+            scope = scope_of(user)
+            if scope.role == Role.REGULATOR:
+                kind = Evidence.Kind.VERIFICATION
+            else:
+                _require_responsible(user, h, _("upload rectification evidence"))
+                kind = Evidence.Kind.RECTIFICATION
+                _require_state(h, State.OPEN, State.RECTIFYING, action=_("add evidence to"))
+            ev = Evidence(hazard=h, kind=kind, original_name=name[:255], content_type=types[ext], size=size,
+                          sha256=digest.hexdigest(), note=note[:255], uploaded_by=user)
+            ev.file.save(f"{h.pk}-{digest.hexdigest()[:16]}.{ext}", upload, save=False)
+            stored = ev.file.name
+            ev.save()
+            if h.state == State.OPEN and kind == Evidence.Kind.RECTIFICATION:
+                h.state = State.RECTIFYING
+            _save(h, f"evidence {name}"[:100], user)
+            return ev
+    except Exception:
+        if stored:
+            _storage_delete(stored)
+        raise
+
+
+def _storage_delete(name: str) -> None:
+    from .models import evidence_storage
+
+    try:
+        evidence_storage().delete(name)
+    except Exception:  # pragma: no cover - best effort cleanup
+        pass
+
+
+@transaction.atomic
+def rectification_submit(user, hazard: Hazard, *, version: int | None, note: str) -> Hazard:
+    """The responsible unit submits its rectification for verification (→ submitted); needs evidence and a note."""
+    h = _lock(user, hazard, version)
+    _require_responsible(user, h, _("submit the rectification"))
+    _require_state(h, State.OPEN, State.RECTIFYING, action=_("submit"))
+    if not h.evidence.filter(kind=Evidence.Kind.RECTIFICATION).exists():
+        raise ValidationError({"evidence": _("Upload rectification evidence (photos or documents) before submitting.")})
+    if not note.strip():
+        raise ValidationError({"rectification_note": _("Describe what was rectified.")})
+    h.state, h.rectification_note, h.submitted_at = State.SUBMITTED, note.strip(), timezone.now()
+    return _save(h, "submitted", user)
+
+
+@transaction.atomic
+def hazard_send_back(user, hazard: Hazard, *, version: int | None, reason: str) -> Hazard:
+    """A regulator sends a submitted rectification back (→ rectifying) with reasons."""
+    _require_regulator(user, _("send a rectification back"))
+    h = _lock(user, hazard, version)
+    _require_state(h, State.SUBMITTED, action=_("send back"))
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reasons for sending it back.")})
+    h.state, h.sent_back_reason = State.RECTIFYING, reason.strip()
+    h.sent_back_count += 1
+    return _save(h, "sent back", user)
+
+
+@transaction.atomic
+def hazard_close(user, hazard: Hazard, *, version: int | None, note: str = "", resume: bool = True) -> Hazard:
+    """Verify and close out (销号) a submitted hazard. Regulators only — never the responsible unit.
+
+    Lifts the hazard's stop-use orders; with ``resume`` puts the elevator back
+    in use when no other order remains.
+
+    Raises:
+        PermissionDenied: the caller is the responsible unit or not a regulator.
+        ValidationError: ``state`` not submitted; ``evidence`` missing.
+    """
+    scope = scope_of(user)
+    if scope.organisation_id and hazard.responsible_unit_id == scope.organisation_id and not scope.is_admin:
+        raise PermissionDenied(_("The responsible unit cannot close out its own hazard; a regulator verifies and closes it."))
+    _require_regulator(user, _("verify and close out a hazard"))
+    h = _lock(user, hazard, version)
+    _require_state(h, State.SUBMITTED, action=_("close out"))
+    if not h.evidence.filter(kind=Evidence.Kind.RECTIFICATION).exists():
+        raise ValidationError({"evidence": _("No rectification evidence: a hazard cannot be closed out without it.")})
+    now = timezone.now()
+    h.state, h.closed_at, h.closed_by = State.CLOSED, now, user
+    h.closed_on_time = h.deadline is None or timezone.localdate(now) <= h.deadline
+    if note:
+        h.rectification_note = (h.rectification_note + "\n" + _("Verified: ") + note).strip()
+    _save(h, "closed (verified)", user)
+    orders = list(StopUseOrder.objects.select_for_update().filter(hazard=h, lifted_at__isnull=True))
+    for order in orders:
+        order.lifted_at, order.lifted_by = now, user
+        order._change_reason = f"lifted by close-out of hazard #{h.pk}"
+        order.save()
+    if orders and resume:
+        elevator = Elevator.objects.select_for_update().get(pk=h.elevator_id)
+        if elevator.status == Elevator.Status.STOPPED and active_order(elevator) is None:
+            from liftsafe.registry.services import elevator_set_status
+
+            elevator_set_status(user, elevator, Elevator.Status.IN_USE, on=timezone.localdate(now),
+                                reason=f"stop-use lifted: hazard #{h.pk} closed out")
+    return h
+
+
+# --------------------------------------------------------------------------- look-back
+def sample_lookback(rows: list[tuple[int, str, bool]], *, rate: float, seed: int, min_per_level: int = 1) -> list[tuple[int, str, bool]]:
+    """Stratified sample of closed hazards (pure; reproducible from ``seed``).
+
+    ``rows``: (hazard id, level, listed). Every listed hazard is included; per
+    level the sample has ``max(min_per_level, round(rate × n_level))`` hazards
+    (at most n_level), listed ones counting towards it, the rest drawn with
+    ``random.Random(f"{seed}:{level}")`` from that level's unlisted ids in id order.
+    Returns (id, level, listed) in (level, id) order.
+    """
+    by_level: dict[str, list[int]] = defaultdict(list)
+    listed_by_level: dict[str, list[int]] = defaultdict(list)
+    for pk, level, listed in rows:
+        (listed_by_level if listed else by_level)[level].append(pk)
+    out: list[tuple[int, str, bool]] = []
+    for level in LEVEL_ORDER:
+        pool = sorted(by_level.get(level, []))
+        listed = sorted(listed_by_level.get(level, []))
+        n = len(pool) + len(listed)
+        if n == 0:
+            continue
+        target = min(n, max(min_per_level, int(math.floor(rate * n + 0.5))))
+        extra = max(0, target - len(listed))
+        picked = random.Random(f"{seed}:{level}").sample(pool, min(extra, len(pool)))
+        out.extend((pk, str(level), True) for pk in listed)
+        out.extend((pk, str(level), False) for pk in sorted(picked))
+    return out
+
+
+def campaign_population(area: Area, start: dt.date, end: dt.date):
+    """Closed hazards of ``area`` (and below) closed between ``start`` and ``end`` (inclusive, local dates)."""
+    tz = timezone.get_current_timezone()
+    lo = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return Hazard.objects.filter(state=State.CLOSED, closed_at__gte=lo, closed_at__lt=hi, area__path__startswith=area.path)
+
+
+def campaign_create(user, *, name: str, area: Area, period_start: dt.date, period_end: dt.date,
+                    rate: float | None = None, seed: int | None = None) -> Campaign:
+    """Launch a look-back campaign (回头看): sample closed hazards of ``area`` closed in the period into re-checks.
+
+    ``rate`` default rule ``hazard_lookback_rate``; ``seed`` default random, recorded on the campaign
+    (the same seed over the same closed hazards gives the same sample).
+
+    Raises:
+        ValidationError: ``area`` outside the regulator's area; ``period_end`` before start or in the future;
+            ``rate`` not in (0, 1]; no closed hazard in the period (``period_start``).
+    """
+    scope = _require_regulator(user, _("launch a look-back campaign"))
+    if not scope.is_admin and not area.path.startswith(scope.area_path or "\0"):
+        raise ValidationError({"area": _("%(a)s is outside your area.") % {"a": area}})
+    if not name.strip():
+        raise ValidationError({"name": _("A campaign name is required.")})
+    if period_end < period_start:
+        raise ValidationError({"period_end": _("The period ends before it starts.")})
+    if period_end > timezone.localdate():
+        raise ValidationError({"period_end": _("The period cannot end in the future.")})
+    rate = float(rule("hazard_lookback_rate") if rate is None else rate)
+    if not 0 < rate <= 1:
+        raise ValidationError({"rate": _("The sampling rate must be more than 0 and at most 1.")})
+    seed = secrets.randbits(48) if seed is None else int(seed)
+    rows = list(campaign_population(area, period_start, period_end).values_list("id", "level", "listed").iterator(chunk_size=20000))
+    if not rows:
+        raise ValidationError({"period_start": _("No hazard in %(a)s was closed in this period.") % {"a": area}})
+    sample = sample_lookback(rows, rate=rate, seed=seed, min_per_level=int(rule("hazard_lookback_min_per_level")))
+    with transaction.atomic():
+        campaign = Campaign(name=name.strip(), area=area, period_start=period_start, period_end=period_end, rate=rate,
+                            seed=seed, population=len(rows), sample_size=len(sample), created_by=user)
+        campaign._change_reason = "launched"
+        campaign.save()
+        Recheck.objects.bulk_create(
+            [Recheck(campaign=campaign, hazard_id=pk, stratum=level, listed=listed) for pk, level, listed in sample],
+            batch_size=5000)
+    return campaign
+
+
+@transaction.atomic
+def recheck_record(user, campaign: Campaign, hazard: Hazard, *, result: str, note: str = "") -> Recheck:
+    """Record a re-check: pass, or recurrence (reopens the hazard, counts it, raises its level one step
+    by default — rule ``hazard_recurrence_raise_level`` — with a new default deadline).
+
+    Raises:
+        ValidationError: ``hazard`` not in this campaign; ``result`` not pass/recurrence; already recorded;
+            ``note`` missing for a recurrence.
+        PermissionDenied: not a regulator or the elevator's inspection agency.
+    """
+    scope = scope_of(user)
+    if not (_is_regulator(scope) or scope.role == Role.INSPECTION_AGENCY):
+        raise PermissionDenied(_("Only a regulator or an inspector may record a re-check."))
+    from .selectors import hazards_for
+
+    if not hazards_for(user).filter(pk=hazard.pk).exists():
+        from django.http import Http404
+
+        raise Http404("hazard not found")
+    rc = Recheck.objects.select_for_update().filter(campaign=campaign, hazard_id=hazard.pk).first()
+    if rc is None:
+        raise ValidationError({"hazard": _("Hazard #%(h)s is not in campaign “%(c)s”.") % {"h": hazard.pk, "c": campaign}})
+    if result not in (Recheck.Result.PASS, Recheck.Result.RECURRENCE):
+        raise ValidationError({"result": _("The result must be pass or recurrence.")})
+    if rc.result != Recheck.Result.PENDING:
+        raise ValidationError({"result": _("This re-check was already recorded (%(r)s).") % {"r": rc.get_result_display()}})
+    if result == Recheck.Result.RECURRENCE and not note.strip():
+        raise ValidationError({"note": _("Describe the recurrence.")})
+    rc.result, rc.note, rc.checked_at, rc.checked_by = result, note.strip(), timezone.now(), user
+    rc._change_reason = f"re-check {result}"
+    rc.save()
+    if result == Recheck.Result.RECURRENCE:
+        h = Hazard.objects.select_for_update().get(pk=hazard.pk)
+        if h.state == State.CLOSED:
+            h.state = State.OPEN
+            h.recurrence_count += 1
+            if rule("hazard_recurrence_raise_level"):
+                h.level = raised(h.level)
+            h.deadline = default_deadline(h.level)
+            h.closed_at = h.closed_by = h.closed_on_time = h.submitted_at = None
+            h.overdue_notified = 0
+            h.sent_back_reason = _("Recurrence found on re-check: ") + rc.note
+            _save(h, f"reopened: recurrence in campaign {campaign.pk}", user)
+    return rc
+
+
+# --------------------------------------------------------------------------- automatic leads
+def raise_entrapment_leads(now: dt.datetime | None = None) -> int:
+    """Raise a lead for each elevator with ≥ N entrapments in the last D days (rules
+    ``hazard_entrapment_lead_count``, ``hazard_entrapment_lead_window_days``); once per elevator per window.
+
+    Reads ``emergency.EmergencyCase`` (``elevator``, ``case_type == "entrapment"``, ``received_at``);
+    returns the number of leads raised (0 if the emergency module is not installed yet).
+    """
+    from django.apps import apps
+
+    try:
+        Case = apps.get_model("emergency", "EmergencyCase")
+    except LookupError:
+        return 0
+    now = now or timezone.now()
+    n = int(rule("hazard_entrapment_lead_count"))
+    days = int(rule("hazard_entrapment_lead_window_days"))
+    since = now - dt.timedelta(days=days)
+    hot = (Case.objects.filter(case_type="entrapment", received_at__gte=since, received_at__lte=now, elevator__isnull=False)
+           .values("elevator_id").annotate(n=Count("id")).filter(n__gte=n))
+    raised_n = 0
+    for row in hot:
+        eid = row["elevator_id"]
+        if Hazard.objects.filter(elevator_id=eid, source=Source.EMERGENCY, source_ref__startswith="entrapments:",
+                                 filed_at__gte=since).exists():
+            continue
+        last = Case.objects.filter(case_type="entrapment", elevator_id=eid, received_at__lte=now).order_by("-received_at", "-pk").first()
+        elevator = Elevator.objects.get(pk=eid)
+        lead = lead_raise(elevator=elevator, source=Source.EMERGENCY, source_ref=f"entrapments:{eid}:{last.pk}",
+                          title=f"{days} 天内困人 {row['n']} 次 / {row['n']} entrapments in {days} days",
+                          level=Level.SIGNIFICANT, cause_class="", occurred_on=timezone.localdate(last.received_at),
+                          filed_at=now, extra={"entrapments": row["n"], "window_days": days})
+        raised_n += lead is not None
+    return raised_n

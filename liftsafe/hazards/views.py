@@ -1,0 +1,270 @@
+"""Hazard pages (server-rendered, htmx for the live list). Thin: reads via selectors, writes via services."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from liftsafe.core.models import Area, Role
+from liftsafe.core.scoping import scope_of
+from liftsafe.registry.models import Organisation
+from liftsafe.registry.selectors import areas_for, elevator_get, organisations_for
+
+from . import selectors, services
+from .models import OPEN_STATES, AuthorityLevel, CauseClass, Level, Recheck, Source, State
+
+
+def _errors(request, exc: Exception) -> None:
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errs in exc.message_dict.items():
+            for e in errs:
+                messages.error(request, f"{field}: {e}")
+    else:
+        messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+
+
+def _date(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError({"deadline": _("Enter a date as YYYY-MM-DD.")})
+
+
+def _bool(v):
+    return v in ("1", "true", "on", "yes")
+
+
+@login_required
+def hazard_list(request):
+    g = request.GET
+    qs = selectors.hazard_search(request.user, q=g.get("q", ""), state=g.get("state") or None, level=g.get("level") or None,
+                                 area=g.get("area") or None, source=g.get("source") or None, overdue=_bool(g.get("overdue")),
+                                 listed=_bool(g.get("listed")), open_only=_bool(g.get("open")))
+    page = Paginator(qs, 50).get_page(g.get("page"))
+    ctx = {"page": page, "filters": g, "states": State.choices, "levels": Level.choices, "sources": Source.choices,
+           "areas": areas_for(request.user).filter(level__in=["province", "city", "district"])[:300]}
+    return render(request, "hazards/_rows.html" if request.htmx else "hazards/list.html", ctx)
+
+
+@login_required
+def my_hazards(request):
+    scope = scope_of(request.user)
+    if scope.role not in (Role.USE_UNIT, Role.MAINTENANCE_UNIT) and not scope.is_admin:
+        return redirect("hazards:list")
+    return render(request, "hazards/mine.html", {"hazards": selectors.my_open_hazards(request.user)})
+
+
+@login_required
+def hazard_new(request):
+    elevator = elevator_get(request.user, int(request.GET.get("elevator") or request.POST.get("elevator") or 0))
+    units = Organisation.objects.filter(kind__in=["use_unit", "maintenance_unit"]).filter(
+        pk__in=[x for x in (elevator.use_unit_id, *elevator.contracts.values_list("maintenance_unit_id", flat=True)) if x]) \
+        | organisations_for(request.user).filter(kind__in=["use_unit", "maintenance_unit"])
+    if request.method == "POST":
+        p = request.POST
+        try:
+            unit = Organisation.objects.filter(pk=p.get("responsible_unit") or 0).first()
+            h = services.hazard_file(request.user, elevator=elevator, source=p.get("source", ""), title=p.get("title", ""),
+                                     level=p.get("level", ""), responsible_unit=unit, deadline=_date(p.get("deadline")),
+                                     description=p.get("description", ""), cause_class=p.get("cause_class", ""))
+            messages.success(request, _("Hazard #%(id)s filed.") % {"id": h.pk})
+            return redirect(h)
+        except (ValidationError, PermissionDenied) as exc:
+            _errors(request, exc)
+    return render(request, "hazards/new.html", {"e": elevator, "units": units.distinct().order_by("kind", "name"),
+                                                "levels": Level.choices, "sources": Source.choices, "causes": CauseClass.choices,
+                                                "form": request.POST})
+
+
+@login_required
+def hazard_detail(request, pk: int):
+    h = selectors.hazard_get(request.user, pk)
+    scope = scope_of(request.user)
+    is_reg = scope.is_admin or scope.role == Role.REGULATOR
+    is_unit = scope.organisation_id is not None and scope.organisation_id == h.responsible_unit_id
+    ctx = {"h": h, "overdue": h.is_overdue(), "evidence": selectors.evidence_for(request.user, h),
+           "timeline": selectors.hazard_timeline(request.user, h)[:100], "orders": h.stop_use_orders.all(),
+           "rechecks": h.rechecks.select_related("campaign"), "is_reg": is_reg, "is_unit": is_unit,
+           "authorities": AuthorityLevel.choices, "levels": Level.choices,
+           "units": organisations_for(request.user).filter(kind__in=["use_unit", "maintenance_unit"]) if h.state == State.LEAD and is_reg else [],
+           "active_order": services.active_order(h.elevator_id), "open_states": OPEN_STATES}
+    return render(request, "hazards/detail.html", ctx)
+
+
+ACTIONS = {
+    "accept": lambda u, h, p, v: services.lead_accept(u, h, version=v, responsible_unit=Organisation.objects.filter(pk=p.get("responsible_unit") or 0).first(),
+                                                      deadline=_date(p.get("deadline")), level=p.get("level") or None),
+    "dismiss": lambda u, h, p, v: services.lead_dismiss(u, h, version=v, reason=p.get("reason", "")),
+    "list": lambda u, h, p, v: services.hazard_list(u, h, version=v, authority=p.get("authority", "")),
+    "stop_use": lambda u, h, p, v: services.stop_use_order(u, h, version=v, reason=p.get("reason", "")),
+    "start": lambda u, h, p, v: services.rectification_start(u, h, version=v, note=p.get("note", "")),
+    "submit": lambda u, h, p, v: services.rectification_submit(u, h, version=v, note=p.get("note", "")),
+    "send_back": lambda u, h, p, v: services.hazard_send_back(u, h, version=v, reason=p.get("reason", "")),
+    "close": lambda u, h, p, v: services.hazard_close(u, h, version=v, note=p.get("note", "")),
+    "edit": lambda u, h, p, v: services.hazard_update(u, h, version=v, changes={
+        k: (_date(p[k]) if k == "deadline" else p[k]) for k in ("deadline", "level", "title") if p.get(k)}, reason="edited"),
+}
+DONE = {"accept": _("Lead accepted."), "dismiss": _("Lead dismissed."), "list": _("Listed for supervision."),
+        "stop_use": _("Stop-use order issued; the elevator is stopped."), "start": _("Rectification started."),
+        "submit": _("Rectification submitted for verification."), "send_back": _("Sent back to the responsible unit."),
+        "close": _("Verified and closed out."), "edit": _("Saved.")}
+
+
+@login_required
+@require_POST
+def hazard_action(request, pk: int, action: str):
+    h = selectors.hazard_get(request.user, pk)
+    if action not in ACTIONS:
+        raise PermissionDenied
+    try:
+        ACTIONS[action](request.user, h, request.POST, request.POST.get("version") or None)
+        messages.success(request, DONE[action])
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    return redirect("hazards:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def evidence_upload(request, pk: int):
+    h = selectors.hazard_get(request.user, pk)
+    f = request.FILES.get("file")
+    try:
+        if f is None:
+            raise ValidationError({"file": _("Choose a file to upload.")})
+        services.evidence_add(request.user, h, f, note=request.POST.get("note", ""))
+        messages.success(request, _("Evidence uploaded."))
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    return redirect(request.POST.get("next") or h.get_absolute_url())
+
+
+@login_required
+def evidence_download(request, pk: int):
+    ev = selectors.evidence_get(request.user, pk)
+    resp = FileResponse(ev.file.open("rb"), content_type=ev.content_type, as_attachment=not ev.content_type.startswith("image/"),
+                        filename=ev.original_name)
+    resp["X-Content-Type-Options"] = "nosniff"
+    resp["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@login_required
+def problem_elevators(request):
+    g = request.GET
+    page = Paginator(selectors.problem_elevators(request.user, area=g.get("area") or None), 50).get_page(g.get("page"))
+    return render(request, "hazards/elevators.html", {"page": page, "filters": g,
+                                                      "areas": areas_for(request.user).filter(level__in=["province", "city", "district"])[:300]})
+
+
+@login_required
+def elevator_file(request, elevator_id: int):
+    f = selectors.elevator_file(request.user, elevator_id)
+    scope = scope_of(request.user)
+    return render(request, "hazards/elevator_file.html", {"f": f, "e": f.elevator, "can_file": scope.is_admin or scope.role == Role.REGULATOR})
+
+
+@login_required
+def campaign_list(request):
+    scope = scope_of(request.user)
+    if request.method == "POST":
+        p = request.POST
+        try:
+            area = Area.objects.filter(code=p.get("area", "")).first()
+            if area is None:
+                raise ValidationError({"area": _("Choose an area.")})
+            start, end = dt.date.fromisoformat(p.get("period_start") or "x"), dt.date.fromisoformat(p.get("period_end") or "x")
+            c = services.campaign_create(request.user, name=p.get("name", ""), area=area, period_start=start, period_end=end,
+                                         rate=float(p["rate"]) if p.get("rate") else None, seed=int(p["seed"]) if p.get("seed") else None)
+            messages.success(request, _("Campaign launched with %(n)s re-checks.") % {"n": c.sample_size})
+            return redirect(c)
+        except ValueError:
+            messages.error(request, _("period: enter dates as YYYY-MM-DD; rate and seed as numbers."))
+        except (ValidationError, PermissionDenied) as exc:
+            _errors(request, exc)
+    return render(request, "hazards/campaigns.html", {
+        "campaigns": selectors.campaigns_for(request.user)[:200], "can_launch": scope.is_admin or scope.role == Role.REGULATOR,
+        "areas": areas_for(request.user).filter(level__in=["province", "city", "district"])[:300], "form": request.POST})
+
+
+@login_required
+def campaign_detail(request, pk: int):
+    c = selectors.campaign_get(request.user, pk)
+    scope = scope_of(request.user)
+    return render(request, "hazards/campaign_detail.html", {
+        "c": c, "rechecks": selectors.campaign_rechecks(request.user, c)[:1000], "summary": selectors.campaign_summary(c),
+        "can_check": scope.is_admin or scope.role in (Role.REGULATOR, Role.INSPECTION_AGENCY)})
+
+
+@login_required
+@require_POST
+def recheck_record(request, pk: int):
+    c = selectors.campaign_get(request.user, pk)
+    try:
+        try:
+            hid = int(request.POST.get("hazard", "").lstrip("#"))
+        except ValueError:
+            raise ValidationError({"hazard": _("Enter a hazard number.")})
+        h = selectors.hazard_get(request.user, hid)
+        rc = services.recheck_record(request.user, c, h, result=request.POST.get("result", ""), note=request.POST.get("note", ""))
+        messages.success(request, _("Re-check of hazard #%(h)s recorded: %(r)s.") % {"h": hid, "r": rc.get_result_display()})
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    return redirect(c)
+
+
+def _fmt_rate(v):
+    return "" if v is None else f"{v:.1%}"
+
+
+@login_required
+def statistics(request):
+    g = request.GET
+    rows = selectors.statistics(request.user, area=g.get("area") or None)
+    level_names = dict(Level.choices)
+    fmt = g.get("format")
+    header = [_("Area"), _("Hazard level"), _("Filed"), _("Closed"), _("Closed on time"), _("Open"), _("Overdue"), _("Listed open"),
+              _("Re-checked"), _("Recurrences"), _("Rectification rate"), _("On-time rate"), _("Recurrence rate")]
+    table = [[r["area"], str(level_names.get(r["level"], r["level"])), r["filed"], r["closed"], r["closed_on_time"], r["open"],
+              r["overdue"], r["listed_open"], r["rechecked"], r["recurrences"],
+              r["rectification_rate"], r["on_time_rate"], r["recurrence_rate"]] for r in rows]
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(header)
+        for row in table:
+            w.writerow(["" if v is None else (round(v, 4) if isinstance(v, float) else v) for v in row])
+        resp = HttpResponse("\ufeff" + buf.getvalue(), content_type="text/csv; charset=utf-8")
+        resp["Content-Disposition"] = 'attachment; filename="hazard-statistics.csv"'
+        return resp
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "hazards"
+        ws.append(header)
+        for row in table:
+            ws.append(row)
+        for col in ("K", "L", "M"):
+            for cell in ws[col][1:]:
+                cell.number_format = "0.0%"
+        out = io.BytesIO()
+        wb.save(out)
+        resp = HttpResponse(out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        resp["Content-Disposition"] = 'attachment; filename="hazard-statistics.xlsx"'
+        return resp
+    display = [row[:10] + [_fmt_rate(v) for v in row[10:]] for row in table]
+    return render(request, "hazards/stats.html", {"header": header, "rows": display, "filters": g,
+                                                  "areas": areas_for(request.user).filter(level__in=["province", "city", "district"])[:300]})

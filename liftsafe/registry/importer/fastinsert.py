@@ -1,0 +1,149 @@
+"""Insert new rows together with their django-simple-history "+" records, fast.
+
+Produces exactly what ``simple_history.utils.bulk_create_with_history`` produces
+(one row in the model table and one historical row with ``history_type "+"``,
+``history_date``, ``history_user`` and ``history_change_reason``), but skips
+Django's per-value SQL compilation, which profiling showed to be ~75 % of the
+import time (about 9 million ``prepare_value`` calls for the NYC file). Rows are
+given as ``{attname: value}`` dicts; values are adapted once per field type and
+written with ``executemany`` in batches of rule ``import_batch_rows``.
+
+Primary keys are reserved up front (PostgreSQL: ``nextval`` of the table's
+sequence; SQLite: above ``max(id)`` and ``sqlite_sequence``, safe because the
+import holds SQLite's write lock for its whole transaction), so the history rows
+and dependent rows (lifecycle events) can reference them.
+
+Updates go through ``simple_history.utils.bulk_update_with_history`` unchanged.
+"""
+from __future__ import annotations
+
+from django.db import connection, models
+from django.utils import timezone
+
+
+def _adapter(field):
+    """A function adapting a Python value to the driver's value for ``field`` (None = pass as is).
+
+    Adapted values of hashable types are memoised (dates, decimals and the run's
+    timestamps repeat across rows)."""
+    if isinstance(field, models.JSONField):
+        return lambda v: field.get_db_prep_save(v, connection)
+    if isinstance(field, (models.DateTimeField, models.DecimalField, models.DateField, models.UUIDField)):
+        memo: dict = {}
+
+        def adapt(v):
+            hit = memo.get(v)
+            if hit is None:
+                hit = field.get_db_prep_save(v, connection)
+                if len(memo) < 100_000:
+                    memo[v] = hit
+            return hit
+        return adapt
+    return None
+
+
+def reserve_ids(model, n: int) -> list[int]:
+    """Reserve ``n`` new primary keys for ``model`` (inside the caller's transaction)."""
+    if n <= 0:
+        return []
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)", [table, pk, n])
+            return [r[0] for r in cur.fetchall()]
+        if connection.vendor == "sqlite":
+            cur.execute(f'SELECT COALESCE(MAX("{pk}"), 0) FROM "{table}"')
+            top = cur.fetchone()[0]
+            cur.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            seq = cur.fetchone()
+            start = max(top, seq[0] if seq else 0) + 1
+            return list(range(start, start + n))
+    raise NotImplementedError(f"fast insert is not implemented for {connection.vendor}")
+
+
+class FastInserter:
+    """Inserts rows of ``model`` and their "+" history rows. Reuse one instance per model per import."""
+
+    def __init__(self, model, *, user_id: int | None, reason: str, batch_size: int):
+        self.model = model
+        self.batch_size = batch_size
+        self.user_id = user_id
+        self.reason = reason
+        self.fields = [f for f in model._meta.concrete_fields]
+        self.defaults = {}
+        for f in self.fields:
+            if f.primary_key:
+                continue
+            if isinstance(f, models.DateTimeField) and (f.auto_now or f.auto_now_add):
+                self.defaults[f.attname] = "__now__"
+            elif f.has_default():
+                self.defaults[f.attname] = f.get_default if callable(f.default) else f.default
+            elif f.null:
+                self.defaults[f.attname] = None
+            else:
+                self.defaults[f.attname] = "" if isinstance(f, (models.CharField, models.TextField)) else None
+        self.adapters = [_adapter(f) for f in self.fields]
+        self.sql = self._insert_sql(model, self.fields)
+        hist = model.history.model
+        self.hfields = [f for f in hist._meta.concrete_fields if f.attname != "history_id"]
+        self.hadapters = [_adapter(f) for f in self.hfields]
+        self.hsql = self._insert_sql(hist, self.hfields)
+        self.own = {f.attname for f in self.fields}
+
+    @staticmethod
+    def _insert_sql(model, fields) -> str:
+        qn = connection.ops.quote_name
+        cols = ", ".join(qn(f.column) for f in fields)
+        marks = ", ".join(["%s"] * len(fields))
+        return f"INSERT INTO {qn(model._meta.db_table)} ({cols}) VALUES ({marks})"
+
+    def insert(self, rows: list[dict]) -> list[int]:
+        """Insert ``rows`` (dicts keyed by attname; missing fields get their defaults); returns the new pks."""
+        if not rows:
+            return []
+        now = timezone.now()
+        ids = reserve_ids(self.model, len(rows))
+        full = []
+        for pk, r in zip(ids, rows):
+            d = {}
+            for a, default in self.defaults.items():
+                if a in r:
+                    d[a] = r[a]
+                elif default == "__now__":
+                    d[a] = now
+                elif callable(default):
+                    d[a] = default()
+                else:
+                    d[a] = default
+            d[self.model._meta.pk.attname] = pk
+            full.append(d)
+        special = {"history_date": now, "history_change_reason": self.reason, "history_type": "+", "history_user_id": self.user_id}
+        main = self._tuples(full, self.fields, self.adapters, {})
+        hist = self._tuples(full, self.hfields, self.hadapters, special)
+        with connection.cursor() as cur:
+            for i in range(0, len(main), self.batch_size):
+                cur.executemany(self.sql, main[i:i + self.batch_size])
+            for i in range(0, len(hist), self.batch_size):
+                cur.executemany(self.hsql, hist[i:i + self.batch_size])
+        return ids
+
+    @staticmethod
+    def _tuples(rows, fields, adapters, special):
+        getters = []
+        for f, ad in zip(fields, adapters):
+            if f.attname in special:
+                getters.append((None, special[f.attname], None))
+            else:
+                getters.append((f.attname, None, ad))
+        out = []
+        for d in rows:
+            t = []
+            for a, const, ad in getters:
+                if a is None:
+                    t.append(const)
+                else:
+                    v = d.get(a)
+                    t.append(ad(v) if (ad is not None and v is not None) else v)
+            out.append(tuple(t))
+        return out

@@ -1,0 +1,432 @@
+"""Declarative import mappings (TOML, one file per source) and the value transforms they name.
+
+A mapping file ``liftsafe/registry/mappings/<name>.toml`` has these tables
+(see ``nyc-dob.toml`` for a commented example):
+
+- ``[source]``: ``name`` (Elevator.source), ``key`` (column holding the
+  source's device id), ``encoding``, ``required_columns``, ``null_tokens``,
+  ``null_patterns`` (regexes), ``duplicates`` (``"reject"`` | ``"last"``),
+  ``crowded_from_place_type`` (bool).
+- ``[[areas]]``: areas created idempotently before the import (code, name,
+  name_en, level, parent, urban).
+- ``[area]``: how a row finds its area: ``column`` + ``map`` (value → area
+  code) or ``gbt2260 = true`` (6-digit GB/T 2260 code; province/city/district
+  derived from the digits, names from ``province_name``/``city_name``/
+  ``district_name`` columns).
+- ``[fields.<elevator field>]``: ``column`` | ``template`` ("{A} {B}") |
+  ``value`` (constant); ``transform`` (text, upper, int, number, date,
+  length_ft_in, us_zip); ``scale`` (unit conversion factor); ``formats``
+  (dates); ``null`` (extra null tokens); ``map`` (+ ``map_unknown`` =
+  "error" | "keep"; keys may be glob patterns); ``on_error`` ("reject" the
+  row | "drop" the value and keep the row); ``required``.
+- ``[refs.<name>]``: organisation references: ``kind``, ``column`` (name),
+  ``key_column`` + ``key_field`` (credit code / licence), ``field`` (Elevator
+  FK) or ``contract = true`` (maintenance contract), ``raw_field``, and name
+  normalisation: ``strip_suffixes``, ``aliases``, ``not_names``, ``not_pattern``.
+- ``[building]``: ``key`` column, ``name``/``address`` templates, ``null``.
+- ``extra_columns``: raw columns kept in Elevator.extra.
+- ``[[events]]``: lifecycle events derived per row: ``kind``, ``date_field``,
+  ``when`` ({field: value}), ``note``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import re
+import string
+import tomllib
+from dataclasses import dataclass, field as dc_field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .errors import MappingError
+
+MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
+
+TRANSFORMS = {"text", "upper", "int", "number", "date", "length_ft_in", "us_zip"}
+
+
+class ValueProblem(Exception):
+    """A cell value that cannot be converted: ``code`` (short, for histograms) and ``message``."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+# --- transforms ---------------------------------------------------------------
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_FT_IN_RE = re.compile(r"""^(\d+(?:\.\d+)?)(?:\s*(?:'|FT\.?|FEET)\s*(?:(\d+(?:\.\d+)?)\s*(?:"|''|IN\.?)?)?)?$""", re.I)
+_ZIP_RE = re.compile(r"^(\d{5})(?:-?(\d{4}))?$")
+
+
+def t_int(value: str, spec: "FieldSpec"):
+    if not _INT_RE.match(value):
+        raise ValueProblem("not_integer", f"{value!r} is not a whole number")
+    return int(value)
+
+
+def t_number(value: str, spec: "FieldSpec"):
+    if not _NUM_RE.match(value):
+        raise ValueProblem("not_number", f"{value!r} is not a number")
+    return Decimal(value)
+
+
+def t_length_ft_in(value: str, spec: "FieldSpec"):
+    """Feet with optional inches: ``60``, ``60'``, ``103'1``, ``44'4"``, ``116.6`` (decimal feet) → feet (Decimal)."""
+    m = _FT_IN_RE.match(value)
+    if not m:
+        raise ValueProblem("not_length", f"{value!r} is not a length in feet/inches")
+    feet = Decimal(m.group(1))
+    if m.group(2):
+        inches = Decimal(m.group(2))
+        if inches >= 12:
+            raise ValueProblem("not_length", f"{value!r}: inches must be under 12")
+        feet += inches / 12
+    return feet
+
+
+def t_us_zip(value: str, spec: "FieldSpec"):
+    """US ZIP: ``10012`` → ``10012``; ZIP+4 ``100120000`` → ``10012`` (+0000 = none); ``100121234`` → ``10012-1234``."""
+    m = _ZIP_RE.match(value)
+    if not m:
+        raise ValueProblem("not_zip", f"{value!r} is not a 5- or 9-digit ZIP code")
+    zip5, plus4 = m.groups()
+    return zip5 if not plus4 or plus4 == "0000" else f"{zip5}-{plus4}"
+
+
+def t_date(value: str, spec: "FieldSpec"):
+    for fmt in spec.formats:
+        try:
+            d = dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+        # strptime accepts 1-digit months/days; a digits-only value must be exactly the formatted length
+        if value.isdigit() and len(value) != len(d.strftime(fmt)):
+            continue
+        return d
+    raise ValueProblem("not_date", f"{value!r} is not a date ({' / '.join(spec.formats)})")
+
+
+_TRANSFORM_FUNCS = {
+    "text": lambda v, s: v,
+    "upper": lambda v, s: v.upper(),
+    "int": t_int,
+    "number": t_number,
+    "length_ft_in": t_length_ft_in,
+    "us_zip": t_us_zip,
+    "date": t_date,
+}
+
+
+# --- specs ----------------------------------------------------------------------
+
+_FMT = string.Formatter()
+
+
+def _template_columns(template: str) -> list[str]:
+    return [name for _lit, name, _spec, _conv in _FMT.parse(template) if name]
+
+
+@dataclass
+class FieldSpec:
+    """How one target value is computed from a row (see module doc)."""
+
+    name: str
+    column: str | None = None
+    template: str | None = None
+    value: Any = None
+    has_value: bool = False
+    transform: str = "text"
+    formats: list[str] = dc_field(default_factory=lambda: ["%Y-%m-%d"])
+    scale: Decimal | None = None
+    null: frozenset = frozenset()
+    map: dict | None = None
+    map_patterns: list = dc_field(default_factory=list)
+    map_unknown: str = "error"
+    on_error: str = "reject"
+    required: bool = False
+    min: Decimal | None = None
+    max: Decimal | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        if self.column:
+            return [self.column]
+        if self.template:
+            return _template_columns(self.template)
+        return []
+
+    @property
+    def column_label(self) -> str:
+        return "+".join(self.columns) or "(constant)"
+
+    def __post_init__(self):
+        self._memo: dict = {}
+
+    def convert(self, row: dict[str, str]):
+        """Return the converted value (None when null) or raise :class:`ValueProblem`."""
+        if self.has_value:
+            return self.value
+        if self.column is not None:
+            raw = row[self.column]
+        else:
+            cols = self.columns
+            if all(not row[c] for c in cols):
+                raw = ""
+            else:
+                raw = " ".join(self.template.format_map(row).split())
+        if not raw or raw in self.null:
+            if self.required:
+                raise ValueProblem("required", "a value is required")
+            return None
+        memo = self._memo
+        hit = memo.get(raw)
+        if hit is not None:
+            if hit[0]:
+                return hit[1]
+            raise hit[1]
+        try:
+            out = self._convert(raw)
+            res = (True, out)
+        except ValueProblem as exc:
+            res = (False, exc)
+        if len(memo) < 200_000:
+            memo[raw] = res
+        if res[0]:
+            return res[1]
+        raise res[1]
+
+    def _convert(self, raw: str):
+        value: Any = raw
+        if self.map is not None:
+            if raw in self.map:
+                value = self.map[raw]
+            else:
+                for pattern, mapped in self.map_patterns:
+                    if fnmatch.fnmatchcase(raw, pattern):
+                        value = mapped
+                        break
+                else:
+                    if self.map_unknown != "keep":
+                        raise ValueProblem("unknown_value", f"{raw!r} is not one of the known values")
+            if not isinstance(value, str):
+                return value
+        value = _TRANSFORM_FUNCS[self.transform](value, self)
+        if (self.min is not None and value < self.min) or (self.max is not None and value > self.max):
+            raise ValueProblem("out_of_range", f"{raw!r} is outside the plausible range {self.min}..{self.max}")
+        if self.scale is not None:
+            value = value * self.scale
+        return value
+
+
+@dataclass
+class RefSpec:
+    """An organisation referenced by a row (manufacturer, use unit, maintenance unit)."""
+
+    name: str
+    kind: str
+    column: str
+    field: str | None = None
+    contract: bool = False
+    key_column: str | None = None
+    key_field: str | None = None
+    raw_field: str | None = None
+    strip_suffixes: list[str] = dc_field(default_factory=list)
+    aliases: dict[str, str] = dc_field(default_factory=dict)
+    not_names: frozenset = frozenset()
+    not_pattern: re.Pattern | None = None
+    upper: bool = True
+
+    def __post_init__(self):
+        self._memo: dict[str, str | None] = {}
+
+    def normalise(self, raw: str) -> str | None:
+        """Normalised organisation name, or None when the value names no organisation (e.g. "**", "729")."""
+        hit = self._memo.get(raw, False)
+        if hit is not False:
+            return hit
+        name = raw.upper() if self.upper else raw
+        name = " ".join(name.replace(".", " ").replace(",", " ").split())
+        name = self.aliases.get(name, name)
+        changed = True
+        while changed:
+            changed = False
+            for suffix in self.strip_suffixes:
+                if name.endswith(" " + suffix) and len(name) > len(suffix) + 1:
+                    name = name[: -len(suffix) - 1].rstrip()
+                    changed = True
+        name = self.aliases.get(name, name)
+        if not name or name in self.not_names or (self.not_pattern and self.not_pattern.search(name)):
+            name = None
+        self._memo[raw] = name
+        return name
+
+
+@dataclass
+class Mapping:
+    """A parsed mapping file."""
+
+    name: str
+    path: Path
+    source: str
+    key: str
+    encoding: str = "utf-8"
+    required_columns: list[str] = dc_field(default_factory=list)
+    null_tokens: frozenset = frozenset({""})
+    null_patterns: list[re.Pattern] = dc_field(default_factory=list)
+    duplicates: str = "reject"
+    crowded_from_place_type: bool = False
+    header_search_rows: int = 5
+    areas: list[dict] = dc_field(default_factory=list)
+    area: dict = dc_field(default_factory=dict)
+    fields: dict[str, FieldSpec] = dc_field(default_factory=dict)
+    refs: dict[str, RefSpec] = dc_field(default_factory=dict)
+    building: dict | None = None
+    extra_columns: list[str] = dc_field(default_factory=list)
+    events: list[dict] = dc_field(default_factory=list)
+    columns: list[dict] = dc_field(default_factory=list)  # template columns (name, note) for the blank template
+    raw: dict = dc_field(default_factory=dict)
+
+    @property
+    def used_columns(self) -> list[str]:
+        cols: list[str] = [self.key]
+        for spec in self.fields.values():
+            cols += spec.columns
+        for ref in self.refs.values():
+            cols += [c for c in (ref.column, ref.key_column) if c]
+        if self.area.get("column"):
+            cols.append(self.area["column"])
+        for k in ("province_name", "city_name", "district_name"):
+            if self.area.get(k):
+                cols.append(self.area[k])
+        if self.building:
+            cols.append(self.building["key"])
+            for k in ("name", "address"):
+                if self.building.get(k):
+                    cols += _template_columns(self.building[k])
+        cols += self.extra_columns
+        return list(dict.fromkeys(cols))
+
+
+def _field_spec(name: str, d: dict, where: str) -> FieldSpec:
+    known = {"column", "template", "value", "transform", "formats", "scale", "null", "map", "map_unknown", "on_error", "required", "note", "min", "max"}
+    unknown = set(d) - known
+    if unknown:
+        raise MappingError(f"{where}: unknown option(s) {sorted(unknown)}")
+    if sum(k in d for k in ("column", "template", "value")) != 1:
+        raise MappingError(f"{where}: give exactly one of column, template or value")
+    transform = d.get("transform", "text")
+    if transform not in TRANSFORMS:
+        raise MappingError(f"{where}: unknown transform {transform!r}; known: {sorted(TRANSFORMS)}")
+    on_error = d.get("on_error", "reject")
+    if on_error not in ("reject", "drop"):
+        raise MappingError(f"{where}: on_error must be 'reject' or 'drop'")
+    mp = d.get("map")
+    exact, patterns = None, []
+    if mp is not None:
+        exact = {k: v for k, v in mp.items() if not any(ch in k for ch in "*?[")}
+        patterns = [(k, v) for k, v in mp.items() if any(ch in k for ch in "*?[")]
+    scale = d.get("scale")
+    return FieldSpec(
+        name=name, column=d.get("column"), template=d.get("template"), value=d.get("value"), has_value="value" in d,
+        transform=transform, formats=list(d.get("formats", ["%Y-%m-%d"])),
+        scale=Decimal(str(scale)) if scale is not None else None, null=frozenset(d.get("null", [])),
+        map=exact, map_patterns=patterns, map_unknown=d.get("map_unknown", "error"), on_error=on_error,
+        required=bool(d.get("required", False)),
+        min=Decimal(str(d["min"])) if "min" in d else None, max=Decimal(str(d["max"])) if "max" in d else None,
+    )
+
+
+def parse_mapping(name: str, data: dict, path: Path) -> Mapping:
+    """Validate and parse a mapping dict (from TOML). Raises MappingError naming the bad key."""
+    from liftsafe.registry.models import Elevator, Organisation
+
+    try:
+        src = data["source"]
+        m = Mapping(name=name, path=path, source=src["name"], key=src["key"], raw=data)
+    except KeyError as exc:
+        raise MappingError(f"{path.name}: [source] needs {exc.args[0]!r}") from exc
+    m.encoding = src.get("encoding", "utf-8")
+    m.null_tokens = frozenset(src.get("null_tokens", [])) | {""}
+    m.null_patterns = [re.compile(p) for p in src.get("null_patterns", [])]
+    m.duplicates = src.get("duplicates", "reject")
+    if m.duplicates not in ("reject", "last"):
+        raise MappingError(f"{path.name}: [source] duplicates must be 'reject' or 'last'")
+    m.crowded_from_place_type = bool(src.get("crowded_from_place_type", False))
+    m.header_search_rows = int(src.get("header_search_rows", 5))
+    m.areas = list(data.get("areas", []))
+    m.area = dict(data.get("area", {}))
+    if not m.area:
+        raise MappingError(f"{path.name}: [area] is required")
+    elevator_fields = {f.name for f in Elevator._meta.concrete_fields}
+    for fname, d in data.get("fields", {}).items():
+        if fname not in elevator_fields:
+            raise MappingError(f"{path.name}: [fields.{fname}] is not an Elevator field")
+        m.fields[fname] = _field_spec(fname, d, f"[fields.{fname}]")
+    if "source_id" not in m.fields:
+        m.fields["source_id"] = FieldSpec(name="source_id", column=m.key, required=True)
+    for rname, d in data.get("refs", {}).items():
+        kind = d.get("kind")
+        if kind not in Organisation.Kind.values:
+            raise MappingError(f"[refs.{rname}] kind {kind!r} is not an organisation kind")
+        fk = d.get("field")
+        if fk and fk not in elevator_fields:
+            raise MappingError(f"[refs.{rname}] field {fk!r} is not an Elevator field")
+        m.refs[rname] = RefSpec(
+            name=rname, kind=kind, column=d["column"], field=fk, contract=bool(d.get("contract", False)),
+            key_column=d.get("key_column"), key_field=d.get("key_field"), raw_field=d.get("raw_field"),
+            strip_suffixes=sorted(d.get("strip_suffixes", []), key=len, reverse=True),
+            aliases=dict(d.get("aliases", {})), not_names=frozenset(d.get("not_names", [])),
+            not_pattern=re.compile(d["not_pattern"]) if d.get("not_pattern") else None, upper=bool(d.get("upper", True)),
+        )
+    m.building = data.get("building")
+    m.extra_columns = list(data.get("extra_columns", []))
+    m.events = list(data.get("events", []))
+    from liftsafe.registry.models import LifecycleEvent
+
+    for ev in m.events:
+        if ev.get("kind") not in LifecycleEvent.Kind.values:
+            raise MappingError(f"[[events]] kind {ev.get('kind')!r} is not a lifecycle event")
+        if ev.get("date_field") not in m.fields:
+            raise MappingError(f"[[events]] date_field {ev.get('date_field')!r} is not a mapped field")
+    m.columns = list(data.get("columns", []))
+    m.required_columns = list(src.get("required_columns", [])) or m.used_columns
+    return m
+
+
+@lru_cache(maxsize=32)
+def _load(name: str, mtime: float) -> Mapping:
+    path = MAPPINGS_DIR / f"{name}.toml"
+    with open(path, "rb") as fh:
+        try:
+            data = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise MappingError(f"{path.name}: {exc}") from exc
+    return parse_mapping(name, data, path)
+
+
+def load_mapping(name: str) -> Mapping:
+    """Load ``liftsafe/registry/mappings/<name>.toml``.
+
+    Raises:
+        MappingError: unknown mapping name or an invalid file (names the key).
+    """
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name or ""):
+        raise MappingError(f"invalid mapping name {name!r}")
+    path = MAPPINGS_DIR / f"{name}.toml"
+    if not path.exists():
+        raise MappingError(f"unknown mapping {name!r}; available: {', '.join(available_mappings())}")
+    m = _load(name, path.stat().st_mtime)
+    for spec in m.fields.values():  # fresh memo per load (validation depends on today's date)
+        spec._memo = {}
+    return m
+
+
+def available_mappings() -> list[str]:
+    return sorted(p.stem for p in MAPPINGS_DIR.glob("*.toml"))
