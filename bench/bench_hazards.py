@@ -103,7 +103,7 @@ def load(n_open: int, n_closed: int) -> dict:
     today = timezone.localdate()
     cols = ("elevator_id, area_id, source, source_ref, title, description, cause_class, cause_item, level, state, "
             "responsible_unit_id, deadline, occurred_on, filed_at, listed, listed_authority, listed_at, rectification_note, "
-            "submitted_at, sent_back_reason, sent_back_count, closed_at, closed_on_time, recurrence_count, overdue_notified, version, extra")
+            "submitted_at, sent_back_reason, sent_back_count, closed_at, closed_on_time, recurrence_count, version, extra")
     level = "(ARRAY['general','general','general','general','general','general','significant','significant','significant','major'])[1 + (g %% 10)]"
     with connection.cursor() as cur:
         t = time.perf_counter()
@@ -113,14 +113,14 @@ def load(n_open: int, n_closed: int) -> dict:
             SELECT {e0} + (g %% 2400), {a0} + ((g %% 2400) %% 12), 'inspection', '', 'bench hazard ' || g, '', '', '', {level},
                    (ARRAY['open','rectifying','submitted'])[1 + (g %% 3)], {u0} + ((g %% 2400) %% 12),
                    %s::date - 60 + (g %% 120), %s::date - 90, now() - interval '90 days', g %% 100 = 0,
-                   CASE WHEN g %% 100 = 0 THEN 'city' ELSE '' END, NULL, '', NULL, '', 0, NULL, NULL, 0, 0, 1, '{{}}'::jsonb
+                   CASE WHEN g %% 100 = 0 THEN 'city' ELSE '' END, NULL, '', NULL, '', 0, NULL, NULL, 0, 1, '{{}}'::jsonb
             FROM generate_series(1, %s) g""", [today, today, n_open])
         cur.execute(f"""
             INSERT INTO hazards_hazard ({cols})
             SELECT {e0} + (g %% 2400), {a0} + ((g %% 2400) %% 12), 'spot_check', '', 'closed hazard ' || g, '', '', '', {level},
                    'closed', {u0} + ((g %% 2400) %% 12), %s::date - 400 + (g %% 365), %s::date - 420, now() - interval '420 days',
                    g %% 100 = 7, CASE WHEN g %% 100 = 7 THEN 'district' ELSE '' END, NULL, '', NULL, '', 0,
-                   now() - ((g %% 365) || ' days')::interval - interval '1 hour', true, 0, 0, 1, '{{}}'::jsonb
+                   now() - ((g %% 365) || ' days')::interval - interval '1 hour', true, 0, 1, '{{}}'::jsonb
             FROM generate_series(1, %s) g""", [today, today, n_closed])
         cur.execute("ANALYZE hazards_hazard")
         load_s = time.perf_counter() - t
@@ -168,7 +168,6 @@ def main() -> int:
         Recheck.objects.all().delete()
         Campaign.objects.all().delete()
         Notification.objects.filter(kind="hazards.overdue").delete()
-        Hazard.objects.update(overdue_notified=0)
         load_s = None
     else:
         w = load(args.open, args.closed)

@@ -63,6 +63,10 @@ def open_cases(world, n):
 
     op, mu = world.users["operator"], world.orgs[("maintenance_unit", "a")]
     now = timezone.now()
+    if Elevator.objects.filter(area=world.district_a).count() < n:
+        from liftsafe.emergency.tests.test_lookup import load_nyc, nyc_rows
+
+        load_nyc(world.district_a, nyc_rows(limit=n + 10))
     els = list(Elevator.objects.filter(area=world.district_a).order_by("pk")[:n])
     assert len(els) == n, f"need {n} elevators in district A, have {len(els)}"
     for i, e in enumerate(els):

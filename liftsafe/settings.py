@@ -13,6 +13,8 @@ production host only sets variables:
 - ``LIFTSAFE_SECRET_KEY``, ``LIFTSAFE_ALLOWED_HOSTS`` (comma separated),
   ``LIFTSAFE_TIME_ZONE`` (default ``Asia/Shanghai``), ``LIFTSAFE_DATA_DIR``
   (default ``./var``), ``LIFTSAFE_MEDIA_ROOT``.
+- ``LIFTSAFE_S3_BUCKET`` (+ ``LIFTSAFE_S3_ENDPOINT_URL``, ``LIFTSAFE_S3_REGION``,
+  ``LIFTSAFE_S3_PREFIX``): media on S3-compatible storage instead of the disk.
 """
 from __future__ import annotations
 
@@ -162,6 +164,23 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Media (evidence photos, reports) on S3-compatible object storage (AWS S3, MinIO,
+# Aliyun OSS, Tencent COS …) when LIFTSAFE_S3_BUCKET is set; needs the optional
+# extra: pip install -e ".[s3]" (django-storages). Credentials: the usual
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY environment variables.
+if env("LIFTSAFE_S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("LIFTSAFE_S3_BUCKET"),
+            "endpoint_url": env("LIFTSAFE_S3_ENDPOINT_URL"),
+            "region_name": env("LIFTSAFE_S3_REGION"),
+            "location": env("LIFTSAFE_S3_PREFIX", "media"),
+            "default_acl": None,
+            "querystring_auth": True,  # private objects, time-limited signed URLs
+            "file_overwrite": False,
+        },
+    }
 
 # --- Uploads / imports -------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -191,3 +210,13 @@ LOGGING = {
 # Rule parameters (time limits, thresholds, weights) live in liftsafe/rules.py;
 # a deployment overrides any of them here or with LIFTSAFE_RULES (JSON).
 LIFTSAFE_RULES: dict = {}
+
+# Notification outbox channels (liftsafe.core.notifications): the log always; Django e-mail when
+# LIFTSAFE_NOTIFY_EMAIL=1 (EMAIL_* settings); a signed webhook when LIFTSAFE_WEBHOOK_URL and
+# LIFTSAFE_WEBHOOK_SECRET are set (header X-Liftsafe-Signature: sha256=HMAC(secret, "<ts>.<body>")).
+LIFTSAFE_NOTIFICATION_CHANNELS = [{"name": "log", "class": "liftsafe.core.notifications.LogChannel"}]
+if env_bool("LIFTSAFE_NOTIFY_EMAIL", False):
+    LIFTSAFE_NOTIFICATION_CHANNELS.append({"name": "email", "class": "liftsafe.core.notifications.EmailChannel"})
+if env("LIFTSAFE_WEBHOOK_URL"):
+    LIFTSAFE_NOTIFICATION_CHANNELS.append({"name": "webhook", "class": "liftsafe.core.notifications.WebhookChannel",
+                                           "url": env("LIFTSAFE_WEBHOOK_URL"), "secret": env("LIFTSAFE_WEBHOOK_SECRET", "")})

@@ -24,3 +24,24 @@ class ProfileAdmin(SimpleHistoryAdmin):
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ("name", "user", "created_at", "last_used_at", "revoked")
     readonly_fields = ("digest", "created_at", "last_used_at")
+
+
+from .models import Notification, NotificationAttempt  # noqa: E402
+
+
+class NotificationAttemptInline(admin.TabularInline):
+    model = NotificationAttempt
+    extra = 0
+    can_delete = False
+    readonly_fields = ("channel", "at", "ok", "error", "duration_ms")
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    """The outbox: what was queued, for whom, and every delivery attempt."""
+
+    list_display = ("created_at", "kind", "subject", "status", "attempts", "next_attempt_at")
+    list_filter = ("status", "kind")
+    search_fields = ("subject", "dedupe_key")
+    readonly_fields = [f.name for f in Notification._meta.fields]
+    inlines = [NotificationAttemptInline]

@@ -361,10 +361,11 @@ def generate(city_code: str = NYC_CITY_CODE, elevator_source: str = NYC_SOURCE, 
                 plan[site] = (current, start, earlier)
             current, start, earlier = plan[site]
             year = start.year
-            if r_[7] == Elevator.Status.SCRAPPED:
-                end = r_[8] if r_[8] and r_[8] > start else start + dt.timedelta(days=365)
-                contracts.append(MaintenanceContract(elevator_id=pk, maintenance_unit=current, start_date=start, end_date=end,
-                                                     contract_no=f"MC-{current.pk}-{year}-{pk:06d}", generated=True))
+            if r_[7] == Elevator.Status.SCRAPPED:  # maintained until it was dismantled, by the site's unit
+                end = r_[8] or dt.date(2015, 10, 1)
+                begin = end - dt.timedelta(days=_rng("scrapped", pk).randrange(365, 8 * 365))
+                contracts.append(MaintenanceContract(elevator_id=pk, maintenance_unit=current, start_date=begin, end_date=end,
+                                                     contract_no=f"MC-{current.pk}-{begin.year}-{pk:06d}", generated=True))
                 continue
             if earlier:
                 unit, prev_start = earlier

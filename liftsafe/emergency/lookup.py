@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -124,6 +125,11 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "")
 
 
+@lru_cache(maxsize=65536)
+def _canonical(address: str) -> tuple[str, ...]:
+    return tuple(canonical_tokens(address))
+
+
 def canonical_tokens(address: str) -> list[str]:
     """Canonical address tokens: NFKC, upper case, punctuation dropped, US abbreviations, ordinals stripped.
 
@@ -155,7 +161,7 @@ def address_score(query: str, candidate: str) -> float:
     scores 100 against "521 EAST 68 STREET". A query without a house number
     is compared with the street alone. CJK addresses are compared as strings.
     """
-    q_tokens, c_tokens = canonical_tokens(query), canonical_tokens(candidate)
+    q_tokens, c_tokens = list(_canonical(query)), list(_canonical(candidate))
     if _CJK.search(query):
         return float(fuzz.partial_ratio("".join(q_tokens), "".join(c_tokens)) * 0.5
                      + fuzz.ratio("".join(q_tokens), "".join(c_tokens)) * 0.5)
@@ -238,10 +244,17 @@ def _address_candidates(qs: QuerySet, query: str) -> dict[int, str]:
     tokens = canonical_tokens(query)
     house, street = _split_house(tokens)
     if house:
-        # one indexed range query per house-number variant: an OR of ranges makes the planners scan
-        take(_prefix(house + " "))
-        for v in sorted(_house_variants(house) - {house}):
-            take(_prefix(v + " "))
+        # one indexed range query per house-number variant (an OR of ranges makes the planners scan);
+        # the SQL is compiled once with a placeholder key and run with each variant's parameters
+        sentinel = "HOUSEVARIANTKEY"
+        sql, params = qs.filter(_prefix(sentinel + " ")).values_list("pk", "address")[:CANDIDATE_CAP].query.sql_with_params()
+        with connection.cursor() as cur:
+            for v in [house] + sorted(_house_variants(house) - {house}):
+                if len(pairs) >= CANDIDATE_CAP:
+                    break
+                cur.execute(sql, [p.replace(sentinel, v) if isinstance(p, str) else p for p in params])
+                for pk, addr in cur.fetchall():
+                    pairs.setdefault(pk, addr)
     distinct_addresses = len(set(pairs.values()))
     if distinct_addresses < MAX_ADDRESSES:
         cjk = _CJK.findall(_nfkc(query))

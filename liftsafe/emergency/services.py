@@ -188,6 +188,8 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
     if (m := _existing_key(idempotency_key)) is not None:
         return IntakeResult(m.case, created=False, duplicate=True)
     details = dict(details or {})
+    # read outside the write transaction (SQLite holds its write lock for the whole IMMEDIATE transaction)
+    level1 = responder_for(elevator, 1, timezone.localdate(received_at)) if dispatch else None
     for attempt in range(5):
         try:
             with transaction.atomic():
@@ -201,7 +203,7 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
                     if dispatch and open_case.level == 0:
                         responder = responder_for(elevator, 1, timezone.localdate(open_case.received_at))
                         if responder is not None:
-                            _dispatch_locked(open_case, 1, responder, max(timezone.now(), received_at), actor, "")
+                            _dispatch_locked(open_case, 1, responder, max(timezone.now(), open_case.received_at), actor, "")
                     return IntakeResult(open_case, created=False)
                 case = EmergencyCase(elevator=elevator, order_number=new_order_number(received_at), channel=channel,
                                      case_type=case_type, received_at=received_at, trapped_count=trapped_count,
@@ -209,7 +211,7 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
                                      caller_phone=caller_phone[:32], special_circumstances=special_circumstances,
                                      details=details, source_ref=source_ref[:64], created_by=actor,
                                      state=State.RECEIVED)
-                responder = responder_for(elevator, 1, timezone.localdate(received_at)) if dispatch else None
+                responder = level1
                 dispatched_at = max(timezone.now(), received_at)
                 if responder is not None:  # write the case once, already dispatched (cache = derive(both milestones))
                     case.state, case.level, case.responder, case.level_dispatched_at = State.DISPATCHED, 1, responder, dispatched_at

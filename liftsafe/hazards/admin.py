@@ -10,7 +10,7 @@ class HazardAdmin(SimpleHistoryAdmin):
     list_filter = ("state", "level", "source", "listed")
     search_fields = ("title", "source_ref")
     raw_id_fields = ("elevator", "responsible_unit", "area", "filed_by", "closed_by")
-    readonly_fields = ("version", "overdue_notified")
+    readonly_fields = ("version",)
 
 
 for m in (Evidence, StopUseOrder, Campaign, Recheck):

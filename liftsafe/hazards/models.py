@@ -90,8 +90,7 @@ class Hazard(models.Model):
     ``deadline`` is the rectification date (inclusive); a hazard in an open
     state past its deadline is overdue (derived, see :meth:`is_overdue`).
     ``version`` increases on every write: an edit based on an older version is
-    refused (optimistic concurrency). ``overdue_notified`` counts the overdue
-    thresholds already notified (notification bookkeeping, not the overdue state).
+    refused (optimistic concurrency).
     ``source_ref`` identifies an imported or automatic lead so a re-run finds it.
     """
 
@@ -123,10 +122,9 @@ class Hazard(models.Model):
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     closed_on_time = models.BooleanField(_("closed on time"), null=True, blank=True)
     recurrence_count = models.PositiveIntegerField(_("recurrences"), default=0)
-    overdue_notified = models.PositiveSmallIntegerField(default=0, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1)
     extra = models.JSONField(_("other source fields"), default=dict, blank=True)
-    history = HistoricalRecords(excluded_fields=["overdue_notified"])
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("hazard")

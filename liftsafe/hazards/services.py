@@ -19,13 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import random
 import secrets
 from collections import defaultdict
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -479,14 +478,25 @@ def hazard_close(user, hazard: Hazard, *, version: int | None, note: str = "", r
 
 
 # --------------------------------------------------------------------------- look-back
+def sample_key(seed: int, hazard_id: int) -> str:
+    """Sampling order of a hazard in a campaign: md5 of ``"<seed>:<id>"`` (hex). The same in Python and
+    in PostgreSQL (``md5(seed || ':' || id)``), so a sample is reproducible from its seed on any database."""
+    return hashlib.md5(f"{seed}:{hazard_id}".encode()).hexdigest()  # noqa: S324 - not security
+
+
+def stratum_target(n: int, rate: float, min_per_level: int) -> int:
+    """Re-checks for a level stratum of ``n`` closed hazards: ``max(min_per_level, round(rate × n))``, at most n."""
+    return min(n, max(min_per_level, int(math.floor(rate * n + 0.5)))) if n else 0
+
+
 def sample_lookback(rows: list[tuple[int, str, bool]], *, rate: float, seed: int, min_per_level: int = 1) -> list[tuple[int, str, bool]]:
-    """Stratified sample of closed hazards (pure; reproducible from ``seed``).
+    """Stratified look-back sample (pure; reproducible from ``seed``).
 
     ``rows``: (hazard id, level, listed). Every listed hazard is included; per
-    level the sample has ``max(min_per_level, round(rate × n_level))`` hazards
-    (at most n_level), listed ones counting towards it, the rest drawn with
-    ``random.Random(f"{seed}:{level}")`` from that level's unlisted ids in id order.
-    Returns (id, level, listed) in (level, id) order.
+    level the sample has :func:`stratum_target` hazards, listed ones counting
+    towards it, the rest being that level's unlisted hazards with the smallest
+    :func:`sample_key` (a seeded pseudo-random order). Returns (id, level, listed)
+    in (level, listed first, id) order.
     """
     by_level: dict[str, list[int]] = defaultdict(list)
     listed_by_level: dict[str, list[int]] = defaultdict(list)
@@ -494,14 +504,10 @@ def sample_lookback(rows: list[tuple[int, str, bool]], *, rate: float, seed: int
         (listed_by_level if listed else by_level)[level].append(pk)
     out: list[tuple[int, str, bool]] = []
     for level in LEVEL_ORDER:
-        pool = sorted(by_level.get(level, []))
+        pool = by_level.get(level, [])
         listed = sorted(listed_by_level.get(level, []))
-        n = len(pool) + len(listed)
-        if n == 0:
-            continue
-        target = min(n, max(min_per_level, int(math.floor(rate * n + 0.5))))
-        extra = max(0, target - len(listed))
-        picked = random.Random(f"{seed}:{level}").sample(pool, min(extra, len(pool)))
+        extra = max(0, stratum_target(len(pool) + len(listed), rate, min_per_level) - len(listed))
+        picked = sorted(pool, key=lambda pk: sample_key(seed, pk))[:extra]
         out.extend((pk, str(level), True) for pk in listed)
         out.extend((pk, str(level), False) for pk in sorted(picked))
     return out
@@ -509,10 +515,38 @@ def sample_lookback(rows: list[tuple[int, str, bool]], *, rate: float, seed: int
 
 def campaign_population(area: Area, start: dt.date, end: dt.date):
     """Closed hazards of ``area`` (and below) closed between ``start`` and ``end`` (inclusive, local dates)."""
+    lo, hi = _period_bounds(start, end)
+    return Hazard.objects.filter(state=State.CLOSED, closed_at__gte=lo, closed_at__lt=hi,
+                                 area_id__in=Area.objects.filter(path__startswith=area.path).values("id"))
+
+
+def _period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     tz = timezone.get_current_timezone()
-    lo = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    return Hazard.objects.filter(state=State.CLOSED, closed_at__gte=lo, closed_at__lt=hi, area__path__startswith=area.path)
+    return dt.datetime.combine(start, dt.time.min, tzinfo=tz), dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+
+
+_PG_SAMPLE = """
+WITH pop AS MATERIALIZED (
+    SELECT h.id, h.level, h.listed FROM {hazard} h
+    WHERE h.state = 'closed' AND h.closed_at >= %(lo)s AND h.closed_at < %(hi)s
+      AND h.area_id IN (SELECT id FROM {area} WHERE path LIKE %(path)s)
+), counts AS (
+    SELECT level, count(*) AS n, count(*) FILTER (WHERE listed) AS nl,
+           LEAST(count(*), GREATEST(%(min)s, floor(%(rate)s * count(*) + 0.5)::bigint)) AS target
+    FROM pop GROUP BY level
+), ranked AS (
+    SELECT p.id, p.level, row_number() OVER (PARTITION BY p.level ORDER BY md5(%(seed)s || ':' || p.id)) AS rn
+    FROM pop p WHERE NOT p.listed
+), ins AS (
+    INSERT INTO {recheck} (campaign_id, hazard_id, stratum, listed, result, note)
+    SELECT %(cid)s, id, level, true, 'pending', '' FROM pop WHERE listed
+    UNION ALL
+    SELECT %(cid)s, r.id, r.level, false, 'pending', '' FROM ranked r JOIN counts c ON c.level = r.level
+    WHERE r.rn <= GREATEST(0, c.target - c.nl)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins), (SELECT coalesce(sum(n), 0) FROM counts)
+"""
 
 
 def campaign_create(user, *, name: str, area: Area, period_start: dt.date, period_end: dt.date,
@@ -520,7 +554,8 @@ def campaign_create(user, *, name: str, area: Area, period_start: dt.date, perio
     """Launch a look-back campaign (回头看): sample closed hazards of ``area`` closed in the period into re-checks.
 
     ``rate`` default rule ``hazard_lookback_rate``; ``seed`` default random, recorded on the campaign
-    (the same seed over the same closed hazards gives the same sample).
+    (the same seed over the same closed hazards gives the same sample — :func:`sample_lookback`; on
+    PostgreSQL the identical sample is drawn server side in one statement).
 
     Raises:
         ValidationError: ``area`` outside the regulator's area; ``period_end`` before start or in the future;
@@ -539,18 +574,29 @@ def campaign_create(user, *, name: str, area: Area, period_start: dt.date, perio
     if not 0 < rate <= 1:
         raise ValidationError({"rate": _("The sampling rate must be more than 0 and at most 1.")})
     seed = secrets.randbits(48) if seed is None else int(seed)
-    rows = list(campaign_population(area, period_start, period_end).values_list("id", "level", "listed").iterator(chunk_size=20000))
-    if not rows:
-        raise ValidationError({"period_start": _("No hazard in %(a)s was closed in this period.") % {"a": area}})
-    sample = sample_lookback(rows, rate=rate, seed=seed, min_per_level=int(rule("hazard_lookback_min_per_level")))
+    min_per_level = int(rule("hazard_lookback_min_per_level"))
     with transaction.atomic():
         campaign = Campaign(name=name.strip(), area=area, period_start=period_start, period_end=period_end, rate=rate,
-                            seed=seed, population=len(rows), sample_size=len(sample), created_by=user)
+                            seed=seed, created_by=user)
         campaign._change_reason = "launched"
         campaign.save()
-        Recheck.objects.bulk_create(
-            [Recheck(campaign=campaign, hazard_id=pk, stratum=level, listed=listed) for pk, level, listed in sample],
-            batch_size=5000)
+        if connection.vendor == "postgresql":
+            lo, hi = _period_bounds(period_start, period_end)
+            sql = _PG_SAMPLE.format(hazard=Hazard._meta.db_table, area=Area._meta.db_table, recheck=Recheck._meta.db_table)
+            with connection.cursor() as cur:
+                cur.execute(sql, {"lo": lo, "hi": hi, "path": area.path.replace("%", r"\%").replace("_", r"\_") + "%",
+                                  "min": min_per_level, "rate": rate, "seed": str(seed), "cid": campaign.pk})
+                sample_size, population = cur.fetchone()
+        else:
+            rows = list(campaign_population(area, period_start, period_end).values_list("id", "level", "listed").iterator(chunk_size=20000))
+            sample = sample_lookback(rows, rate=rate, seed=seed, min_per_level=min_per_level)
+            Recheck.objects.bulk_create([Recheck(campaign=campaign, hazard_id=pk, stratum=level, listed=listed)
+                                         for pk, level, listed in sample], batch_size=5000)
+            sample_size, population = len(sample), len(rows)
+        if not population:
+            raise ValidationError({"period_start": _("No hazard in %(a)s was closed in this period.") % {"a": area}})
+        campaign.population, campaign.sample_size = int(population), int(sample_size)
+        campaign.save(update_fields=["population", "sample_size"])
     return campaign
 
 
@@ -594,7 +640,6 @@ def recheck_record(user, campaign: Campaign, hazard: Hazard, *, result: str, not
                 h.level = raised(h.level)
             h.deadline = default_deadline(h.level)
             h.closed_at = h.closed_by = h.closed_on_time = h.submitted_at = None
-            h.overdue_notified = 0
             h.sent_back_reason = _("Recurrence found on re-check: ") + rc.note
             _save(h, f"reopened: recurrence in campaign {campaign.pk}", user)
     return rc

@@ -213,7 +213,7 @@ def xlsx_response(user, filters: dict, *, human: bool = True) -> FileResponse:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title="elevators")
     for row in export_rows(user, filters, human=human):
-        ws.append(row)
+        ws.append([None if v == "" else v for v in row])  # empty cells are not written (half the cells of a row)
     tmp = tempfile.TemporaryFile(suffix=".xlsx")
     wb.save(tmp)
     tmp.seek(0)

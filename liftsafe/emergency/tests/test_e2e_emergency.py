@@ -46,6 +46,11 @@ def populate(world):
     a1 = world.elevators["a1"]
     a1.address = ADDRESSES[0]
     a1.save()
+    for key, name in ((("maintenance_unit", "a"), "南京金陵电梯维保有限公司"), (("use_unit", "a"), "玄武区中山物业管理中心"),
+                      (("rescue_station", "a"), "玄武区电梯应急救援站")):
+        world.orgs[key].name = name
+        world.orgs[key].phone = "025-8460" + str(len(name))
+        world.orgs[key].save()
     els = []
     for i, addr in enumerate(ADDRESSES[1:], start=1):
         e = make_elevator(f"NJ102{i:03d}", world.district_a, rescue_code=f"20{i:04d}", address=addr,

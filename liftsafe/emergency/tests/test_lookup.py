@@ -4,6 +4,7 @@ Addresses are real rows of the NYC DOB registry (shared/data/real/nyc-dob-elevat
 """
 import csv
 import time
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -36,18 +37,22 @@ def load_nyc(area, rows):
     return len(objs)
 
 
-@pytest.fixture
-def nyc(world):
-    """About 2,000 real NYC devices in district A: the 68th-street block plus the file's first rows."""
+@lru_cache(maxsize=1)
+def sample_rows() -> tuple:
+    """About 2,000 real NYC devices: the 68th-street blocks, Madison Avenue, Broadway, plus the file's first rows."""
     streets = ("68", "168", "MADISON", "BROADWAY")
-    rows = list(nyc_rows(pred=lambda r: any(s in r["STREET_NAME"] for s in streets)))
-    rows += list(nyc_rows(limit=500))
     seen, unique = set(), []
-    for r in rows:
-        if r["DV_DEVICE_NUMBER"] not in seen:
+    for i, r in enumerate(nyc_rows()):
+        if (i < 500 or any(s in r["STREET_NAME"] for s in streets)) and r["DV_DEVICE_NUMBER"] not in seen:
             seen.add(r["DV_DEVICE_NUMBER"])
             unique.append(r)
-    load_nyc(world.district_a, unique)
+    return tuple(unique)
+
+
+@pytest.fixture
+def nyc(world):
+    """The :func:`sample_rows` devices in district A."""
+    load_nyc(world.district_a, sample_rows())
     return world
 
 

@@ -80,3 +80,16 @@ def test_board_delta_is_compact_and_incremental(world, cases, t0):
     services.record_milestone(op, cases[0], "false_alarm")
     d = selectors.board_delta(op, since - dt.timedelta(seconds=5))
     assert d["cases"] == [] and d["closed"] == [cases[0].pk]
+
+
+def test_board_delta_payload_is_small(world, t0):
+    import json
+
+    from liftsafe.core.testing import make_elevator
+
+    for i in range(60):
+        e = make_elevator(f"A-{i:03d}", world.district_a, address=f"{i} 南京市玄武区中山路 {i} 号 Some Long Building Name Tower")
+        services.intake_alarm(e, channel="iot", case_type="entrapment", received_at=t0, dispatch=False)
+    d = selectors.board_delta(world.users["operator"], t0)
+    size = len(json.dumps(d, ensure_ascii=False).encode())
+    assert len(d["cases"]) == 60 and size < 20_000, size  # 60 changed cases in one update stay under 20 KB

@@ -174,3 +174,22 @@ def test_fault_report_closed_on_the_phone(world, t0):
     services.record_milestone(op, c, "completed", at=t0 + 60 * S)
     c.refresh_from_db()
     assert c.state == "completed"
+
+
+def test_intake_with_dispatch_writes_both_milestones_or_keeps_the_alarm(world, t0):
+    e = world.elevators["a1"]
+    r = services.intake_alarm(e, channel="iot", case_type="entrapment", received_at=t0, dispatch=True)
+    assert r.case.level == 1 and r.case.state == "dispatched"
+    assert [m.kind for m in r.case.milestones.all()] == ["received", "dispatched"]
+    assert selectors.derive(r.case.milestones.all()).state == EmergencyCase.objects.get(pk=r.case.pk).state
+    # an elevator without a contracted maintenance unit: the alarm is kept, not dispatched
+    e2 = world.elevators["a2"]
+    e2.contracts.all().delete()
+    r2 = services.intake_alarm(e2, channel="iot", case_type="entrapment", received_at=t0, dispatch=True)
+    assert r2.created and r2.case.level == 0 and r2.case.state == "received"
+    # a second alarm with dispatch on an undispatched open case dispatches it once a contract exists
+    from liftsafe.registry.models import MaintenanceContract
+
+    MaintenanceContract.objects.create(elevator=e2, maintenance_unit=world.orgs[("maintenance_unit", "a")], start_date=dt.date(2020, 1, 1))
+    r3 = services.intake_alarm(e2, channel="car_alarm", case_type="entrapment", received_at=t0 + S, dispatch=True)
+    assert not r3.created and EmergencyCase.objects.get(pk=r2.case.pk).level == 1

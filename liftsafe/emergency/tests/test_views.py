@@ -314,3 +314,28 @@ def test_regulator_view_late_and_escalations(client, world):
     # regulator can read the full timeline, but sees no dispatch form
     page = client.get(reverse("emergency:case_detail", args=[case.pk]))
     assert page.status_code == 200 and "dispatch_form" not in page.context and len(page.context["timeline"]) == 3
+
+
+def test_console_flags_candidate_with_open_case(client, world):
+    case = open_case(world)
+    login(client, world, "operator")
+    html = client.get(reverse("emergency:console"), {"q": "100001"}).content.decode()
+    assert case.order_number in html and reverse("emergency:case_detail", args=[case.pk]) in html
+
+
+@pytest.mark.parametrize("lang,expected,absent", [("zh-hans", "实时警情", "Live board"), ("en", "Live board", "实时警情")])
+def test_board_language(client, world, lang, expected, absent):
+    login(client, world, "operator")
+    client.cookies["django_language"] = lang
+    html = client.get(reverse("emergency:board")).content.decode()
+    assert expected in html and absent not in html
+
+
+def test_delta_payload_small(client, world):
+    cases = [open_case(world, k) for k in ("a1", "a2")]
+    login(client, world, "operator")
+    since = (timezone.now() - dt.timedelta(minutes=5)).isoformat()
+    r = client.get(reverse("emergency:board_delta"), {"since": since})
+    body = r.content.decode()
+    assert all(f'id="case-{c.pk}"' in body for c in cases)
+    assert len(r.content) < 20_000 and "<html" not in body and "13812345678" not in body

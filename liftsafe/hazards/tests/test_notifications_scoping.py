@@ -8,7 +8,7 @@ from liftsafe.core.models import Notification
 from liftsafe.core.testing import PASSWORD
 from liftsafe.hazards import selectors, services
 from liftsafe.hazards.models import Hazard
-from liftsafe.hazards.tasks import notify_overdue
+from liftsafe.hazards.tasks import dedupe_key, notify_overdue
 
 from .helpers import days, file_hazard, png, today
 
@@ -26,13 +26,27 @@ def test_overdue_notified_once_per_threshold(world):
     Hazard.objects.filter(pk=h3.pk).update(deadline=days(3))
     assert notify_overdue() == 2
     assert notify_overdue() == 0  # second run sends nothing
-    n = Notification.objects.get(dedupe_key=f"hazard:{h1.pk}:overdue:0")
+    n = Notification.objects.get(dedupe_key=dedupe_key(h1.pk, days(-1), 0))
     assert n.organisation == world.orgs[("use_unit", "a")] and n.area == world.district_a and n.kind == "hazards.overdue"
-    assert Notification.objects.filter(dedupe_key=f"hazard:{h2.pk}:overdue:30").exists()
+    assert Notification.objects.filter(dedupe_key=dedupe_key(h2.pk, days(-40), 30)).exists()
+    assert Notification.objects.filter(dedupe_key__startswith=f"hazard:{h2.pk}:").count() == 1
     assert not Notification.objects.filter(dedupe_key__startswith=f"hazard:{h3.pk}:").exists()
     assert notify_overdue(today() + dt.timedelta(days=7)) == 2  # h1 crosses 7 days, h3 becomes overdue
-    assert Notification.objects.filter(dedupe_key=f"hazard:{h1.pk}:overdue:7").exists()
+    assert Notification.objects.filter(dedupe_key=dedupe_key(h1.pk, days(-1), 7)).exists()
     assert notify_overdue(today() + dt.timedelta(days=7)) == 0
+
+
+def test_new_deadline_starts_a_new_round(world):
+    reg = world.users["regulator"]
+    h = file_hazard(world)
+    Hazard.objects.filter(pk=h.pk).update(deadline=days(-2))
+    assert notify_overdue() == 1 and notify_overdue() == 0
+    h.refresh_from_db()
+    services.hazard_update(reg, h, version=h.version, changes={"deadline": days(3)})  # extended: no longer overdue
+    assert notify_overdue() == 0
+    assert notify_overdue(today() + dt.timedelta(days=5)) == 1  # overdue again against the new deadline
+    n = Notification.objects.get(dedupe_key=dedupe_key(h.pk, days(3), 0))
+    assert n.payload["deadline"] == days(3).isoformat() and "已逾期 2 天" in n.subject
 
 
 def test_closed_hazards_are_not_notified(world):

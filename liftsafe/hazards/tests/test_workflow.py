@@ -260,6 +260,10 @@ def test_campaign_sample_reproducible_from_recorded_seed(world):
     c2 = services.campaign_create(reg, name="c2", area=world.city, period_start=days(-1), period_end=today(), rate=0.5, seed=c1.seed)
     ids = lambda c: sorted(c.rechecks.values_list("hazard_id", flat=True))  # noqa: E731
     assert c1.population == 12 and ids(c1) == ids(c2) and len(ids(c1)) == 6
+    rows = list(services.campaign_population(world.city, days(-1), today()).values_list("id", "level", "listed"))
+    expected = services.sample_lookback(rows, rate=0.5, seed=c1.seed)  # the database's sample is the pure function's
+    assert ids(c1) == sorted(pk for pk, _l, _x in expected)
+    assert {(r.hazard_id, r.stratum, r.listed) for r in c1.rechecks.all()} == set(expected)
 
 
 def test_lead_accept_and_dismiss(world):

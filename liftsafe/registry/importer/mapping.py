@@ -386,6 +386,13 @@ def parse_mapping(name: str, data: dict, path: Path) -> Mapping:
             not_pattern=re.compile(d["not_pattern"]) if d.get("not_pattern") else None, upper=bool(d.get("upper", True)),
         )
     m.building = data.get("building")
+    if m.building is not None:
+        unknown = set(m.building) - {"key", "name", "address", "null"}
+        if unknown or "key" not in m.building:
+            raise MappingError(f"{path.name}: [building] needs 'key' and knows only key/name/address/null, got {sorted(unknown)}")
+    known_top = {"source", "areas", "area", "fields", "refs", "building", "extra_columns", "events", "columns"}
+    if set(data) - known_top:
+        raise MappingError(f"{path.name}: unknown top-level key(s) {sorted(set(data) - known_top)}")
     m.extra_columns = list(data.get("extra_columns", []))
     m.events = list(data.get("events", []))
     from liftsafe.registry.models import LifecycleEvent

@@ -92,6 +92,9 @@ def test_regulator_journey_and_screenshots(browser, live_server, world):
     page = ctx.new_page()
     login(page, base, "city_regulator")
     assert "欢迎" in page.inner_text("h1")
+    assert "28" in page.inner_text(".tile-num")
+    if os.environ.get("LIFTSAFE_E2E_SHOTS"):
+        page.screenshot(path=os.environ["LIFTSAFE_E2E_SHOTS"] + "/home.png")
     page.click("nav.main-nav >> text=电梯")
     page.wait_for_url(re.compile(r"/registry/elevators/$"))
     assert page.inner_text("h1") == "电梯登记台账"

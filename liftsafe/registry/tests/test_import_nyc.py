@@ -164,8 +164,7 @@ def test_full_nyc_file_report_matches_fixture():
     }
     assert got == expected
     assert run.rows_total == 76088 and run.rows_rejected == 27 and run.rows_created == 76061
-    assert run.summary["rejected_reasons"] == {"Borough: required"
-                                               : 27}
+    assert run.summary["rejected_reasons"] == {"Borough: required": 27}  # the 27 blank-borough dummy/test rows
     # spot checks of real rows
     e = Elevator.objects.get(source="nyc-dob", source_id="1D10000")
     assert e.manufacturer is None and e.status == "in_use" and e.address == "494 WEST BROADWAY"
@@ -188,3 +187,22 @@ def test_data_copy_is_the_shared_original():
     """The compressed copy has all 76,088 data rows of the shared file."""
     with gzip.open(DATA, "rt", encoding="utf-8", newline="") as fh:
         assert sum(1 for _ in csv.reader(fh)) == 76089
+
+
+MTA = Path(__file__).resolve().parents[1] / "data" / "nyc_mta_2023_opendata.csv.gz"
+
+
+@pytest.mark.django_db
+def test_mta_units_one_elevator_per_unit():
+    run = run_import(MTA, "mta-units")
+    assert (run.rows_total, run.rows_created, run.rows_rejected, run.summary["duplicates_merged"]) == (7548, 638, 0, 6910)
+    qs = Elevator.objects.filter(source="nyc-mta")
+    assert qs.count() == 638
+    assert qs.filter(category="3110").count() == 359 and qs.filter(category="3310").count() == 279
+    assert not qs.exclude(place_type=4).exists() and not qs.filter(crowded_place=False).exists()
+    es = qs.get(source_id="ES436")
+    assert es.area.code == "US-NY-NYC-QN" and es.building.name == "Sutphin Blvd-Archer Av-JFK Airport - Station"
+    assert es.extra["Station MRN"] == "279" and es.jurisdiction == "US-NY"
+    assert Area.objects.filter(code__startswith="US-NY").count() == 7
+    again = run_import(MTA, "mta-units")
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 638)

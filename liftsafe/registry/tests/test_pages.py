@@ -272,3 +272,11 @@ def test_chinese_even_for_an_english_browser_until_switched(client, world):
     client.post("/i18n/setlang/", {"language": "en", "next": LIST})
     r = client.get(LIST, HTTP_ACCEPT_LANGUAGE="zh-CN")
     assert "Elevator registry" in r.content.decode() and r["Content-Language"] == "en"
+
+
+def test_home_points_each_role_to_its_work(client, world):
+    login(client, world, "operator")
+    assert f'href="{reverse("emergency:console")}"' in client.get("/").content.decode()
+    client.logout()
+    login(client, world, "maintenance_unit")
+    assert f'href="{reverse("emergency:responder")}"' in client.get("/").content.decode()

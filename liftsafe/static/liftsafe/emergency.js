@@ -82,7 +82,7 @@
     for (var i = 0; i < rows.length; i++) {
       var tr = rows[i], old = document.getElementById(tr.id);
       if (old) {
-        if (old.dataset.sig !== tr.dataset.sig) {  // timers tick locally: only a real change replaces the row
+        if (old.dataset.st !== tr.dataset.st || old.dataset.sig !== tr.dataset.sig) {  // timers tick locally: only a real change replaces the row
           old.replaceWith(tr); changed++; flash(tr);
         }
       } else { insertRow(tbody, tr); changed++; flash(tr); }

@@ -14,10 +14,15 @@ def default_workers() -> int:
     return min(2 * (os.cpu_count() or 1) + 1, 12)
 
 
-def gunicorn_argv(bind: str, workers: int, timeout: int = 60, extra: list[str] | None = None) -> list[str]:
-    """The gunicorn command line ``liftsafe serve`` executes (serving ``liftsafe.wsgi:application``)."""
+def gunicorn_argv(bind: str, workers: int, timeout: int = 60, threads: int = 4, extra: list[str] | None = None) -> list[str]:
+    """The gunicorn command line ``liftsafe serve`` executes (serving ``liftsafe.wsgi:application``).
+
+    ``workers`` processes of ``threads`` threads each (gthread worker class: a slow
+    client or an htmx poll does not hold a whole process).
+    """
     return [sys.executable, "-m", "gunicorn", "liftsafe.wsgi:application",
-            "--bind", bind, "--workers", str(workers), "--timeout", str(timeout),
+            "--bind", bind, "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
+            "--timeout", str(timeout),
             "--access-logfile", "-", "--error-logfile", "-", "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
             *(extra or [])]
 
@@ -29,17 +34,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port or unix:/path (default 127.0.0.1:8000)")
         parser.add_argument("--workers", type=int, default=None, help=f"web worker processes (default 2×cores+1, capped at 12: {default_workers()} here)")
+        parser.add_argument("--threads", type=int, default=4, help="threads per worker process (default 4)")
         parser.add_argument("--timeout", type=int, default=60, help="seconds before a stuck request's worker is restarted")
         parser.add_argument("--no-collectstatic", action="store_true", help="skip collectstatic (already done at deploy time)")
 
-    def handle(self, *args, bind, workers, timeout, no_collectstatic, **opts):
+    def handle(self, *args, bind, workers, threads, timeout, no_collectstatic, **opts):
         workers = workers or default_workers()
-        if workers < 1:
-            raise CommandError("--workers must be at least 1")
+        if workers < 1 or threads < 1:
+            raise CommandError("--workers and --threads must be at least 1")
         if not no_collectstatic:
             call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write(f"liftsafe serve: gunicorn, {workers} worker process(es), http://{bind}/ (static from {settings.STATIC_ROOT})")
+        self.stdout.write(f"liftsafe serve: gunicorn, {workers} worker process(es) × {threads} threads, http://{bind}/ (static from {settings.STATIC_ROOT})")
         self.stdout.flush()
-        argv = gunicorn_argv(bind, workers, timeout)
+        argv = gunicorn_argv(bind, workers, timeout, threads)
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liftsafe.settings")
         os.execv(argv[0], argv)  # gunicorn replaces this process: signals reach it directly

@@ -19,6 +19,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, once=False, threads=4, list=False, **opts):
         logging.getLogger("liftsafe.worker").setLevel(logging.INFO)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run
         worker = Worker(demo=demo_mode(), threads=max(1, threads))
         if list:
             for job in worker.jobs:

@@ -1,0 +1,223 @@
+"""The demo generator (liftsafe.core.demo): complete, deterministic, idempotent, scoped accounts."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter, defaultdict
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from liftsafe.core import demo
+from liftsafe.core.models import Area, Profile, Role
+from liftsafe.registry.models import Building, Elevator, MaintenanceContract, Organisation
+from liftsafe.registry.selectors import current_contracts, elevators_for, maintenance_unit_on
+
+BOROUGHS = {"US-NY-NYC-MN": ("Manhattan", 40.78, -73.97), "US-NY-NYC-BK": ("Brooklyn", 40.65, -73.95)}
+
+
+@pytest.fixture
+def nyc(db):
+    """A small NYC: 2 boroughs, 160 buildings with 1-3 elevators each, plus the cases the generator must handle."""
+    ny = Area.objects.create(code="US-NY", name="纽约州", name_en="New York State", level="province")
+    city = Area.objects.create(code="US-NY-NYC", name="纽约市", name_en="New York City", level="city", parent=ny)
+    areas = {code: Area.objects.create(code=code, name=n, name_en=n, level="district", parent=city) for code, (n, _a, _o) in BOROUGHS.items()}
+    elevators = []
+    n = 0
+    for b in range(160):
+        code = "US-NY-NYC-MN" if b % 3 else "US-NY-NYC-BK"
+        _name, lat, lon = BOROUGHS[code]
+        building = Building.objects.create(source="nyc-dob", source_key=str(1000000 + b), address=f"{b} BROADWAY", area=areas[code])
+        for k in range(1 + b % 3):
+            n += 1
+            elevators.append(Elevator(
+                source="nyc-dob", source_id=f"1P{n:05d}", jurisdiction="US-NY", category="3110", source_type="Passenger Elevator (P)",
+                address=f"{b} BROADWAY", area=areas[code], building=building, latitude=lat + (b % 10) * 0.01, longitude=lon + (b // 10 % 5) * 0.01,
+                status="in_use"))
+    mn = areas["US-NY-NYC-MN"]
+    elevators += [
+        Elevator(source="nyc-dob", source_id="1E1", jurisdiction="US-NY", category="3310", source_type="Escalator (E)", address="1 MALL ST",
+                 area=mn, status="in_use", latitude=40.75, longitude=-73.98),
+        Elevator(source="nyc-dob", source_id="2P1", jurisdiction="US-NY", category="3110", source_type="Passenger Elevator (P)",
+                 address="9 HOUSING AVE", area=mn, status="in_use", extra={"DV_DEVICE_STATUS_DESCRIPTION": "NYCHA"}),
+        Elevator(source="nyc-dob", source_id="3P1", jurisdiction="US-NY", category="3110", source_type="Passenger Elevator (P)",
+                 address="7 OLD ST", area=mn, status="scrapped", status_date=dt.date(2014, 5, 1)),
+        Elevator(source="nyc-dob", source_id="4P1", jurisdiction="US-NY", category="3110", source_type="Passenger Elevator (P)",
+                 address="5 KEPT ST", area=mn, status="in_use", rescue_code="123456"),
+    ]
+    Elevator.objects.bulk_create(elevators)
+    return city
+
+
+def snapshot():
+    rows = Elevator.objects.order_by("source_id").values_list("source_id", "rescue_code", "use_unit__name", "inspection_agency__name",
+                                                              "insurer__name", "place_type", "crowded_place")
+    contracts = MaintenanceContract.objects.order_by("elevator__source_id", "start_date").values_list(
+        "elevator__source_id", "maintenance_unit__name", "start_date", "end_date")
+    orgs = Organisation.objects.order_by("kind", "source_key").values_list("kind", "source_key", "name", "grade", "licence_no", "latitude", "longitude")
+    return list(rows), list(contracts), list(orgs)
+
+
+def test_generate_completes_every_elevator(nyc):
+    result = demo.generate()
+    elevators = list(Elevator.objects.all())
+    assert result.elevators_updated == len(elevators) == sum(1 + b % 3 for b in range(160)) + 4
+
+    # every generated organisation and contract is marked
+    assert Organisation.objects.exists()
+    assert not Organisation.objects.filter(generated=False).exists()
+    assert not Organisation.objects.exclude(source="demo").exists()
+    assert not MaintenanceContract.objects.filter(generated=False).exists()
+
+    # use unit per building; same building → same use unit and same current maintenance unit
+    by_building = defaultdict(set)
+    mu_by_building = defaultdict(set)
+    for e in elevators:
+        assert e.use_unit_id is not None, e.source_id
+        assert e.inspection_agency_id is not None
+        if e.building_id:
+            by_building[e.building_id].add(e.use_unit_id)
+            mu_by_building[e.building_id].add(maintenance_unit_on(e).pk)
+    assert all(len(s) == 1 for s in by_building.values())
+    assert all(len(s) == 1 for s in mu_by_building.values())
+    assert len({next(iter(s)) for s in by_building.values()}) == 160
+    assert Organisation.objects.get(pk=Elevator.objects.get(source_id="2P1").use_unit_id).name.startswith("NYCHA")
+
+    # rescue codes: 6 digits, unique per jurisdiction, the existing one kept and never reused
+    codes = [e.rescue_code for e in elevators]
+    assert all(re.fullmatch(r"\d{6}", c) for c in codes)
+    assert len(set(codes)) == len(codes)
+    assert Elevator.objects.get(source_id="4P1").rescue_code == "123456"
+
+    # contracts: one current unit for every elevator in use, none for the scrapped one (but an ended one)
+    for e in elevators:
+        if e.status == "scrapped":
+            assert maintenance_unit_on(e) is None
+            old = e.contracts.get()
+            assert old.end_date == e.status_date == dt.date(2014, 5, 1) and old.start_date < old.end_date
+        else:
+            assert current_contracts().filter(elevator=e).count() == 1
+    # some elevators have an earlier contract with another unit, ending the day before the current one
+    multi = [e for e in elevators if e.contracts.count() == 2]
+    assert multi
+    for e in multi:
+        old, new = e.contracts.order_by("start_date")
+        assert old.maintenance_unit_id != new.maintenance_unit_id
+        assert old.end_date == new.start_date - dt.timedelta(days=1)
+        assert maintenance_unit_on(e, old.start_date) == old.maintenance_unit
+
+    # place types where derivable
+    esc = Elevator.objects.get(source_id="1E1")
+    assert (esc.place_type, esc.crowded_place) == (14, True)
+    nycha = Elevator.objects.get(source_id="2P1")
+    assert (nycha.place_type, nycha.crowded_place) == (11, False)
+    assert Elevator.objects.get(source_id="1P00001").place_type is None
+
+    # responders: rescue stations per borough with coordinates, one fire brigade
+    for code in BOROUGHS:
+        stations = Organisation.objects.filter(kind="rescue_station", area__code=code)
+        assert stations.count() >= 2
+        assert all(s.latitude and s.longitude for s in stations)
+    assert Organisation.objects.filter(kind="fire_brigade").count() == 1
+    assert Organisation.objects.filter(kind="inspection_agency").count() == 3
+    assert Organisation.objects.filter(kind="insurer").count() == 5
+
+
+def test_maintenance_market_is_skewed(nyc):
+    demo.generate()
+    mus = Organisation.objects.filter(kind="maintenance_unit")
+    assert 20 <= mus.count() <= 60
+    assert set(mus.values_list("grade", flat=True)) <= {"A", "B", "C", "D"}
+    assert all(re.fullmatch(r"TS3310\d{3}-20\d\d", m.licence_no) for m in mus)
+    assert len(set(mus.values_list("licence_no", flat=True))) == mus.count()
+    # share of buildings held by the four big city-wide firms
+    site_unit = {}
+    for c in current_contracts().select_related("elevator"):
+        site_unit[c.elevator.building_id or c.elevator_id] = c.maintenance_unit_id
+    shares = Counter(site_unit.values())
+    big = set(mus.filter(source_key__startswith="mu:big:").values_list("pk", flat=True))
+    big_share = sum(n for unit, n in shares.items() if unit in big) / sum(shares.values())
+    assert 0.35 < big_share < 0.85
+    top = shares.most_common(1)[0][0]
+    assert top in big
+
+
+def test_generate_is_idempotent_and_audited(nyc):
+    first = demo.generate()
+    assert first.organisations > 0 and first.contracts > 0
+    before = snapshot()
+    hist = (Elevator.history.count(), Organisation.history.count(), MaintenanceContract.history.count())
+    second = demo.generate()
+    assert (second.organisations, second.contracts, second.elevators_updated) == (0, 0, 0)
+    assert snapshot() == before
+    assert (Elevator.history.count(), Organisation.history.count(), MaintenanceContract.history.count()) == hist
+    # audit: every elevator carries a change record naming the demo; every generated row a creation record
+    e = Elevator.objects.get(source_id="1P00001")
+    rec = e.history.latest()
+    assert rec.history_type == "~" and rec.history_change_reason == demo.HISTORY_REASON
+    assert rec.use_unit_id == e.use_unit_id and rec.rescue_code == e.rescue_code
+    assert Organisation.history.filter(history_type="+").count() == Organisation.objects.count()
+    assert MaintenanceContract.history.filter(history_type="+").count() == MaintenanceContract.objects.count()
+
+
+def test_generate_is_deterministic(nyc):
+    demo.generate()
+    first = snapshot()
+    # undo everything the generator did, then run it again
+    MaintenanceContract.objects.all().delete()
+    Elevator.objects.update(use_unit=None, inspection_agency=None, insurer=None, place_type=None, crowded_place=False)
+    Elevator.objects.exclude(source_id="4P1").update(rescue_code="")
+    Organisation.objects.all().delete()
+    demo.generate()
+    rows, contracts, orgs = snapshot()
+    assert rows == first[0]
+    assert contracts == first[1]
+    assert orgs == first[2]
+
+
+def test_accounts_for_every_role_see_their_scope(nyc, client):
+    demo.generate()
+    accounts = demo.create_accounts()
+    roles = {a.role for a in accounts}
+    assert roles == {"admin"} | {str(r) for r in Role}
+    again = demo.create_accounts()
+    assert [a.username for a in again] == [a.username for a in accounts]
+    User = get_user_model()
+    assert User.objects.count() == len(accounts)
+    assert Profile.objects.count() == len(accounts) - 1  # the superuser has none
+    counts = demo.visible_counts(accounts)
+    total = Elevator.objects.count()
+    assert counts["admin"] == counts["regulator"] == counts["operator"] == total
+    assert counts["regulator_mn"] == Elevator.objects.filter(area__code="US-NY-NYC-MN").count() < total
+    assert counts["rescue"] == counts["regulator_mn"]
+    mu = Profile.objects.get(user__username="maintenance").organisation
+    assert counts["maintenance"] == current_contracts().filter(maintenance_unit=mu).count() > 0
+    uu = Profile.objects.get(user__username="useunit").organisation
+    assert counts["useunit"] == Elevator.objects.filter(use_unit=uu).count() >= 1
+    assert 0 < counts["inspector"] < total and 0 < counts["insurer"] < total
+    for a in accounts:
+        user = User.objects.get(username=a.username)
+        assert user.check_password(demo.DEMO_PASSWORD)
+        assert client.login(username=a.username, password=demo.DEMO_PASSWORD)
+        resp = client.get(reverse("registry:elevator_list"))
+        assert resp.status_code == 200, a.username
+        client.logout()
+    # the use-unit user cannot open an elevator of another use unit (404, like a missing one)
+    other = Elevator.objects.exclude(use_unit=uu).first()
+    client.login(username="useunit", password=demo.DEMO_PASSWORD)
+    assert client.get(reverse("registry:elevator_detail", args=[other.pk])).status_code == 404
+    assert elevators_for(User.objects.get(username="useunit")).filter(pk=other.pk).count() == 0
+
+
+def test_derive_place_type():
+    assert demo.derive_place_type("Escalator (E)", "", {}) == (14, True)
+    assert demo.derive_place_type("Public Elevator (L)", "", {}) == (10, True)
+    assert demo.derive_place_type("Private Elevator (T)", "", {}) == (11, False)
+    assert demo.derive_place_type("Passenger Elevator (P)", "HOUSING AUTHORITY", {}) == (11, False)
+    assert demo.derive_place_type("Passenger Elevator (P)", "OTIS", {"DV_DEVICE_STATUS_DESCRIPTION": "ACTIVE"}) == (None, False)
+
+
+def test_generate_requires_the_city(db):
+    with pytest.raises(Area.DoesNotExist):
+        demo.generate()

@@ -1,0 +1,25 @@
+"""Admin for emergency cases (read-mostly: writes go through the services); audit history via simple_history."""
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import EmergencyCase, Milestone
+
+
+class MilestoneInline(admin.TabularInline):
+    model = Milestone
+    extra = 0
+    can_delete = False
+    readonly_fields = ("kind", "at", "recorded_at", "actor", "level", "responder", "data", "idempotency_key")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(EmergencyCase)
+class EmergencyCaseAdmin(SimpleHistoryAdmin):
+    list_display = ("order_number", "elevator", "case_type", "channel", "state", "level", "responder", "received_at")
+    list_filter = ("state", "case_type", "channel", "level")
+    search_fields = ("order_number", "source_ref", "elevator__source_id", "elevator__registration_code")
+    raw_id_fields = ("elevator", "responder", "created_by")
+    readonly_fields = ("state", "level", "responder", "level_dispatched_at", "created_at", "updated_at")
+    inlines = [MilestoneInline]
