@@ -6,9 +6,14 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/bootstrap.sh
-if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "installing Debian chromium for the browser tests…"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || echo "chromium install failed"
+# Debian packages the tests use: chromium (browser tests), Noto CJK fonts
+# (Chinese text in screenshots and PDFs). Installed when missing and root.
+need=""
+[ -x /usr/bin/chromium ] || need="$need chromium"
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need="$need fonts-noto-cjk"
+if [ -n "$need" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing Debian packages:$need"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null) || echo "apt-get install$need failed"
 fi
 status=0
 echo "== tests on SQLite =="

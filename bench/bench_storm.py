@@ -166,6 +166,20 @@ def run_schedule(client: Client, schedule: list[tuple[float, str, str, dict | No
     return out, time.perf_counter() - start
 
 
+def worker_cpu_s(master_pid: int) -> float:
+    """CPU seconds (user + system) used so far by the gunicorn workers (children of the master)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    out = subprocess.run(["ps", "--ppid", str(master_pid), "-o", "pid="], capture_output=True, text=True).stdout.split()
+    total = 0.0
+    for pid in out:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
@@ -215,7 +229,10 @@ def main():
         base_sched = [(k * args.seconds / args.alarms / 2, "GET", "/api/core/me", None) for k in range(args.alarms // 4)]
         base, _ = run_schedule(client, base_sched, args.clients)
         base_lat = [r[1] for r in base if r[0] == 200]
+        load0, cpu0 = os.getloadavg()[0], worker_cpu_s(server.pid)
         results, wall = run_schedule(client, schedule, args.clients)
+        cpu = worker_cpu_s(server.pid) - cpu0
+        load1 = os.getloadavg()[0]
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -247,6 +264,8 @@ def main():
           f"ratio p50 intake/baseline {p50 / b50:.1f}x")
     ok = (cases == args.elevators and per_el == 0 and undispatched == 0 and dispatch_ms == args.elevators
           and submissions == expected_submissions and set(statuses) <= {200, 201} and created == args.elevators)
+    print(f"  server CPU (2 workers): {cpu:.1f} s = {cpu / len(results) * 1000:.1f} ms per alarm → capacity on 2 free cores "
+          f"≈ {2 * len(results) / cpu:.0f} alarms/s; machine load average {load0:.1f} → {load1:.1f} on {os.cpu_count()} CPUs")
     print("  RESULT:", "OK (exactly one case per elevator, all dispatched, zero lost or duplicated)" if ok else "FAILED")
     if not url.startswith("sqlite"):
         connection.close()

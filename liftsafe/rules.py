@@ -59,6 +59,9 @@ RULES: dict[str, Rule] = {
              "FACTS §3.4: TSG T5002-2017 Art. 5, arrival within 1 h in other areas"),
         Rule("dispatch_response_limit_s", 3 * 60, "s",
              "FACTS §3.4: Shandong 96333 KPI 三分钟响应率 (respond within 3 min of dispatch)"),
+        Rule("cause_report_window_s", 24 * 3600, "s",
+             "FACTS §3.3 step 7 (DB32/T 4130): the level-1 maintenance unit feeds the cause back after the fault is cleared; "
+             "no deadline found [U]; liftsafe design: the responder page asks for it for 24 h after release"),
         Rule("board_warning_fraction", 0.8, "fraction",
              "liftsafe design: a live-board timer turns amber at this share of its limit (response 3 min, arrival 30/60 min, FACTS §3.4)"),
         Rule("intake_future_skew_s", 5 * 60, "s",

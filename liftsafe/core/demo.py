@@ -141,14 +141,17 @@ def _borough_name(b: Area | None) -> str:
 
 def _ensure_orgs(specs: list[dict], log: Log) -> dict[str, Organisation]:
     """Create the organisations of ``specs`` that do not exist yet (matched on kind + source_key); return key → org."""
-    keys = [s["source_key"] for s in specs]
-    existing = {o.source_key: o for o in Organisation.objects.filter(source=SOURCE, source_key__in=keys)} if len(keys) < 900 else \
-        {o.source_key: o for o in Organisation.objects.filter(source=SOURCE, kind__in={s["kind"] for s in specs})}
+    kinds = {s["kind"] for s in specs}
+
+    def load() -> dict[str, Organisation]:
+        return {o.source_key: o for o in Organisation.objects.filter(source=SOURCE, kind__in=kinds).only("pk", "kind", "source_key", "name")}
+
+    existing = load()
     new = [Organisation(source=SOURCE, generated=True, **s) for s in specs if s["source_key"] not in existing]
     if new:
         Organisation.objects.bulk_create(new, batch_size=1000)
         _history_of_new(Organisation, "generated")
-        existing = {o.source_key: o for o in Organisation.objects.filter(source=SOURCE, kind__in={s["kind"] for s in specs})}
+        existing = load()
     _ensure_orgs.created += len(new)  # type: ignore[attr-defined]
     return existing
 

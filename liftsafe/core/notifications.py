@@ -67,8 +67,6 @@ def notify(*, kind: str, subject: str, body: str, organisation=None, user=None, 
     Returns:
         The queued :class:`Notification`, or None for a duplicate ``dedupe_key``.
     """
-    if dedupe_key and Notification.objects.filter(dedupe_key=dedupe_key).exists():
-        return None
     n = Notification(kind=kind, subject=subject[:255], body=body, organisation=organisation, user=user, area=area,
                      payload=payload or {}, dedupe_key=dedupe_key or None, next_attempt_at=timezone.now())
     if not dedupe_key:

@@ -74,9 +74,10 @@ class ReplayReport:
     milestones: Counter = field(default_factory=Counter)
     missing_units: Counter = field(default_factory=Counter)  # unit -> tickets
     problems: list = field(default_factory=list)  # (outage, reason)
+    contracts_created: int = 0  # in-house maintainer contracts added for units without any
 
     def as_markdown(self) -> str:
-        out = ["| file | rows |", "|---|---|"]
+        out = [f"In-house maintainer contracts created: {self.contracts_created}", "", "| file | rows |", "|---|---|"]
         out += [f"| {k} | {v} |" for k, v in sorted(self.rows.items())]
         out += ["", "| outcome | tickets |", "|---|---|"]
         out += [f"| {k} | {v} |" for k, v in self.outcome.most_common()]
@@ -128,7 +129,34 @@ def channel_of(t: dict) -> str:
     return Channel.IOT if t["Source"].strip() == "External Monitoring System" else Channel.PHONE_96333
 
 
-def replay(paths: list[Path] | None = None, *, source: str | None = None) -> ReplayReport:
+MTA_MAINTAINER = "MTA New York City Transit — Elevator & Escalator (E&E)"
+MAINTAINER_SINCE = dt.date(2023, 1, 1)
+
+
+def ensure_in_house_maintainer(elevators) -> int:
+    """MTA maintains its own units (the tickets are E&E work orders naming E&E staff): give each
+    replayed unit that has *no* maintenance contract at all an open-ended contract with the MTA E&E
+    department from 2023-01-01, through :func:`liftsafe.registry.services.contract_create`, so
+    level-1 dispatch finds it. Returns how many contracts were created (0 on a re-run)."""
+    from liftsafe.registry.models import MaintenanceContract, Organisation
+    from liftsafe.registry.services import contract_create
+
+    todo = [e for e in elevators if not MaintenanceContract.objects.filter(elevator=e).exists()]
+    if not todo:
+        return 0
+    area = todo[0].area
+    while area.parent_id and area.level != "city":
+        area = area.parent
+    org, _ = Organisation.objects.get_or_create(
+        kind=Organisation.Kind.MAINTENANCE_UNIT, source="nyc-mta", source_key="E&E",
+        defaults={"name": MTA_MAINTAINER, "area": area, "address": "2 Broadway, New York, NY"})
+    for e in todo:
+        contract_create(None, elevator=e, maintenance_unit=org, start_date=MAINTAINER_SINCE,
+                        contract_no="MTA in-house (E&E)")
+    return len(todo)
+
+
+def replay(paths: list[Path] | None = None, *, source: str | None = None, in_house_maintainer: bool = True) -> ReplayReport:
     """Replay the ticket files through :func:`services.intake_alarm`, :func:`services.dispatch_case`
     and :func:`services.record_milestone` (as the platform, ``user=None``), in time order.
 
@@ -136,6 +164,8 @@ def replay(paths: list[Path] | None = None, *, source: str | None = None) -> Rep
         paths: ticket CSVs (default: both files in ``liftsafe/emergency/data``).
         source: restrict the unit lookup to elevators of this registry source
             (default: any source whose ``source_id`` equals the MTA unit id).
+        in_house_maintainer: give ticket units without any contract the MTA
+            E&E department as contracted maintainer (:func:`ensure_in_house_maintainer`).
 
     Returns:
         A :class:`ReplayReport`; nothing is dropped silently (every ticket is
@@ -153,6 +183,9 @@ def replay(paths: list[Path] | None = None, *, source: str | None = None) -> Rep
     if source:
         qs = qs.filter(source=source)
     elevators = {e.source_id: e for e in qs.select_related("area")}
+    if in_house_maintainer:
+        used = {t["Common Name"].strip() for t in tickets if classify(t) != "planned"}
+        rep.contracts_created = ensure_in_house_maintainer([e for u, e in sorted(elevators.items()) if u in used])
 
     events = []  # (time, order, outage, kind, ticket)
     for t in tickets:

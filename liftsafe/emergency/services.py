@@ -554,9 +554,9 @@ def _escalate_one(pk: int, now: dt.datetime, resp_limit: int) -> int:
     with transaction.atomic():
         qs = EmergencyCase.objects.select_related("elevator", "elevator__area")
         if connection.features.has_select_for_update_skip_locked:
-            qs = qs.select_for_update(skip_locked=True)
+            qs = qs.select_for_update(skip_locked=True, of=("self",))  # another worker has it: skip
         else:
-            qs = qs.select_for_update()
+            qs = qs.select_for_update(of=("self",))
         case = qs.filter(pk=pk).first()
         if case is None:
             return 0

@@ -459,14 +459,16 @@ def _responder_forms(case) -> dict:
 
 @login_required
 def responder(request):
-    """Phone-sized list of the cases dispatched to the user's organisation: open ones first, then today's closed."""
+    """Phone-sized list of the cases dispatched to the user's organisation: open ones (oldest first), then
+    released/completed entrapments still without a cause (within ``cause_report_window_s``), then the rest closed recently."""
     _require(request.user, RESPONDER_ROLES)
     scope = scope_of(request.user)
-    mine = selectors.cases_for(request.user).filter(responder_id=scope.organisation_id)
+    dispatched_to_us = selectors.cases_for(request.user)  # for a responder: every case dispatched to its organisation
+    mine = dispatched_to_us.filter(responder_id=scope.organisation_id)  # ... and still its case (not escalated away)
     open_cases = list(mine.filter(state__in=[s.value for s in (State.DISPATCHED, State.RESPONDED, State.ARRIVED, State.RELEASED)])
                       .order_by("received_at", "pk"))
-    since = timezone.now() - dt.timedelta(hours=24)
-    recent = list(mine.exclude(pk__in=[c.pk for c in open_cases]).filter(received_at__gte=since).order_by("-received_at")[:20])
+    since = timezone.now() - dt.timedelta(seconds=int(rule("cause_report_window_s")))
+    recent = list(dispatched_to_us.exclude(pk__in=[c.pk for c in open_cases]).filter(received_at__gte=since).order_by("-received_at")[:20])
     need_cause = [c for c in recent if not c.cause_class and c.case_type == CaseType.ENTRAPMENT
                   and c.state in (State.COMPLETED, State.RELEASED)]
     now = timezone.now()

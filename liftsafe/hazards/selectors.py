@@ -129,6 +129,21 @@ def reason_label(reason: str) -> str:
     return reason
 
 
+_CHOICE_FIELDS = {"state": dict(State.choices), "level": dict(Level.choices)}
+
+
+def _change(field: str, old, new) -> tuple:
+    """(field label, old, new) for display: verbose names and choice labels instead of codes."""
+    try:
+        label = str(Hazard._meta.get_field(field).verbose_name)
+    except Exception:  # noqa: BLE001 - unknown field in an old history row
+        label = field
+    labels = _CHOICE_FIELDS.get(field)
+    if labels:
+        old, new = labels.get(old, old), labels.get(new, new)
+    return (label, old, new)
+
+
 def hazard_timeline(user, hazard: Hazard) -> list[dict]:
     """The hazard's audit history, newest first: ``{"at", "user", "reason", "changes": [(field, old, new)]}``."""
     hazard_get(user, hazard.pk)
@@ -137,7 +152,7 @@ def hazard_timeline(user, hazard: Hazard) -> list[dict]:
     for rec in records:
         changes = []
         if prev is not None:
-            changes = [(c.field, c.old, c.new) for c in rec.diff_against(prev).changes if c.field not in ("version",)]
+            changes = [_change(c.field, c.old, c.new) for c in rec.diff_against(prev).changes if c.field not in ("version",)]
         out.append({"at": rec.history_date, "user": rec.history_user.get_username() if rec.history_user else None,
                     "reason": rec.history_change_reason or "", "label": reason_label(rec.history_change_reason or ""), "changes": changes, "version": rec.version, "state": rec.state})
         prev = rec

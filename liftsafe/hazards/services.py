@@ -646,6 +646,14 @@ def recheck_record(user, campaign: Campaign, hazard: Hazard, *, result: str, not
 
 
 # --------------------------------------------------------------------------- automatic leads
+def raise_iot_lead(*, elevator: Elevator, pattern: str, ref: str, title: str, level: str = Level.GENERAL,
+                   cause_class: str = "", description: str = "", extra: dict | None = None) -> Hazard | None:
+    """Hook for the monitoring module: an IoT fault pattern (e.g. repeated door faults) raises a lead once
+    per ``ref`` (``source_ref = "iot:<pattern>:<ref>"``). Returns None if it was already raised."""
+    return lead_raise(elevator=elevator, source=Source.IOT, source_ref=f"iot:{pattern}:{ref}"[:64], title=title, level=level,
+                      cause_class=cause_class, description=description, occurred_on=timezone.localdate(), extra=extra)
+
+
 def raise_entrapment_leads(now: dt.datetime | None = None) -> int:
     """Raise a lead for each elevator with ≥ N entrapments in the last D days (rules
     ``hazard_entrapment_lead_count``, ``hazard_entrapment_lead_window_days``); once per elevator per window.

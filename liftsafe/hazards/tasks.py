@@ -111,10 +111,10 @@ SELECT 'hazards.overdue',
        'pending', 0, '[]'::jsonb, now(), '', now(), h.responsible_unit_id, h.area_id
 FROM {hazard} h JOIN {elevator} e ON e.id = h.elevator_id
 WHERE h.state IN ('open', 'rectifying', 'submitted') AND h.deadline < %(cutoff)s
-  AND NOT EXISTS (SELECT 1 FROM {notification} n WHERE n.dedupe_key = ANY(
-        SELECT 'hazard:' || h.id || ':overdue:' || to_char(h.deadline, 'YYYY-MM-DD') || ':' || t FROM unnest(%(higher)s::int[]) t))
+  AND NOT EXISTS (SELECT 1 FROM {notification} n WHERE n.dedupe_key IN ({keys}))
 ON CONFLICT (dedupe_key) DO NOTHING
 """
+_PG_KEY = "'hazard:' || h.id || ':overdue:' || to_char(h.deadline, 'YYYY-MM-DD') || ':{days}'"
 
 
 def _notify_overdue_pg(today: dt.date, thresholds: list[int]) -> int:
@@ -124,12 +124,14 @@ def _notify_overdue_pg(today: dt.date, thresholds: list[int]) -> int:
     from liftsafe.core.models import Notification
     from liftsafe.registry.models import Elevator
 
-    sql = _PG_SQL.format(hazard=Hazard._meta.db_table, notification=Notification._meta.db_table, elevator=Elevator._meta.db_table)
     sent = 0
     with transaction.atomic(), connection.cursor() as cur:
         for idx in range(len(thresholds) - 1, -1, -1):
             days = thresholds[idx]
-            cur.execute(sql, {"cutoff": today - dt.timedelta(days=days), "today": today, "days": days, "higher": thresholds[idx:]})
+            keys = ", ".join(_PG_KEY.format(days=int(t)) for t in thresholds[idx:])  # index probes per hazard
+            sql = _PG_SQL.format(hazard=Hazard._meta.db_table, notification=Notification._meta.db_table,
+                                 elevator=Elevator._meta.db_table, keys=keys)
+            cur.execute(sql, {"cutoff": today - dt.timedelta(days=days), "today": today, "days": days})
             sent += max(cur.rowcount, 0)
     return sent
 

@@ -1,4 +1,116 @@
-"""monitoring API router (mounted at /api/monitoring/)."""
-from ninja import Router
+"""Monitoring API (mounted at /api/monitoring/): HTTP batch intake of device messages, devices, alarms.
+
+The batch endpoint accepts the same JSON messages as MQTT (schema
+``liftsafe/monitoring/schema/message-v1.schema.json``) for devices that cannot
+speak MQTT; the caller (an integrator's API token) may report only for
+devices of elevators in its scope. Processing is idempotent by message id.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.errors import HttpError
+
+from liftsafe.registry.selectors import elevator_get
+
+from . import selectors, services
+from .models import MonitoringDevice
 
 router = Router(tags=["monitoring"])
+MAX_BATCH = 1000
+
+
+class BatchIn(Schema):
+    messages: list[Any]
+
+
+class BatchOut(Schema):
+    outcomes: list[str]
+    accepted: int
+    duplicates: int
+    out_of_order: int
+    dead: dict[str, int]
+    alarms_raised: int
+
+
+@router.post("/messages", response=BatchOut, summary="Submit a batch of device messages (same schema as MQTT)")
+def submit_messages(request, payload: BatchIn):
+    if len(payload.messages) > MAX_BATCH:
+        raise HttpError(413, f"messages: at most {MAX_BATCH} per batch, got {len(payload.messages)}")
+    ids = {m.get("device") for m in payload.messages if isinstance(m, dict) and isinstance(m.get("device"), str)}
+    allowed = selectors.device_ids_for(request.user, ids)
+    raws = [services.RawMessage(m, transport="http") for m in payload.messages]
+    r = services.process_batch(raws, allowed_devices=allowed)
+    return {"outcomes": r.outcomes, "accepted": r.count("accepted"), "duplicates": r.count("duplicate"),
+            "out_of_order": r.count("out_of_order"), "dead": dict(r.dead), "alarms_raised": len(r.alarms_raised)}
+
+
+class DeviceOut(Schema):
+    id: int
+    device_id: str
+    elevator_id: int
+    vendor: str
+    active: bool
+    online: bool
+    last_seen: dt.datetime | None
+    last_device_time: dt.datetime | None
+    last_status: dict
+    last_stats: dict
+
+
+class BindIn(Schema):
+    elevator_id: int
+    device_id: str
+    vendor: str = ""
+
+
+@router.get("/devices", response=list[DeviceOut], summary="Monitoring devices of the caller's elevators")
+def device_list(request, elevator_id: int | None = None, limit: int = 200, offset: int = 0):
+    qs = selectors.devices_for(request.user)
+    if elevator_id is not None:
+        qs = qs.filter(elevator_id=elevator_id)
+    return list(qs.order_by("device_id")[offset: offset + min(limit, 1000)])
+
+
+@router.post("/devices", response={201: DeviceOut}, summary="Bind a device to an elevator (refused for a scrapped one)")
+def device_bind(request, payload: BindIn):
+    elevator = elevator_get(request.user, payload.elevator_id)
+    other = MonitoringDevice.objects.filter(device_id=payload.device_id).exclude(elevator=elevator).first()
+    if other is not None and not selectors.devices_for(request.user).filter(pk=other.pk).exists():
+        raise HttpError(409, "device_id: already bound to an elevator outside your scope")
+    try:
+        return 201, services.bind_device(elevator, payload.device_id, vendor=payload.vendor)
+    except ValidationError as exc:
+        raise HttpError(422, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+
+
+class AlarmOut(Schema):
+    id: int
+    elevator_id: int
+    device_id: int | None
+    type: str
+    code: str
+    detail: str
+    snapshot: dict
+    device_time: dt.datetime | None
+    raised_at: dt.datetime
+    occurrences: int
+    cleared_at: dt.datetime | None
+    cleared_reason: str
+    acknowledged_at: dt.datetime | None
+    incident_id: int | None
+    case_id: int | None
+
+
+@router.get("/alarms", response=list[AlarmOut], summary="Alarms of the caller's elevators, newest first")
+def alarm_list(request, elevator_id: int | None = None, active: bool | None = None, limit: int = 100, offset: int = 0):
+    return list(selectors.alarms_for(request.user, elevator_id=elevator_id, active=active)[offset: offset + min(limit, 1000)])
+
+
+@router.post("/alarms/{alarm_id}/acknowledge", response=AlarmOut, summary="Acknowledge an alarm")
+def alarm_ack(request, alarm_id: int):
+    return services.acknowledge_alarm(request.user, selectors.alarm_get(request.user, alarm_id))

@@ -105,6 +105,8 @@ class Consumer:
         self.processed = 0
         self.subscribed = threading.Event()
         self.client: mqtt.Client | None = None
+        self.started_at: float | None = None  # wall clock (time.time()) at connect, for benchmarks
+        self.last_batch_at: float | None = None  # wall clock after the last acknowledged batch
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
@@ -123,6 +125,7 @@ class Consumer:
         c, _ = make_client(self.url, self.client_id, persistent=True, manual_ack=True, receive_maximum=self.batch_size * 2)
         c.on_connect, c.on_subscribe, c.on_message = self._on_connect, self._on_subscribe, self._on_message
         self.client = c
+        self.started_at = time.time()
         c.loop_start()
 
     def stop(self) -> None:
@@ -143,7 +146,7 @@ class Consumer:
 
     def run(self, *, idle_exit_s: float | None = None, max_messages: int | None = None) -> int:
         """Process until stopped (or idle for ``idle_exit_s``, or ``max_messages`` done); returns messages processed."""
-        from django.db import close_old_connections
+        from django.db import close_old_connections, connection
 
         from .services import RawMessage, process_batch
 
@@ -163,7 +166,8 @@ class Consumer:
             raws = [RawMessage(p, topic=t, received_at=r, transport="mqtt") for p, t, _m, _q, r in batch]
             while True:
                 try:
-                    close_old_connections()
+                    if not connection.in_atomic_block:  # (inside a test's transaction: keep it)
+                        close_old_connections()
                     process_batch(raws)
                     break
                 except Exception:  # noqa: BLE001 - database down etc.: keep the batch un-acked, retry
@@ -174,6 +178,7 @@ class Consumer:
                 if qos > 0:
                     self.client.ack(mid, qos)
             self.processed += len(batch)
+            self.last_batch_at = time.time()
             idle_since = time.monotonic()
             if max_messages is not None and self.processed >= max_messages:
                 break

@@ -152,7 +152,7 @@ def _payload_text(raw: RawMessage) -> str:
 def _parse(raw: RawMessage, now: dt.datetime, max_bytes: int, future_s: float, past_s: float):
     """Return ``(_Msg, None)`` or ``(None, (reason, detail, device, message_id))``."""
     p = raw.payload
-    if isinstance(p, (bytes, bytearray, str)):
+    if isinstance(p, (bytes, bytearray)) or (isinstance(p, str) and raw.transport != "http"):
         size = len(p) if not isinstance(p, str) else len(p.encode("utf-8"))
         if size > max_bytes:
             return None, (R.TOO_LARGE, f"{size} bytes > limit {max_bytes}", "", "")
@@ -235,7 +235,8 @@ def _save_devices(devices: list[MonitoringDevice], accepted: Counter) -> None:
         cur.executemany(sql, params)
 
 
-def process_batch(raws: Iterable[RawMessage], *, now: dt.datetime | None = None) -> BatchResult:
+def process_batch(raws: Iterable[RawMessage], *, now: dt.datetime | None = None,
+                  allowed_devices: set[str] | None = None) -> BatchResult:
     """Validate, de-duplicate and apply a batch of device messages in one transaction.
 
     Every message ends as exactly one outcome (see :class:`BatchResult`); rejected
@@ -244,7 +245,8 @@ def process_batch(raws: Iterable[RawMessage], *, now: dt.datetime | None = None)
     commit, so the caller may then acknowledge the whole batch.
 
     ``now`` (aware) defaults to the clock; each message's ``received_at``
-    defaults to ``now``.
+    defaults to ``now``. ``allowed_devices`` (HTTP API): devices outside it
+    are treated as unknown (the caller may not report for them).
     """
     raws = list(raws)
     now = now or timezone.now()
@@ -289,7 +291,7 @@ def process_batch(raws: Iterable[RawMessage], *, now: dt.datetime | None = None)
         by_device: dict[str, list[_Msg]] = {}
         for m in fresh:
             d = devices.get(m.device)
-            if d is None or not d.active:
+            if d is None or not d.active or (allowed_devices is not None and m.device not in allowed_devices):
                 dead.append((m.index, m.raw, R.UNKNOWN_DEVICE, f"no active device {m.device!r}", m.device, m.id))
             elif d.elevator.status == Elevator.Status.SCRAPPED:
                 dead.append((m.index, m.raw, R.SCRAPPED_ELEVATOR, f"device {m.device} is bound to scrapped elevator {d.elevator_id}", m.device, m.id))

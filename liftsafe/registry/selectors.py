@@ -97,7 +97,7 @@ def elevator_search(user, q: str = "", *, area: str | None = None, category: str
     q = " ".join((q or "").split())
     if q:
         code = q.upper()
-        exact = (Q(registration_code=code) | Q(equipment_code=code) | Q(use_certificate_no=q)
+        exact = (Q(registration_code=code) | Q(equipment_code=code) | Q(use_certificate_no__in={q, code})
                  | Q(rescue_code=q) | Q(source_id=code))
         if exact_hits := list(qs.filter(exact).values_list("pk", flat=True)[:50]):
             qs = qs.filter(pk__in=exact_hits)

@@ -26,6 +26,13 @@ from .selectors import elevator_get
 _EDITOR_ROLES = {Role.ADMIN, Role.REGULATOR}
 
 
+def _attribute(obj, user) -> None:
+    """Record ``user`` as the author of ``obj``'s next history row (API tokens included,
+    where simple-history's request middleware cannot see the user)."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        obj._history_user = user
+
+
 def _require_editor(user) -> None:
     scope = scope_of(user)
     if not (scope.is_admin or scope.role in _EDITOR_ROLES):
@@ -51,6 +58,7 @@ def elevator_create(user, **fields: Any) -> Elevator:
     elevator = Elevator(**fields)
     elevator.full_clean()
     elevator._change_reason = reason
+    _attribute(elevator, user)
     elevator.save()
     return elevator
 
@@ -71,6 +79,7 @@ def elevator_update(user, elevator: Elevator, changes: dict[str, Any], reason: s
         setattr(locked, field, value)
     locked.full_clean()
     locked._change_reason = reason
+    _attribute(locked, user)
     locked.save()
     return locked
 
@@ -98,6 +107,7 @@ def contract_create(user, *, elevator: Elevator, maintenance_unit: Organisation,
     for c in open_before:
         c.end_date = start_date - dt.timedelta(days=1)
         c._change_reason = "superseded by a new contract"
+        _attribute(c, user)
         c.save()
     overlap = existing.filter(Q(end_date__isnull=True) | Q(end_date__gte=start_date))
     if end_date:
@@ -107,6 +117,7 @@ def contract_create(user, *, elevator: Elevator, maintenance_unit: Organisation,
     contract = MaintenanceContract(elevator=elevator, maintenance_unit=maintenance_unit, start_date=start_date,
                                    end_date=end_date, contract_no=contract_no, generated=generated)
     contract.full_clean()
+    _attribute(contract, user)
     contract.save()
     return contract
 

@@ -221,3 +221,41 @@ def test_derive_place_type():
 def test_generate_requires_the_city(db):
     with pytest.raises(Area.DoesNotExist):
         demo.generate()
+
+
+def test_load_registry_imports_once_through_the_importer(db, tmp_path):
+    """The real importer on the first rows of the real NYC file; a second call skips the import."""
+    import gzip
+
+    lines = gzip.open(demo.NYC_DATA_FILE, "rt", encoding="utf-8").read().splitlines()[:41]
+    small = tmp_path / "nyc_small.csv.gz"
+    with gzip.open(small, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    assert demo.registry_loaded() is False
+    assert demo.load_registry(small, progress=False) is True
+    assert demo.registry_loaded() is True
+    n = Elevator.objects.filter(source="nyc-dob").count()
+    assert 30 <= n <= 40
+    assert demo.load_registry(small, progress=False) is False
+    assert Elevator.objects.filter(source="nyc-dob").count() == n
+    # and the generator completes what the importer made
+    result = demo.generate()
+    assert result.elevators_updated == n
+    assert not Elevator.objects.filter(use_unit__isnull=True).exists()
+    assert Elevator.objects.get(source_id=lines[1].split(",")[0]).area.parent.code == "US-NY-NYC"
+
+
+def test_demo_command_without_serving(nyc, capsys):
+    from django.core.management import call_command
+
+    from liftsafe.registry.models import ImportRun
+
+    ImportRun.objects.create(mapping="nyc-dob", file_name="x.csv.gz", file_sha256="0" * 64, status="done")
+    call_command("demo", "--no-serve")
+    out = capsys.readouterr().out
+    assert "NYC registry already loaded" in out
+    for username in ("admin", "regulator", "regulator_mn", "operator", "maintenance", "useunit", "inspector", "insurer", "rescue"):
+        assert re.search(rf"^{username}\s+{demo.DEMO_PASSWORD}\s", out, re.M), username
+    assert "elevators completed: 323" in out
+    call_command("demo", "--no-serve")
+    assert "organisations: 0 created" in capsys.readouterr().out

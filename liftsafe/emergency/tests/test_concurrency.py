@@ -88,3 +88,38 @@ def test_parallel_alarms_open_one_case_per_elevator():
         assert ms == len(keys)  # every distinct submission recorded once, duplicates not
     assert sum(1 for r in results if r[2]) == 4
     assert sum(1 for r in results if r[3]) == 32 - 16  # every second copy of a key is a duplicate
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_escalate_once():
+    """Two escalation jobs running at the same instant (own connections) escalate each late case once."""
+    if connection.vendor != "postgresql":
+        if not os.environ.get("LIFTSAFE_TEST_DATABASE_URL"):
+            pytest.skip("runs in the PostgreSQL pass of the suite (LIFTSAFE_TEST_DATABASE_URL)")
+        require_service("postgresql", False, "LIFTSAFE_TEST_DATABASE_URL is set but the test database is not PostgreSQL")
+    w = make_world()
+    t0 = timezone.now() - dt.timedelta(hours=1)
+    for key in ("a1", "a2", "b1"):
+        c = services.intake_alarm(w.elevators[key], channel="iot", case_type="entrapment", received_at=t0).case
+        services.dispatch_case(None, c, 1, at=t0 + dt.timedelta(seconds=5))
+    now = timezone.now()
+    barrier = threading.Barrier(4)
+    counts, errors = [], []
+
+    def job():
+        try:
+            barrier.wait()
+            counts.append(services.escalate_late_cases(now=now))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(repr(exc))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=job) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and sum(counts) == 3
+    assert Milestone.objects.filter(kind="escalated").count() == 3
+    assert set(EmergencyCase.objects.values_list("level", flat=True)) == {2}

@@ -50,3 +50,13 @@ def test_replay_counts_and_idempotency(mta_units):
     again = mta_replay.replay()
     assert again.outcome["already replayed (idempotent)"] == opened + attached
     assert EmergencyCase.objects.count() == opened
+
+
+def test_replayed_units_get_the_in_house_maintainer(mta_units):
+    from liftsafe.registry.selectors import maintenance_unit_on
+
+    rep = mta_replay.replay()
+    assert rep.contracts_created == 3 and not rep.problems
+    org = maintenance_unit_on(mta_units.get(source_id="EL739"), dt.date(2023, 6, 1))
+    assert org.name == mta_replay.MTA_MAINTAINER
+    assert mta_replay.replay().contracts_created == 0

@@ -339,3 +339,19 @@ def test_delta_payload_small(client, world):
     body = r.content.decode()
     assert all(f'id="case-{c.pk}"' in body for c in cases)
     assert len(r.content) < 20_000 and "<html" not in body and "13812345678" not in body
+
+
+def test_level1_unit_reports_cause_after_escalation(client, world):
+    case = dispatched_case(world, trapped_count=1)
+    services.dispatch_case(world.users["operator"], case, 2)  # the rescue station takes over
+    rs = world.users["rescue_station"]
+    for kind in ("responded", "arrived"):
+        services.record_milestone(rs, case, kind)
+    services.record_milestone(rs, case, "released", released_count=1)
+    login(client, world, "maintenance_unit")
+    page = client.get(reverse("emergency:responder"))
+    card = next(c for c in page.context["cards"] if c["case"].pk == case.pk)
+    assert card["can_cause"] and not card["can_respond"] and not card["can_release"]
+    client.post(reverse("emergency:responder_cause", args=[case.pk]), {"cause_class": "human", "cause_item": "human:overload"})
+    case.refresh_from_db()
+    assert (case.cause_class, case.cause_item) == ("human", "overload")

@@ -299,3 +299,10 @@ def test_entrapment_leads_raised_once(world, settings):
     assert lead.elevator == a1 and lead.state == State.LEAD and lead.extra["entrapments"] == 3
     settings.LIFTSAFE_RULES = {"hazard_entrapment_lead_count": 1}
     assert services.raise_entrapment_leads(now) == 1  # a2 now qualifies; a1 still once
+
+
+def test_iot_hook_raises_a_lead_once(world):
+    a1 = world.elevators["a1"]
+    lead = services.raise_iot_lead(elevator=a1, pattern="door_faults", ref="2026-11", title="一个月门系统故障 12 次", cause_class="door_system")
+    assert lead.state == State.LEAD and lead.source == "iot" and lead.area == world.district_a
+    assert services.raise_iot_lead(elevator=a1, pattern="door_faults", ref="2026-11", title="again") is None

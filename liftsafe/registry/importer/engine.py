@@ -107,6 +107,7 @@ class _Importer:
         self.events_by_field = defaultdict(list)
         self.unique_fields = [f for f in UNIQUE_CODES if f in m.fields]
         self._inserters: dict = {}
+        self.fast = self._fast_checks()
 
     def inserter(self, model) -> FastInserter:
         ins = self._inserters.get(model)
@@ -146,8 +147,35 @@ class _Importer:
                 self.null_memo[v] = hit
         return hit
 
+    def _fast_checks(self) -> dict:
+        """Inline equivalents of Field.clean for the common simple fields (no memo needed for unique values).
+
+        CharField without choices whose only validator is MaxLength; FloatField whose
+        validators are Min/Max; anything else goes through the real ``Field.clean``.
+        """
+        from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
+
+        checks = {}
+        for name, f in self.model_fields.items():
+            if type(f) is models.CharField and not f.choices and all(isinstance(v, MaxLengthValidator) for v in f.validators):
+                checks[name] = ("char", f.max_length, f.blank)
+            elif type(f) is models.FloatField and all(isinstance(v, (MinValueValidator, MaxValueValidator)) for v in f.validators):
+                lo = next((v.limit_value for v in f.validators if isinstance(v, MinValueValidator)), None)
+                hi = next((v.limit_value for v in f.validators if isinstance(v, MaxValueValidator)), None)
+                checks[name] = ("float", lo, hi, f.null)
+        return checks
+
     def _clean(self, fname: str, value):
         """Validate ``value`` with the model field (memoised). Returns (ok, cleaned value | ValidationError)."""
+        fast = self.fast.get(fname)
+        if fast is not None:
+            if fast[0] == "char" and type(value) is str:
+                if len(value) <= fast[1] and (value or fast[2]):
+                    return (True, value)
+            elif fast[0] == "float" and value is not None:
+                v = float(value)
+                if (fast[1] is None or v >= fast[1]) and (fast[2] is None or v <= fast[2]):
+                    return (True, v)
         mk = (fname, value)
         hit = self.clean_memo.get(mk)
         if hit is not None:

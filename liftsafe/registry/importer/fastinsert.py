@@ -104,46 +104,34 @@ class FastInserter:
             return []
         now = timezone.now()
         ids = reserve_ids(self.model, len(rows))
-        full = []
-        for pk, r in zip(ids, rows):
-            d = {}
-            for a, default in self.defaults.items():
-                if a in r:
-                    d[a] = r[a]
-                elif default == "__now__":
-                    d[a] = now
-                elif callable(default):
-                    d[a] = default()
-                else:
-                    d[a] = default
-            d[self.model._meta.pk.attname] = pk
-            full.append(d)
+        static = {a: d for a, d in self.defaults.items() if not callable(d) and d != "__now__"}
+        dynamic = [(a, d) for a, d in self.defaults.items() if callable(d) or d == "__now__"]
+        pk_att = self.model._meta.pk.attname
+        attnames = [f.attname for f in self.fields]
+        adapt_at = [(i, ad) for i, ad in enumerate(self.adapters) if ad is not None]
+        # history columns: a main-row value by index, or a constant
         special = {"history_date": now, "history_change_reason": self.reason, "history_type": "+", "history_user_id": self.user_id}
-        main = self._tuples(full, self.fields, self.adapters, {})
-        hist = self._tuples(full, self.hfields, self.hadapters, special)
+        pos = {a: i for i, a in enumerate(attnames)}
+        hist_src = [(None, special[f.attname]) if f.attname in special else (pos[f.attname], None) for f in self.hfields]
+        hist_adapt = {i: ad for i, (f, ad) in enumerate(zip(self.hfields, self.hadapters)) if f.attname in special and ad is not None}
+        hist_const = {i: (hist_adapt[i](c) if i in hist_adapt and c is not None else c) for i, (j, c) in enumerate(hist_src) if j is None}
+        main, hist = [], []
+        for pk, r in zip(ids, rows):
+            d = {**static, **r}
+            for a, default in dynamic:
+                if a not in r:
+                    d[a] = now if default == "__now__" else default()
+            d[pk_att] = pk
+            vals = [d.get(a) for a in attnames]
+            for i, ad in adapt_at:
+                v = vals[i]
+                if v is not None:
+                    vals[i] = ad(v)
+            main.append(tuple(vals))
+            hist.append(tuple(vals[j] if j is not None else hist_const[i] for i, (j, _c) in enumerate(hist_src)))
         with connection.cursor() as cur:
             for i in range(0, len(main), self.batch_size):
                 cur.executemany(self.sql, main[i:i + self.batch_size])
             for i in range(0, len(hist), self.batch_size):
                 cur.executemany(self.hsql, hist[i:i + self.batch_size])
         return ids
-
-    @staticmethod
-    def _tuples(rows, fields, adapters, special):
-        getters = []
-        for f, ad in zip(fields, adapters):
-            if f.attname in special:
-                getters.append((None, special[f.attname], None))
-            else:
-                getters.append((f.attname, None, ad))
-        out = []
-        for d in rows:
-            t = []
-            for a, const, ad in getters:
-                if a is None:
-                    t.append(const)
-                else:
-                    v = d.get(a)
-                    t.append(ad(v) if (ad is not None and v is not None) else v)
-            out.append(tuple(t))
-        return out

@@ -28,7 +28,9 @@ def xlsx_rows(resp):
     assert resp.status_code == 200, resp.content
     data = b"".join(resp.streaming_content)
     ws = load_workbook(io.BytesIO(data), read_only=True).active
-    return [list(r) for r in ws.iter_rows(values_only=True)]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    width = len(rows[0])
+    return [r + [None] * (width - len(r)) for r in rows]  # empty trailing cells are not written
 
 
 def column(rows, key):

@@ -24,7 +24,15 @@ def gunicorn_argv(bind: str, workers: int, timeout: int = 60, threads: int = 4, 
             "--bind", bind, "--workers", str(workers), "--worker-class", "gthread", "--threads", str(threads),
             "--timeout", str(timeout),
             "--access-logfile", "-", "--error-logfile", "-", "--forwarded-allow-ips", os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-            *(extra or [])]
+            *_no_control_socket(), *(extra or [])]
+
+
+def _no_control_socket() -> list[str]:
+    """gunicorn ≥ 24 opens a control socket at one fixed path per user; two servers on a host would
+    fight over it and liftsafe does not use it, so it is turned off where the option exists."""
+    from gunicorn import config
+
+    return ["--no-control-socket"] if hasattr(config, "ControlSocketDisable") else []
 
 
 class Command(BaseCommand):

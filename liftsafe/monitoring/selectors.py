@@ -1,0 +1,67 @@
+"""Monitoring reads, always scoped to the caller through the elevator (registry.selectors.scope_elevators)."""
+from __future__ import annotations
+
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+
+from liftsafe.core.models import Area
+from liftsafe.core.scoping import scope_of
+from liftsafe.registry.selectors import scope_elevators
+
+from .models import Alarm, DeadLetter, Incident, MonitoringDevice
+
+
+def devices_for(user) -> QuerySet[MonitoringDevice]:
+    """Devices whose elevator ``user`` may see."""
+    return scope_elevators(scope_of(user), MonitoringDevice.objects.all(), prefix="elevator__").select_related("elevator", "elevator__area")
+
+
+def device_ids_for(user, ids) -> set[str]:
+    """Which of ``ids`` are active devices ``user`` may report for."""
+    return set(devices_for(user).filter(device_id__in=list(ids), active=True).values_list("device_id", flat=True))
+
+
+def alarms_for(user, *, elevator_id: int | None = None, active: bool | None = None) -> QuerySet[Alarm]:
+    """Alarms of elevators ``user`` may see, newest first."""
+    qs = scope_elevators(scope_of(user), Alarm.objects.all(), prefix="elevator__").select_related("elevator", "device", "incident")
+    if elevator_id is not None:
+        qs = qs.filter(elevator_id=elevator_id)
+    if active is not None:
+        qs = qs.filter(cleared_at__isnull=active)
+    return qs.order_by("-raised_at", "-pk")
+
+
+def alarm_get(user, pk: int) -> Alarm:
+    """One alarm if ``user`` may see it. Raises Http404 otherwise (same as missing)."""
+    a = alarms_for(user).filter(pk=pk).first()
+    if a is None:
+        raise Http404("alarm not found")
+    return a
+
+
+def incidents_for(user) -> QuerySet[Incident]:
+    """Incidents with at least one alarm the user may see (correlated power cuts), newest first."""
+    visible = alarms_for(user).values("incident_id")
+    return Incident.objects.filter(pk__in=visible).select_related("area").order_by("-opened_at")
+
+
+def coverage_by_area(user) -> list[dict]:
+    """Per area of the user's elevators: ``{"area", "elevators", "monitored", "online", "offline", "active_alarms"}``."""
+    from liftsafe.registry.selectors import elevators_for
+
+    rows = (elevators_for(user).values("area_id").annotate(
+        elevators=Count("pk", distinct=True),
+        monitored=Count("pk", filter=Q(monitoring_devices__active=True), distinct=True),
+        online=Count("monitoring_devices", filter=Q(monitoring_devices__active=True, monitoring_devices__online=True), distinct=True),
+        offline=Count("monitoring_devices", filter=Q(monitoring_devices__active=True, monitoring_devices__online=False), distinct=True),
+    ).order_by("area_id"))
+    active = dict(alarms_for(user, active=True).order_by().values_list("elevator__area_id").annotate(n=Count("pk")))
+    areas = {a.pk: a for a in Area.objects.filter(pk__in=[r["area_id"] for r in rows])}
+    return [{**r, "area": areas.get(r["area_id"]), "active_alarms": active.get(r["area_id"], 0)} for r in rows]
+
+
+def dead_letter_counts(user) -> dict[str, int]:
+    """Dead letters by reason (administrators only: payloads are not scoped to an elevator)."""
+    if not scope_of(user).is_admin:
+        return {}
+    return dict(DeadLetter.objects.order_by().values_list("reason").annotate(n=Count("pk")))

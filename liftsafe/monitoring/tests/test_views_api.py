@@ -1,0 +1,79 @@
+"""Pages and API: scoping, HTTP batch intake, binding, acknowledgement."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from liftsafe.core.models import ApiToken
+from liftsafe.core.testing import PASSWORD
+from liftsafe.monitoring import services
+from liftsafe.monitoring.codes import AlarmType
+from liftsafe.monitoring.models import Alarm, MonitoringDevice
+
+from .helpers import msg
+
+
+@pytest.fixture
+def devs(world):
+    return {k: services.bind_device(world.elevators[k], f"D-{k}") for k in ("a1", "b1")}
+
+
+def _token(user):
+    _rec, tok = ApiToken.issue(user, "test")
+    return {"HTTP_AUTHORIZATION": f"Bearer {tok}"}
+
+
+def test_http_batch_same_schema_scoped_and_idempotent(client, world, devs):
+    h = _token(world.users["maintenance_unit"])
+    now = timezone.now()
+    body = {"messages": [msg("D-a1", "event", {"code": "90"}, ts=now, mid="h1"), msg("D-b1", "heartbeat", ts=now),
+                         {"v": 1, "type": "status"}, "not an object"]}
+    r = client.post("/api/monitoring/messages", body, content_type="application/json", **h)
+    assert r.status_code == 200, r.content
+    out = r.json()
+    assert out["outcomes"] == ["accepted", "dead:unknown_device", "dead:schema", "dead:schema"]
+    assert out["alarms_raised"] == 1
+    r2 = client.post("/api/monitoring/messages", {"messages": body["messages"][:1]}, content_type="application/json", **h)
+    assert r2.json()["outcomes"] == ["duplicate"]
+    assert Alarm.objects.filter(type=AlarmType.ENTRAPMENT).count() == 1
+    assert not MonitoringDevice.objects.get(device_id="D-b1").online  # out of scope: not applied
+    big = {"messages": [msg("D-a1", "heartbeat", ts=now) for _ in range(1001)]}
+    assert client.post("/api/monitoring/messages", big, content_type="application/json", **h).status_code == 413
+    assert client.post("/api/monitoring/messages", body, content_type="application/json").status_code == 401
+
+
+def test_bind_api_refuses_scrapped_and_out_of_scope(client, world):
+    h = _token(world.users["admin"])
+    e = world.elevators["a2"]
+    e.status = "scrapped"
+    e.save()
+    r = client.post("/api/monitoring/devices", {"elevator_id": e.pk, "device_id": "X1"}, content_type="application/json", **h)
+    assert r.status_code == 422 and "elevator" in r.json()["detail"]
+    h2 = _token(world.users["use_unit"])
+    r = client.post("/api/monitoring/devices", {"elevator_id": world.elevators["b1"].pk, "device_id": "X2"}, content_type="application/json", **h2)
+    assert r.status_code == 404
+    r = client.post("/api/monitoring/devices", {"elevator_id": world.elevators["a1"].pk, "device_id": "X3"}, content_type="application/json", **h2)
+    assert r.status_code == 201 and r.json()["device_id"] == "X3"
+
+
+def test_pages_are_scoped(client, world, devs):
+    now = timezone.now()
+    services.process_batch([services.RawMessage(m, transport="http") for m in (
+        msg("D-a1", "event", {"code": "01"}, ts=now), msg("D-b1", "event", {"code": "02"}, ts=now))])
+    client.login(username="regulator", password=PASSWORD)
+    r = client.get("/monitoring/")
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert world.elevators["a1"].display_code in html and world.elevators["b1"].display_code not in html
+    assert client.get(f"/monitoring/elevators/{world.elevators['a1'].pk}/").status_code == 200
+    assert client.get(f"/monitoring/elevators/{world.elevators['b1'].pk}/").status_code == 404
+    other = Alarm.objects.get(elevator=world.elevators["b1"])
+    assert client.post(f"/monitoring/alarms/{other.pk}/acknowledge/").status_code == 404
+    own = Alarm.objects.get(elevator=world.elevators["a1"])
+    client.post(f"/monitoring/alarms/{own.pk}/acknowledge/")
+    own.refresh_from_db()
+    assert own.acknowledged_at is not None and own.acknowledged_by == world.users["regulator"]
+    r = client.get("/api/monitoring/alarms?active=true")
+    assert [a["id"] for a in r.json()] == [own.pk]
