@@ -269,9 +269,28 @@ def run(args) -> list[dict]:
         print(f"{kind:19s} {who:9s} n={r['n']} hits={hits:4d}  ORM p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  "
               f"(+count p99 {r['count_p99']:6.2f} ms)  SQL p50 {r['sql_p50']:6.2f} ms  p99 {r['sql_p99']:6.2f} ms  ratio {r['ratio']:.2f}")
     raw.close()
+    broad_timing(reg, admin)
     results_export = [] if args.only == "search" else export_timing(reg, admin, areas)
     connection.close()
     return results, results_export
+
+
+def broad_timing(reg, admin, n: int = 50) -> None:
+    """Whole API calls (auth, search, capped count, JSON) for broad searches: the empty list and 1-2 character prefixes."""
+    from django.test import Client
+
+    for who, user in (("regulator", reg), ("admin", admin)):
+        c = Client()
+        c.force_login(user)
+        for q in ("", "1", "12", "1 EAST"):
+            c.get("/api/registry/elevators", {"q": q})
+            ts = []
+            for _ in range(n):
+                t = time.perf_counter()
+                body = c.get("/api/registry/elevators", {"q": q}).json()
+                ts.append((time.perf_counter() - t) * 1000)
+            print(f"API GET /api/registry/elevators?q={q!r:9s} {who:9s} count={body['count']:>6}{'' if body['count_exact'] else '+'} "
+                  f"p50 {statistics.median(ts):6.1f} ms  p99 {pct(ts, 99):6.1f} ms (n={n})")
 
 
 def export_timing(reg, admin, areas) -> list[dict]:

@@ -157,6 +157,11 @@ def _ensure_orgs(specs: list[dict], log: Log) -> dict[str, Organisation]:
 
 
 
+def _now():
+    """The current time as the database backend stores it (raw SQL bypasses the field's adaptation)."""
+    return connection.ops.adapt_datetimefield_value(timezone.now())
+
+
 def _history_columns(model) -> list[str]:
     """Columns a historical record copies from ``model``'s table (everything but the history_* ones)."""
     hist = model.history.model
@@ -177,7 +182,7 @@ def _history_of_new(model, where: str) -> int:
             f"INSERT INTO {htable} ({cols}, history_date, history_change_reason, history_type, history_user_id) "
             f"SELECT {cols}, %s, %s, '+', NULL FROM {table} t WHERE {where} "
             f"AND NOT EXISTS (SELECT 1 FROM {htable} h WHERE h.id = t.id)",
-            [timezone.now(), HISTORY_REASON])
+            [_now(), HISTORY_REASON])
         return cur.rowcount
 
 
@@ -206,11 +211,11 @@ def _fill_elevators(changes: dict[int, dict]) -> None:
                             rows[i:i + 5000])
         sets = ", ".join(f"{c} = COALESCE(f.{c}, e.{c})" if c != "rescue_code" else
                          "rescue_code = COALESCE(f.rescue_code, e.rescue_code)" for c in names)
-        cur.execute(f"UPDATE {table} AS e SET {sets}, updated_at = %s FROM demo_fill AS f WHERE e.id = f.id", [timezone.now()])
+        cur.execute(f"UPDATE {table} AS e SET {sets}, updated_at = %s FROM demo_fill AS f WHERE e.id = f.id", [_now()])
         cols = ", ".join(connection.ops.quote_name(c) for c in _history_columns(Elevator))
         cur.execute(f"INSERT INTO {htable} ({cols}, history_date, history_change_reason, history_type, history_user_id) "
                     f"SELECT {cols}, %s, %s, '~', NULL FROM {table} WHERE id IN (SELECT id FROM demo_fill)",
-                    [timezone.now(), HISTORY_REASON])
+                    [_now(), HISTORY_REASON])
         cur.execute("DROP TABLE demo_fill")
 
 

@@ -113,9 +113,11 @@ def _milestones(case) -> list:
 
 
 class IntakeOut(Schema):
+    """Intake answer (kept small: it is the alarm-storm hot path; GET /cases/{id} has the detail)."""
+
     created: bool
     duplicate: bool
-    case: CaseDetailOut
+    case: CaseOut
 
 
 class DispatchIn(Schema):

@@ -530,23 +530,24 @@ WITH pop AS MATERIALIZED (
     SELECT h.id, h.level, h.listed FROM {hazard} h
     WHERE h.state = 'closed' AND h.closed_at >= %(lo)s AND h.closed_at < %(hi)s
       AND h.area_id IN (SELECT id FROM {area} WHERE path LIKE %(path)s)
-), counts AS (
+), counts AS MATERIALIZED (
     SELECT level, count(*) AS n, count(*) FILTER (WHERE listed) AS nl,
            LEAST(count(*), GREATEST(%(min)s, floor(%(rate)s * count(*) + 0.5)::bigint)) AS target
     FROM pop GROUP BY level
-), ranked AS (
-    SELECT p.id, p.level, row_number() OVER (PARTITION BY p.level ORDER BY md5(%(seed)s || ':' || p.id)) AS rn
-    FROM pop p WHERE NOT p.listed
 ), ins AS (
     INSERT INTO {recheck} (campaign_id, hazard_id, stratum, listed, result, note)
     SELECT %(cid)s, id, level, true, 'pending', '' FROM pop WHERE listed
-    UNION ALL
-    SELECT %(cid)s, r.id, r.level, false, 'pending', '' FROM ranked r JOIN counts c ON c.level = r.level
-    WHERE r.rn <= GREATEST(0, c.target - c.nl)
+    {strata}
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM ins), (SELECT coalesce(sum(n), 0) FROM counts)
 """
+# one bounded top-N sort per level (cheaper than ranking the whole population)
+_PG_STRATUM = """
+    UNION ALL
+    (SELECT %(cid)s, id, level, false, 'pending', '' FROM pop WHERE NOT listed AND level = '{level}'
+     ORDER BY md5(%(seed)s || ':' || id)
+     LIMIT (SELECT GREATEST(0, target - nl) FROM counts WHERE level = '{level}'))"""
 
 
 def campaign_create(user, *, name: str, area: Area, period_start: dt.date, period_end: dt.date,
@@ -582,7 +583,8 @@ def campaign_create(user, *, name: str, area: Area, period_start: dt.date, perio
         campaign.save()
         if connection.vendor == "postgresql":
             lo, hi = _period_bounds(period_start, period_end)
-            sql = _PG_SAMPLE.format(hazard=Hazard._meta.db_table, area=Area._meta.db_table, recheck=Recheck._meta.db_table)
+            sql = _PG_SAMPLE.format(hazard=Hazard._meta.db_table, area=Area._meta.db_table, recheck=Recheck._meta.db_table,
+                                    strata="".join(_PG_STRATUM.format(level=str(lv)) for lv in LEVEL_ORDER))
             with connection.cursor() as cur:
                 cur.execute(sql, {"lo": lo, "hi": hi, "path": area.path.replace("%", r"\%").replace("_", r"\_") + "%",
                                   "min": min_per_level, "rate": rate, "seed": str(seed), "cid": campaign.pk})

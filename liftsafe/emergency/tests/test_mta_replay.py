@@ -60,3 +60,16 @@ def test_replayed_units_get_the_in_house_maintainer(mta_units):
     org = maintenance_unit_on(mta_units.get(source_id="EL739"), dt.date(2023, 6, 1))
     assert org.name == mta_replay.MTA_MAINTAINER
     assert mta_replay.replay().contracts_created == 0
+
+
+def test_replay_command(mta_units):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("replay_mta", "--markdown", stdout=out)
+    text = out.getvalue()
+    assert "| planned work (not an alarm): not replayed | 486 |" in text
+    assert "Units not in the registry (28 units, 181 tickets)" in text
+    assert EmergencyCase.objects.count() == 51

@@ -6,7 +6,8 @@ Produces exactly what ``simple_history.utils.bulk_create_with_history`` produces
 Django's per-value SQL compilation, which profiling showed to be ~75 % of the
 import time (about 9 million ``prepare_value`` calls for the NYC file). Rows are
 given as ``{attname: value}`` dicts; values are adapted once per field type and
-written with ``executemany`` in batches of rule ``import_batch_rows``.
+written with ``COPY`` on PostgreSQL and ``executemany`` (batches of rule
+``import_batch_rows``) on SQLite.
 
 Primary keys are reserved up front (PostgreSQL: ``nextval`` of the table's
 sequence; SQLite: above ``max(id)`` and ``sqlite_sequence``, safe because the
@@ -129,9 +130,19 @@ class FastInserter:
                     vals[i] = ad(v)
             main.append(tuple(vals))
             hist.append(tuple(vals[j] if j is not None else hist_const[i] for i, (j, _c) in enumerate(hist_src)))
-        with connection.cursor() as cur:
-            for i in range(0, len(main), self.batch_size):
-                cur.executemany(self.sql, main[i:i + self.batch_size])
-            for i in range(0, len(hist), self.batch_size):
-                cur.executemany(self.hsql, hist[i:i + self.batch_size])
+        self._write(self.model, self.fields, self.sql, main)
+        self._write(self.model.history.model, self.hfields, self.hsql, hist)
         return ids
+
+    def _write(self, model, fields, sql, rows) -> None:
+        """PostgreSQL: one COPY per call (the server's fastest path); SQLite: executemany in batches."""
+        with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                qn = connection.ops.quote_name
+                cols = ", ".join(qn(f.column) for f in fields)
+                with cur.cursor.copy(f"COPY {qn(model._meta.db_table)} ({cols}) FROM STDIN") as cp:
+                    for row in rows:
+                        cp.write_row(row)
+                return
+            for i in range(0, len(rows), self.batch_size):
+                cur.executemany(sql, rows[i:i + self.batch_size])

@@ -299,3 +299,16 @@ def test_new_elevator_appears_in_search_for_its_area_only(world):
     make_elevator("A9", world.district_a, address="9 Zhongshan Road")
     assert ids(session(world.users["regulator"]).get("/api/registry/elevators", {"q": "9 zhongshan"})) == {"A9"}
     assert ids(session(world.users["maintenance_unit"]).get("/api/registry/elevators", {"q": "9 zhongshan"})) == set()
+
+
+def test_count_is_capped_for_huge_results(world, monkeypatch):
+    from liftsafe.registry import api as registry_api
+
+    monkeypatch.setattr(registry_api, "COUNT_CAP", 3)
+    c = session(world.users["admin"])
+    body = c.get("/api/registry/elevators", {"limit": 2}).json()
+    assert (body["count"], body["count_exact"], len(body["items"])) == (3, False, 2)
+    body = c.get("/api/registry/elevators", {"limit": 2, "offset": 2}).json()  # paging past the cap counts for real
+    assert (body["count"], body["count_exact"], [i["source_id"] for i in body["items"]]) == (4, True, ["B1", "B2"])
+    body = c.get("/api/registry/elevators", {"area": "320102"}).json()
+    assert (body["count"], body["count_exact"]) == (2, True)

@@ -1,0 +1,361 @@
+#!/usr/bin/env python
+"""MQTT drain benchmark for liftsafe monitoring (issue 4).
+
+Loads a persistent-session queue of ``--messages`` QoS 1 messages for
+``--devices`` devices on a private Mosquitto (bench/mosquitto-bench.conf,
+port 18107, unlimited queues), then times the drain by:
+
+  (a) ``mosquitto_sub`` (the C client: the limit);
+  (b) a bare paho + ``json.loads`` consumer (the Python floor);
+  (c) one liftsafe worker (``Consumer`` + ``process_batch``: schema, ledger,
+      flood cap, detection rules, device state, alarms, cases; PostgreSQL);
+  (d) two liftsafe workers sharing the subscription ($share/liftsafe/...);
+
+and prints the rates and ratios side by side. ``--kill`` adds the
+reliability run: a worker is killed with SIGKILL mid-drain and restarted
+under the same session; alarms and cases are then counted against the
+expected ones (zero lost, zero duplicated).
+
+Usage (small first, then full scale):
+    .venv/bin/python bench/bench_mqtt.py --devices 2000 --messages 4000 --kill
+    .venv/bin/python bench/bench_mqtt.py --devices 100000 --messages 200000 --kill
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+PORT = 18107
+URL = f"mqtt://127.0.0.1:{PORT}"
+DB_NAME = "bench_monitoring"
+DB_URL = f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}"
+TOPIC = "liftsafe/v1/+/+"
+ALARM_CODES = ["90", "01", "41", "92", "02"]  # entrapment (→ case), safety circuit, power loss, over-travel, door fault
+
+
+def setup_django():
+    os.environ["LIFTSAFE_DATABASE_URL"] = DB_URL
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liftsafe.settings")
+    os.environ.setdefault("LIFTSAFE_DATA_DIR", "/tmp/monitoring-bench-var")
+    os.environ.setdefault("LIFTSAFE_LOG_LEVEL", "ERROR")
+    sys.path.insert(0, str(REPO))
+    import django
+
+    django.setup()
+
+
+# --------------------------------------------------------------------------- broker
+def start_broker() -> subprocess.Popen:
+    conf = HERE / "mosquitto-bench.conf"
+    p = subprocess.Popen(["mosquitto", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import socket
+
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", PORT), timeout=0.2).close()
+            return p
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("bench mosquitto did not start")
+
+
+def create_session(client_id: str, topic: str) -> None:
+    """Create a persistent session (MQTT 5, 1 week expiry) subscribed at QoS 1, then leave."""
+    from liftsafe.monitoring.mqtt import make_client
+
+    c, _ = make_client(URL, client_id, persistent=True)
+    done = []
+    c.on_subscribe = lambda *a: done.append(1)
+    c.loop_start()
+    c.subscribe(topic, qos=1)
+    for _ in range(200):
+        if done:
+            break
+        time.sleep(0.01)
+    c.disconnect()
+    c.loop_stop()
+
+
+def drop_session(client_id: str) -> None:
+    from liftsafe.monitoring.mqtt import make_client
+
+    c, _ = make_client(URL, client_id, persistent=False)
+    c.disconnect()
+
+
+# --------------------------------------------------------------------------- data
+def messages(n_dev: int, n_msg: int, alarm_every: int, seed: int = 4) -> tuple[list[tuple[str, bytes]], dict]:
+    """Realistic traffic: status (55 %), heartbeat (35 %), stats (9 %), events every ``alarm_every``-th message
+    (each event on its own device, so every one must produce exactly one alarm)."""
+    import datetime as dt
+
+    rng = random.Random(seed)
+    now = dt.datetime.now(dt.timezone.utc)
+    out, expected = [], {"alarms": 0, "entrapments": 0}
+    seq = [0] * n_dev
+    event_devs = iter(range(n_dev))
+    for i in range(n_msg):
+        d = i % n_dev
+        if alarm_every and i % alarm_every == alarm_every - 1:
+            d = next(event_devs, d)
+            code = ALARM_CODES[(i // alarm_every) % len(ALARM_CODES)]
+            typ, data = "event", {"code": code}
+            expected["alarms"] += 1
+            expected["entrapments"] += code == "90"
+        else:
+            r = rng.random()
+            if r < 0.55:
+                typ, data = "status", {"mode": 1, "running": rng.randint(0, 1), "dir": 0, "door_zone": 1, "floor": rng.randint(1, 20),
+                                       "door": 1, "passenger": 2, "power": 1, "up_limit": 2, "down_limit": 2, "speed": 1.0}
+            elif r < 0.90:
+                typ, data = "heartbeat", {"rssi": -rng.randint(50, 90)}
+            else:
+                typ, data = "stats", {"run_count": rng.randint(0, 10**6), "run_hours": round(rng.random() * 1e4, 1)}
+        seq[d] += 1
+        dev = f"B{d:06d}"
+        ts = (now + dt.timedelta(milliseconds=i)).isoformat(timespec="milliseconds")
+        body = {"v": 1, "type": typ, "device": dev, "id": str(seq[d]), "ts": ts, "data": data}
+        out.append((f"liftsafe/v1/{dev}/{typ}", json.dumps(body, separators=(",", ":")).encode()))
+    return out, expected
+
+
+def publish(msgs: list[tuple[str, bytes]]) -> float:
+    from liftsafe.monitoring.mqtt import make_client
+
+    c, _ = make_client(URL, f"bench-pub-{os.getpid()}", persistent=False)
+    c.loop_start()
+    t = time.time()
+    infos = [c.publish(tp, p, qos=1) for tp, p in msgs]
+    for info in infos:
+        info.wait_for_publish(timeout=120)
+    dt_ = time.time() - t
+    c.disconnect()
+    c.loop_stop()
+    return dt_
+
+
+def prepare_db(n_dev: int) -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", [DB_NAME]).fetchone():
+            conn.execute(f"CREATE DATABASE {DB_NAME}")
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from liftsafe.core.models import Area
+    from liftsafe.monitoring.models import MonitoringDevice
+    from liftsafe.registry.models import Elevator
+
+    have = MonitoringDevice.objects.filter(device_id__startswith="B").count()
+    if have >= n_dev:
+        return
+    prov, _ = Area.objects.get_or_create(code="990000", defaults={"name": "Bench", "level": "province"})
+    areas = [Area.objects.get_or_create(code=f"9901{i:02d}", defaults={"name": f"Bench {i}", "level": "district", "parent": prov})[0]
+             for i in range(20)]
+    existing = set(Elevator.objects.filter(source="bench").values_list("source_id", flat=True))
+    new = [Elevator(source="bench", source_id=f"E{d:06d}", jurisdiction="990000", category="3110", area=areas[d % 20],
+                    address=f"{d} Bench Road", status="in_use", rated_speed_mps=1.5)
+           for d in range(n_dev) if f"E{d:06d}" not in existing]
+    Elevator.objects.bulk_create(new, batch_size=5000)
+    ids = dict(Elevator.objects.filter(source="bench").values_list("source_id", "pk"))
+    have_dev = set(MonitoringDevice.objects.values_list("device_id", flat=True))
+    MonitoringDevice.objects.bulk_create([MonitoringDevice(device_id=f"B{d:06d}", elevator_id=ids[f"E{d:06d}"], vendor="bench")
+                                          for d in range(n_dev) if f"B{d:06d}" not in have_dev], batch_size=5000)
+
+
+def reset_state() -> None:
+    """Empty the ledger, alarms, incidents, dead letters and emergency cases; reset device state."""
+    from django.apps import apps
+    from django.db import connection
+
+    tables = [m._meta.db_table for m in apps.get_app_config("monitoring").get_models()
+              if m._meta.model_name not in ("monitoringdevice", "historicalmonitoringdevice", "dooranalyticsrun")]
+    tables += [m._meta.db_table for m in apps.get_app_config("emergency").get_models()]
+    tables += [m._meta.db_table for m in apps.get_app_config("core").get_models() if "notification" in m._meta.model_name]
+    with connection.cursor() as cur:
+        cur.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        cur.execute("UPDATE monitoring_monitoringdevice SET online=false, last_seen=NULL, last_device_time=NULL, last_message_id='', "
+                    "last_status='{}', last_stats='{}', state='{}', window_start=NULL, window_count=0, timer_due=NULL, messages_accepted=0")
+
+
+def db_counts() -> dict:
+    from django.db.models import Max, Sum
+
+    from liftsafe.emergency.models import EmergencyCase
+    from liftsafe.monitoring.models import Alarm, DeadLetter, MonitoringDevice, ProcessedMessage
+
+    return {"ledger": ProcessedMessage.objects.count(), "alarms": Alarm.objects.count(),
+            "max_occurrences": Alarm.objects.aggregate(m=Max("occurrences"))["m"] or 0,
+            "cases": EmergencyCase.objects.count(), "entrapment_alarms_with_case": Alarm.objects.filter(type="entrapment", case_id__isnull=False).count(),
+            "dead_letters": DeadLetter.objects.count(),
+            "accepted": MonitoringDevice.objects.aggregate(s=Sum("messages_accepted"))["s"] or 0}
+
+
+# --------------------------------------------------------------------------- consumers
+def run_mosquitto_sub(n: int) -> float:
+    cid = "bench-sub-c"
+    subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(PORT), "-V", "mqttv5", "-c", "-x", "604800", "-i", cid, "-q", "1",
+                    "-t", TOPIC, "-E"], check=True)
+    publish(MSGS)
+    t = time.time()
+    subprocess.run(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(PORT), "-V", "mqttv5", "-c", "-x", "604800", "-i", cid, "-q", "1",
+                    "-t", TOPIC, "-C", str(n)], check=True, stdout=subprocess.DEVNULL)
+    dt_ = time.time() - t
+    drop_session(cid)
+    return dt_
+
+
+def run_bare_paho(n: int) -> float:
+    import paho.mqtt.client as mqtt
+
+    from liftsafe.monitoring.mqtt import make_client
+
+    cid = "bench-paho"
+    create_session(cid, TOPIC)
+    publish(MSGS)
+    got = [0]
+
+    def on_message(client, userdata, msg):
+        json.loads(msg.payload)
+        got[0] += 1
+        if got[0] >= n:
+            client.disconnect()
+
+    t = time.time()
+    c, _ = make_client(URL, cid, persistent=True, receive_maximum=2000)
+    c.on_message = on_message
+    c.loop_forever()
+    dt_ = time.time() - t
+    drop_session(cid)
+    assert got[0] >= n, got
+    del mqtt
+    return dt_
+
+
+def worker_main(args) -> None:
+    """Subprocess: one liftsafe worker; prints JSON {processed, started, last} when idle."""
+    setup_django()
+    from liftsafe.monitoring.mqtt import Consumer
+
+    c = Consumer(URL, args.client_id, group="liftsafe", batch_size=args.batch, batch_wait_s=0.02)
+    c.start()
+    n = c.run(idle_exit_s=args.idle)
+    c.close()
+    print(json.dumps({"processed": n, "started": c.started_at, "last": c.last_batch_at}), flush=True)
+
+
+def spawn_worker(cid: str, batch: int, idle: float = 3.0) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, __file__, "worker", "--client-id", cid, "--batch", str(batch), "--idle", str(idle)],
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "LIFTSAFE_DATABASE_URL": DB_URL})
+
+
+def run_workers(n_workers: int, batch: int) -> tuple[float, list[dict]]:
+    reset_state()
+    cids = [f"bench-worker-{i}" for i in range(n_workers)]
+    for cid in cids:
+        create_session(cid, f"$share/liftsafe/{TOPIC}")
+    publish(MSGS)
+    procs = [spawn_worker(cid, batch) for cid in cids]
+    outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    for cid in cids:
+        drop_session(cid)
+    t = max(o["last"] for o in outs if o["last"]) - min(o["started"] for o in outs)
+    return t, outs
+
+
+def run_kill(batch: int, n: int) -> dict:
+    """Reliability: one worker, SIGKILL after ~40 % of the queue, restart under the same session, drain."""
+    from liftsafe.monitoring.models import ProcessedMessage
+
+    reset_state()
+    cid = "bench-kill"
+    create_session(cid, f"$share/liftsafe/{TOPIC}")
+    publish(MSGS)
+    p = spawn_worker(cid, batch, idle=30)
+    while ProcessedMessage.objects.count() < 0.4 * n:
+        time.sleep(0.05)
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    at_kill = ProcessedMessage.objects.count()
+    p2 = spawn_worker(cid, batch, idle=3)
+    out = json.loads(p2.communicate()[0].strip().splitlines()[-1])
+    drop_session(cid)
+    return {"killed_after": at_kill, "restart_processed": out["processed"], **db_counts()}
+
+
+MSGS: list = []
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd")
+    w = sub.add_parser("worker")
+    w.add_argument("--client-id", required=True)
+    w.add_argument("--batch", type=int, default=1000)
+    w.add_argument("--idle", type=float, default=3.0)
+    ap.add_argument("--devices", type=int, default=100_000)
+    ap.add_argument("--messages", type=int, default=200_000)
+    ap.add_argument("--alarm-every", type=int, default=500, help="one event (→ one alarm) every N messages")
+    ap.add_argument("--batch", type=int, default=1000)
+    ap.add_argument("--only", default="abcd", help="which consumers to run (subset of abcd)")
+    ap.add_argument("--kill", action="store_true", help="add the kill -9 reliability run")
+    args = ap.parse_args()
+    if args.cmd == "worker":
+        return worker_main(args)
+
+    setup_django()
+    broker = start_broker()
+    try:
+        t = time.time()
+        prepare_db(args.devices)
+        print(f"db ready: {args.devices} devices ({time.time() - t:.1f} s)", flush=True)
+        global MSGS
+        MSGS, expected = messages(args.devices, args.messages, args.alarm_every)
+        print(f"{len(MSGS)} messages, {sum(len(p) for _, p in MSGS) / len(MSGS):.0f} B avg; expected alarms {expected}", flush=True)
+        n = len(MSGS)
+        res = {}
+        load = os.getloadavg()
+        if "a" in args.only:
+            res["a"] = n / run_mosquitto_sub(n)
+            print(f"(a) mosquitto_sub      {res['a']:>9,.0f} msg/s", flush=True)
+        if "b" in args.only:
+            res["b"] = n / run_bare_paho(n)
+            print(f"(b) bare paho + json   {res['b']:>9,.0f} msg/s", flush=True)
+        if "c" in args.only:
+            t, outs = run_workers(1, args.batch)
+            res["c"] = n / t
+            c_counts = db_counts()
+            print(f"(c) 1 liftsafe worker  {res['c']:>9,.0f} msg/s  {outs}  {c_counts}", flush=True)
+        if "d" in args.only:
+            t, outs = run_workers(2, args.batch)
+            res["d"] = n / t
+            print(f"(d) 2 liftsafe workers {res['d']:>9,.0f} msg/s  split {[o['processed'] for o in outs]}  {db_counts()}", flush=True)
+        print("\nrates and ratios (msg/s):")
+        keys = [k for k in "abcd" if k in res]
+        print("      " + "".join(f"{k:>10}" for k in keys))
+        print("rate  " + "".join(f"{res[k]:>10,.0f}" for k in keys))
+        for k in keys:
+            print(f"{k}/x   " + "".join(f"{res[k] / res[j]:>10.2f}" for j in keys))
+        if args.kill:
+            r = run_kill(args.batch, n)
+            ok = (r["ledger"] == n and r["accepted"] == n and r["alarms"] == expected["alarms"] and r["max_occurrences"] == 1
+                  and r["cases"] == expected["entrapments"] and r["entrapment_alarms_with_case"] == expected["entrapments"])
+            print(f"\nkill -9 run: {r}; expected alarms {expected['alarms']}, cases {expected['entrapments']} → {'OK' if ok else 'FAILED'}")
+        print(f"load average at start {load}, now {os.getloadavg()}")
+    finally:
+        broker.terminate()
+        broker.wait()
+
+
+if __name__ == "__main__":
+    main()
