@@ -243,9 +243,16 @@ def _address_candidates(qs: QuerySet, query: str) -> dict[int, str]:
     take(_prefix(key))
     tokens = canonical_tokens(query)
     house, street = _split_house(tokens)
-    if house:
-        # one indexed range query per house-number variant (an OR of ranges makes the planners scan);
-        # the SQL is compiled once with a placeholder key and run with each variant's parameters
+    if house and connection.vendor != "sqlite":
+        # PostgreSQL: one query, a BitmapOr of index range scans (LIKE 'x %' on the pattern-ops index)
+        variants = [house] + sorted(_house_variants(house) - {house})
+        cond = Q()
+        for v in variants:
+            cond |= _prefix(v + " ")
+        take(cond)
+    elif house:
+        # SQLite: an OR of ranges makes its planner scan the table, so one indexed range query per
+        # house-number variant; the SQL is compiled once with a placeholder key and run per variant
         sentinel = "HOUSEVARIANTKEY"
         sql, params = qs.filter(_prefix(sentinel + " ")).values_list("pk", "address")[:CANDIDATE_CAP].query.sql_with_params()
         with connection.cursor() as cur:
@@ -315,11 +322,16 @@ def identify(user, query: str, *, limit: int = MAX_RESULTS) -> LookupResult:
     cert_variants = sorted({raw, raw.replace("(", "（").replace(")", "）")})
     # one indexed query per identity field (an OR across fields makes SQLite scan the table); the
     # "<> ''" lets the planners use the partial unique indexes of 注册代码 / 设备代码
-    hit_ids: list[int] = []
-    for field_name, value in (("rescue_code", raw), ("registration_code", code), ("equipment_code", code),
-                              ("use_certificate_no__in", cert_variants), ("source_id", code)):
-        base = field_name.split("__")[0]
-        hit_ids += qs.order_by().filter(**{field_name: value}).exclude(**{base: ""}).values_list("pk", flat=True)[:limit]
+    lookups = [Q(**{f: v}) & ~Q(**{f.split("__")[0]: ""}) for f, v in (
+        ("rescue_code", raw), ("registration_code", code), ("equipment_code", code),
+        ("use_certificate_no__in", cert_variants), ("source_id", code))]
+    if connection.vendor == "sqlite":  # its planner scans on an OR across columns: one query per field
+        hit_ids = [pk for cond in lookups for pk in qs.order_by().filter(cond).values_list("pk", flat=True)[:limit]]
+    else:  # PostgreSQL: one query, a BitmapOr of the five indexes
+        any_code = Q()
+        for cond in lookups:
+            any_code |= cond
+        hit_ids = list(qs.order_by().filter(any_code).values_list("pk", flat=True)[:limit])
     hits = list(_with_related(Elevator.objects.filter(pk__in=hit_ids)).order_by("source", "source_id")[:limit]) if hit_ids else []
     if hits:
         matches = [Match(e, 100.0, _matched_field(e, raw, code), True) for e in hits]

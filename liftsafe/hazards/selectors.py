@@ -8,6 +8,7 @@ role) the hazards of the elevators it may see under registry scoping
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
@@ -110,35 +111,60 @@ def evidence_get(user, pk: int) -> Evidence:
     return ev
 
 
-REASON_LABELS = [
-    ("filed", _l("filed")), ("lead raised", _l("lead raised")), ("lead accepted", _l("lead accepted")),
-    ("lead dismissed", _l("lead dismissed")), ("edited", _l("edited")), ("listed", _l("listed for supervision")),
-    ("stop-use ordered", _l("stop-use ordered")), ("rectifying", _l("rectification started")),
-    ("evidence", _l("evidence uploaded")), ("submitted", _l("submitted for verification")), ("sent back", _l("sent back")),
-    ("closed (verified)", _l("verified and closed out")), ("reopened", _l("reopened on recurrence")),
-    ("lifted", _l("stop-use order lifted")), ("re-check", _l("re-check recorded")), ("launched", _l("campaign launched")),
+_REASONS = [
+    (r"^filed$", _l("filed")), (r"^lead raised$", _l("lead raised")), (r"^lead accepted$", _l("lead accepted")),
+    (r"^lead dismissed$", _l("lead dismissed")), (r"^edited$", _l("edited")),
+    (r"^listed \((\w+)\)$", _l("listed for supervision (%s)")), (r"^stop-use ordered$", _l("stop-use ordered")),
+    (r"^rectifying$", _l("rectification started")), (r"^evidence (.+)$", _l("evidence uploaded: %s")),
+    (r"^submitted$", _l("submitted for verification")), (r"^sent back$", _l("sent back")),
+    (r"^closed \(verified\)$", _l("verified and closed out")),
+    (r"^reopened: recurrence in campaign (\d+)$", _l("reopened on recurrence (campaign %s)")),
+    (r"^lifted by close-out of hazard #(\d+)$", _l("stop-use order lifted by the close-out of hazard #%s")),
+    (r"^re-check (pass|recurrence)$", _l("re-check recorded: %s")), (r"^launched$", _l("campaign launched")),
+    (r"^created$", _l("created")), (r"^changed$", _l("changed")),
 ]
+_REASONS = [(re.compile(rx), label) for rx, label in _REASONS]
+KIND_LABELS = {"hazard": _l("Hazard"), "order": _l("Stop-use order"), "recheck": _l("Re-check")}
 
 
 def reason_label(reason: str) -> str:
     """Display label of an audit reason (stored in English for machines, shown translated)."""
-    for prefix, label in REASON_LABELS:
-        if reason.startswith(prefix):
-            rest = reason[len(prefix):].strip()
-            return f"{label} {rest}".strip()
+    for rx, label in _REASONS:
+        m = rx.match(reason)
+        if m:
+            arg = m.group(1) if m.groups() else None
+            if arg in ("pass", "recurrence"):
+                arg = str(dict(Recheck.Result.choices)[arg])
+            elif arg in ("province", "city", "district"):
+                from .models import AuthorityLevel
+
+                arg = str(dict(AuthorityLevel.choices)[arg])
+            return str(label) % arg if arg is not None else str(label)
     return reason
 
 
-_CHOICE_FIELDS = {"state": dict(State.choices), "level": dict(Level.choices)}
+def _choices(field: str) -> dict:
+    try:
+        return dict(Hazard._meta.get_field(field).choices or [])
+    except Exception:  # noqa: BLE001 - unknown field in an old history row
+        return {}
+
+
+_USER_FIELDS = {"closed_by": _l("closed by"), "filed_by": _l("filed by")}
 
 
 def _change(field: str, old, new) -> tuple:
-    """(field label, old, new) for display: verbose names and choice labels instead of codes."""
+    """(field label, old, new) for display: verbose names, choice labels and user names instead of codes."""
+    if field in _USER_FIELDS:
+        from django.contrib.auth import get_user_model
+
+        names = dict(get_user_model().objects.filter(pk__in=[x for x in (old, new) if x]).values_list("pk", "username"))
+        return (str(_USER_FIELDS[field]), names.get(old, old), names.get(new, new))
     try:
         label = str(Hazard._meta.get_field(field).verbose_name)
     except Exception:  # noqa: BLE001 - unknown field in an old history row
         label = field
-    labels = _CHOICE_FIELDS.get(field)
+    labels = _choices(field)
     if labels:
         old, new = labels.get(old, old), labels.get(new, new)
     return (label, old, new)
@@ -188,7 +214,7 @@ def elevator_file(user, elevator_id: int) -> ElevatorFile:
     for model, objs, label in ((Hazard, ids, "hazard"), (StopUseOrder, [o.pk for o in orders], "order"),
                                (Recheck, [r.pk for r in rechecks], "recheck")):
         for rec in model.history.filter(id__in=objs).select_related("history_user").order_by("history_date")[:2000]:
-            events.append({"at": rec.history_date, "kind": label, "object_id": rec.id,
+            events.append({"at": rec.history_date, "kind": label, "kind_label": KIND_LABELS[label], "object_id": rec.id,
                            "hazard_id": rec.id if label == "hazard" else rec.hazard_id,
                            "user": rec.history_user.get_username() if rec.history_user else None,
                            "reason": reason_label(rec.history_change_reason or {"+": "created", "~": "changed", "-": "deleted"}[rec.history_type])})

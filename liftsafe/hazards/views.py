@@ -225,7 +225,7 @@ def recheck_record(request, pk: int):
 
 
 def _fmt_rate(v):
-    return "" if v is None else f"{v:.1%}"
+    return "—" if v is None else f"{v:.1%}"
 
 
 @login_required
@@ -236,7 +236,7 @@ def statistics(request):
     fmt = g.get("format")
     header = [_("Area"), _("Hazard level"), _("Filed"), _("Closed"), _("Closed on time"), _("Open"), _("Overdue"), _("Listed open"),
               _("Re-checked"), _("Recurrences"), _("Rectification rate"), _("On-time rate"), _("Recurrence rate")]
-    table = [[r["area"], str(level_names.get(r["level"], r["level"])), r["filed"], r["closed"], r["closed_on_time"], r["open"],
+    table = [[str(_("Total")) if r["area"] == "*" else r["area"], "" if r["level"] == "*" else str(level_names.get(r["level"], r["level"])), r["filed"], r["closed"], r["closed_on_time"], r["open"],
               r["overdue"], r["listed_open"], r["rechecked"], r["recurrences"],
               r["rectification_rate"], r["on_time_rate"], r["recurrence_rate"]] for r in rows]
     if fmt == "csv":

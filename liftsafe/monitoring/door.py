@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
-import io
 import math
 import re
 from collections import Counter, deque

@@ -78,9 +78,10 @@ def publish_many(url: str, messages: list[tuple[str, bytes]], *, qos: int = 1, c
     c, _ = make_client(url, client_id or f"liftsafe-pub-{uuid.uuid4().hex[:8]}", persistent=False)
     c.loop_start()
     try:
-        infos = [c.publish(t, p, qos=qos) for t, p in messages]
-        for info in infos:
-            info.wait_for_publish(timeout=60)
+        for i in range(0, len(messages), 20_000):  # 16-bit message ids: fewer than 65,535 outstanding
+            infos = [c.publish(t, p, qos=qos) for t, p in messages[i:i + 20_000]]
+            for info in infos:
+                info.wait_for_publish(timeout=60)
     finally:
         c.disconnect()
         c.loop_stop()

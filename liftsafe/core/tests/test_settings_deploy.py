@@ -20,7 +20,7 @@ def clean_env(tmp_path, **extra) -> dict:
     return env
 
 
-def run_manage(args, env, timeout=120):
+def run_manage(args, env, timeout=300):
     return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
 

@@ -6,7 +6,7 @@ import os
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 
 from liftsafe.core.testing import make_world
 from liftsafe.monitoring import services

@@ -319,3 +319,16 @@ def test_power_cut_trapping_many_cars_is_one_incident_with_cases(world):
     assert EmergencyCase.objects.filter(elevator__in=cars).count() == 6
     assert set(inc.alarms.filter(type=AlarmType.ENTRAPMENT).values_list("case_id", flat=True)) == set(
         EmergencyCase.objects.values_list("pk", flat=True))
+
+
+def test_simulate_command_in_process(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("simulate", "--elevators", "3", "--duration", "120", "--in-process", "--fault-rate", "300",
+                 "--faults", "entrapment,power_cut", stdout=out)
+    assert out.getvalue().startswith("3 devices,")
+    assert MonitoringDevice.objects.filter(device_id__startswith="SIM-", online=True).count() == 3
+    assert Alarm.objects.filter(type__in=[AlarmType.ENTRAPMENT, AlarmType.POWER_LOSS]).exists()

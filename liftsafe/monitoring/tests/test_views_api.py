@@ -1,7 +1,6 @@
 """Pages and API: scoping, HTTP batch intake, binding, acknowledgement."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 from django.utils import timezone
