@@ -153,6 +153,7 @@ USE_TZ = True
 # --- Static and media -------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("LIFTSAFE_MEDIA_ROOT", str(DATA_DIR / "media")))

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from liftsafe.core.models import Area, Role
 from liftsafe.core.scoping import scope_of
-from liftsafe.registry.models import Organisation
+from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.registry.selectors import areas_for, elevator_get, organisations_for
 
 from . import selectors, services
@@ -164,6 +164,8 @@ def evidence_download(request, pk: int):
 def problem_elevators(request):
     g = request.GET
     page = Paginator(selectors.problem_elevators(request.user, area=g.get("area") or None), 50).get_page(g.get("page"))
+    statuses = dict(Elevator.Status.choices)
+    page.object_list = [dict(r, status_label=statuses.get(r["elevator__status"], r["elevator__status"])) for r in page.object_list]
     return render(request, "hazards/elevators.html", {"page": page, "filters": g,
                                                       "areas": areas_for(request.user).filter(level__in=["province", "city", "district"])[:300]})
 
@@ -234,7 +236,7 @@ def statistics(request):
     rows = selectors.statistics(request.user, area=g.get("area") or None)
     level_names = dict(Level.choices)
     fmt = g.get("format")
-    header = [_("Area"), _("Hazard level"), _("Filed"), _("Closed"), _("Closed on time"), _("Open"), _("Overdue"), _("Listed open"),
+    header = [_("Area"), _("Hazard level"), _("Filed"), _("Closed out"), _("Closed on time"), _("Open"), _("Overdue"), _("Listed open"),
               _("Re-checked"), _("Recurrences"), _("Rectification rate"), _("On-time rate"), _("Recurrence rate")]
     table = [[str(_("Total")) if r["area"] == "*" else r["area"], "" if r["level"] == "*" else str(level_names.get(r["level"], r["level"])), r["filed"], r["closed"], r["closed_on_time"], r["open"],
               r["overdue"], r["listed_open"], r["rechecked"], r["recurrences"],
