@@ -10,6 +10,8 @@ only a SHA-256 digest is stored; the plaintext is shown once.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,6 +22,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from .models import ApiToken
 
+_LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
+
 
 class TokenAuth(HttpBearer):
     """``Authorization: Bearer ls_…`` → the token's user (revoked tokens and inactive users refused)."""
@@ -28,7 +32,10 @@ class TokenAuth(HttpBearer):
         rec = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(token), revoked=False).first()
         if rec is None or not rec.user.is_active:
             return None
-        ApiToken.objects.filter(pk=rec.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if rec.last_used_at is None or now - rec.last_used_at > _LAST_USED_RESOLUTION:
+            # at most one write a minute per token: an alarm storm must not queue on this row
+            ApiToken.objects.filter(pk=rec.pk).update(last_used_at=now)
         request.user = rec.user  # selectors, services and audit history read request.user
         request.api_token = rec
         return rec.user

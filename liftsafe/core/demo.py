@@ -51,6 +51,7 @@ NYC_CITY_CODE = "US-NY-NYC"
 #: The password of every demo account (documented in README.md). Never use the demo on a public host.
 DEMO_PASSWORD = "liftsafe-demo"
 NYC_DATA_FILE = Path(__file__).resolve().parent.parent / "registry" / "data" / "nyc_dob_elevator_devices_2015.csv.gz"
+MTA_DATA_FILE = NYC_DATA_FILE.with_name("nyc_mta_2023_opendata.csv.gz")
 
 Log = Callable[[str], None]
 

@@ -286,7 +286,7 @@ def _resolve_changes(user, raw: dict) -> dict:
               operation_id="registry_elevator_update")
 def elevator_update(request, elevator_id: int, payload: ElevatorPatch):
     elevator = selectors.elevator_get(request.user, elevator_id)
-    services._require_editor(request.user)
+    services.require_registry_editor(request.user)
     raw = payload.dict(exclude_unset=True)
     reason = raw.pop("reason", "") or ""
     if not raw:
@@ -309,7 +309,7 @@ class StatusIn(Schema):
              operation_id="registry_elevator_set_status")
 def elevator_set_status(request, elevator_id: int, payload: StatusIn):
     elevator = selectors.elevator_get(request.user, elevator_id)
-    services._require_editor(request.user)
+    services.require_registry_editor(request.user)
     services.elevator_set_status(request.user, elevator, payload.status, on=payload.on or timezone.localdate(),
                                  reason=payload.reason)
     return selectors.elevator_get(request.user, elevator_id)
@@ -348,7 +348,7 @@ class ContractIn(Schema):
              operation_id="registry_elevator_contract_create")
 def elevator_contract_create(request, elevator_id: int, payload: ContractIn):
     elevator = selectors.elevator_get(request.user, elevator_id)
-    services._require_editor(request.user)
+    services.require_registry_editor(request.user)
     unit = selectors.organisations_for(request.user).filter(pk=payload.maintenance_unit).first()
     if unit is None:
         raise ValidationError({"maintenance_unit": f"no organisation with id {payload.maintenance_unit} in your scope"})
@@ -385,7 +385,7 @@ class LifecycleIn(Schema):
              operation_id="registry_elevator_lifecycle_add")
 def elevator_lifecycle_add(request, elevator_id: int, payload: LifecycleIn):
     elevator = selectors.elevator_get(request.user, elevator_id)
-    services._require_editor(request.user)
+    services.require_registry_editor(request.user)
     event = services.lifecycle_event_add(request.user, elevator, payload.kind, payload.occurred_on, note=payload.note, source="api")
     return Status(201, event)
 

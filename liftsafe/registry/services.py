@@ -33,7 +33,8 @@ def _attribute(obj, user) -> None:
         obj._history_user = user
 
 
-def _require_editor(user) -> None:
+def require_registry_editor(user) -> None:
+    """Raise PermissionDenied unless ``user`` is a regulator or an administrator."""
     scope = scope_of(user)
     if not (scope.is_admin or scope.role in _EDITOR_ROLES):
         raise PermissionDenied(_("Only a regulator or an administrator may change the registry."))
@@ -53,7 +54,7 @@ def elevator_create(user, **fields: Any) -> Elevator:
         ValidationError: naming each bad field; nothing is written.
     """
     if user is not None:
-        _require_editor(user)
+        require_registry_editor(user)
     reason = fields.pop("_reason", "")
     elevator = Elevator(**fields)
     elevator.full_clean()
@@ -71,13 +72,16 @@ def elevator_update(user, elevator: Elevator, changes: dict[str, Any], reason: s
         PermissionDenied: if ``user`` may not edit this elevator.
         ValidationError: naming each bad field (the row is left untouched).
     """
-    _require_editor(user)
+    require_registry_editor(user)
     elevator = elevator_get(user, elevator.pk)
     locked = Elevator.objects.select_for_update().get(pk=elevator.pk)
     for field, value in changes.items():
         Elevator._meta.get_field(field)  # FieldDoesNotExist for a typo
         setattr(locked, field, value)
     locked.full_clean()
+    scope = scope_of(user)
+    if "area" in changes and scope.area_path and not locked.area.path.startswith(scope.area_path):
+        raise ValidationError({"area": _("%(area)s is outside your area") % {"area": locked.area}})
     locked._change_reason = reason
     _attribute(locked, user)
     locked.save()
@@ -96,7 +100,7 @@ def contract_create(user, *, elevator: Elevator, maintenance_unit: Organisation,
         ValidationError: wrong organisation kind, end before start, or an overlap.
     """
     if user is not None:
-        _require_editor(user)
+        require_registry_editor(user)
     if maintenance_unit.kind != Organisation.Kind.MAINTENANCE_UNIT:
         raise ValidationError({"maintenance_unit": _("%(org)s is not a maintenance unit") % {"org": maintenance_unit}})
     if end_date and end_date < start_date:
@@ -130,7 +134,7 @@ def lifecycle_event_add(user, elevator: Elevator, kind: str, occurred_on: dt.dat
         ValidationError: unknown kind or a future date.
     """
     if user is not None:
-        _require_editor(user)
+        require_registry_editor(user)
     from .validators import validate_not_future
 
     if kind not in LifecycleEvent.Kind.values:

@@ -44,6 +44,7 @@ class Command(BaseCommand):
         c_gen = time.process_time()
         result = demo.generate(log=self.log)
         self.log(f"generated data in {result.seconds:.1f} s (CPU {time.process_time() - c_gen:.1f} s)")
+        self.load_second_sources()
         accounts = demo.create_accounts()
         counts = demo.visible_counts(accounts)
         self.stdout.write(f"demo ready in {time.monotonic() - t0:.1f} s (CPU {time.process_time() - c0:.1f} s)\n")
@@ -51,6 +52,30 @@ class Command(BaseCommand):
         if no_serve:
             return
         self.serve(host, port, workers)
+
+    def load_second_sources(self) -> None:
+        """Real second sources, each idempotent: the MTA station units with their 2023 outage
+        tickets replayed as emergency cases (issue 3), and Ontario's TSSA incident reports as
+        hazard leads of a second jurisdiction (issue 5)."""
+        from liftsafe.registry.models import Elevator
+
+        t = time.monotonic()
+        if not Elevator.objects.filter(source="nyc-mta").exists():
+            from liftsafe.registry.importer import run_import
+
+            run = run_import(demo.MTA_DATA_FILE, "mta-units")
+            self.log(f"MTA station units imported: {run.rows_created} created, {run.rows_rejected} rejected")
+        from liftsafe.emergency.mta_replay import DEFAULT_FILES, replay
+
+        rep = replay(DEFAULT_FILES)
+        self.log(f"MTA 2023 tickets replayed ({sum(rep.rows.values())} rows) in {time.monotonic() - t:.1f} s")
+        if not Elevator.objects.filter(source="on-tssa").exists():
+            t = time.monotonic()
+            from liftsafe.hazards import ontario
+
+            res = ontario.import_ontario(ontario.DATA_FILE)
+            self.log(f"Ontario incident leads imported: {res.leads_created} leads, {res.elevators_created} elevators "
+                     f"in {time.monotonic() - t:.1f} s")
 
     def print_accounts(self, accounts, counts) -> None:
         rows = [("username", "password", "role", "organisation / area", "elevators", "what they see")]
