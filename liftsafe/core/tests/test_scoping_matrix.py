@@ -11,7 +11,14 @@ FAIL with its name. Declaring one is one dict entry::
         markers=lambda ctx, side: [...], # strings that identify side's data in a response body
         data=lambda ctx: {...},          # request body for writes (JSON for the API, form for pages)
         method="POST",                   # pages only; API methods come from the schema
+        setup=lambda ctx: ...,           # build objects first (lists: both sides, e.g. both(make_case))
+        verify=lambda ctx, status, text: [...],  # problems after the request, e.g. a refused write that happened
+        secret=lambda ctx: [...],        # strings ctx.role must never receive (raw caller phone numbers)
     )
+
+Objects of the emergency, hazards and monitoring apps are built per cell through
+their services (make_case, make_hazard, make_campaign, make_alarm); ``sided`` is
+the kwargs of an endpoint without URL kwargs whose body names an own/other object.
 
 ``ctx`` carries ``world`` (liftsafe.core.testing.make_world), ``role``,
 ``user`` (None for anonymous) and ``side``. "own" objects are in district A
@@ -66,6 +73,11 @@ class Entry:
     own_markers_shown: bool = True  # lists: whoever sees anything must see the own markers
     sees_other: frozenset = frozenset(SEES_OTHER)  # roles allowed to see the "other" markers
     personal: bool = False  # the user's own things (tokens): every logged-in user, even without a role, sees own
+    setup: Callable[[Ctx], Any] | None = None  # builds objects (both sides for lists) inside the cell's savepoint
+    query: Callable[[Ctx], dict] | None = None  # query string (pages/API), e.g. ?elevator=<pk>
+    multipart: bool = False  # send ``data`` as multipart/form-data (file uploads) instead of JSON
+    verify: Callable[[Ctx, int, str], list[str]] | None = None  # DB checks after the request (e.g. "no write happened")
+    secret: Callable[[Ctx], list[str]] | None = None  # strings ctx.role must never get in any response (personal data)
 
 
 # --- expectation profiles -------------------------------------------------------------------
@@ -201,6 +213,474 @@ API: dict[str, Entry] = {
 }
 
 
+# --- emergency, hazards, monitoring: builders (through the apps' services) -------------------------------
+
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+SIDE = {"own": "a", "other": "b"}
+#: recognisable caller phone numbers (personal data): raw only for operators, admins and the dispatched responder
+PHONE = {"own": "13900001111", "other": "13900002222"}
+PHONE2 = {"own": "13900003333", "other": "13900004444"}  # a second caller, attached to the open case (milestone data)
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+def sided(ctx: Ctx) -> dict:
+    """No URL kwargs, but the request body depends on the side (run once per side)."""
+    return {}
+
+
+def _side(ctx: Ctx, side: str | None) -> str:
+    return side or ctx.side
+
+
+def make_case(ctx: Ctx, side: str | None = None):
+    """An open entrapment on a1 (own) / b1 (other), taken by intake and dispatched at level 1 to the
+    contracted maintenance unit of that side (A's / B's). Stored as ``ctx.store[side]``."""
+    from liftsafe.emergency import services as em
+
+    side = _side(ctx, side)
+    res = em.intake_alarm(elevator_of(ctx, side), channel="phone_96333", case_type="entrapment",
+                          received_at=timezone.now() - dt.timedelta(minutes=5), caller_phone=PHONE[side], trapped_count=2)
+    em.intake_alarm(elevator_of(ctx, side), channel="phone_96333", case_type="entrapment",
+                    received_at=timezone.now() - dt.timedelta(minutes=4), caller_phone=PHONE2[side])
+    em.dispatch_case(ctx.world.users["admin"], res.case, 1)
+    ctx.store[side] = res.case
+    return res.case
+
+
+def both(maker):
+    def setup(ctx: Ctx) -> None:
+        maker(ctx, "own")
+        maker(ctx, "other")
+    return setup
+
+
+def case_kw(name: str = "pk"):
+    return lambda ctx: {name: make_case(ctx).pk}
+
+
+# who sees a case (emergency.selectors.scope_cases): area roles by area, responders only when dispatched to
+# them (the own case went to A's maintenance unit, not to A's rescue station), others by their elevators
+CASE_SEES_OWN = set(LOGGED_IN) - {"rescue_station", "nobody"}
+PERSONAL_OWN = {"admin", "operator", "maintenance_unit"}  # see the own case's caller phone unmasked
+PERSONAL_OTHER = {"admin"}
+
+
+def case_read(anon: int, ok: int = 200) -> dict:
+    d = {r: (ok if r in CASE_SEES_OWN else 404, ok if r in SEES_OTHER else 404) for r in LOGGED_IN}
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def roles_only(allowed: set, anon: int = 302, ok: int = 200, denied: int = 403) -> dict:
+    return {**{r: ok if r in allowed else denied for r in LOGGED_IN}, "anonymous": anon}
+
+
+def case_markers(ctx: Ctx, side: str) -> list[str]:
+    c = ctx.store.get(side)
+    if c is None or (side == "own" and ctx.role not in CASE_SEES_OWN):
+        return []
+    return [c.order_number]
+
+
+def case_phone_markers(ctx: Ctx, side: str) -> list[str]:
+    """Order number plus the caller phone: raw for who may see it, masked (138****5678) for everyone else."""
+    from liftsafe.emergency.selectors import mask_phone
+
+    out = case_markers(ctx, side)
+    if out:
+        allowed = PERSONAL_OWN if side == "own" else PERSONAL_OTHER
+        out.append(PHONE[side] if ctx.role in allowed else mask_phone(PHONE[side]))
+    return out
+
+
+def case_secret(ctx: Ctx) -> list[str]:
+    """Raw phones this role must never get, and the own case's number for roles that may not see it."""
+    out = [] if ctx.role in PERSONAL_OWN else [PHONE["own"], PHONE2["own"]]
+    if ctx.role not in PERSONAL_OTHER:
+        out += [PHONE["other"], PHONE2["other"]]
+    if ctx.role not in CASE_SEES_OWN and "own" in ctx.store:
+        out.append(ctx.store["own"].order_number)
+    return out
+
+
+def case_changed(test: Callable[[Any], bool], allowed: Callable[[Ctx], bool], what: str):
+    """verify: the cell's case shows ``test`` true iff ``allowed(ctx)`` (a refused write changes nothing)."""
+    def verify(ctx: Ctx, status: int, text: str) -> list[str]:
+        from liftsafe.emergency.models import EmergencyCase
+
+        case = EmergencyCase.objects.get(pk=ctx.store[ctx.side].pk)
+        done, want = test(case), allowed(ctx)
+        if done != want:
+            return [f"{what} {'happened' if done else 'did not happen'} (HTTP {status})"]
+        return []
+    return verify
+
+
+def has_milestone(kind: str):
+    return lambda case: case.milestones.filter(kind=kind).exists()
+
+
+def operator_allowed(ctx: Ctx) -> bool:
+    return ctx.role == "admin" or (ctx.role == "operator" and ctx.side == "own")
+
+
+def op_or_responder(ctx: Ctx) -> bool:
+    return operator_allowed(ctx) or (ctx.role == "maintenance_unit" and ctx.side == "own")
+
+
+def intake_data(ctx: Ctx) -> dict:
+    return {"elevator_id": elevator_of(ctx).pk, "channel": "phone_96333", "case_type": "entrapment",
+            "caller_phone": PHONE[ctx.side], "trapped_count": 1}
+
+
+def intake_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.emergency.models import EmergencyCase
+
+    n = EmergencyCase.objects.filter(elevator=elevator_of(ctx)).count()
+    return [] if n == (1 if status == 201 else 0) else [f"{n} case(s) on the elevator after HTTP {status}"]
+
+
+def intake_expect() -> dict:
+    """Out of scope → 422 "no elevator … in your area" (like a missing one); in scope, not an operator → 403."""
+    d = {}
+    for r in LOGGED_IN:
+        if r == "admin":
+            d[r] = (201, 201)
+        elif r == "operator":
+            d[r] = (201, 422)
+        elif r == "city_regulator":
+            d[r] = (403, 403)
+        elif r == "nobody":
+            d[r] = (422, 422)
+        else:
+            d[r] = (403, 422)
+    d["anonymous"] = (401, 401)
+    return d
+
+
+def case_write_api(ok: int, actors: set) -> dict:
+    """A case write: ``actors`` (may act on their own case; admin on both) → ok; sees the case but may not → 403;
+    does not see it → 404."""
+    d = {}
+    for r in LOGGED_IN:
+        own = ok if r in actors or r == "admin" else (403 if r in CASE_SEES_OWN else 404)
+        other = ok if r == "admin" else (403 if r in SEES_OTHER else 404)
+        d[r] = (own, other)
+    d["anonymous"] = (401, 401)
+    return d
+
+
+def page_case_write(actors: set, visible_required: bool = False) -> dict:
+    """Pages: the role check comes first (403), then the case lookup (404); success redirects (302)."""
+    d = {}
+    for r in LOGGED_IN:
+        if r not in actors:
+            d[r] = (403, 403)
+        elif r == "admin":
+            d[r] = (302, 302)
+        else:
+            d[r] = (302 if r in CASE_SEES_OWN else 404, 404)
+    d["anonymous"] = (302, 302)
+    return d
+
+
+CAUSE = {"cause_class": "human", "cause_item": "rubbish_blocking_doors"}
+
+
+def make_hazard(ctx: Ctx, side: str | None = None, title: str | None = None):
+    """An open hazard on a1 / b1 filed by the admin; responsible unit: that side's use unit."""
+    from liftsafe.hazards import services as hz
+
+    side = _side(ctx, side)
+    h = hz.hazard_file(ctx.world.users["admin"], elevator=elevator_of(ctx, side), source="inspection",
+                       title=title or f"HZ-{side}", level="general",
+                       responsible_unit=ctx.world.orgs[("use_unit", SIDE[side])])
+    ctx.store[side] = h
+    return h
+
+
+def png(name: str = "photo.png") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, PNG, content_type="image/png")
+
+
+def make_evidence(ctx: Ctx, side: str | None = None):
+    from liftsafe.hazards import services as hz
+
+    side = _side(ctx, side)
+    h = make_hazard(ctx, side)
+    ev = hz.evidence_add(ctx.world.users["use_unit"] if side == "own" else ctx.world.users["admin"], h, png())
+    ctx.store[f"ev-{side}"] = ev
+    return ev
+
+
+def make_campaign(ctx: Ctx, side: str | None = None):
+    """A look-back campaign (name CAMP-<side>) over the side's district with one re-check: a hazard taken
+    through rectification (evidence, submit) and verified close-out, all through hazards.services."""
+    from liftsafe.hazards import services as hz
+
+    side = _side(ctx, side)
+    h = make_hazard(ctx, side)
+    unit = ctx.world.users["use_unit"] if side == "own" else ctx.world.users["admin"]
+    hz.evidence_add(unit, h, png())
+    h = hz.rectification_submit(unit, h, version=None, note="fixed")
+    hz.hazard_close(ctx.world.users["admin"], h, version=None)
+    today = timezone.localdate()
+    c = hz.campaign_create(ctx.world.users["admin"], name=f"CAMP-{side}", area=ctx.world.district_a if side == "own" else ctx.world.district_b,
+                           period_start=today - dt.timedelta(days=30), period_end=today, rate=1.0, seed=1)
+    ctx.store[f"camp-{side}"] = c
+    return c
+
+
+def hazard_titles(ctx: Ctx, side: str) -> list[str]:
+    return [f"HZ-{side}"]
+
+
+def hazard_changed(test: Callable[[Any], bool], allowed: Callable[[Ctx], bool], what: str):
+    def verify(ctx: Ctx, status: int, text: str) -> list[str]:
+        from liftsafe.hazards.models import Hazard
+
+        done, want = test(Hazard.objects.get(pk=ctx.store[ctx.side].pk)), allowed(ctx)
+        return [f"{what} {'happened' if done else 'did not happen'} (HTTP {status})"] if done != want else []
+    return verify
+
+
+def responsible_or_admin(ctx: Ctx) -> bool:
+    return ctx.role == "admin" or (ctx.role == "use_unit" and ctx.side == "own")
+
+
+def evidence_allowed(ctx: Ctx) -> bool:
+    """Responsible unit (rectification) or a regulator in scope (verification record)."""
+    return ctx.role in ("admin", "city_regulator") or (ctx.role in ("use_unit", "regulator") and ctx.side == "own")
+
+
+def rechecker(ctx: Ctx) -> bool:
+    return ctx.role in ("admin", "city_regulator") or (ctx.role in ("regulator", "inspection_agency") and ctx.side == "own")
+
+
+def recheck_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.hazards.models import Recheck
+
+    done = Recheck.objects.filter(campaign=ctx.store[f"camp-{ctx.side}"], result="pass").exists()
+    want = rechecker(ctx)
+    return [f"re-check {'recorded' if done else 'not recorded'} (HTTP {status})"] if done != want else []
+
+
+def in_scope_write(ok: int, anon: int) -> dict:
+    """Anyone who sees the object gets ``ok`` (a page answers refusals with a message and a redirect), else 404."""
+    d = {r: (404 if r == "nobody" else ok, ok if r in SEES_OTHER else 404) for r in LOGGED_IN}
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def role_write_api(ok: int, actors_own: set, actors_both: set = frozenset({"admin"})) -> dict:
+    """API write on an object everyone in scope sees: actors → ok, others who see it → 403, out of scope → 404."""
+    d = {}
+    for r in LOGGED_IN:
+        own = ok if r in actors_own | actors_both else (404 if r == "nobody" else 403)
+        other = ok if r in actors_both else (403 if r in SEES_OTHER else 404)
+        d[r] = (own, other)
+    d["anonymous"] = (401, 401)
+    return d
+
+
+def hazard_create_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.hazards.models import Hazard
+
+    n = Hazard.objects.filter(title="HZ-new").count()
+    return [] if n == (1 if status == 200 else 0) else [f"{n} hazard(s) filed after HTTP {status}"]
+
+
+def evidence_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.hazards.models import Evidence
+
+    done, want = Evidence.objects.filter(hazard=ctx.store[ctx.side]).exists(), evidence_allowed(ctx)
+    return [f"evidence {'stored' if done else 'not stored'} (HTTP {status})"] if done != want else []
+
+
+def make_alarm(ctx: Ctx, side: str | None = None):
+    """A device DEV-A1 / DEV-B1 bound to a1 / b1 with an active door-fault alarm ALM-<side> (monitoring.services)."""
+    from liftsafe.monitoring import services as mon
+
+    side = _side(ctx, side)
+    e = elevator_of(ctx, side)
+    dev = mon.bind_device(e, f"DEV-{e.source_id}", vendor="matrix")
+    alarm, _created = mon.raise_alarm(e, "door_fault", device=dev, code="MX", detail=f"ALM-{side}")
+    ctx.store[side] = alarm
+    return alarm
+
+
+def alarm_markers(ctx: Ctx, side: str) -> list[str]:
+    return [f"ALM-{side}"]
+
+
+def device_markers(ctx: Ctx, side: str) -> list[str]:
+    return [f"DEV-{elevator_of(ctx, side).source_id}"]
+
+
+def sees(ctx: Ctx) -> bool:
+    """Registry scoping: every A-scoped role sees own, admin and the city regulator also other."""
+    return ctx.role in SEES_OTHER or (ctx.side == "own" and ctx.role not in ("nobody", "anonymous"))
+
+
+def ack_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.monitoring.models import Alarm
+
+    done = Alarm.objects.get(pk=ctx.store[ctx.side].pk).acknowledged_at is not None
+    want = sees(ctx)
+    return [f"alarm {'acknowledged' if done else 'not acknowledged'} (HTTP {status})"] if done != want else []
+
+
+def bind_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.monitoring.models import MonitoringDevice
+
+    done = MonitoringDevice.objects.filter(device_id="DEV-NEW").exists()
+    return [] if done == (status == 201) else [f"device {'bound' if done else 'not bound'} after HTTP {status}"]
+
+
+def messages_data(ctx: Ctx) -> dict:
+    make_alarm(ctx)
+    return {"messages": [{"v": 1, "type": "heartbeat", "device": f"DEV-{elevator_of(ctx).source_id}", "id": f"mx-{ctx.role}",
+                          "ts": timezone.now().isoformat()}]}
+
+
+def messages_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    """A device's message is accepted only from a caller who sees the device; anyone else's is dead-lettered."""
+    import json
+
+    if status != 200:
+        return []
+    outcome = json.loads(text)["outcomes"][0]
+    want = sees(ctx)
+    if (outcome == "accepted") != want:
+        return [f"message outcome {outcome!r}, expected {'accepted' if want else 'dead-lettered'}"]
+    return []
+
+
+def read_ok(ok: int, anon: int) -> dict:
+    d = read(anon)
+    return {r: tuple(ok if x == 200 else x for x in v) for r, v in d.items()}
+
+
+PAGES.update({
+    # emergency: console/dispatch operators (+admin), board operators/regulators, responder page MU/rescue station
+    "emergency:console": Entry(None, roles_only({"admin", "operator"})),
+    "emergency:intake": Entry(elevator_kw("elevator_pk"),
+                              {**{r: (403, 403) for r in LOGGED_IN}, "admin": (200, 200), "operator": (200, 404),
+                               "anonymous": (302, 302)}, markers=one_code),
+    "emergency:board": Entry(None, roles_only({"admin", "operator", "regulator", "city_regulator"}), setup=both(make_case),
+                             markers=case_markers, secret=case_secret),
+    "emergency:board_delta": Entry(None, roles_only({"admin", "operator", "regulator", "city_regulator"}), setup=both(make_case),
+                                   markers=case_markers, secret=case_secret),
+    "emergency:case_detail": Entry(case_kw(), case_read(302), markers=case_phone_markers, secret=case_secret),
+    "emergency:case_dispatch": Entry(case_kw(), page_case_write({"admin", "operator"}), method="POST", data=lambda ctx: {"level": 2},
+                                     verify=case_changed(lambda c: c.level == 2, operator_allowed, "level-2 dispatch"),
+                                     secret=case_secret),
+    "emergency:case_close": Entry(case_kw(), page_case_write({"admin", "operator"}), method="POST",
+                                  data=lambda ctx: {"kind": "false_alarm"},
+                                  verify=case_changed(lambda c: c.state == "false_alarm", operator_allowed, "close"),
+                                  secret=case_secret),
+    "emergency:responder": Entry(None, roles_only({"maintenance_unit", "rescue_station"}), setup=both(make_case),
+                                 markers=case_phone_markers, secret=case_secret),
+    "emergency:responder_milestone": Entry(
+        case_kw(), page_case_write({"maintenance_unit", "rescue_station"}), method="POST", data=lambda ctx: {"kind": "responded"},
+        verify=case_changed(has_milestone("responded"), lambda ctx: ctx.role == "maintenance_unit" and ctx.side == "own", "responded"),
+        secret=case_secret),
+    "emergency:responder_cause": Entry(
+        case_kw(), page_case_write({"maintenance_unit", "rescue_station"}), method="POST",
+        data=lambda ctx: {"cause_class": CAUSE["cause_class"], "cause_item": f"{CAUSE['cause_class']}:{CAUSE['cause_item']}"},
+        verify=case_changed(lambda c: c.cause_class == "human", lambda ctx: ctx.role == "maintenance_unit" and ctx.side == "own", "cause"),
+        secret=case_secret),
+    "emergency:regulator": Entry(None, roles_only({"admin", "regulator", "city_regulator"}), setup=both(make_case),
+                                 markers=case_markers, secret=case_secret),
+    # hazards: everyone in scope reads; responsible unit rectifies; regulators file/verify; pages refuse with a message
+    "hazards:list": Entry(None, listing(302), setup=both(make_hazard), markers=hazard_titles),
+    "hazards:mine": Entry(None, {**{r: 302 for r in LOGGED_IN}, "admin": 200, "use_unit": 200, "maintenance_unit": 200,
+                                 "anonymous": 302}, setup=both(make_hazard),
+                          markers=lambda ctx, side: [f"HZ-{side}"] if ctx.role == "use_unit" or side == "other" else [],
+                          sees_other=frozenset()),
+    "hazards:new": Entry(sided, read(302), query=lambda ctx: {"elevator": elevator_of(ctx).pk}, markers=one_code),
+    "hazards:detail": Entry(lambda ctx: {"pk": make_hazard(ctx).pk}, read(302), markers=hazard_titles),
+    "hazards:action": Entry(lambda ctx: {"pk": make_hazard(ctx).pk, "action": "start"}, in_scope_write(302, 302), method="POST",
+                            verify=hazard_changed(lambda h: h.state == "rectifying", responsible_or_admin, "rectification start")),
+    "hazards:evidence_upload": Entry(lambda ctx: {"pk": make_hazard(ctx).pk}, in_scope_write(302, 302), method="POST",
+                                     data=lambda ctx: {"file": png()}, verify=evidence_verify),
+    "hazards:evidence": Entry(lambda ctx: {"pk": make_evidence(ctx).pk}, read(302)),
+    "hazards:elevators": Entry(None, listing(302), setup=both(make_hazard),
+                               markers=lambda ctx, side: [f"{elevator_of(ctx, side).source_id} Test Road"]),
+    "hazards:elevator_file": Entry(lambda ctx: {"elevator_id": make_hazard(ctx).elevator_id}, read(302), markers=hazard_titles),
+    "hazards:campaigns": Entry(None, listing(302), setup=both(make_campaign), markers=lambda ctx, side: [f"CAMP-{side}"]),
+    "hazards:campaign_detail": Entry(lambda ctx: {"pk": make_campaign(ctx).pk}, read(302), markers=lambda ctx, side: [f"CAMP-{side}"]),
+    "hazards:recheck": Entry(lambda ctx: {"pk": make_campaign(ctx).pk}, in_scope_write(302, 302), method="POST",
+                             data=lambda ctx: {"hazard": str(ctx.store[ctx.side].pk), "result": "pass"}, verify=recheck_verify),
+    "hazards:stats": Entry(None, listing(302), setup=both(make_hazard),
+                           markers=lambda ctx, side: [ctx.world.district_a.name if side == "own" else ctx.world.district_b.name]),
+    # monitoring: scoped through the elevator
+    "monitoring:overview": Entry(None, listing(302), setup=both(make_alarm), markers=alarm_markers),
+    "monitoring:elevator": Entry(lambda ctx: {"pk": make_alarm(ctx).elevator_id}, read(302),
+                                 markers=lambda ctx, side: alarm_markers(ctx, side) + device_markers(ctx, side)),
+    "monitoring:alarm_acknowledge": Entry(lambda ctx: {"pk": make_alarm(ctx).pk}, in_scope_write(302, 302), method="POST",
+                                          verify=ack_verify),
+})
+
+_E, _H, _M = "liftsafe_emergency_api_", "liftsafe_hazards_api_", "liftsafe_monitoring_api_"
+API.update({
+    _E + "intake": Entry(sided, intake_expect(), data=intake_data, verify=intake_verify, secret=case_secret),
+    _E + "case_list": Entry(None, listing(401), setup=both(make_case), markers=case_phone_markers, secret=case_secret),
+    _E + "case_detail": Entry(case_kw(), case_read(401), markers=case_phone_markers, secret=case_secret),
+    _E + "case_timeline": Entry(case_kw(), case_read(401), secret=case_secret,
+                                markers=lambda ctx, side: [f"maintenance_unit {SIDE[side].upper()}"]),
+    _E + "case_dispatch": Entry(case_kw(), case_write_api(200, {"operator"}), data=lambda ctx: {"level": 2},
+                                verify=case_changed(lambda c: c.level == 2, operator_allowed, "level-2 dispatch"),
+                                secret=case_secret),
+    _E + "case_milestone": Entry(case_kw(), case_write_api(201, {"operator", "maintenance_unit"}), data=lambda ctx: {"kind": "responded"},
+                                 verify=case_changed(has_milestone("responded"), op_or_responder, "responded"), secret=case_secret),
+    _E + "case_cause": Entry(case_kw(), case_write_api(200, {"operator", "maintenance_unit"}), data=lambda ctx: dict(CAUSE),
+                             verify=case_changed(lambda c: c.cause_class == "human", op_or_responder, "cause"), secret=case_secret),
+    _E + "board": Entry(None, listing(401), setup=both(make_case), markers=case_markers, secret=case_secret),
+    _E + "upload": Entry(None, listing(401), setup=both(make_case), markers=case_markers, secret=case_secret),
+    _E + "cause_tree": Entry(None, listing(401)),
+    _H + "hazard_list": Entry(None, listing(401), setup=both(make_hazard), markers=hazard_titles),
+    _H + "hazard_detail": Entry(lambda ctx: {"hazard_id": make_hazard(ctx).pk}, read(401), markers=hazard_titles),
+    _H + "hazard_create": Entry(sided, role_write_api(200, {"regulator"}, {"admin", "city_regulator"}), verify=hazard_create_verify,
+                                data=lambda ctx: {"elevator_id": elevator_of(ctx).pk, "source": "inspection", "title": "HZ-new",
+                                                  "level": "general",
+                                                  "responsible_unit_id": ctx.world.orgs[("use_unit", SIDE[ctx.side])].pk}),
+    _H + "hazard_action": Entry(lambda ctx: {"hazard_id": make_hazard(ctx).pk, "action": "start"}, role_write_api(200, {"use_unit"}),
+                                data=lambda ctx: {"version": ctx.store[ctx.side].version},
+                                verify=hazard_changed(lambda h: h.state == "rectifying", responsible_or_admin, "rectification start")),
+    _H + "evidence_upload": Entry(lambda ctx: {"hazard_id": make_hazard(ctx).pk},
+                                  role_write_api(200, {"use_unit", "regulator"}, {"admin", "city_regulator"}),
+                                  data=lambda ctx: {"file": png()}, multipart=True, verify=evidence_verify),
+    _H + "recheck": Entry(lambda ctx: {"campaign_id": make_campaign(ctx).pk},
+                          role_write_api(200, {"regulator", "inspection_agency"}, {"admin", "city_regulator"}),
+                          data=lambda ctx: {"hazard_id": ctx.store[ctx.side].pk, "result": "pass"}, verify=recheck_verify),
+    _H + "statistics": Entry(None, listing(401), setup=both(make_hazard), markers=areas),
+    _M + "alarm_list": Entry(None, listing(401), setup=both(make_alarm), markers=alarm_markers),
+    _M + "alarm_ack": Entry(lambda ctx: {"alarm_id": make_alarm(ctx).pk}, read(401), markers=alarm_markers, verify=ack_verify),
+    _M + "device_list": Entry(None, listing(401), setup=both(make_alarm), markers=device_markers),
+    _M + "device_bind": Entry(sided, read_ok(201, 401), verify=bind_verify,
+                              data=lambda ctx: {"elevator_id": elevator_of(ctx).pk, "device_id": "DEV-NEW"}),
+    _M + "submit_messages": Entry(sided, {**{r: (200, 200) for r in LOGGED_IN}, "anonymous": (401, 401)},
+                                  data=messages_data, verify=messages_verify),
+})
+
+
+#: Declared with the right expectations but known broken for a reason other than scoping (strict xfail: when the
+#: bug is fixed the test XPASSes and fails, so remove the line then).
+KNOWN_BUGS = {
+    _H + "evidence_upload": "POST /api/hazards/hazards/{id}/evidence is shadowed by the earlier route "
+                            "hazards/{hazard_id}/{action} (action='evidence'): multipart bodies get 400, JSON 422",
+}
+
+
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path):
+    """Evidence uploads land in a throw-away MEDIA_ROOT (the savepoint rolls back rows, not files)."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 # --- discovery ------------------------------------------------------------------------------------------
 
 def discovered_pages() -> dict[str, str]:
@@ -285,25 +765,34 @@ def client_for(ctx: Ctx) -> Client:
 
 
 def request(kind: str, name: str, entry: Entry, ctx: Ctx):
-    """Issue one request inside a savepoint that is rolled back; returns (status, body text)."""
+    """Issue one request inside a savepoint that is rolled back; returns (status, body text, verify problems)."""
+    import json
+    from urllib.parse import urlencode
+
     with transaction.atomic():
+        if entry.setup:
+            entry.setup(ctx)
         kwargs = entry.kwargs(ctx) if entry.kwargs else {}
         data = entry.data(ctx) if entry.data else None
+        qs = ("?" + urlencode(entry.query(ctx))) if entry.query else ""
         c = client_for(ctx)
         if kind == "page":
-            url = reverse(name, kwargs=kwargs or None)
+            url = reverse(name, kwargs=kwargs or None) + qs
             resp = c.post(url, data or {}) if entry.method == "POST" else c.get(url)
         else:
             method, template = discovered_operations()[name]
-            url = template.format(**kwargs)
+            url = template.format(**kwargs) + qs
             if method == "GET":
                 resp = c.get(url)
+            elif entry.multipart:
+                resp = c.post(url, data or {})
             else:
-                resp = c.generic(method, url, data=None if data is None else __import__("json").dumps(data),
+                resp = c.generic(method, url, data=None if data is None else json.dumps(data),
                                  content_type="application/json")
         text = body_text(resp)
+        problems = entry.verify(ctx, resp.status_code, text) if entry.verify else []
         transaction.set_rollback(True)
-    return resp.status_code, text
+    return resp.status_code, text, problems
 
 
 def plant_markers(world) -> None:
@@ -329,8 +818,13 @@ def run_entry(world, kind: str, name: str, entry: Entry) -> list[str]:
         for side in sides:
             ctx = Ctx(world, role, user, side)
             want = entry.expect[role] if side is None else entry.expect[role][0 if side == "own" else 1]
-            status, text = request(kind, name, entry, ctx)
+            status, text, problems = request(kind, name, entry, ctx)
             where = f"{name} as {role}" + (f" on {side}" if side else "")
+            failures += [f"{where}: {p}" for p in problems]
+            if entry.secret is not None:
+                leaked = [x for x in entry.secret(ctx) if x in text]
+                if leaked:
+                    failures.append(f"{where}: LEAK of data this role must not get {leaked} (HTTP {status})")
             if status != want:
                 failures.append(f"{where}: HTTP {status}, expected {want}")
                 continue
@@ -368,7 +862,8 @@ def test_page_matrix(world, name):
     assert not failures, "\n".join(failures)
 
 
-@pytest.mark.parametrize("name", sorted(API))
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=KNOWN_BUGS[n], strict=True))
+                                  if n in KNOWN_BUGS else n for n in sorted(API)])
 def test_api_matrix(world, name):
     if name not in discovered_operations():
         pytest.fail(f"API operation {name} is declared but does not exist")
@@ -395,3 +890,16 @@ def test_matrix_catches_a_leak(world, monkeypatch):
     assert any("regulator" in f and "LEAK" in f for f in failures), failures
     failures = run_entry(world, "api", "registry_elevator_history", API["registry_elevator_history"])
     assert any("as use_unit on other: HTTP 200, expected 404" in f for f in failures), failures
+
+
+def test_matrix_catches_personal_data_and_refused_writes(world, monkeypatch):
+    """The phone check and the "no write happened" checks can fail too."""
+    from liftsafe.emergency import selectors as em_selectors
+    from liftsafe.hazards import services as hz
+
+    monkeypatch.setattr(em_selectors, "sees_personal_data", lambda scope: True)
+    failures = run_entry(world, "api", _E + "case_detail", API[_E + "case_detail"])
+    assert any("as use_unit on own: LEAK" in f and PHONE["own"] in f for f in failures), failures
+    monkeypatch.setattr(hz, "_require_responsible", lambda user, h, action: None)
+    failures = run_entry(world, "page", "hazards:action", PAGES["hazards:action"])
+    assert any("as maintenance_unit on own: rectification start happened" in f for f in failures), failures

@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def clean_env(tmp_path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFTSAFE_")}
+    # a production process never has the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE (check --deploy refuses it)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIFTSAFE_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(LIFTSAFE_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="liftsafe.settings", **extra)
     return env
 

@@ -41,10 +41,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if imported:
             self.log(f"NYC registry imported in {time.monotonic() - t_import:.1f} s (CPU {time.process_time() - c_import:.1f} s)")
+        self.load_second_sources()
         c_gen = time.process_time()
         result = demo.generate(log=self.log)
         self.log(f"generated data in {result.seconds:.1f} s (CPU {time.process_time() - c_gen:.1f} s)")
-        self.load_second_sources()
         accounts = demo.create_accounts()
         counts = demo.visible_counts(accounts)
         self.stdout.write(f"demo ready in {time.monotonic() - t0:.1f} s (CPU {time.process_time() - c0:.1f} s)\n")
