@@ -64,6 +64,9 @@ RULES: dict[str, Rule] = {
              "no deadline found [U]; liftsafe design: the responder page asks for it for 24 h after release"),
         Rule("board_warning_fraction", 0.8, "fraction",
              "liftsafe design: a live-board timer turns amber at this share of its limit (response 3 min, arrival 30/60 min, FACTS §3.4)"),
+        Rule("dispatch_delay_warning_s", 60, "s",
+             "liftsafe design default (FACTS §3 gives no national dispatch-time figure): an entrapment or call nobody "
+             "has dispatched yet turns its live-board timer red after this long since receipt (amber at board_warning_fraction)"),
         Rule("intake_future_skew_s", 5 * 60, "s",
              "liftsafe design: an alarm's received_at may be at most this far in the future (clock skew)"),
         # --- notifications outbox ---

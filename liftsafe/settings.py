@@ -53,7 +53,9 @@ SECRET_KEY = env("LIFTSAFE_SECRET_KEY", None if PRODUCTION else _DEV_SECRET)
 if not SECRET_KEY:
     raise RuntimeError("LIFTSAFE_SECRET_KEY must be set when LIFTSAFE_PROFILE=production")
 
-DEBUG = env_bool("LIFTSAFE_DEBUG", not PRODUCTION and not TESTING)
+# Debug pages only when asked for (LIFTSAFE_DEBUG=1): the demo is shown to people, and Django's
+# debug 404 page lists every URL pattern.
+DEBUG = env_bool("LIFTSAFE_DEBUG", False)
 ALLOWED_HOSTS = [h.strip() for h in (env("LIFTSAFE_ALLOWED_HOSTS", "" if PRODUCTION else "*") or "").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in (env("LIFTSAFE_CSRF_TRUSTED_ORIGINS", "") or "").split(",") if o.strip()]
 
@@ -68,6 +70,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "simple_history",
+    "ninja",  # serves Swagger UI's files locally (/api/docs works without internet)
     "liftsafe.core",
     "liftsafe.registry",
     "liftsafe.emergency",
@@ -154,6 +157,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Outside production, WhiteNoise also serves straight from the apps' static folders (no collectstatic needed).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("LIFTSAFE_MEDIA_ROOT", str(DATA_DIR / "media")))

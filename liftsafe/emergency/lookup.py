@@ -20,7 +20,9 @@ list of candidate elevators, always inside the operator's scope
    are scored with rapidfuzz on a canonical form (EAST→E, STREET→ST,
    68TH→68, full-width→half-width), so a query stays fast on a registry of
    76,000+ elevators on SQLite and PostgreSQL. Several addresses scoring
-   alike make the result ``ambiguous``: the operator chooses.
+   alike make the result ``ambiguous``: the operator chooses. Within an
+   address, in-use passenger lifts (3110 / 3210) come before freight lifts,
+   dumbwaiters (3430) and escalators: 96333 calls are about passengers.
 
 Scores are 0–100 (100 = identical after canonicalisation).
 """
@@ -37,6 +39,7 @@ from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
 
+from liftsafe.monitoring.codes import PASSENGER_LIFT_CATEGORIES
 from liftsafe.registry.models import Elevator, normalize_address
 from liftsafe.registry.selectors import elevators_for
 
@@ -417,7 +420,10 @@ def _identify_address(qs: QuerySet, raw: str, limit: int) -> LookupResult:
         for pk in by_address[a]:
             pk_score[pk] = s
     elevators = list(_with_related(Elevator.objects.filter(pk__in=list(pk_score))))
-    elevators.sort(key=lambda e: (-pk_score[e.pk], e.address, e.status != Elevator.Status.IN_USE, e.source_id))
+    # within an address: in-use first, then passenger lifts (3110/3210: 96333 calls are about passengers)
+    # before freight lifts, dumbwaiters and escalators, then by device number
+    elevators.sort(key=lambda e: (-pk_score[e.pk], e.address, e.status != Elevator.Status.IN_USE,
+                                  e.category not in PASSENGER_LIFT_CATEGORIES, e.source_id))
     if len(elevators) > limit:
         truncated = True
         elevators = elevators[:limit]

@@ -291,15 +291,63 @@ def board_delta(user, since: dt.datetime | None = None, *, limit: int = 5000) ->
     return {"cursor": now.isoformat(), "cases": rows, "closed": closed}
 
 
-def case_counts(user) -> dict[str, int]:
-    """Open cases of ``user`` by state, plus ``late`` (open entrapments past the response limit since dispatch)."""
-    from django.db.models import Count
+TIMED_STATES = (State.RECEIVED, State.DISPATCHED, State.RESPONDED)
 
+
+def board_limits(state: str, urban: bool) -> tuple[int, int]:
+    """Limits (s) of a board row's two timers: ``(since-received limit, since-dispatch limit)``, 0 = not timed.
+
+    The one definition of "late" on the live board (:func:`liftsafe.emergency.views.render_board_rows`
+    colours with it, :func:`late_q` counts with it). Received (nobody dispatched yet): the case timer
+    against ``dispatch_delay_warning_s`` (liftsafe design default). Dispatched: the case timer against the
+    arrival limit (30 / 60 min, FACTS §3.4) and the dispatch timer against ``dispatch_response_limit_s``
+    (3 min, FACTS §3.4). Responded: both against the arrival limit. Other states: untimed.
+    """
     from liftsafe.rules import rule
 
+    arrival = int(rule("rescue_arrival_limit_urban_s" if urban else "rescue_arrival_limit_other_s"))
+    if state == State.RECEIVED:
+        return int(rule("dispatch_delay_warning_s")), 0
+    if state == State.DISPATCHED:
+        return arrival, int(rule("dispatch_response_limit_s"))
+    if state == State.RESPONDED:
+        return arrival, arrival
+    return 0, 0
+
+
+def is_late(state: str, urban: bool, received_at: dt.datetime, level_dispatched_at: dt.datetime | None,
+            now: dt.datetime) -> bool:
+    """Whether a board row shows red at ``now``: a timer has reached its :func:`board_limits` limit."""
+    rl, dl = board_limits(state, urban)
+    if rl and (now - received_at).total_seconds() >= rl:
+        return True
+    return bool(dl and level_dispatched_at and (now - level_dispatched_at).total_seconds() >= dl)
+
+
+def late_q(now: dt.datetime):
+    """Q of the open cases :func:`is_late` at ``now`` (same limits, evaluated in the database)."""
+    from django.db.models import Q
+
+    q = Q(pk__in=[])
+    for st in TIMED_STATES:
+        for urban in (True, False):
+            rl, dl = board_limits(st, urban)
+            cond = Q(pk__in=[])
+            if rl:
+                cond |= Q(received_at__lte=now - dt.timedelta(seconds=rl))
+            if dl:
+                cond |= Q(level_dispatched_at__lte=now - dt.timedelta(seconds=dl))
+            q |= Q(state=st, elevator__urban=urban) & cond
+    return q
+
+
+def case_counts(user, now: dt.datetime | None = None) -> dict[str, int]:
+    """Open cases of ``user`` by state, plus ``late``: the open cases the live board shows red
+    (:func:`late_q` / :func:`is_late`, any case type; undispatched ones included)."""
+    from django.db.models import Count
+
+    now = now or timezone.now()
     qs = cases_for(user).filter(state__in=[s.value for s in OPEN_STATES])
     out = {row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("pk"))}
-    limit = dt.timedelta(seconds=rule("dispatch_response_limit_s"))
-    out["late"] = qs.filter(case_type=CaseType.ENTRAPMENT, state=State.DISPATCHED,
-                            level_dispatched_at__lt=timezone.now() - limit).count()
+    out["late"] = qs.filter(late_q(now)).count()
     return out

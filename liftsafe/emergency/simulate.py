@@ -11,6 +11,14 @@ is never acknowledged, so the escalation job has real work; a few cases are
 false alarms. Simulated cases carry ``source_ref`` ``sim-…`` and
 ``details.simulated = true``; the phone numbers are the well-known test
 number range 138-0013-xxxx.
+
+The stream is also the simulated operator for the cases the demo's IoT feed
+opens (``source_ref`` ``monitoring.alarm:…``): they are dispatched after a
+short call-taker delay (10-50 s, not sped up) and moved along like the
+others. New simulated cases are opened only while fewer than
+:data:`MAX_OPEN_SIMULATED` demo cases are open, and level 3 always
+acknowledges, so the number of open cases stays bounded in a long demo.
+Cases opened by a visitor by hand are left to the visitor.
 """
 from __future__ import annotations
 
@@ -26,8 +34,21 @@ from liftsafe.registry.models import Elevator
 from . import services
 from .models import OPEN_STATES, EmergencyCase, State
 
-SPEED = 4.0  # demo time runs this many times faster than the published averages
+SPEED = 6.0  # demo time runs this many times faster than the published averages
+MAX_OPEN_SIMULATED = 12  # open demo cases above which the stream opens no new simulated case
+#: source_ref prefixes of the cases the simulated operator works on: its own and the IoT feed's
+DEMO_SOURCES = ("sim-", "monitoring.alarm:")
 _rng = random.SystemRandom()
+
+
+def demo_cases():
+    """Queryset of the open cases the demo operator handles (source_ref in :data:`DEMO_SOURCES`)."""
+    from django.db.models import Q
+
+    q = Q()
+    for prefix in DEMO_SOURCES:
+        q |= Q(source_ref__startswith=prefix)
+    return EmergencyCase.objects.filter(q, state__in=[s.value for s in OPEN_STATES])
 
 
 def _delay(case_pk: int, stage: str, lo: float, hi: float) -> float:
@@ -37,12 +58,16 @@ def _delay(case_pk: int, stage: str, lo: float, hi: float) -> float:
 
 
 def _random_elevator() -> Elevator | None:
-    bounds = Elevator.objects.filter(status=Elevator.Status.IN_USE).aggregate(lo=Min("pk"), hi=Max("pk"))
+    """A random in-use passenger lift (3110/3210: 96333 calls are about passengers) without an open case."""
+    from liftsafe.monitoring.codes import PASSENGER_LIFT_CATEGORIES
+
+    lifts = Elevator.objects.filter(status=Elevator.Status.IN_USE, category__in=PASSENGER_LIFT_CATEGORIES)
+    bounds = lifts.aggregate(lo=Min("pk"), hi=Max("pk"))
     if bounds["lo"] is None:
         return None
     for _ in range(5):
         pk = _rng.randint(bounds["lo"], bounds["hi"])
-        e = Elevator.objects.filter(status=Elevator.Status.IN_USE, pk__gte=pk).order_by("pk").first()
+        e = lifts.filter(pk__gte=pk).order_by("pk").first()
         if e is not None and not EmergencyCase.objects.filter(elevator=e, state__in=[s.value for s in OPEN_STATES]).exists():
             return e
     return None
@@ -75,7 +100,7 @@ def advance(case: EmergencyCase, now: dt.datetime) -> str | None:
             if case.case_type == "enquiry" and waited >= _delay(pk, "enq", 60, 240):
                 services.record_milestone(None, case, "completed", now, note="answered on the phone")
                 return "completed"
-            if waited >= _delay(pk, "dispatch", 20, 90):
+            if waited >= random.Random(f"{pk}:dispatch").uniform(10, 50):  # call-taker delay, real time
                 for level in (1, 2, 3):
                     try:
                         services.dispatch_case(None, case, level, at=now)
@@ -83,7 +108,7 @@ def advance(case: EmergencyCase, now: dt.datetime) -> str | None:
                     except ValidationError:
                         continue
         elif d.state == State.DISPATCHED:
-            if random.Random(f"{pk}:{d.level}:silent").random() < 0.1:
+            if d.level < 3 and random.Random(f"{pk}:{d.level}:silent").random() < 0.1:
                 return None  # this responder never acknowledges: the escalation job takes over
             if random.Random(f"{pk}:fa").random() < 0.05 and waited >= _delay(pk, "fa", 60, 180):
                 services.record_milestone(None, case, "false_alarm", now, note="simulated: nobody trapped")
@@ -115,12 +140,15 @@ def advance(case: EmergencyCase, now: dt.datetime) -> str | None:
 
 
 def step(now: dt.datetime | None = None, open_probability: float = 0.5) -> dict:
-    """One tick of the demo stream: maybe open a case, advance every open simulated case. Returns counts."""
+    """One tick of the demo stream: maybe open a case (while fewer than :data:`MAX_OPEN_SIMULATED` demo
+    cases are open), then act as the operator for every open demo case, including the IoT feed's.
+    Returns counts ``{"opened", "advanced"}``."""
     now = now or timezone.now()
     out = {"opened": 0, "advanced": 0}
-    if _rng.random() < open_probability and open_one(now) is not None:
+    if (_rng.random() < open_probability and demo_cases().count() < MAX_OPEN_SIMULATED
+            and open_one(now) is not None):
         out["opened"] += 1
-    for case in EmergencyCase.objects.filter(state__in=[s.value for s in OPEN_STATES], source_ref__startswith="sim-").select_related("elevator")[:500]:
+    for case in demo_cases().select_related("elevator").order_by("received_at", "pk")[:500]:
         if advance(case, now):
             out["advanced"] += 1
     return out

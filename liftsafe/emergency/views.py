@@ -24,7 +24,7 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -109,9 +109,9 @@ def _fmt(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
-def _counts(user) -> dict:
-    """Open-case counts by state plus ``late`` and ``open_total`` (:func:`selectors.case_counts`)."""
-    counts = selectors.case_counts(user)
+def _counts(user, now: dt.datetime | None = None) -> dict:
+    """Open-case counts by state plus ``late`` (the rows shown red at ``now``) and ``open_total`` (:func:`selectors.case_counts`)."""
+    counts = selectors.case_counts(user, now)
     counts["open_total"] = sum(counts.get(s.value, 0) for s in OPEN_STATES)
     return counts
 
@@ -150,7 +150,8 @@ def board_data(user, since: dt.datetime | None = None) -> dict:
         recent = qs.filter(updated_at__gte=since - BOARD_OVERLAP)
         changed = recent.filter(state__in=open_values)
         closed = list(recent.exclude(state__in=open_values).values_list("pk", flat=True)[:5000])
-    rows = list(changed.order_by("received_at", "pk").values_list(*_BOARD_FIELDS)[:5000])
+    undispatched_first = Case(When(state=State.RECEIVED, then=Value(0)), default=Value(1), output_field=IntegerField())
+    rows = list(changed.order_by(undispatched_first, "received_at", "pk").values_list(*_BOARD_FIELDS)[:5000])
     return {"cursor": now.isoformat(), "rows": rows, "closed": closed}
 
 
@@ -159,19 +160,17 @@ def render_board_rows(rows: list[tuple], now: dt.datetime) -> tuple[str, list[di
 
     Built with format strings and :func:`django.utils.html.escape` rather than a template loop: the
     board must render 2,000 rows fast. Each row carries its timer inputs (``data-rc`` received,
-    ``data-ld`` current-level dispatch, epoch s; ``data-al`` arrival limit, ``data-dl`` the dispatch
-    timer's limit, s) for static/liftsafe/emergency.js, and ``data-sig`` (what the row shows apart from
+    ``data-ld`` current-level dispatch, epoch s; ``data-al`` arrival limit, ``data-rl`` the case
+    timer's and ``data-dl`` the dispatch timer's limit, s, from :func:`selectors.board_limits`) for static/liftsafe/emergency.js, and ``data-sig`` (what the row shows apart from
     the timers) so the client replaces a row only when it really changed.
     """
     esc = html_escape  # stdlib: no lazy-string wrapper per call
     states = {k: esc(str(v)) for k, v in State.choices}
     types = {k: esc(str(v)) for k, v in CaseType.choices}
     now_s = now.timestamp()
-    response_limit = int(rule("dispatch_response_limit_s"))
     warn = float(rule("board_warning_fraction"))
-    al_urban, al_other = arrival_limit_s(True), arrival_limit_s(False)
+    limits = {(st, u): selectors.board_limits(st, u) for st, _l in State.choices for u in (True, False)}
     base = esc(_case_base())
-    timed = (State.RECEIVED, State.DISPATCHED, State.RESPONDED)
 
     def tcls(elapsed, limit):
         if elapsed is None or not limit:
@@ -180,21 +179,22 @@ def render_board_rows(rows: list[tuple], now: dt.datetime) -> tuple[str, list[di
 
     html, summary = [], []
     for (pk, no, st, lv, ty, tr, rc_dt, ld_dt, reg, eqp, src, addr, urban, rs) in rows:
-        al = al_urban if urban else al_other
+        al = arrival_limit_s(urban)
         rc = int(rc_dt.timestamp())
         ld = int(ld_dt.timestamp()) if ld_dt else None
-        since_rc = now_s - rc
-        since_ld = now_s - ld if ld else None
-        # dispatch timer: against the response limit until acknowledged, then the arrival limit until arrival;
-        # case timer: against the arrival limit while nobody is on site
-        dl = response_limit if st == State.DISPATCHED else (al if st == State.RESPONDED else 0)
-        rc_cls = tcls(since_rc, al) if st in timed else ""
+        since_rc = now_s - rc_dt.timestamp()
+        since_ld = now_s - ld_dt.timestamp() if ld_dt else None
+        # one definition of the limits (selectors.board_limits, also used by the "late" counter):
+        # case timer against the dispatch-delay warning while undispatched, then the arrival limit;
+        # dispatch timer against the response limit until acknowledged, then the arrival limit until arrival
+        rl, dl = limits.get((st, bool(urban)), (0, 0))
+        rc_cls = tcls(since_rc, rl)
         ld_cls = tcls(since_ld, dl)
         row_cls = "late" if "t-late" in (rc_cls, ld_cls) else ("undispatched" if st == State.RECEIVED else "")
         rs_e = esc((rs or "")[:40])
         level = f'<b class="em-level lv-{lv}">{lv}</b> {rs_e}' if lv else '<b class="em-undisp">—</b>'
         html.append(
-            f'<tr id="case-{pk}" class="{row_cls}" data-rc="{rc}" data-ld="{ld or ""}" data-st="{st}" data-al="{al}" '
+            f'<tr id="case-{pk}" class="{row_cls}" data-rc="{rc}" data-ld="{ld or ""}" data-st="{st}" data-al="{al}" data-rl="{rl}" '
             f'data-dl="{dl}" data-sig="{lv}|{rs_e}|{tr}|{ty}|{ld or ""}">'
             f'<td><a href="{base}{pk}/">{esc(no)}</a></td>'
             f'<td><i class="em-state st-{st}">{states.get(st, st)}</i></td>'
@@ -404,8 +404,9 @@ def _board_context(request) -> dict:
     now = timezone.now()
     data = board_data(request.user)
     rows_html, rows = render_board_rows(data["rows"], now)
-    return {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "counts": _counts(request.user),
+    return {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "counts": _counts(request.user, now),
             "server_now": int(now.timestamp() * 1000), "response_limit": int(rule("dispatch_response_limit_s")),
+            "dispatch_warning": int(rule("dispatch_delay_warning_s")),
             "warn_fraction": rule("board_warning_fraction"), "warn_pct": round(float(rule("board_warning_fraction")) * 100)}
 
 
@@ -413,7 +414,7 @@ def _board_context(request) -> dict:
 @login_required
 @require_GET
 def board(request):
-    """Live board of open cases, oldest first, with running timers (see static/liftsafe/emergency.js)."""
+    """Live board of open cases, undispatched first, then oldest first, with running timers (see static/liftsafe/emergency.js)."""
     _require(request.user, BOARD_ROLES)
     ctx = _board_context(request)
     response = render(request, "emergency/board.html", ctx)
@@ -434,9 +435,10 @@ def board_delta(request):
     if since is not None and timezone.is_naive(since):
         since = timezone.make_aware(since, dt.timezone.utc)
     data = board_data(request.user, since)
-    rows_html, rows = render_board_rows(data["rows"], timezone.now())
+    now = timezone.now()
+    rows_html, rows = render_board_rows(data["rows"], now)
     ctx = {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "closed": data["closed"],
-           "counts": _counts(request.user), "full": since is None}
+           "counts": _counts(request.user, now), "full": since is None}
     response = render(request, "emergency/_board_delta.html", ctx)
     response["X-Board-Version"] = data["cursor"]
     return response

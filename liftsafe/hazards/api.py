@@ -129,6 +129,20 @@ _ACTIONS = {
 }
 
 
+class EvidenceOut(Schema):
+    id: int
+    original_name: str
+    content_type: str
+    size: int
+    kind: str
+
+
+@router.post("/hazards/{hazard_id}/evidence", response={200: EvidenceOut, **ERRS}, summary="Upload an evidence file")  # before the {action} route, which would shadow it
+def evidence_upload(request, hazard_id: int, file: File[UploadedFile]):
+    h = selectors.hazard_get(request.user, hazard_id)
+    return _call(lambda: services.evidence_add(request.user, h, file))
+
+
 @router.post("/hazards/{hazard_id}/{action}", response={200: HazardOut, **ERRS},
              summary="Workflow action: list, stop-use, start, submit, send-back, close")
 def hazard_action(request, hazard_id: int, action: str, data: ActionIn):
@@ -142,20 +156,6 @@ def hazard_action(request, hazard_id: int, action: str, data: ActionIn):
             return selectors.hazard_get(request.user, hazard_id)
         return _ACTIONS[action](request.user, h, data)
     return _call(run)
-
-
-class EvidenceOut(Schema):
-    id: int
-    original_name: str
-    content_type: str
-    size: int
-    kind: str
-
-
-@router.post("/hazards/{hazard_id}/evidence", response={200: EvidenceOut, **ERRS}, summary="Upload an evidence file")
-def evidence_upload(request, hazard_id: int, file: File[UploadedFile]):
-    h = selectors.hazard_get(request.user, hazard_id)
-    return _call(lambda: services.evidence_add(request.user, h, file))
 
 
 @router.post("/campaigns/{campaign_id}/rechecks", response={200: dict, **ERRS}, summary="Record a re-check result")

@@ -121,7 +121,7 @@ _REASONS = [
     (r"^reopened: recurrence in campaign (\d+)$", _l("reopened on recurrence (campaign %s)")),
     (r"^lifted by close-out of hazard #(\d+)$", _l("stop-use order lifted by the close-out of hazard #%s")),
     (r"^re-check (pass|recurrence)$", _l("re-check recorded: %s")), (r"^launched$", _l("campaign launched")),
-    (r"^created$", _l("created")), (r"^changed$", _l("changed")),
+    (r"^created$", _l("created")), (r"^changed$", _l("changed")), (r"^deleted$", _l("deleted")),
 ]
 _REASONS = [(re.compile(rx), label) for rx, label in _REASONS]
 KIND_LABELS = {"hazard": _l("Hazard"), "order": _l("Stop-use order"), "recheck": _l("Re-check")}
@@ -160,6 +160,11 @@ def _change(field: str, old, new) -> tuple:
 
         names = dict(get_user_model().objects.filter(pk__in=[x for x in (old, new) if x]).values_list("pk", "username"))
         return (str(_USER_FIELDS[field]), names.get(old, old), names.get(new, new))
+    if field == "responsible_unit":
+        from liftsafe.registry.models import Organisation
+
+        names = dict(Organisation.objects.filter(pk__in=[x for x in (old, new) if x]).values_list("pk", "name"))
+        old, new = names.get(old, old), names.get(new, new)
     try:
         label = str(Hazard._meta.get_field(field).verbose_name)
     except Exception:  # noqa: BLE001 - unknown field in an old history row
@@ -287,7 +292,7 @@ def statistics(user, *, area: str | None = None, group_by_area: bool = True) -> 
     Rates are None when the denominator is 0. The last row (area "*", level "*") is the total.
     """
     today = timezone.localdate()
-    qs = hazards_for(user).exclude(state__in=[State.LEAD, State.DISMISSED])
+    qs = hazards_for(user).filter(filed_q())
     if area:
         node = Area.objects.filter(code=area).only("path").first()
         qs = qs.filter(area__path__startswith=node.path) if node else qs.none()
@@ -320,3 +325,69 @@ def statistics(user, *, area: str | None = None, group_by_area: bool = True) -> 
         row["on_time_rate"] = row["closed_on_time"] / row["closed"] if row["closed"] else None
         row["recurrence_rate"] = row["recurrences"] / row["rechecked"] if row["rechecked"] else None
     return out
+
+
+# --------------------------------------------------------------------------- responsible units
+RESPONSIBLE_UNIT_KINDS = ("use_unit", "maintenance_unit")
+UNIT_SEARCH_LIMIT = 20
+
+
+def responsible_unit_choices(user, elevator) -> list:
+    """The default responsible-unit choices of ``elevator``: its use unit first (the use unit is responsible for
+    the elevator's safety, FACTS §7 / Special Equipment Safety Law art. 33), then its current maintenance unit
+    (:func:`liftsafe.registry.selectors.maintenance_unit_on`). At most 2 organisations, no duplicates."""
+    from liftsafe.registry.selectors import elevator_get, maintenance_unit_on
+
+    elevator = elevator_get(user, elevator.pk)
+    out = []
+    for org in (elevator.use_unit, maintenance_unit_on(elevator)):
+        if org is not None and org.kind in RESPONSIBLE_UNIT_KINDS and org not in out:
+            out.append(org)
+    return out
+
+
+def responsible_unit_search(user, q: str, limit: int = UNIT_SEARCH_LIMIT) -> QuerySet:
+    """Use and maintenance units in ``user``'s scope whose name contains ``q`` (case-insensitive), by name,
+    at most ``limit`` (default 20). Empty ``q`` → nothing."""
+    from liftsafe.registry.selectors import organisations_for
+
+    q = " ".join((q or "").split())
+    if not q:
+        return organisations_for(user).none()
+    return organisations_for(user).filter(kind__in=RESPONSIBLE_UNIT_KINDS, name__icontains=q).order_by("name", "id")[:limit]
+
+
+def responsible_unit_allowed(user, unit, elevator=None) -> bool:
+    """True if ``user`` may make ``unit`` responsible for a hazard on ``elevator``: the elevator's own use unit
+    or current maintenance unit, or any organisation in the user's scope (``organisations_for``)."""
+    from liftsafe.registry.selectors import maintenance_unit_on, organisations_for
+
+    if elevator is not None:
+        mu = maintenance_unit_on(elevator)
+        if unit.pk in (elevator.use_unit_id, mu.pk if mu else None):
+            return True
+    return organisations_for(user).filter(pk=unit.pk).exists()
+
+
+# --------------------------------------------------------------------------- record counts
+def hazard_counts(user, *, area: str | None = None) -> dict:
+    """What the hazard list (/hazards/) holds for ``user``, by kind of record — one definition per number:
+
+    - ``records``: everything the list shows (leads, dismissed leads and hazards);
+    - ``leads``: leads awaiting acceptance (state lead: e.g. imported incident reports, IoT patterns);
+    - ``dismissed``: leads dismissed as not a hazard;
+    - ``filed``: filed hazards = accepted (every state but lead and dismissed); the statistics' "filed".
+    ``records == leads + dismissed + filed``.
+    """
+    qs = hazards_for(user)
+    if area:
+        node = Area.objects.filter(code=area).only("path").first()
+        qs = qs.filter(area__path__startswith=node.path) if node else qs.none()
+    c = qs.aggregate(records=Count("id"), leads=Count("id", filter=Q(state=State.LEAD)),
+                     dismissed=Count("id", filter=Q(state=State.DISMISSED)), filed=Count("id", filter=filed_q()))
+    return c
+
+
+def filed_q() -> Q:
+    """The definition of a filed hazard (accepted; not a lead, not a dismissed lead), used by statistics and counts."""
+    return ~Q(state__in=[State.LEAD, State.DISMISSED])

@@ -109,9 +109,18 @@ def _check_deadline(deadline: dt.date | None, *, required: bool = True) -> None:
         raise ValidationError({"deadline": _("The deadline %(d)s is in the past.") % {"d": deadline}})
 
 
-def _check_unit(unit: Organisation | None) -> None:
+def _check_unit(unit: Organisation | None, user=None, elevator: Elevator | None = None) -> None:
+    """Check a responsible unit: required, a use or maintenance unit, and — when ``user`` is given — either
+    the elevator's own use unit / current maintenance unit or an organisation in the user's scope
+    (:func:`liftsafe.registry.selectors.organisations_for`). Raises ValidationError on ``responsible_unit``."""
     if unit is None:
         raise ValidationError({"responsible_unit": _("A responsible unit is required.")})
+    if user is not None:
+        from .selectors import responsible_unit_allowed
+
+        if not responsible_unit_allowed(user, unit, elevator):
+            raise ValidationError({"responsible_unit": _(
+                "Organisation #%(id)s is not the elevator's use or maintenance unit and is outside your scope.") % {"id": unit.pk}})
     if unit.kind not in RESPONSIBLE_KINDS:
         raise ValidationError({"responsible_unit": _("%(org)s is not a use unit or a maintenance unit.") % {"org": unit}})
 
@@ -143,7 +152,7 @@ def hazard_file(user, *, elevator: Elevator, source: str, title: str, level: str
     _check_level(level)
     if source not in Source.values:
         raise ValidationError({"source": _("Unknown source %(s)r.") % {"s": source}})
-    _check_unit(responsible_unit)
+    _check_unit(responsible_unit, user, elevator)
     deadline = deadline or default_deadline(level)
     _check_deadline(deadline)
     if cause_class and cause_class not in CauseClass.values:
@@ -193,7 +202,7 @@ def lead_accept(user, hazard: Hazard, *, version: int | None, responsible_unit: 
     if level:
         _check_level(level)
         h.level = level
-    _check_unit(responsible_unit)
+    _check_unit(responsible_unit, user, h.elevator)
     deadline = deadline or default_deadline(h.level)
     _check_deadline(deadline)
     h.responsible_unit, h.deadline, h.state, h.filed_by = responsible_unit, deadline, State.OPEN, user
@@ -230,7 +239,7 @@ def hazard_update(user, hazard: Hazard, *, version: int | None, changes: dict[st
         if field == "level":
             _check_level(value)
         if field == "responsible_unit":
-            _check_unit(value)
+            _check_unit(value, user, h.elevator)
         setattr(h, field, value)
     return _save(h, reason or "edited", user)
 

@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from liftsafe.core.models import Area, Role
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator, Organisation
+from liftsafe.registry import selectors as selectors_registry
 from liftsafe.registry.selectors import areas_for, elevator_get, organisations_for
 
 from . import selectors, services
@@ -65,16 +66,55 @@ def my_hazards(request):
     return render(request, "hazards/mine.html", {"hazards": selectors.my_open_hazards(request.user)})
 
 
+def _int(value) -> int | None:
+    try:
+        return int(str(value).strip().lstrip("#"))
+    except (TypeError, ValueError):
+        return None
+
+
+def _posted_unit(p) -> Organisation | None:
+    """The organisation named by the posted ``responsible_unit`` id (scope is checked by the service)."""
+    raw = p.get("responsible_unit") or ""
+    if not raw:
+        return None
+    pk = _int(raw)
+    if pk is None:
+        raise ValidationError({"responsible_unit": _("Choose a responsible unit.")})
+    unit = Organisation.objects.filter(pk=pk).first()
+    if unit is None:
+        raise ValidationError({"responsible_unit": _("Organisation #%(id)s does not exist.") % {"id": pk}})
+    return unit
+
+
+def _unit_ctx(user, elevator, chosen: str | None = None) -> dict:
+    """Responsible-unit choices of the form: the elevator's use unit (preselected) and maintenance unit, plus the
+    organisation chosen through the search box if it is in scope (so a re-shown form keeps it)."""
+    units = selectors.responsible_unit_choices(user, elevator)
+    pk = _int(chosen) if chosen else None
+    if pk and pk not in [u.pk for u in units]:
+        extra = organisations_for(user).filter(pk=pk, kind__in=selectors.RESPONSIBLE_UNIT_KINDS).first()
+        if extra is not None:
+            units.append(extra)
+    selected = pk if pk else (units[0].pk if units else None)
+    return {"units": units, "unit_selected": selected, "unit_elevator": elevator}
+
+
 @login_required
 def hazard_new(request):
-    elevator = elevator_get(request.user, int(request.GET.get("elevator") or request.POST.get("elevator") or 0))
-    units = Organisation.objects.filter(kind__in=["use_unit", "maintenance_unit"]).filter(
-        pk__in=[x for x in (elevator.use_unit_id, *elevator.contracts.values_list("maintenance_unit_id", flat=True)) if x]) \
-        | organisations_for(request.user).filter(kind__in=["use_unit", "maintenance_unit"])
+    raw = request.GET.get("elevator") or request.POST.get("elevator")
+    if not raw:
+        q = request.GET.get("q", "").strip()
+        found = selectors_registry.elevator_search(request.user, q).select_related("area")[:20] if q else []
+        return render(request, "hazards/new_pick.html", {"q": q, "found": found})
+    pk = _int(raw)
+    if pk is None:
+        raise Http404("elevator not found")
+    elevator = elevator_get(request.user, pk)
     if request.method == "POST":
         p = request.POST
         try:
-            unit = Organisation.objects.filter(pk=p.get("responsible_unit") or 0).first()
+            unit = _posted_unit(p)
             h = services.hazard_file(request.user, elevator=elevator, source=p.get("source", ""), title=p.get("title", ""),
                                      level=p.get("level", ""), responsible_unit=unit, deadline=_date(p.get("deadline")),
                                      description=p.get("description", ""), cause_class=p.get("cause_class", ""))
@@ -82,9 +122,16 @@ def hazard_new(request):
             return redirect(h)
         except (ValidationError, PermissionDenied) as exc:
             _errors(request, exc)
-    return render(request, "hazards/new.html", {"e": elevator, "units": units.distinct().order_by("kind", "name"),
+    return render(request, "hazards/new.html", {"e": elevator, **_unit_ctx(request.user, elevator, request.POST.get("responsible_unit")),
                                                 "levels": Level.choices, "sources": Source.choices, "causes": CauseClass.choices,
                                                 "form": request.POST})
+
+
+@login_required
+def unit_search(request):
+    """htmx: up to 20 use/maintenance units in the caller's scope whose name contains ``q``, as radio choices."""
+    found = selectors.responsible_unit_search(request.user, request.GET.get("q", ""))
+    return render(request, "hazards/_unit_found.html", {"found": found, "q": request.GET.get("q", "")})
 
 
 @login_required
@@ -97,13 +144,13 @@ def hazard_detail(request, pk: int):
            "timeline": selectors.hazard_timeline(request.user, h)[:100], "orders": h.stop_use_orders.all(),
            "rechecks": h.rechecks.select_related("campaign"), "is_reg": is_reg, "is_unit": is_unit,
            "authorities": AuthorityLevel.choices, "levels": Level.choices,
-           "units": organisations_for(request.user).filter(kind__in=["use_unit", "maintenance_unit"]) if h.state == State.LEAD and is_reg else [],
+           **(_unit_ctx(request.user, h.elevator) if h.state == State.LEAD and is_reg else {"units": []}),
            "active_order": services.active_order(h.elevator_id), "open_states": OPEN_STATES}
     return render(request, "hazards/detail.html", ctx)
 
 
 ACTIONS = {
-    "accept": lambda u, h, p, v: services.lead_accept(u, h, version=v, responsible_unit=Organisation.objects.filter(pk=p.get("responsible_unit") or 0).first(),
+    "accept": lambda u, h, p, v: services.lead_accept(u, h, version=v, responsible_unit=_posted_unit(p),
                                                       deadline=_date(p.get("deadline")), level=p.get("level") or None),
     "dismiss": lambda u, h, p, v: services.lead_dismiss(u, h, version=v, reason=p.get("reason", "")),
     "list": lambda u, h, p, v: services.hazard_list(u, h, version=v, authority=p.get("authority", "")),
@@ -236,7 +283,7 @@ def statistics(request):
     rows = selectors.statistics(request.user, area=g.get("area") or None)
     level_names = dict(Level.choices)
     fmt = g.get("format")
-    header = [_("Area"), _("Hazard level"), _("Filed"), _("Closed out"), _("Closed on time"), _("Open"), _("Overdue"), _("Listed open"),
+    header = [_("Area"), _("Hazard level"), _("Filed hazards (leads excluded)"), _("Closed out"), _("Closed on time"), _("Open"), _("Overdue"), _("Listed open"),
               _("Re-checked"), _("Recurrences"), _("Rectification rate"), _("On-time rate"), _("Recurrence rate")]
     table = [[str(_("Total")) if r["area"] == "*" else r["area"], "" if r["level"] == "*" else str(level_names.get(r["level"], r["level"])), r["filed"], r["closed"], r["closed_on_time"], r["open"],
               r["overdue"], r["listed_open"], r["rechecked"], r["recurrences"],
@@ -269,4 +316,5 @@ def statistics(request):
         return resp
     display = [row[:10] + [_fmt_rate(v) for v in row[10:]] for row in table]
     return render(request, "hazards/stats.html", {"header": header, "rows": display, "filters": g,
+                                                  "counts": selectors.hazard_counts(request.user, area=g.get("area") or None),
                                                   "areas": areas_for(request.user).filter(level__in=["province", "city", "district"])[:300]})

@@ -228,7 +228,7 @@ def _dead_letter_rows(items: list[tuple[RawMessage, str, str, str, str]]) -> lis
 
 
 # elevator fields the detection needs (the rest stay unloaded on the hot path)
-_ELEVATOR_FIELDS = ["elevator__id", "elevator__status", "elevator__area_id", "elevator__rated_speed_mps"]
+_ELEVATOR_FIELDS = ["elevator__id", "elevator__status", "elevator__area_id", "elevator__rated_speed_mps", "elevator__category"]
 _DEVICE_FIELDS = ["online", "last_seen", "last_device_time", "last_message_id", "last_status", "last_stats", "state",
                   "window_start", "window_count", "timer_due"]
 
@@ -394,7 +394,8 @@ def _suppressed(d: MonitoringDevice, at: dt.datetime) -> bool:
 
 
 def _raise(d: MonitoringDevice, type_: str, res: BatchResult, now: dt.datetime, *, code: str, detail: str, ts: dt.datetime) -> None:
-    if type_ not in C.NEVER_SUPPRESSED and _suppressed(d, ts):
+    if (type_ not in C.NEVER_SUPPRESSED and _suppressed(d, ts)) or (
+            type_ == AlarmType.ENTRAPMENT and not C.can_trap_passengers(d.elevator.category)):
         res.suppressed += 1
         return
     alarm, created = raise_alarm(d.elevator, type_, device=d, code=code, detail=detail,
@@ -522,9 +523,12 @@ def raise_alarm(elevator: Elevator, type_: str, *, device: MonitoringDevice | No
     New power-loss alarms are correlated into an area incident; entrapments
     open (or attach to) an emergency case. Must run inside a transaction.
 
-    Returns ``(alarm, created)``; ``(None, False)`` when rate-capped.
+    Returns ``(alarm, created)``; ``(None, False)`` when rate-capped, or for an entrapment on an
+    elevator without a passenger car (dumbwaiter 3430, escalator 33xx: :func:`codes.can_trap_passengers`).
     """
     now = now or timezone.now()
+    if type_ == AlarmType.ENTRAPMENT and not C.can_trap_passengers(elevator.category):
+        return None, False
     active = Alarm.objects.filter(elevator_id=elevator.pk, type=type_, cleared_at__isnull=True)
     if active.update(occurrences=F("occurrences") + 1, last_occurred_at=now):
         return active.first(), False

@@ -166,20 +166,44 @@ class Simulator:
             {"v": 1, "type": "heartbeat", "device": "UNKNOWN-" + car.device, "id": "1", "ts": now.isoformat()}).encode()
 
 
-def devices_for_simulation(limit: int, *, bind: bool = True, prefix: str = "SIM-") -> list[tuple[str, str, int, float]]:
-    """``(device_id, area_code, floors, rated_speed)`` for up to ``limit`` bound devices; with ``bind``,
-    first binds ``<prefix><elevator id>`` to in-use lifts of the registry that have no device yet."""
+def simulation_elevators(limit: int):
+    """Up to ``limit`` in-use passenger lifts (:data:`codes.PASSENGER_LIFT_CATEGORIES`, never dumbwaiters or
+    escalators) without a device, spread over the areas deterministically: round-robin over the areas
+    (by area code), lowest elevator id first within each area. Returns a list of elevators."""
     from liftsafe.registry.models import Elevator
 
+    from .codes import PASSENGER_LIFT_CATEGORIES
+
+    base = Elevator.objects.filter(status=Elevator.Status.IN_USE, category__in=PASSENGER_LIFT_CATEGORIES,
+                                   monitoring_devices__isnull=True)
+    areas = list(base.order_by("area__code").values_list("area_id", flat=True).distinct())
+    areas = list(dict.fromkeys(areas))
+    if not areas or limit <= 0:
+        return []
+    per_area = -(-limit // len(areas))  # ceil: enough from each area for the round-robin
+    pools = [list(base.filter(area_id=a).order_by("pk")[:per_area]) for a in areas]
+    out = []
+    for i in range(per_area):
+        for pool in pools:
+            if i < len(pool) and len(out) < limit:
+                out.append(pool[i])
+    return out
+
+
+def devices_for_simulation(limit: int, *, bind: bool = True, prefix: str = "SIM-") -> list[tuple[str, str, int, float]]:
+    """``(device_id, area_code, floors, rated_speed)`` for up to ``limit`` active devices on passenger lifts;
+    with ``bind``, first binds ``<prefix><elevator id>`` to :func:`simulation_elevators` until there are
+    ``limit``. Devices on other categories (dumbwaiters, escalators) are never simulated."""
+    from .codes import PASSENGER_LIFT_CATEGORIES
     from .models import MonitoringDevice
     from .services import bind_device
 
-    have = MonitoringDevice.objects.filter(active=True).count()
+    devices = MonitoringDevice.objects.filter(active=True, elevator__category__in=PASSENGER_LIFT_CATEGORIES)
+    have = devices.count()
     if bind and have < limit:
-        for e in (Elevator.objects.filter(status=Elevator.Status.IN_USE, monitoring_devices__isnull=True)
-                  .order_by("pk")[: limit - have]):
+        for e in simulation_elevators(limit - have):
             bind_device(e, f"{prefix}{e.pk}", vendor="simulator")
-    rows = (MonitoringDevice.objects.filter(active=True).select_related("elevator__area").order_by("pk")[:limit])
+    rows = devices.select_related("elevator__area").order_by("pk")[:limit]
     return [(d.device_id, d.elevator.area.code, d.elevator.floors or 12, float(d.elevator.rated_speed_mps or 1.5)) for d in rows]
 
 

@@ -614,6 +614,8 @@ PAGES.update({
     "hazards:campaign_detail": Entry(lambda ctx: {"pk": make_campaign(ctx).pk}, read(302), markers=lambda ctx, side: [f"CAMP-{side}"]),
     "hazards:recheck": Entry(lambda ctx: {"pk": make_campaign(ctx).pk}, in_scope_write(302, 302), method="POST",
                              data=lambda ctx: {"hazard": str(ctx.store[ctx.side].pk), "result": "pass"}, verify=recheck_verify),
+    "hazards:unit_search": Entry(None, listing(302), query=lambda ctx: {"q": "unit"}, own_markers_shown=False,
+                                 markers=lambda ctx, side: [] if side == "own" else ["use_unit B", "maintenance_unit B"]),
     "hazards:stats": Entry(None, listing(302), setup=both(make_hazard),
                            markers=lambda ctx, side: [ctx.world.district_a.name if side == "own" else ctx.world.district_b.name]),
     # monitoring: scoped through the elevator
@@ -669,10 +671,7 @@ API.update({
 
 #: Declared with the right expectations but known broken for a reason other than scoping (strict xfail: when the
 #: bug is fixed the test XPASSes and fails, so remove the line then).
-KNOWN_BUGS = {
-    _H + "evidence_upload": "POST /api/hazards/hazards/{id}/evidence is shadowed by the earlier route "
-                            "hazards/{hazard_id}/{action} (action='evidence'): multipart bodies get 400, JSON 422",
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 @pytest.fixture(autouse=True)

@@ -42,10 +42,12 @@ def test_production_profile_refuses_to_start_without_a_secret_key(tmp_path):
 
 
 def test_dev_profile_fails_check_deploy(tmp_path):
-    """The development defaults (debug, dev secret) are not deployable, and the check says so."""
+    """The development defaults (no HTTPS settings) are not deployable, and the check says so."""
     out = run_manage(["check", "--deploy", "--fail-level", "WARNING"], clean_env(tmp_path))
     assert out.returncode != 0
-    assert "security.W018" in out.stdout + out.stderr  # DEBUG on
+    assert "security.W004" in out.stdout + out.stderr  # no HSTS
+    debug = run_manage(["check", "--deploy", "--fail-level", "WARNING"], clean_env(tmp_path, LIFTSAFE_DEBUG="1"))
+    assert "security.W018" in debug.stdout + debug.stderr  # DEBUG on when asked for
 
 
 def test_defaults_time_zone_and_database(tmp_path):

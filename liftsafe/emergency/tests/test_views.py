@@ -355,3 +355,40 @@ def test_level1_unit_reports_cause_after_escalation(client, world):
     client.post(reverse("emergency:responder_cause", args=[case.pk]), {"cause_class": "human", "cause_item": "human:overload"})
     case.refresh_from_db()
     assert (case.cause_class, case.cause_item) == ("human", "overload")
+
+
+def test_board_undispatched_first_and_late_counter_matches_red_rows(client, world, settings):
+    """Undispatched cases sort to the top (then by received time) and turn red after dispatch_delay_warning_s;
+    the "late" counter counts exactly the rows shown red (any case type, undispatched included)."""
+    from liftsafe.core.testing import make_elevator
+
+    for i in range(3):
+        world.elevators[f"x{i}"] = make_elevator(f"X{i}", world.district_a)
+    now = timezone.now()
+    ago = lambda s: now - dt.timedelta(seconds=s)  # noqa: E731
+    op = world.users["operator"]
+    d_late = open_case(world, "a1", minutes_ago=10)  # entrapment, dispatched 5 min ago → red (response 3 min)
+    services.dispatch_case(op, d_late, 1, at=ago(300))
+    d_fault = open_case(world, "a2", minutes_ago=9, case_type="fault_report", trapped_count=None)
+    services.dispatch_case(op, d_fault, 1, at=ago(290))  # fault report late too: same red rule
+    d_ok = open_case(world, "x0", minutes_ago=8)
+    services.dispatch_case(op, d_ok, 2, at=ago(30))  # no contract on X0: rescue station
+    u_old = open_case(world, "x1", minutes_ago=2)  # nobody dispatched for 2 min → red (60 s default)
+    u_new = open_case(world, "x2", minutes_ago=0.5)  # 30 s → not yet red
+    login(client, world, "operator")
+    r = client.get(reverse("emergency:board"))
+    rows = r.context["rows"]
+    assert [row["id"] for row in rows] == [u_old.pk, u_new.pk, d_late.pk, d_fault.pk, d_ok.pk]
+    by_id = {row["id"]: row for row in rows}
+    assert by_id[u_old.pk]["rc_cls"] == "t-late" and by_id[u_old.pk]["row_cls"] == "late"
+    assert by_id[u_new.pk]["rc_cls"] == "t-ok" and by_id[u_new.pk]["row_cls"] == "undispatched"
+    red = {row["id"] for row in rows if row["row_cls"] == "late"}
+    assert red == {u_old.pk, d_late.pk, d_fault.pk}
+    assert r.context["counts"]["late"] == len(red) == 3
+    html = r.content.decode()
+    assert f'id="case-{u_old.pk}" class="late"' in html and 'data-rl="60"' in html
+    # the threshold is a rule: at 20 s the 30 s-old undispatched case is red too, and counted
+    settings.LIFTSAFE_RULES = {"dispatch_delay_warning_s": 20}
+    d = client.get(reverse("emergency:board_delta"))
+    red = {row["id"] for row in d.context["rows"] if row["row_cls"] == "late"}
+    assert u_new.pk in red and d.context["counts"]["late"] == len(red) == 4

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
@@ -687,6 +687,11 @@ def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress
     run.finished_at = timezone.now()
     if not dry_run:
         run.save()
+        if connection.vendor == "postgresql" and c["created"] > 1000:
+            # fresh planner statistics after a bulk load: without them PostgreSQL picked a plan
+            # 30x slower for the call-taker's address lookup (bench/RESULTS.md, "Live board")
+            with connection.cursor() as cur:
+                cur.execute(f'ANALYZE "{Elevator._meta.db_table}", "{Building._meta.db_table}"')
     return run
 
 

@@ -60,7 +60,9 @@ def reserve_ids(model, n: int) -> list[int]:
             seq = cur.fetchone()
             start = max(top, seq[0] if seq else 0) + 1
             return list(range(start, start + n))
-    raise NotImplementedError(f"fast insert is not implemented for {connection.vendor}")
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"liftsafe supports SQLite and PostgreSQL, not {connection.vendor}")
 
 
 class FastInserter:

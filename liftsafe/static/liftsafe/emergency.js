@@ -2,9 +2,10 @@
  *
  * Timers: every element .em-timer inside a board row (data-rc / data-ld, epoch seconds) or with data-since
  * ticks every second against the server clock (data-server-now on the page, ms) and turns
- * t-ok / t-warn / t-late at the row's limit (data-al arrival limit, data-dl dispatch-timer limit, s).
+ * t-ok / t-warn / t-late at the row's limits (data-rl case-timer limit, data-dl dispatch-timer limit, s;
+ * 0 = untimed; server side: emergency.selectors.board_limits).
  * Board: #board-poll polls the delta endpoint with ?since=<cursor> (htmx); the response's rows replace
- * rows of the same id or are inserted in received order; ids in data-closed are removed.
+ * rows of the same id or are inserted undispatched first, then in received order; ids in data-closed are removed.
  */
 (function () {
   "use strict";
@@ -27,15 +28,14 @@
     el.classList.remove("t-ok", "t-warn", "t-late");
     if (c) el.classList.add(c);
   }
-  var OPEN_TIMED = { received: 1, dispatched: 1, responded: 1 };
   function tickRow(tr, now) {
     var rc = +tr.dataset.rc, ld = tr.dataset.ld ? +tr.dataset.ld : null, st = tr.dataset.st;
-    var al = +tr.dataset.al, dl = +tr.dataset.dl;
+    var rl = +tr.dataset.rl, dl = +tr.dataset.dl;
     var late = false;
     var a = tr.querySelector('[data-t="rc"]'), b = tr.querySelector('[data-t="ld"]');
     if (a) {
       a.textContent = fmt(now - rc);
-      var ca = OPEN_TIMED[st] ? cls(now - rc, al) : "";
+      var ca = cls(now - rc, rl);
       setCls(a, ca); late = late || ca === "t-late";
     }
     if (b) {
@@ -59,12 +59,17 @@
     }
   }
 
+  // board order (same as views.board_data): undispatched first, then received time, then id
+  function rowKey(tr) { return [tr.dataset.st === "received" ? 0 : 1, +tr.dataset.rc, +tr.id.slice(5)]; }
+  function before(a, b) {
+    for (var i = 0; i < 3; i++) { if (a[i] !== b[i]) return a[i] < b[i]; }
+    return false;
+  }
   function insertRow(tbody, tr) {
-    var rc = +tr.dataset.rc, id = +tr.id.slice(5);
+    var key = rowKey(tr);
     var kids = tbody.children;
     for (var i = 0; i < kids.length; i++) {
-      var k = kids[i], krc = +k.dataset.rc;
-      if (krc > rc || (krc === rc && +k.id.slice(5) > id)) { tbody.insertBefore(tr, k); return; }
+      if (before(key, rowKey(kids[i]))) { tbody.insertBefore(tr, kids[i]); return; }
     }
     tbody.appendChild(tr);
   }
@@ -82,7 +87,9 @@
     for (var i = 0; i < rows.length; i++) {
       var tr = rows[i], old = document.getElementById(tr.id);
       if (old) {
-        if (old.dataset.st !== tr.dataset.st || old.dataset.sig !== tr.dataset.sig) {  // timers tick locally: only a real change replaces the row
+        if (old.dataset.st !== tr.dataset.st) {  // the state moves the row (undispatched rows sort first)
+          old.remove(); insertRow(tbody, tr); changed++; flash(tr);
+        } else if (old.dataset.sig !== tr.dataset.sig) {  // timers tick locally: only a real change replaces the row
           old.replaceWith(tr); changed++; flash(tr);
         }
       } else { insertRow(tbody, tr); changed++; flash(tr); }
