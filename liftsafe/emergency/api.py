@@ -283,4 +283,4 @@ def upload(request, since: dt.datetime | None = None):
 
 @router.get("/causes", summary="Cause code tree (FACTS §4.3): {class: {label, items: {item: label}}}")
 def cause_tree(request):
-    return {k: {"label": label, "items": items} for k, (label, items) in causes.CAUSES.items()}
+    return {k: {"label": str(label), "items": {i: str(v) for i, v in items.items()}} for k, (label, items) in causes.CAUSES.items()}

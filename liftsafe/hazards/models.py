@@ -163,21 +163,15 @@ class Hazard(models.Model):
         return (today - self.deadline).days if self.is_overdue(today) else 0
 
     def cause_item_display(self) -> str:
-        """The cause item in the active language, from the labels of FACTS §4.3 in
-        :data:`liftsafe.emergency.causes.CAUSES` ("中文 (English)"): the Chinese part in Chinese, the English
-        part otherwise. Empty when the item only repeats its class (e.g. traction_system/other) or is unset."""
-        from django.utils.translation import get_language
-
+        """The cause item's label in the active language (:data:`liftsafe.emergency.causes.CAUSES`, FACTS §4.3).
+        Empty when unset or when the item only repeats its class (e.g. traction_system/other)."""
         from liftsafe.emergency.causes import CAUSES
 
         items = CAUSES.get(self.cause_class, ("", {}))[1]
         if not self.cause_item or (self.cause_item == "other" and len(items) <= 1):
             return ""
         label = items.get(self.cause_item)
-        if label is None:
-            return self.cause_item
-        zh, _sep, en = label.partition(" (")
-        return zh if (get_language() or "").lower().startswith("zh") or not en else en.rstrip(")")
+        return self.cause_item if label is None else str(label)
 
     def days_left(self, today: dt.date | None = None) -> int | None:
         today = today or timezone.localdate()

@@ -130,8 +130,8 @@ def hazard_new(request):
 @login_required
 def unit_search(request):
     """htmx: up to 20 use/maintenance units in the caller's scope whose name contains ``q``, as radio choices."""
-    found = selectors.responsible_unit_search(request.user, request.GET.get("q", ""))
-    return render(request, "hazards/_unit_found.html", {"found": found, "q": request.GET.get("q", "")})
+    q = request.GET.get("unit_q") or request.GET.get("q") or ""
+    return render(request, "hazards/_unit_found.html", {"found": selectors.responsible_unit_search(request.user, q), "q": q})
 
 
 @login_required

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 SCHEMA_VERSION = 1
 
@@ -58,6 +59,85 @@ EVENT_CODES: dict[str, str] = {
     "e_bike": "电动车入梯",
     "abnormal_vibration": "异常震动",
 }
+
+
+def _iot(text: str):
+    return pgettext_lazy("iot alarm", text)
+
+
+#: event code → translatable label (English msgid; zh-Hans = the Chinese name in :data:`EVENT_CODES`)
+EVENT_LABELS = {
+    "00": _iot("no fault"),
+    "01": _iot("safety circuit open (while running)"),
+    "02": _iot("door close fault"),
+    "03": _iot("door open fault"),
+    "04": _iot("stop outside the door zone"),
+    "05": _iot("unintended car movement (UCMP)"),
+    "06": _iot("motor run-time limiter"),
+    "07": _iot("floor position lost"),
+    "08": _iot("fault preventing further running"),
+    "09": _iot("over-travel top (Beijing)"),
+    "10": _iot("over-travel bottom (Beijing)"),
+    "11": _iot("entrapment (Beijing)"),
+    "40": _iot("back to normal operation (event)"),
+    "41": _iot("main power lost (event)"),
+    "42": _iot("out of service (event)"),
+    "43": _iot("inspection operation (event)"),
+    "44": _iot("fire return (event)"),
+    "45": _iot("firefighter operation (event)"),
+    "46": _iot("emergency power (event)"),
+    "47": _iot("earthquake mode (event)"),
+    "61": _iot("escalator safety circuit open"),
+    "62": _iot("escalator overspeed"),
+    "63": _iot("escalator unintended reversal"),
+    "64": _iot("missing step or pallet"),
+    "65": _iot("escalator restart-prevention fault"),
+    "90": _iot("alarm button (user alarm)"),
+    "91": _iot("over-travel bottom (Chongqing)"),
+    "92": _iot("over-travel top (Chongqing)"),
+    "93": _iot("trapped at landing (Chongqing)"),
+    "overspeed": _iot("overspeed"),
+    "door_open_running": _iot("door open while running"),
+    "trapped_between_floors": _iot("trapped between floors"),
+    "power_loss": _iot("power loss"),
+    "door_lock_circuit": _iot("door-lock circuit open"),
+    "landing_button_stuck": _iot("landing button stuck"),
+    "speed_abnormal": _iot("abnormal speed"),
+    "run_timeout": _iot("run timeout"),
+    "door_cycling": _iot("doors cycling or open too long"),
+    "e_bike": _iot("e-bike in the car"),
+    "abnormal_vibration": _iot("abnormal vibration"),
+}
+#: the detail texts detection stores (English, stable) → translatable label
+DETAIL_LABELS = {
+    "passenger trapped at a landing": _iot("passenger trapped at a landing"),
+    "passenger trapped away from a landing": _iot("passenger trapped away from a landing"),
+    "car stopped outside the door zone": _iot("car stopped outside the door zone"),
+    "power outage": _iot("power outage"),
+    "car moved with the doors open": _iot("car moved with the doors open"),
+    "door open while running": _iot("door open while running"),
+    "up_limit switch": _iot("up_limit switch"),
+    "down_limit switch": _iot("down_limit switch"),
+    "at a landing": _iot("at a landing"),
+    "away from a landing": _iot("away from a landing"),
+    "position unknown": _iot("position unknown"),
+    # stored by earlier versions
+    "passenger trapped at a landing (平层关人)": _iot("passenger trapped at a landing"),
+    "passenger trapped away from a landing (非平层关人)": _iot("passenger trapped away from a landing"),
+}
+
+
+def detail_label(code: str, detail: str) -> str:
+    """An alarm's stored ``detail`` in the active language: the event-code name (from ``code``) and the
+    known detection texts (" · "-separated parts) are translated; numbers and unknown text stay as stored."""
+    parts = (detail or "").split(" · ")
+    out = []
+    for i, part in enumerate(parts):
+        if i == 0 and code in EVENT_LABELS and part == EVENT_CODES.get(code):
+            out.append(str(EVENT_LABELS[code]))
+        else:
+            out.append(str(DETAIL_LABELS.get(part, part)))
+    return " · ".join(out)
 
 
 class AlarmType(models.TextChoices):

@@ -124,6 +124,13 @@ class Alarm(models.Model):
     def active(self) -> bool:
         return self.cleared_at is None
 
+    @property
+    def detail_display(self) -> str:
+        """``detail`` in the active language (:func:`liftsafe.monitoring.codes.detail_label`)."""
+        from .codes import detail_label
+
+        return detail_label(self.code, self.detail)
+
 
 class ProcessedMessage(models.Model):
     """Ledger of processed (device id, message id) pairs: a redelivery finds its row and has no second effect.

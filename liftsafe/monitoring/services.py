@@ -472,7 +472,7 @@ def _apply(d: MonitoringDevice, m: _Msg, res: BatchResult, now: dt.datetime) -> 
     # entrapment: passenger present, doors closed, car stopped, beyond iot_entrapment_s (FACTS §4.1 平层/非平层关人)
     trapped = s["passenger"] == C.PASSENGER_PRESENT and door_closed and stopped
     if _timer(d, "trap", trapped, ts, float(rule("iot_entrapment_s"))):
-        where = "at a landing (平层关人)" if in_zone else "away from a landing (非平层关人)"
+        where = "at a landing" if in_zone else "away from a landing"  # 平层关人 / 非平层关人; shown via codes.detail_label
         _raise(d, AlarmType.ENTRAPMENT, res, now, code="status.entrapment", detail=f"passenger trapped {where}", ts=ts)
     elif s["passenger"] == C.PASSENGER_ABSENT or (not door_closed and in_zone):
         _clear(d, [AlarmType.ENTRAPMENT], res, now, "passenger released")

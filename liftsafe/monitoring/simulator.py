@@ -199,6 +199,9 @@ def devices_for_simulation(limit: int, *, bind: bool = True, prefix: str = "SIM-
     from .services import bind_device
 
     devices = MonitoringDevice.objects.filter(active=True, elevator__category__in=PASSENGER_LIFT_CATEGORIES)
+    if bind:  # simulated devices an earlier version bound to dumbwaiters / escalators: retire them (no offline alarms)
+        (MonitoringDevice.objects.filter(active=True, vendor="simulator").exclude(elevator__category__in=PASSENGER_LIFT_CATEGORIES)
+         .update(active=False, online=False))
     have = devices.count()
     if bind and have < limit:
         for e in simulation_elevators(limit - have):

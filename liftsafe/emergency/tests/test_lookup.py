@@ -152,3 +152,19 @@ def test_lookup_fast(nyc):
     for q in ("512 EAST 68", "521 E 68 ST", "MADISON AVE", "100001"):
         identify(user, q)
     assert (time.perf_counter() - t0) / 4 < 0.5
+
+
+def test_address_with_many_devices_ranks_passenger_lifts_first(world):
+    """NYC-style building: dumbwaiters (1D…) and a freight lift sort before the passenger cars by device
+    number; the call-taker must see the passenger lifts (3110/3210) first."""
+    from liftsafe.core.testing import make_elevator
+
+    addr = "521 EAST 68 STREET"
+    kinds = [("1D1", "3430"), ("1D2", "3430"), ("1F1", "3120"), ("1P1", "3110"), ("1S1", "3310"), ("1H1", "3210")]
+    for sid, cat in kinds:
+        make_elevator(sid, world.district_a, category=cat, address=addr, search_address=normalize_address(addr))
+    res = identify(world.users["operator"], "521 E 68 ST")
+    got = [(m.elevator.source_id, m.elevator.category) for m in res.matches if m.elevator.address == addr]
+    assert len(got) == 6
+    assert {c for _s, c in got[:2]} == {"3110", "3210"}
+    assert all(c not in ("3110", "3210") for _s, c in got[2:])

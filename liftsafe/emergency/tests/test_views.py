@@ -392,3 +392,28 @@ def test_board_undispatched_first_and_late_counter_matches_red_rows(client, worl
     d = client.get(reverse("emergency:board_delta"))
     red = {row["id"] for row in d.context["rows"] if row["row_cls"] == "late"}
     assert u_new.pk in red and d.context["counts"]["late"] == len(red) == 4
+
+
+@pytest.mark.parametrize("lang,expected,absent", [
+    ("zh-hans", ["人为原因", "生活/装修垃圾卡阻门", "门系统原因", "DB32/T 4130-2021 §5.3"], ["(human)", "Human causes", "Rubbish blocking", "FACTS"]),
+    ("en", ["Human causes", "Rubbish blocking the doors", "Door system", "DB32/T 4130-2021 §5.3"], ["人为原因", "生活/装修垃圾卡阻门", "FACTS"]),
+])
+def test_cause_labels_and_close_hint_in_one_language(client, world, lang, expected, absent):
+    """Cause options (responder page) and the reported cause / close hint (case page) are all in the UI language."""
+    case = dispatched_case(world, trapped_count=1)
+    mu = world.users["maintenance_unit"]
+    for kind in ("responded", "arrived"):
+        services.record_milestone(mu, case, kind)
+    services.record_milestone(mu, case, "released", released_count=1)
+    client.cookies["django_language"] = lang
+    login(client, world, "maintenance_unit")
+    responder = client.get(reverse("emergency:responder")).content.decode()
+    assert expected[0] in responder and expected[1] in responder and absent[0] not in responder
+    services.report_cause(mu, case, "human", "rubbish_blocking_doors")
+    login(client, world, "operator")
+    page = client.get(reverse("emergency:case_detail", args=[case.pk])).content.decode()
+    for text in (expected[0], expected[1], expected[3]):  # cause class → item, close hint
+        assert text in page, text
+    for text in absent:
+        assert text not in page, text
+    assert expected[2] in responder

@@ -80,7 +80,15 @@ def test_full_cycle_in_browser(world, live_server, browser, tmp_path, settings):
     page.select_option("select[name=source]", "inspection")
     page.select_option("select[name=level]", "significant")
     page.select_option("select[name=cause_class]", "door_system")
-    page.select_option("select[name=responsible_unit]", str(world.orgs[("use_unit", "a")].pk))
+    use_unit = f"input[name=responsible_unit][value='{world.orgs[('use_unit', 'a')].pk}']"
+    assert page.is_checked(use_unit)  # the elevator's use unit is preselected
+    mu = world.orgs[("maintenance_unit", "a")]
+    mu.refresh_from_db()
+    page.fill("input[name=unit_q]", mu.name[:4])  # htmx autocomplete over the regulator's organisations
+    page.wait_for_selector(f".hz-unit-found input[value='{mu.pk}']")
+    found = page.locator(".hz-unit-found input[name=responsible_unit]")
+    assert 1 <= found.count() <= 20
+    page.check(use_unit)
     page.fill("textarea[name=description]", "定期检验发现 3 层厅门锁啮合长度 5mm，不符合 TSG T7001 要求。")
     page.click("main form.card button[type=submit]")
     page.wait_for_url("**/hazards/*/")

@@ -58,7 +58,7 @@ def test_lead_accept_form_is_small_too(world):
 def test_unit_search_is_scoped_and_limited(world):
     _many_orgs(world)
     c = _client(world, "regulator")
-    found = _unit_inputs(c.get("/hazards/units/?q=物业公司").content.decode())
+    found = _unit_inputs(c.get("/hazards/units/?unit_q=物业公司").content.decode())  # the form field name
     assert len(found) == 20
     assert _unit_inputs(c.get("/hazards/units/?q=use_unit B").content.decode()) == []  # district B: out of scope
     assert len(_unit_inputs(_client(world, "city_regulator").get("/hazards/units/?q=use_unit B").content.decode())) == 1
@@ -136,6 +136,6 @@ def test_history_labels_are_chinese(world):
     assert "other" not in dd
     h = file_hazard(world, cause_class="door_system", cause_item="landing_door_lock")
     assert "厅门锁失效" in _client(world, "regulator").get(f"/hazards/{h.pk}/").content.decode()
-    assert "landing-door lock" in _client(world, "regulator", lang="en").get(f"/hazards/{h.pk}/").content.decode()
+    assert "Landing-door lock failure" in _client(world, "regulator", lang="en").get(f"/hazards/{h.pk}/").content.decode()
     ef = _client(world, "regulator").get(f"/hazards/elevators/{lead.elevator_id}/").content.decode()
     assert "· 系统 ·" in ef

@@ -27,17 +27,20 @@ def test_simulator_binds_only_passenger_lifts_spread_over_areas(world):
         make_elevator(f"1D{i}", world.district_a, category="3430")
         make_elevator(f"ESC{i}", world.district_b, category="3310")
     make_elevator("HYD1", world.district_b, category="3210")
+    old = services.bind_device(make_elevator("1D-OLD", world.district_a, category="3430"), "SIM-OLD", vendor="simulator")
     make_elevator("FRT1", world.district_a, category="3120")
     from liftsafe.monitoring.simulator import devices_for_simulation
 
     devices = devices_for_simulation(4)
     assert len(devices) == 4
-    bound = MonitoringDevice.objects.select_related("elevator__area")
+    bound = MonitoringDevice.objects.filter(active=True).select_related("elevator__area")
     assert {d.elevator.category for d in bound} <= {"3110", "3210"}
     # spread: both districts get devices (round-robin by area code), not only the first elevators by id
     assert {d.elevator.area.code for d in bound} == {world.district_a.code, world.district_b.code}
     # deterministic: same set again, nothing new bound
-    assert devices_for_simulation(4) == devices and MonitoringDevice.objects.count() == 4
+    assert devices_for_simulation(4) == devices and MonitoringDevice.objects.filter(active=True).count() == 4
+    old.refresh_from_db()
+    assert not old.active  # a simulated device an earlier demo put on a dumbwaiter is retired
 
 
 @pytest.mark.parametrize("category,ok", [("3110", True), ("3210", True), ("3120", True), ("3430", False),

@@ -76,3 +76,34 @@ def test_pages_are_scoped(client, world, devs):
     assert own.acknowledged_at is not None and own.acknowledged_by == world.users["regulator"]
     r = client.get("/api/monitoring/alarms?active=true")
     assert [a["id"] for a in r.json()] == [own.pk]
+
+
+@pytest.mark.parametrize("lang,expected,absent", [
+    ("zh-hans", ["非平层关人", "轿厢在门区外停梯", "安全回路断路"],
+     ["passenger trapped", "car stopped outside the door zone", "safety circuit open"]),
+    ("en", ["passenger trapped away from a landing", "car stopped outside the door zone", "safety circuit open (while running)"],
+     ["非平层关人", "平层关人", "安全回路断路"]),
+])
+def test_alarm_details_in_one_language(client, world, devs, settings, lang, expected, absent):
+    import datetime as dt
+
+    from .helpers import status
+
+    settings.LIFTSAFE_RULES = {"iot_entrapment_s": 20, "iot_stop_outside_door_zone_s": 20}
+    t = timezone.now() - dt.timedelta(seconds=60)
+    for s in (0, 30):
+        at = t + dt.timedelta(seconds=s)
+        services.process_batch([services.RawMessage(status("D-a1", ts=at, passenger=1, door=1, running=0, door_zone=2),
+                                                    transport="http", received_at=at)], now=at)
+    services.process_batch([services.RawMessage(msg("D-a1", "event", {"code": "01"}, ts=t + dt.timedelta(seconds=31)),
+                                                transport="http", received_at=t + dt.timedelta(seconds=31))],
+                           now=t + dt.timedelta(seconds=31))
+    assert Alarm.objects.filter(elevator=world.elevators["a1"], cleared_at__isnull=True).count() == 3
+    client.login(username="regulator", password=PASSWORD)
+    client.cookies["django_language"] = lang
+    for url in ("/monitoring/", f"/monitoring/elevators/{world.elevators['a1'].pk}/"):
+        html = client.get(url).content.decode()
+        for text in expected:
+            assert text in html, (url, text)
+        for text in absent:
+            assert text not in html, (url, text)
