@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from ninja import Router, Schema
+from liftsafe.core.api import Status
 from ninja.errors import HttpError
 
 from liftsafe.registry.selectors import elevator_get
@@ -82,7 +83,7 @@ def device_bind(request, payload: BindIn):
     if other is not None and not selectors.devices_for(request.user).filter(pk=other.pk).exists():
         raise HttpError(409, "device_id: already bound to an elevator outside your scope")
     try:
-        return 201, services.bind_device(elevator, payload.device_id, vendor=payload.vendor)
+        return Status(201, services.bind_device(elevator, payload.device_id, vendor=payload.vendor))
     except ValidationError as exc:
         raise HttpError(422, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
 
