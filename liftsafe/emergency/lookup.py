@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 from rapidfuzz import fuzz
 from rapidfuzz.distance import DamerauLevenshtein
 
-from liftsafe.monitoring.codes import PASSENGER_LIFT_CATEGORIES
+from liftsafe.registry.codes import PASSENGER_LIFT_CATEGORIES
 from liftsafe.registry.models import Elevator, normalize_address
 from liftsafe.registry.selectors import elevators_for
 

@@ -59,7 +59,7 @@ def _delay(case_pk: int, stage: str, lo: float, hi: float) -> float:
 
 def _random_elevator() -> Elevator | None:
     """A random in-use passenger lift (3110/3210: 96333 calls are about passengers) without an open case."""
-    from liftsafe.monitoring.codes import PASSENGER_LIFT_CATEGORIES
+    from liftsafe.registry.codes import PASSENGER_LIFT_CATEGORIES
 
     lifts = Elevator.objects.filter(status=Elevator.Status.IN_USE, category__in=PASSENGER_LIFT_CATEGORIES)
     bounds = lifts.aggregate(lo=Min("pk"), hi=Max("pk"))

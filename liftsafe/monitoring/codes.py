@@ -188,23 +188,13 @@ NEVER_SUPPRESSED = {T.OFFLINE}
 # mode-change events (FACTS §4.1) → the service mode they put the car in
 EVENT_MODE = {"40": 1, "42": 0, "43": 2, "44": 3, "45": 4, "46": 5, "47": 6}
 
-# Passenger lifts (TSG 08 catalogue: 3110 曳引驱动乘客电梯, 3210 液压乘客电梯): the only categories the demo
-# simulator binds devices to, and the ones the call-taker lookup ranks first.
-PASSENGER_LIFT_CATEGORIES = ("3110", "3210")
-# categories without a car a person rides in: dumbwaiters (3430 杂物电梯) and escalators / moving walks (33xx,
-# which report their own codes 61-65). Passenger entrapment can never be raised for them.
-NO_PASSENGER_CAR_CATEGORIES = ("3430",)
-NO_PASSENGER_CAR_PREFIXES = ("33",)
-
-
-def can_trap_passengers(category: str | None) -> bool:
-    """Whether an elevator of this TSG category code (e.g. ``"3110"``) has a car a passenger can be trapped in.
-
-    False for dumbwaiters (3430) and escalators / moving walks (33xx); True otherwise (also when unknown,
-    so a real entrapment is never dropped for a missing category). The one rule used by detection.
-    """
-    c = (category or "").strip()
-    return not (c in NO_PASSENGER_CAR_CATEGORIES or c.startswith(NO_PASSENGER_CAR_PREFIXES))
+# Category rules live with the catalogue in the registry; re-exported here for detection.
+from liftsafe.registry.codes import (  # noqa: E402,F401
+    NO_PASSENGER_CAR_CATEGORIES,
+    NO_PASSENGER_CAR_PREFIXES,
+    PASSENGER_LIFT_CATEGORIES,
+    can_trap_passengers,
+)
 
 
 # status wire codes (FACTS §3.5)
