@@ -270,6 +270,10 @@ def board_row(case: EmergencyCase) -> dict:
     }
 
 
+#: A board poll re-sends cases changed in the last 2 s before its cursor, so a write committed late is not missed.
+BOARD_OVERLAP = dt.timedelta(seconds=2)
+
+
 def board_delta(user, since: dt.datetime | None = None, *, limit: int = 5000) -> dict:
     """Cases changed since ``since`` for the live board: ``{"cursor": iso, "cases": [row…], "closed": [id…]}``.
 
@@ -284,7 +288,7 @@ def board_delta(user, since: dt.datetime | None = None, *, limit: int = 5000) ->
         changed = qs.filter(state__in=[s.value for s in OPEN_STATES])
         closed: list[int] = []
     else:
-        changed_all = qs.filter(updated_at__gte=since - dt.timedelta(seconds=2))
+        changed_all = qs.filter(updated_at__gte=since - BOARD_OVERLAP)
         changed = changed_all.filter(state__in=[s.value for s in OPEN_STATES])
         closed = list(changed_all.filter(state__in=[s.value for s in CLOSED_STATES]).values_list("pk", flat=True)[:limit])
     rows = [board_row(c) for c in changed.order_by("received_at", "pk")[:limit]]

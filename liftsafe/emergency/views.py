@@ -127,7 +127,7 @@ def _labels():
     }
 
 
-BOARD_OVERLAP = dt.timedelta(seconds=2)  # same overlap as selectors.board_delta: a late-committed write is not missed
+BOARD_OVERLAP = selectors.BOARD_OVERLAP  # one definition, shared with selectors.board_delta
 _BOARD_FIELDS = ("pk", "order_number", "state", "level", "case_type", "trapped_count", "received_at", "level_dispatched_at",
                  "elevator__registration_code", "elevator__equipment_code", "elevator__source_id", "elevator__address",
                  "elevator__urban", "responder__name")
