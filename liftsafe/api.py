@@ -9,9 +9,11 @@ from liftsafe.core.api import install_error_handlers
 from liftsafe.core.api import router as core_router
 from liftsafe.core.auth import api_auth
 from liftsafe.emergency.api import router as emergency_router
+from liftsafe.exchange.api import router as exchange_router
 from liftsafe.hazards.api import router as hazards_router
 from liftsafe.monitoring.api import router as monitoring_router
 from liftsafe.registry.api import router as registry_router
+from liftsafe.reports.api import router as reports_router
 
 api = NinjaAPI(
     title="liftsafe API",
@@ -26,3 +28,5 @@ api.add_router("/registry/", registry_router)
 api.add_router("/emergency/", emergency_router)
 api.add_router("/monitoring/", monitoring_router)
 api.add_router("/hazards/", hazards_router)
+api.add_router("/reports/", reports_router)
+api.add_router("/exchange/", exchange_router)

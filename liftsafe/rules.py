@@ -119,6 +119,27 @@ RULES: dict[str, Rule] = {
         Rule("door_vibration_baseline", 2400, "samples", "liftsafe design: first 10 min at 4 Hz form the vibration baseline"),
         Rule("door_vibration_sigma", 3.0, "sigma", "liftsafe design: rolling mean above baseline mean + 3 sd = abnormal"),
         Rule("door_vibration_sustain", 120, "samples", "liftsafe design: abnormal for 30 s (120 samples at 4 Hz) = sustained, flagged"),
+        # --- statistics and reports (FACTS §3.6, §3.4) ---
+        Rule("report_response_kpi_s", 3 * 60, "s",
+             "FACTS §3.4/§13: Shandong 三分钟响应率, responded within 3 min of dispatch"),
+        Rule("report_arrival_kpi_s", 30 * 60, "s",
+             "FACTS §3.4/§13: 三十分钟到达率, arrived within 30 min of dispatch"),
+        Rule("report_min_fleet_size", 20, "elevators",
+             "liftsafe design: a unit or brand needs this many elevators in the area to enter a top list by rate"),
+        Rule("report_top_n", 10, "count", "FACTS §10: Shandong publishes the top 10 by brand, maintenance unit, user unit, cause"),
+        Rule("report_age_bands_years", [5, 10, 15, 20], "years (upper bounds)",
+             "FACTS §3.6: age bands (5-10 years, 11-15 highest, over 15); old-lift threshold 15 years (FACTS §13)"),
+        Rule("report_hour_bands", [0, 7, 9, 12, 14, 17, 20, 24], "hour boundaries",
+             "liftsafe design: hour bands of published reports (FACTS §3.6 'by hour band'), peaks 7-9 and 17-20"),
+        Rule("report_repeat_min_entrapments", 2, "count",
+             "FACTS §3.6: repeat lifts (most trapping incidents per lift); listed from this many in the period"),
+        # --- data exchange (FACTS §3.5, §10) ---
+        Rule("exchange_batch_size", 500, "records", "liftsafe design: records per upload batch"),
+        Rule("exchange_timeout_s", 30, "s", "liftsafe design: a receiver slower than this counts as a failed attempt"),
+        Rule("exchange_retry_base_s", 60, "s", "liftsafe design: first retry delay, doubled per attempt"),
+        Rule("exchange_retry_max_s", 3600, "s", "liftsafe design: longest delay between two upload retries"),
+        Rule("exchange_max_attempts", 10, "count", "liftsafe design: attempts before a batch is marked failed (re-send on demand)"),
+        Rule("exchange_rate_limit_per_min", 60, "batches/min", "liftsafe design: default per-destination rate limit"),
     ]
 }
 

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "liftsafe.emergency",
     "liftsafe.monitoring",
     "liftsafe.hazards",
+    "liftsafe.reports",
+    "liftsafe.exchange",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,8 @@ urlpatterns = [
     path("emergency/", include("liftsafe.emergency.urls")),
     path("monitoring/", include("liftsafe.monitoring.urls")),
     path("hazards/", include("liftsafe.hazards.urls")),
+    path("reports/", include("liftsafe.reports.urls")),
+    path("exchange/", include("liftsafe.exchange.urls")),
 ]
 
 if settings.DEBUG:

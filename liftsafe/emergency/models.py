@@ -81,7 +81,10 @@ class EmergencyCase(models.Model):
 
     Cached from milestones (never written except by the services' refresh):
     ``state``, ``level`` (0 = not dispatched), ``responder``,
-    ``level_dispatched_at`` (when the current level was dispatched).
+    ``level_dispatched_at`` (when the current level was dispatched), and the
+    first ``dispatched_at``, ``responded_at``, ``arrived_at``, ``released_at``
+    and the ``closed_at`` of :class:`~liftsafe.emergency.selectors.Derived`, so
+    that statistics (``liftsafe.reports``) read durations from one table.
     """
 
     elevator = models.ForeignKey("registry.Elevator", verbose_name=_("elevator"), on_delete=models.PROTECT, related_name="emergency_cases")
@@ -107,6 +110,12 @@ class EmergencyCase(models.Model):
     responder = models.ForeignKey("registry.Organisation", verbose_name=_("current responder"), null=True, blank=True,
                                   on_delete=models.PROTECT, related_name="emergency_cases")
     level_dispatched_at = models.DateTimeField(_("current level dispatched at"), null=True, blank=True)
+    # first occurrences, for statistics in one table scan (reports): same cache, same rule
+    dispatched_at = models.DateTimeField(_("first dispatched at"), null=True, blank=True)
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    released_at = models.DateTimeField(_("released at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -105,10 +105,20 @@ def _lock(case: EmergencyCase | int) -> EmergencyCase:
     return EmergencyCase.objects.select_for_update(of=("self",)).select_related("elevator", "elevator__area").get(pk=pk)
 
 
+TIME_CACHE_FIELDS = ("dispatched_at", "responded_at", "arrived_at", "released_at", "closed_at")
+
+
+def apply_time_cache(case: EmergencyCase, d) -> None:
+    """Copy the first-occurrence times of :class:`~liftsafe.emergency.selectors.Derived` ``d`` onto ``case`` (no save)."""
+    for f in TIME_CACHE_FIELDS:
+        setattr(case, f, getattr(d, f))
+
+
 def _refresh(case: EmergencyCase, milestones: list[Milestone] | None = None) -> None:
     """Rewrite the case's cached columns from its milestones and save (records audit history)."""
     d = derive(case.milestones.all() if milestones is None else milestones)
     case.state, case.level, case.responder_id, case.level_dispatched_at = d.state, d.level, d.responder_id, d.level_dispatched_at
+    apply_time_cache(case, d)
     if d.released_count is not None:
         case.released_count = d.released_count
     case.save()

@@ -72,6 +72,11 @@ def test_full_rescue_durations_and_status_codes(world, t0, open_case):
     assert selectors.upload_status_code(c) == "00"
     assert selectors.durations(c) == {"response": 60.0, "arrival": 14 * 60.0, "on_site_rescue": 6 * 60.0, "total": 21 * 60.0}
     assert c.history.count() >= 5  # audit history of every change
+    # the case's time cache (read by reports) is exactly what the milestones derive
+    d = selectors.derive(c.milestones.all())
+    assert (c.dispatched_at, c.responded_at, c.arrived_at, c.released_at, c.closed_at) == (
+        d.dispatched_at, d.responded_at, d.arrived_at, d.released_at, d.closed_at)
+    assert c.dispatched_at == t0 + 60 * S and c.closed_at == t0 + 60 * S + 25 * 60 * S
 
 
 def test_dispatch_is_idempotent_and_never_downgrades(world, t0, open_case):

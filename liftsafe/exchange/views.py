@@ -1,0 +1,1 @@
+"""Pages of the exchange app (thin: selectors and services do the work)."""
