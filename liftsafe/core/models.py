@@ -45,6 +45,15 @@ class Area(models.Model):
         ordering = ["path"]
 
     def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the active language: ``name_en`` when English is active and it is set, else ``name``."""
+        from django.utils.translation import get_language
+
+        if self.name_en and (get_language() or "").startswith("en"):
+            return self.name_en
         return self.name
 
     def save(self, *args, **kwargs):

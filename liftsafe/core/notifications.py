@@ -80,6 +80,35 @@ def notify(*, kind: str, subject: str, body: str, organisation=None, user=None, 
     return n
 
 
+def notify_many(items: list[dict]) -> int:
+    """Queue many outbox notifications at once, inside the caller's transaction.
+
+    Args:
+        items: dicts of :func:`notify`'s keyword arguments, each with a ``dedupe_key``
+            (bulk queueing is for scans that must stay once-only across runs and workers).
+
+    Returns:
+        How many were new; items whose ``dedupe_key`` was ever queued are skipped (the
+        unique key, with ``bulk_create(ignore_conflicts=True)``, also settles a race).
+
+    Raises:
+        ValueError: an item without ``dedupe_key``.
+    """
+    if not items:
+        return 0
+    if any(not i.get("dedupe_key") for i in items):
+        raise ValueError("notify_many: every item needs a dedupe_key")
+    keys = [i["dedupe_key"] for i in items]
+    existing = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+    now = timezone.now()
+    rows = [Notification(kind=i["kind"], subject=i["subject"][:255], body=i["body"], organisation=i.get("organisation"),
+                         area=i.get("area"), user=i.get("user"), payload=i.get("payload") or {},
+                         dedupe_key=i["dedupe_key"], next_attempt_at=now)
+            for i in items if i["dedupe_key"] not in existing]
+    Notification.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
+    return len(rows)
+
+
 def as_document(n: Notification) -> dict:
     """The JSON document a machine channel receives."""
     return {"id": n.pk, "kind": n.kind, "subject": n.subject, "body": n.body, "payload": n.payload,

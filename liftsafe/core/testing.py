@@ -88,3 +88,22 @@ def make_world() -> World:
         w.users[str(role)] = make_user(str(role), role, organisation=w.orgs[(kind, "a")])
     w.users["nobody"] = make_user("nobody")
     return w
+
+
+def screenshot_dir():
+    """Where end-to-end tests save their screenshots (a :class:`pathlib.Path`, created).
+
+    ``docs/img`` when ``LIFTSAFE_DOCS_SCREENSHOTS=1`` (refreshing the documentation's
+    pictures is a deliberate act), else a folder under the system's temporary directory,
+    so that running the tests never rewrites tracked files.
+    """
+    import os
+    import tempfile
+    from pathlib import Path
+
+    if os.environ.get("LIFTSAFE_DOCS_SCREENSHOTS") == "1":
+        path = Path(__file__).resolve().parents[2] / "docs" / "img"
+    else:
+        path = Path(tempfile.gettempdir()) / "liftsafe-e2e"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from liftsafe.core.models import Area
+from liftsafe.core.notifications import notify_many
 from liftsafe.core.tasks import periodic
 from liftsafe.registry.models import Organisation
 from liftsafe.rules import rule
@@ -14,34 +15,6 @@ from liftsafe.rules import rule
 from .models import OPEN_STATES, Hazard
 
 BATCH = 5000
-
-
-def _notify_many(items: list[dict]) -> int:
-    """Queue many outbox notifications (each a dict of :func:`liftsafe.core.notifications.notify`'s
-    keyword arguments, all with a ``dedupe_key``) in the caller's transaction; returns how many were new.
-
-    Uses ``liftsafe.core.notifications.notify_many`` when the core provides it; otherwise inserts the
-    same :class:`~liftsafe.core.models.Notification` rows that ``notify`` would, in one
-    ``bulk_create(ignore_conflicts=True)`` (the unique ``dedupe_key`` keeps it once-only). One
-    ``notify()`` call per hazard costs several round trips (an existence check, a savepoint, an
-    insert), which is too slow for a scan of 100,000 overdue hazards (bench/bench_hazards.py).
-    """
-    from liftsafe.core import notifications
-    from liftsafe.core.models import Notification
-
-    if not items:
-        return 0
-    if hasattr(notifications, "notify_many"):
-        return notifications.notify_many(items)
-    keys = [i["dedupe_key"] for i in items]
-    existing = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
-    now = timezone.now()
-    rows = [Notification(kind=i["kind"], subject=i["subject"][:255], body=i["body"], organisation=i.get("organisation"),
-                         area=i.get("area"), user=i.get("user"), payload=i.get("payload") or {}, dedupe_key=i["dedupe_key"],
-                         next_attempt_at=now)
-            for i in items if i["dedupe_key"] not in existing]
-    Notification.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
-    return len(rows)
 
 
 def dedupe_key(hazard_id: int, deadline: dt.date, days: int) -> str:
@@ -95,7 +68,7 @@ def notify_overdue(today: dt.date | None = None) -> int:
                     organisation=orgs.get(unit_id), area=areas.get(area_id), dedupe_key=dedupe_key(pk, deadline, days),
                     payload={"hazard_id": pk, "threshold_days": days, "deadline": deadline.isoformat(), "level": level}))
             with transaction.atomic():
-                sent += _notify_many(items)
+                sent += notify_many(items)
     return sent
 
 

@@ -3,25 +3,30 @@
 Kept as plain tuples so that models, importer mappings, the API schema and
 the templates all read the same list.
 """
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 # FACTS §1.1, 2014 special-equipment catalogue (特种设备目录), kind 3000 电梯.
-CATEGORY_CHOICES = [
-    ("3100", "3100 曳引与强制驱动电梯"),
-    ("3110", "3110 曳引驱动乘客电梯"),
-    ("3120", "3120 曳引驱动载货电梯"),
-    ("3130", "3130 强制驱动载货电梯"),
-    ("3200", "3200 液压驱动电梯"),
-    ("3210", "3210 液压乘客电梯"),
-    ("3220", "3220 液压载货电梯"),
-    ("3300", "3300 自动扶梯与自动人行道"),
-    ("3310", "3310 自动扶梯"),
-    ("3320", "3320 自动人行道"),
-    ("3400", "3400 其他类型电梯"),
-    ("3410", "3410 防爆电梯"),
-    ("3420", "3420 消防员电梯"),
-    ("3430", "3430 杂物电梯"),
+_CATEGORY_NAMES = [
+    ("3100", _("Traction and positive-drive lifts"), "曳引与强制驱动电梯"),
+    ("3110", _("Traction passenger lift"), "曳引驱动乘客电梯"),
+    ("3120", _("Traction goods lift"), "曳引驱动载货电梯"),
+    ("3130", _("Positive-drive goods lift"), "强制驱动载货电梯"),
+    ("3200", _("Hydraulic lifts"), "液压驱动电梯"),
+    ("3210", _("Hydraulic passenger lift"), "液压乘客电梯"),
+    ("3220", _("Hydraulic goods lift"), "液压载货电梯"),
+    ("3300", _("Escalators and moving walks"), "自动扶梯与自动人行道"),
+    ("3310", _("Escalator"), "自动扶梯"),
+    ("3320", _("Moving walk"), "自动人行道"),
+    ("3400", _("Other lifts"), "其他类型电梯"),
+    ("3410", _("Explosion-proof lift"), "防爆电梯"),
+    ("3420", _("Firefighter lift"), "消防员电梯"),
+    ("3430", _("Dumbwaiter"), "杂物电梯"),
 ]
+# labels "3110 曳引驱动乘客电梯" in Chinese, "3110 Traction passenger lift" in English (translated lazily)
+CATEGORY_CHOICES = [(code, format_lazy("{} {}", code, name)) for code, name, _zh in _CATEGORY_NAMES]
+# the catalogue's own Chinese names (FACTS §1.1), whatever the UI language: for matching source files
+CATEGORY_NAMES_ZH = {code: zh for code, _name, zh in _CATEGORY_NAMES}
 CATEGORY_CODES = {c for c, _label in CATEGORY_CHOICES}
 
 # FACTS §1.1, legacy (pre-2014) category prefixes still inside old 注册代码.

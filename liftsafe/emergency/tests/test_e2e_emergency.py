@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from liftsafe.core.testing import PASSWORD, make_elevator
+from liftsafe.core.testing import PASSWORD, make_elevator, screenshot_dir
 from liftsafe.emergency import services
 from liftsafe.emergency.models import EmergencyCase
 from liftsafe.registry.models import MaintenanceContract
@@ -20,7 +20,7 @@ from liftsafe.registry.models import MaintenanceContract
 pytestmark = pytest.mark.e2e
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-DOCS_IMG = Path(__file__).resolve().parents[3] / "docs" / "img"
+DOCS_IMG = screenshot_dir()  # docs/img only with LIFTSAFE_DOCS_SCREENSHOTS=1
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 ADDRESSES = ["南京市玄武区中山路18号", "南京市玄武区北京东路41号3号楼", "南京市玄武区龙蟠中路229号", "南京市玄武区太平北路120号",

@@ -1,12 +1,12 @@
 """End to end in headless Chromium (Playwright): the full hazard cycle for the right roles —
 file → listed → stop-use → evidence upload → submit → verify/close → look-back → recurrence → reopen.
-Saves docs/img/hazards-*.png."""
+Saves docs/img/hazards-*.png with LIFTSAFE_DOCS_SCREENSHOTS=1 (else a temporary folder)."""
 import os
 from pathlib import Path
 
 import pytest
 
-from liftsafe.core.testing import PASSWORD
+from liftsafe.core.testing import PASSWORD, screenshot_dir
 from liftsafe.hazards import services
 from liftsafe.hazards.models import Hazard
 from liftsafe.registry.models import Elevator
@@ -17,7 +17,7 @@ from .helpers import PNG, days
 pytestmark = pytest.mark.e2e
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-DOCS_IMG = Path(__file__).resolve().parents[3] / "docs" / "img"
+DOCS_IMG = screenshot_dir()  # docs/img only with LIFTSAFE_DOCS_SCREENSHOTS=1
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 

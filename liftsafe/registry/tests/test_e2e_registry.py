@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from liftsafe.core.testing import PASSWORD, make_elevator
+from liftsafe.core.testing import PASSWORD, make_elevator, screenshot_dir
 from liftsafe.registry import services
 
 pytestmark = pytest.mark.e2e
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-DOCS_IMG = Path(__file__).resolve().parents[3] / "docs" / "img"
+DOCS_IMG = screenshot_dir()  # docs/img only with LIFTSAFE_DOCS_SCREENSHOTS=1
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
