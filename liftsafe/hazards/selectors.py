@@ -172,6 +172,8 @@ def _change(field: str, old, new) -> tuple:
     labels = _choices(field)
     if labels:
         old, new = labels.get(old, old), labels.get(new, new)
+    yes_no = {True: str(_l("yes")), False: str(_l("no"))}
+    old, new = (yes_no.get(x, x) if isinstance(x, bool) else x for x in (old, new))
     return (label, old, new)
 
 

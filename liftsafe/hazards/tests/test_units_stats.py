@@ -139,3 +139,13 @@ def test_history_labels_are_chinese(world):
     assert "Landing-door lock failure" in _client(world, "regulator", lang="en").get(f"/hazards/{h.pk}/").content.decode()
     ef = _client(world, "regulator").get(f"/hazards/elevators/{lead.elevator_id}/").content.decode()
     assert "· 系统 ·" in ef
+
+
+def test_history_shows_booleans_as_words(world):
+    h = file_hazard(world)
+    services.hazard_list(world.users["regulator"], h, version=h.version, authority="district")
+    changes = [c for e in selectors.hazard_timeline(world.users["regulator"], h) for c in e["changes"]]
+    listed = [c for c in changes if c[0] == str(Hazard._meta.get_field("listed").verbose_name)]
+    assert listed and listed[0][1:] == ("否", "是")
+    html = _client(world, "regulator", lang="en").get(f"/hazards/{h.pk}/").content.decode()
+    assert "False" not in html.split("timeline")[-1] and "True" not in html.split("timeline")[-1]
