@@ -1,0 +1,142 @@
+"""Exchange reads, scoped to the caller.
+
+Who sees what (decided for issue 6, documented in docs/exchange.md):
+
+- data officers (platform admins, users with ``exchange.manage_exchange``): every destination,
+  record, batch, send-log entry and import schedule;
+- regulators: READ-ONLY the destinations whose area overlaps theirs (a destination without an
+  area, covering their area, or inside it), their batches and send log — and of the records only
+  those of elevators in the regulator's own scope (a city-wide destination does not show a
+  district regulator another district's cases); receiver response excerpts are hidden from them;
+  no import schedules;
+- everyone else: ``PermissionDenied`` (403) on every exchange page and API operation.
+
+Out of scope = ``Http404``, like missing.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils.translation import gettext as _
+
+from liftsafe.core.models import Role
+from liftsafe.core.scoping import scope_of
+from liftsafe.registry.selectors import scope_elevators
+
+from .models import Batch, BatchItem, Destination, ImportFile, ImportSchedule, OutboxRecord, SendLog
+from .services import is_data_officer
+
+
+def access(user) -> str:
+    """``"officer"`` (manage), ``"viewer"`` (regulator: read in its area).
+
+    Raises:
+        PermissionDenied: anyone else.
+    """
+    if is_data_officer(user):
+        return "officer"
+    scope = scope_of(user)
+    if scope.role == Role.REGULATOR and scope.area_path:
+        return "viewer"
+    raise PermissionDenied(_("Only data officers and regulators may see data exchange."))
+
+
+def destinations_for(user) -> QuerySet[Destination]:
+    """Destinations ``user`` may see (raises PermissionDenied for roles without exchange access)."""
+    qs = Destination.objects.select_related("area")
+    if access(user) == "officer":
+        return qs
+    path = scope_of(user).area_path
+    ancestors = [path[: i + 1] for i, ch in enumerate(path) if ch == "/"]
+    return qs.filter(Q(area__isnull=True) | Q(area__path__startswith=path) | Q(area__path__in=ancestors))
+
+
+def destination_get(user, pk: int) -> Destination:
+    obj = destinations_for(user).filter(pk=pk).first()
+    if obj is None:
+        raise Http404("destination not found")
+    return obj
+
+
+def records_for(user, destination: Destination | None = None, *, status: str | None = None, record_type: str | None = None,
+                q: str = "") -> QuerySet[OutboxRecord]:
+    """Outbox records of visible destinations; regulators only those of elevators in their scope."""
+    qs = OutboxRecord.objects.filter(destination__in=destinations_for(user)).select_related("destination", "batch")
+    if access(user) != "officer":
+        qs = scope_elevators(scope_of(user), qs, prefix="elevator__")
+    if destination is not None:
+        qs = qs.filter(destination=destination)
+    if status:
+        qs = qs.filter(status=status)
+    if record_type:
+        qs = qs.filter(record_type=record_type)
+    if q:
+        qs = qs.filter(Q(record_key__icontains=q) | Q(idempotency_key__icontains=q))
+    return qs.order_by("-created_at", "-pk")
+
+
+def batches_for(user, destination: Destination | None = None, *, status: str | None = None) -> QuerySet[Batch]:
+    qs = Batch.objects.filter(destination__in=destinations_for(user)).select_related("destination")
+    if destination is not None:
+        qs = qs.filter(destination=destination)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at", "-pk")
+
+
+def batch_get(user, pk: int) -> Batch:
+    obj = batches_for(user).filter(pk=pk).first()
+    if obj is None:
+        raise Http404("batch not found")
+    return obj
+
+
+def batch_items(user, batch: Batch) -> QuerySet[BatchItem]:
+    """The batch's records with their per-record results (regulators: their elevators only)."""
+    qs = BatchItem.objects.filter(batch=batch).select_related("record")
+    if access(user) != "officer":
+        qs = scope_elevators(scope_of(user), qs, prefix="record__elevator__")
+    return qs.order_by("pk")
+
+
+def logs_for(user, destination: Destination | None = None, *, errors_only: bool = False, batch: Batch | None = None) -> QuerySet[SendLog]:
+    qs = SendLog.objects.filter(destination__in=destinations_for(user)).select_related("destination", "batch")
+    if destination is not None:
+        qs = qs.filter(destination=destination)
+    if batch is not None:
+        qs = qs.filter(batch=batch)
+    if errors_only:
+        qs = qs.filter(Q(http_status__isnull=True) | ~Q(error_class="") | Q(rejected__gt=0) | ~Q(http_status__range=(200, 299)))
+    return qs.order_by("-started_at", "-pk")
+
+
+def shows_excerpts(user) -> bool:
+    """Receiver response excerpts may name records of other areas: data officers only."""
+    return is_data_officer(user)
+
+
+def destination_counts(destination: Destination) -> dict[str, int]:
+    from django.db.models import Count
+
+    rows = OutboxRecord.objects.filter(destination=destination).order_by().values("status").annotate(n=Count("pk"))
+    return {r["status"]: r["n"] for r in rows}
+
+
+def schedules_for(user) -> QuerySet[ImportSchedule]:
+    """Import schedules: data officers only (PermissionDenied otherwise)."""
+    if access(user) != "officer":
+        raise PermissionDenied(_("Only data officers may see import schedules."))
+    return ImportSchedule.objects.all()
+
+
+def schedule_get(user, pk: int) -> ImportSchedule:
+    obj = schedules_for(user).filter(pk=pk).first()
+    if obj is None:
+        raise Http404("schedule not found")
+    return obj
+
+
+def schedule_files(user, schedule: ImportSchedule) -> QuerySet[ImportFile]:
+    schedules_for(user)
+    return ImportFile.objects.filter(schedule=schedule).select_related("run").order_by("-seen_at", "-pk")

@@ -1,0 +1,678 @@
+"""Exchange writes: destinations, the outbox (enqueue, send, re-send) and scheduled imports.
+
+Who: *data officers* — platform administrators and users holding the permission
+``exchange.manage_exchange`` (:func:`is_data_officer`). Everyone else gets ``PermissionDenied``.
+The periodic jobs (:mod:`liftsafe.exchange.tasks`) call :func:`enqueue_changed`,
+:func:`send_due` and :func:`run_schedule` as the platform (no user).
+
+Errors: ``ValidationError({field: [message]})`` for bad input (nothing written),
+``PermissionDenied`` for a caller who is not a data officer.
+
+Sending (:func:`send_due`), per destination and call:
+
+1. at most ``rate_limit_per_min`` attempts in any 60 s (counted in :class:`SendLog`);
+2. batches due for a retry first, then new batches of pending records (records that must go
+   alone first, one per batch; then up to ``batch_size`` records of one type);
+3. a batch is claimed with a lease (``next_attempt_at`` moved past the timeout) so two workers
+   never send it at once; the POST runs outside any transaction;
+4. outcome: 2xx/400/422 with a reply → per-record results (a record the reply does not name follows
+   the reply's ``code``); other statuses, timeouts, connection errors, a reply slower than the
+   timeout, or an unreadable 2xx reply → the whole batch is retried with exponential backoff
+   (rule ``exchange_retry_base_s`` doubling, capped at ``exchange_retry_max_s``; after
+   ``exchange_max_attempts`` attempts the batch and its records are ``failed``);
+5. a record rejected in a batch of several is retried alone; rejected again alone, it is
+   ``rejected`` with the receiver's reason and reported (notification to the destination's creator).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import hashlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+import httpx
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from liftsafe.core.models import Area
+from liftsafe.core.scoping import scope_of
+from liftsafe.rules import rule
+
+from .adapters import ADAPTERS, get_adapter
+from .models import (Batch, BatchItem, Destination, ImportFile, ImportSchedule, OutboxRecord, RecordType, SendLog)
+
+log = logging.getLogger(__name__)
+
+#: changes are collected with this overlap before the watermark (a write committed late is not missed;
+#: an unchanged payload is not enqueued again, so the overlap costs nothing)
+OVERLAP = dt.timedelta(seconds=5)
+#: a batch being sent is leased for its timeout plus this margin
+LEASE_MARGIN = dt.timedelta(seconds=30)
+#: statuses whose reply carries record-level results; any other status is a transport failure (retried)
+ANSWER_STATUSES = {400, 422}
+ENQUEUE_CHUNK = 1000
+EXCERPT = 2000
+
+
+# --------------------------------------------------------------------------- permission
+def is_data_officer(user) -> bool:
+    """Platform administrators and users with ``exchange.manage_exchange``."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return scope_of(user).is_admin or user.has_perm("exchange.manage_exchange")
+
+
+def require_data_officer(user) -> None:
+    """Raises PermissionDenied unless ``user`` is a data officer."""
+    if not is_data_officer(user):
+        raise PermissionDenied(_("Only data officers may manage data exchange."))
+
+
+# --------------------------------------------------------------------------- destinations
+DEST_FIELDS = ("name", "kind", "adapter", "endpoint_url", "auth_token", "enabled", "batch_size", "rate_limit_per_min",
+               "timeout_s", "record_types", "area")
+
+
+def _clean_destination(d: Destination) -> None:
+    errors: dict[str, list[str]] = {}
+
+    def err(f, m):
+        errors.setdefault(f, []).append(str(m))
+
+    d.name = (d.name or "").strip()
+    if not d.name:
+        err("name", _("Enter a name."))
+    elif Destination.objects.filter(name=d.name).exclude(pk=d.pk).exists():
+        err("name", _("A destination with this name exists already."))
+    if d.kind not in Destination.Kind.values:
+        err("kind", _("Choose national or provincial."))
+    adapter = ADAPTERS.get(d.adapter or "")
+    if adapter is None:
+        err("adapter", _("Unknown adapter %(key)r; known: %(known)s.") % {"key": d.adapter, "known": ", ".join(ADAPTERS)})
+    elif d.kind in Destination.Kind.values and adapter.kind != d.kind:
+        err("adapter", _("Adapter %(key)s is for %(kind)s destinations.") % {"key": d.adapter, "kind": adapter.kind})
+    url = (d.endpoint_url or "").strip()
+    d.endpoint_url = url
+    try:
+        URLValidator(schemes=["http", "https"])(url)
+    except ValidationError:
+        err("endpoint_url", _("Enter an http:// or https:// URL with a host."))
+    for f, lo, hi in (("batch_size", 1, 10000), ("rate_limit_per_min", 1, 6000)):
+        v = getattr(d, f)
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            err(f, _("Enter a whole number from %(lo)s to %(hi)s.") % {"lo": lo, "hi": hi})
+    try:
+        d.timeout_s = float(d.timeout_s)
+        if not 0.1 <= d.timeout_s <= 600:
+            raise ValueError
+    except (TypeError, ValueError):
+        err("timeout_s", _("Enter a timeout from 0.1 to 600 seconds."))
+    types = d.record_types
+    if not isinstance(types, list) or not types or any(t not in RecordType.values for t in types):
+        err("record_types", _("Choose at least one record type of: %(types)s.") % {"types": ", ".join(RecordType.values)})
+    elif adapter is not None and not set(types) <= set(adapter.record_types):
+        err("record_types", _("Adapter %(key)s sends only: %(types)s.") % {"key": adapter.key, "types": ", ".join(adapter.record_types)})
+    if d.area_id is not None and not Area.objects.filter(pk=d.area_id).exists():
+        err("area", _("This area does not exist."))
+    if len(d.auth_token or "") > 255:
+        err("auth_token", _("The token is longer than 255 characters."))
+    if errors:
+        raise ValidationError(errors)
+
+
+def _to_int(value, f: str):
+    if value is None or isinstance(value, int):
+        return value
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise ValidationError({f: [_("Enter a whole number.")]})
+
+
+def _apply(d: Destination, fields: dict) -> None:
+    unknown = set(fields) - set(DEST_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: [_("Unknown field.")]})
+    for f, v in fields.items():
+        if f == "auth_token" and v in (None, ""):
+            continue  # write-only: blank keeps the stored token (clear_token=True clears it)
+        if f in ("batch_size", "rate_limit_per_min"):
+            v = _to_int(v, f)
+        if f == "area":
+            if v is not None and not isinstance(v, Area):
+                area = Area.objects.filter(code=str(v)).first() or (Area.objects.filter(pk=v).first() if str(v).isdigit() else None)
+                if area is None:
+                    raise ValidationError({"area": [_("Area %(code)s does not exist.") % {"code": v}]})
+                v = area
+        setattr(d, f, v)
+
+
+def destination_create(user, **fields) -> Destination:
+    """Create a destination (data officers only).
+
+    Fields: ``name``, ``kind`` (national|provincial), ``adapter`` (key of
+    :data:`~liftsafe.exchange.adapters.ADAPTERS`, for that kind), ``endpoint_url`` (http/https),
+    ``auth_token`` (write-only), ``enabled``, ``batch_size`` (1-10000), ``rate_limit_per_min``
+    (1-6000), ``timeout_s`` (0.1-600), ``record_types`` (subset of the adapter's), ``area``
+    (Area, its code or id; None = every elevator).
+
+    Raises:
+        PermissionDenied: not a data officer.
+        ValidationError: ``{field: [reason]}``.
+    """
+    require_data_officer(user)
+    d = Destination(created_by=user if getattr(user, "pk", None) else None)
+    fields.setdefault("record_types", ["case"])
+    _apply(d, fields)
+    _clean_destination(d)
+    with transaction.atomic():
+        d._change_reason = "created"
+        d.save()
+    return d
+
+
+def destination_update(user, destination: Destination, *, clear_token: bool = False, **fields) -> Destination:
+    """Change a destination's settings (same fields and errors as :func:`destination_create`); a blank
+    ``auth_token`` keeps the stored one, ``clear_token=True`` removes it."""
+    require_data_officer(user)
+    d = Destination.objects.get(pk=destination.pk)
+    _apply(d, fields)
+    if clear_token:
+        d.auth_token = ""
+    _clean_destination(d)
+    with transaction.atomic():
+        d._change_reason = "updated"
+        d.save()
+    return d
+
+
+# --------------------------------------------------------------------------- enqueue
+def _in_area(qs, area: Area | None, prefix: str = ""):
+    return qs if area is None else qs.filter(**{f"{prefix}area__path__startswith": area.path})
+
+
+def _comparable(payload: dict) -> dict:
+    return {k: v for k, v in payload.items() if k != "operation"}
+
+
+def _store(dest: Destination, record_type: str, rows: list[tuple[int, int | None, dict]], adapter) -> int:
+    """Enqueue ``rows`` ``(object id, elevator id, payload)``: a new version where the payload changed."""
+    if not rows:
+        return 0
+    ids = [r[0] for r in rows]
+    latest: dict[int, tuple[int, dict]] = {}
+    for oid, version, payload in (OutboxRecord.objects.filter(destination=dest, record_type=record_type, object_id__in=ids)
+                                  .order_by("object_id", "-version").values_list("object_id", "version", "payload")):
+        latest.setdefault(oid, (version, payload))
+    new: list[OutboxRecord] = []
+    changed: list[int] = []
+    for oid, elevator_id, payload in rows:
+        prev = latest.get(oid)
+        if prev is not None and _comparable(prev[1]) == _comparable(payload):
+            continue
+        version = 1 if prev is None else prev[0] + 1
+        payload = {**payload, "operation": "UPLOAD" if version == 1 else "UPDATE"}  # FACTS §1.6 operation type
+        if prev is not None:
+            changed.append(oid)
+        new.append(OutboxRecord(destination=dest, record_type=record_type, object_id=oid, version=version,
+                                elevator_id=elevator_id, payload=payload, record_key=adapter.record_key(record_type, payload)[:64],
+                                idempotency_key=f"{record_type}:{oid}:{version}"))
+    if not new:
+        return 0
+    with transaction.atomic():
+        if changed:  # an older version still waiting (not in a batch) is replaced by the new one
+            OutboxRecord.objects.filter(destination=dest, record_type=record_type, object_id__in=changed,
+                                        status=OutboxRecord.Status.PENDING, batch__isnull=True).update(
+                status=OutboxRecord.Status.SUPERSEDED)
+        created = OutboxRecord.objects.bulk_create(new, ignore_conflicts=True)
+    return len(created)
+
+
+def enqueue_changed(destination: Destination, since: dt.datetime | None = None, *, now: dt.datetime | None = None) -> int:
+    """Collect the records changed since ``since`` (default: the destination's watermark; None = all)
+    in the destination's area into its outbox, mapped by its adapter, and move the watermark to ``now``.
+
+    Cases (record type ``case``) whose ``updated_at`` is at or after ``since`` − :data:`OVERLAP`;
+    elevators (``elevator``, the register) likewise. A record whose mapped payload equals the last
+    enqueued version is skipped, so the job is idempotent; a changed one becomes version n+1
+    (idempotency key ``type:id:n+1``). Returns the number of records enqueued.
+    """
+    from liftsafe.emergency.models import EmergencyCase
+    from liftsafe.registry.models import Elevator
+
+    dest = Destination.objects.select_related("area").get(pk=destination.pk)
+    adapter = get_adapter(dest.adapter)
+    now = now or timezone.now()
+    since = since if since is not None else dest.watermark
+    types = [t for t in dest.record_types if t in adapter.record_types]
+    total = 0
+    if RecordType.CASE in types:
+        qs = _in_area(EmergencyCase.objects.all(), dest.area, "elevator__")
+        if since is not None:
+            qs = qs.filter(updated_at__gte=since - OVERLAP)
+        total += _chunked(dest, RecordType.CASE, qs.values_list("pk", flat=True).order_by("pk"), adapter,
+                          case_rows, lambda cm: (cm[0].pk, cm[0].elevator_id, adapter.map_case(cm[0], cm[1])))
+    if RecordType.ELEVATOR in types:
+        qs = _in_area(Elevator.objects.all(), dest.area)
+        if since is not None:
+            qs = qs.filter(updated_at__gte=since - OVERLAP)
+        total += _chunked(dest, RecordType.ELEVATOR, qs.values_list("pk", flat=True).order_by("pk"), adapter,
+                          lambda pks: Elevator.objects.filter(pk__in=pks).select_related("area", "use_unit").order_by("pk"),
+                          lambda e: (e.pk, e.pk, adapter.map_elevator(e)))
+    Destination.objects.filter(pk=dest.pk).update(watermark=now)  # no history row for the watermark
+    return total
+
+
+class MilestoneRow(NamedTuple):
+    """A milestone as the adapters and :func:`liftsafe.emergency.selectors.derive` read it (no model instance)."""
+
+    pk: int
+    case_id: int
+    kind: str
+    at: dt.datetime
+    level: int | None
+    responder_id: int | None
+    data: dict
+
+
+def case_rows(pks: list[int]) -> list[tuple]:
+    """``[(case, [MilestoneRow, …]), …]`` for ``pks`` in id order: elevator and area joined, milestones read as
+    plain rows in one query (a model instance per milestone cost two thirds of the export time; bench/RESULTS.md)."""
+    from liftsafe.emergency.models import EmergencyCase, Milestone
+
+    cases = list(EmergencyCase.objects.filter(pk__in=pks).select_related("elevator__area")
+                 .defer("elevator__extra", "elevator__search_address").order_by("pk"))
+    ms: dict[int, list[MilestoneRow]] = {c.pk: [] for c in cases}
+    for row in (Milestone.objects.filter(case_id__in=pks).order_by("at", "id")
+                .values_list("id", "case_id", "kind", "at", "level", "responder_id", "data")):
+        ms[row[1]].append(MilestoneRow(*row))
+    return [(c, ms[c.pk]) for c in cases]
+
+
+def _chunked(dest, record_type, pk_qs, adapter, load: Callable, row: Callable) -> int:
+    pks = list(pk_qs)
+    n = 0
+    for i in range(0, len(pks), ENQUEUE_CHUNK):
+        rows = [row(obj) for obj in load(pks[i:i + ENQUEUE_CHUNK])]
+        n += _store(dest, record_type, [r for r in rows if r[2] is not None], adapter)
+    return n
+
+
+# --------------------------------------------------------------------------- sending
+@dataclass
+class SendSummary:
+    """What one :func:`send_due` call did."""
+
+    attempts: int = 0
+    accepted: int = 0
+    rejected: int = 0  # final rejections (rejected alone)
+    retried_alone: int = 0  # rejected in a batch of several: queued to go alone
+    failed_attempts: int = 0  # transport failures (timeout, 5xx, connection)
+    rate_limited: bool = False
+    batches: list[int] = field(default_factory=list)
+
+
+def backoff_s(attempts: int) -> float:
+    """Delay before the next try after ``attempts`` failed attempts: ``exchange_retry_base_s`` ×
+    2^(attempts−1), capped at ``exchange_retry_max_s`` (liftsafe design rules)."""
+    base, cap = float(rule("exchange_retry_base_s")), float(rule("exchange_retry_max_s"))
+    return min(base * (2 ** max(attempts - 1, 0)), cap)
+
+
+def _lease(dest: Destination, now: dt.datetime) -> dt.datetime:
+    return now + dt.timedelta(seconds=dest.timeout_s) + LEASE_MARGIN
+
+
+def _new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def _claim_retry(dest: Destination, now: dt.datetime) -> Batch | None:
+    for b in Batch.objects.filter(destination=dest, status=Batch.Status.PENDING, next_attempt_at__lte=now).order_by("next_attempt_at", "pk")[:5]:
+        if Batch.objects.filter(pk=b.pk, status=Batch.Status.PENDING, next_attempt_at=b.next_attempt_at).update(
+                next_attempt_at=_lease(dest, now)):
+            b.refresh_from_db()
+            return b
+    return None
+
+
+def _form_batch(dest: Destination, now: dt.datetime, *, user=None) -> Batch | None:
+    """A new batch of pending records not in any batch: a record that must go alone first, else up
+    to ``batch_size`` records of the oldest pending record's type."""
+    base = OutboxRecord.objects.filter(destination=dest, status=OutboxRecord.Status.PENDING, batch__isnull=True)
+    first = base.filter(solo=True).order_by("pk").first()
+    if first is not None:
+        ids, solo, rtype = [first.pk], True, first.record_type
+    else:
+        first = base.order_by("pk").first()
+        if first is None:
+            return None
+        rtype, solo = first.record_type, False
+        ids = list(base.filter(solo=False, record_type=rtype).order_by("pk").values_list("pk", flat=True)[:dest.batch_size])
+    with transaction.atomic():
+        b = Batch.objects.create(destination=dest, idempotency_key=_new_key(), record_type=rtype, solo=solo,
+                                 next_attempt_at=_lease(dest, now), created_by=user)
+        got = OutboxRecord.objects.filter(pk__in=ids, batch__isnull=True, status=OutboxRecord.Status.PENDING).update(batch=b)
+        if not got:  # another worker took them
+            b.delete()
+            return None
+        mine = list(OutboxRecord.objects.filter(batch=b).order_by("pk").values_list("pk", flat=True))
+        BatchItem.objects.bulk_create([BatchItem(batch=b, record_id=pk) for pk in mine])
+    return b
+
+
+def _error_class(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(exc, httpx.ConnectError):
+        text = f"{exc} {exc.__cause__ or ''}".lower()
+        return "connection refused" if "refused" in text or "errno 111" in text else "connection error"
+    return type(exc).__name__
+
+
+def _post(dest: Destination, batch: Batch, body: bytes, content_type: str) -> tuple[int | None, bytes, str, float]:
+    """POST one batch; returns ``(status or None, content, error class or '', seconds)``. Never raises."""
+    headers = {"Content-Type": content_type, "Idempotency-Key": batch.idempotency_key, "Accept": "application/json",
+               "User-Agent": "liftsafe-exchange/1"}
+    if dest.auth_token:
+        headers["Authorization"] = f"Bearer {dest.auth_token}"
+    t0 = time.monotonic()
+    try:
+        with httpx.Client(timeout=httpx.Timeout(dest.timeout_s), follow_redirects=False, trust_env=False) as client:
+            resp = client.post(dest.endpoint_url, content=body, headers=headers)
+        status, content, err = resp.status_code, resp.content, ""
+    except httpx.HTTPError as exc:
+        status, content, err = None, b"", _error_class(exc)
+    except OSError as exc:  # e.g. a socket error outside httpx's own classes
+        status, content, err = None, b"", type(exc).__name__
+    secs = time.monotonic() - t0
+    if err == "" and secs > dest.timeout_s:
+        err = "timeout"  # replied, but slower than the destination allows: a failed attempt
+    return status, content, err, secs
+
+
+def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: SendSummary) -> SendLog:
+    adapter = get_adapter(dest.adapter)
+    items = list(BatchItem.objects.filter(batch=batch).select_related("record").order_by("pk"))
+    records = [i.record for i in items]
+    payloads = [r.payload for r in records]
+    body = adapter.encode(batch.record_type, payloads)
+    status, content, err, secs = _post(dest, batch, body, adapter.content_type)
+    attempt_no = batch.attempts + 1
+    excerpt = content[:EXCERPT].decode("utf-8", "replace")
+    reply = None
+    if not err and status is not None and (200 <= status < 300 or status in ANSWER_STATUSES):
+        try:
+            reply = adapter.parse_reply(batch.record_type, status, content, payloads)
+        except ValueError as exc:
+            if 200 <= status < 300:
+                err = "bad reply"  # the receiver answered something we cannot read: try again
+                excerpt = f"{exc}\n{excerpt}"[:EXCERPT]
+            else:
+                reply = None  # a 400/422 without the documented body: the whole batch is refused
+    elif not err:
+        err = f"HTTP {status}"
+    summary.attempts += 1
+    summary.batches.append(batch.pk)
+    accepted = rejected = 0
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().get(pk=batch.pk)
+        batch.attempts = attempt_no
+        now_rec = started
+        OutboxRecord.objects.filter(pk__in=[r.pk for r in records]).update(attempts=F("attempts") + 1)
+        if err:
+            summary.failed_attempts += 1
+            batch.last_error = err if status is None else f"{err}: {excerpt[:200]}"
+            if attempt_no >= int(rule("exchange_max_attempts")):
+                batch.status = Batch.Status.FAILED
+                batch.next_attempt_at = None
+                OutboxRecord.objects.filter(pk__in=[r.pk for r in records], status=OutboxRecord.Status.PENDING).update(
+                    status=OutboxRecord.Status.FAILED, last_error=batch.last_error)
+                _report_failed(dest, batch)
+            else:
+                batch.next_attempt_at = started + dt.timedelta(seconds=backoff_s(attempt_no))
+                OutboxRecord.objects.filter(pk__in=[r.pk for r in records]).update(last_error=batch.last_error,
+                                                                                  next_attempt_at=batch.next_attempt_at)
+        else:
+            http_ok = 200 <= (status or 0) < 300
+            whole_ok = http_ok and (reply is None or reply.batch_ok)
+            whole_reason = (reply.message if reply and reply.message else excerpt[:300]) or f"HTTP {status}"
+            final = len(records) == 1
+            for item, rec in zip(items, records):
+                ok, reason = (reply.results.get(rec.record_key) if reply else None) or (whole_ok, "" if whole_ok else whole_reason)
+                item.result = BatchItem.Result.OK if ok else BatchItem.Result.REJECTED
+                item.reason = reason
+                if ok:
+                    accepted += 1
+                    OutboxRecord.objects.filter(pk=rec.pk).update(status=OutboxRecord.Status.SENT, sent_at=now_rec, last_error="")
+                elif final:
+                    rejected += 1
+                    OutboxRecord.objects.filter(pk=rec.pk).update(status=OutboxRecord.Status.REJECTED, last_error=reason)
+                    _report_rejected(dest, rec, reason)
+                else:
+                    rejected += 1
+                    summary.retried_alone += 1
+                    OutboxRecord.objects.filter(pk=rec.pk).update(status=OutboxRecord.Status.PENDING, solo=True, batch=None,
+                                                                  last_error=reason)
+            BatchItem.objects.bulk_update(items, ["result", "reason"])
+            summary.accepted += accepted
+            if final:
+                summary.rejected += rejected
+            batch.status = (Batch.Status.SENT if not rejected else
+                            Batch.Status.REJECTED if not accepted else Batch.Status.PARTIAL)
+            batch.sent_at = started
+            batch.next_attempt_at = None
+            batch.last_error = "" if not rejected else f"{rejected} rejected"
+        batch.save()
+        entry = SendLog.objects.create(batch=batch, destination=dest, attempt=attempt_no, started_at=started,
+                                       duration_ms=int(round(secs * 1000)), http_status=status, error_class=err[:64],
+                                       accepted=accepted, rejected=rejected, records=len(records), response_excerpt=excerpt)
+    if err:
+        log.warning("exchange: %s batch %s attempt %s failed: %s (%.0f ms)", dest.name, batch.pk, attempt_no, err, secs * 1000)
+    return entry
+
+
+def _report_rejected(dest: Destination, rec: OutboxRecord, reason: str) -> None:
+    log.warning("exchange: %s rejected %s: %s", dest.name, rec.idempotency_key, reason)
+    if dest.created_by_id:
+        from liftsafe.core.notifications import notify
+
+        notify(kind="exchange.rejected", user=dest.created_by,
+               subject=_("%(dest)s rejected record %(key)s") % {"dest": dest.name, "key": rec.record_key},
+               body=reason, payload={"destination": dest.pk, "record": rec.pk}, dedupe_key=f"exchange:rejected:{rec.pk}")
+
+
+def _report_failed(dest: Destination, batch: Batch) -> None:
+    log.error("exchange: %s batch %s failed after %s attempts: %s", dest.name, batch.pk, batch.attempts, batch.last_error)
+    if dest.created_by_id:
+        from liftsafe.core.notifications import notify
+
+        notify(kind="exchange.failed", user=dest.created_by,
+               subject=_("%(dest)s: batch #%(id)s failed") % {"dest": dest.name, "id": batch.pk},
+               body=batch.last_error, payload={"destination": dest.pk, "batch": batch.pk},
+               dedupe_key=f"exchange:failed:{batch.pk}:{batch.attempts}")
+
+
+def send_due(destination: Destination, now: dt.datetime | None = None) -> SendSummary:
+    """Send what is due for one destination (see the module docstring for the rules).
+
+    ``now``: the clock of this call (tests pass it to step through backoff and rate windows; default
+    the real time, read again before every attempt). Returns a :class:`SendSummary`. Transport errors
+    are recorded, never raised.
+    """
+    dest = Destination.objects.get(pk=destination.pk)
+    summary = SendSummary()
+    if not dest.enabled:
+        return summary
+    clock = (lambda: now) if now is not None else timezone.now
+    t = clock()
+    budget = dest.rate_limit_per_min - SendLog.objects.filter(destination=dest, started_at__gt=t - dt.timedelta(seconds=60)).count()
+    while True:
+        t = clock()
+        if budget <= 0:
+            summary.rate_limited = _has_due(dest, t)
+            break
+        batch = _claim_retry(dest, t) or _form_batch(dest, t)
+        if batch is None:
+            break
+        _attempt(dest, batch, t, summary)
+        budget -= 1
+    return summary
+
+
+def _has_due(dest: Destination, now: dt.datetime) -> bool:
+    return (Batch.objects.filter(destination=dest, status=Batch.Status.PENDING, next_attempt_at__lte=now).exists()
+            or OutboxRecord.objects.filter(destination=dest, status=OutboxRecord.Status.PENDING, batch__isnull=True).exists())
+
+
+def resend_batch(user, batch: Batch) -> Batch:
+    """Re-send ``batch`` on demand (data officers).
+
+    A batch still waiting for a retry is made due now (same batch, same ``Idempotency-Key``). A
+    finished batch (sent, partly rejected, rejected, failed) is re-sent as a NEW batch with a new
+    key (the receiver must process it again), ``resend_of`` the original, holding its records that
+    are not superseded or waiting in another batch; they become pending again. The next
+    :func:`send_due` (the worker's job, or the page right away) sends it.
+
+    Raises:
+        PermissionDenied: not a data officer.
+        ValidationError: ``{"batch": [...]}`` when nothing of it can be re-sent.
+    """
+    require_data_officer(user)
+    now = timezone.now()
+    with transaction.atomic():
+        b = Batch.objects.select_for_update().get(pk=batch.pk)
+        if b.status == Batch.Status.PENDING:
+            b.next_attempt_at = now
+            b.save(update_fields=["next_attempt_at"])
+            return b
+        recs = list(OutboxRecord.objects.filter(items__batch=b).exclude(status=OutboxRecord.Status.SUPERSEDED)
+                    .exclude(status=OutboxRecord.Status.PENDING, batch__status=Batch.Status.PENDING).order_by("pk").distinct())
+        recs = [r for r in recs if not (r.status == OutboxRecord.Status.PENDING and r.batch_id is None)]
+        if not recs:
+            raise ValidationError({"batch": [_("Nothing in this batch can be re-sent (its records were superseded or are queued again).")]})
+        new = Batch.objects.create(destination=b.destination, idempotency_key=_new_key(), record_type=b.record_type,
+                                   solo=len(recs) == 1, next_attempt_at=now, resend_of=b,
+                                   created_by=user if getattr(user, "pk", None) else None)
+        BatchItem.objects.bulk_create([BatchItem(batch=new, record=r) for r in recs])
+        OutboxRecord.objects.filter(pk__in=[r.pk for r in recs]).update(status=OutboxRecord.Status.PENDING, batch=new)
+    return new
+
+
+# --------------------------------------------------------------------------- inbound schedules
+SCHEDULE_FIELDS = ("name", "mapping", "drop_dir", "file_glob", "enabled")
+
+
+def _clean_schedule(s: ImportSchedule) -> None:
+    from liftsafe.registry.importer import available_mappings
+
+    errors: dict[str, list[str]] = {}
+    s.name = (s.name or "").strip()
+    if not s.name:
+        errors["name"] = [_("Enter a name.")]
+    elif ImportSchedule.objects.filter(name=s.name).exclude(pk=s.pk).exists():
+        errors["name"] = [_("A schedule with this name exists already.")]
+    known = list(available_mappings())
+    if s.mapping not in known:
+        errors["mapping"] = [_("Unknown mapping %(m)r; known: %(known)s.") % {"m": s.mapping, "known": ", ".join(known)}]
+    p = Path(s.drop_dir or "")
+    if not s.drop_dir or not p.is_absolute():
+        errors["drop_dir"] = [_("Enter an absolute directory path.")]
+    elif not p.is_dir():
+        errors["drop_dir"] = [_("Directory %(d)s does not exist.") % {"d": s.drop_dir}]
+    g = (s.file_glob or "").strip()
+    s.file_glob = g
+    if not g or "/" in g or "\\" in g or ".." in g:
+        errors["file_glob"] = [_("Enter a file pattern such as *.csv (no directories).")]
+    if errors:
+        raise ValidationError(errors)
+
+
+def schedule_create(user, **fields) -> ImportSchedule:
+    """Create an import schedule (data officers). Fields: ``name``, ``mapping`` (a mapping of
+    ``liftsafe/registry/mappings/``), ``drop_dir`` (existing absolute directory), ``file_glob``,
+    ``enabled``. Raises PermissionDenied / ValidationError({field: [...]})."""
+    require_data_officer(user)
+    unknown = set(fields) - set(SCHEDULE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: [_("Unknown field.")]})
+    s = ImportSchedule(**fields)
+    _clean_schedule(s)
+    s.save()
+    return s
+
+
+def schedule_update(user, schedule: ImportSchedule, **fields) -> ImportSchedule:
+    """Change an import schedule (same fields and errors as :func:`schedule_create`)."""
+    require_data_officer(user)
+    unknown = set(fields) - set(SCHEDULE_FIELDS)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: [_("Unknown field.")]})
+    s = ImportSchedule.objects.get(pk=schedule.pk)
+    for k, v in fields.items():
+        setattr(s, k, v)
+    _clean_schedule(s)
+    s.save()
+    return s
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run_schedule(schedule: ImportSchedule, *, user=None) -> list[ImportFile]:
+    """Import every new file of the schedule's drop directory through
+    :func:`liftsafe.registry.importer.run_import` (the foundation's importer), oldest first.
+
+    A file whose SHA-256 was seen before by this schedule is skipped (imported or failed: a broken
+    file is tried once; a corrected one has a new hash). Each new file becomes an :class:`ImportFile`
+    linked to its ``ImportRun`` (counts and the rejected-rows report); a file the importer refuses
+    (``ImportFileError``, ``MappingError``) is recorded as failed with the error. Returns the files
+    handled now. A missing directory is logged and handled as empty.
+    """
+    from liftsafe.registry.importer import ImportFileError, MappingError, run_import
+
+    s = ImportSchedule.objects.get(pk=schedule.pk)
+    d = Path(s.drop_dir)
+    out: list[ImportFile] = []
+    if not d.is_dir():
+        log.warning("exchange: import schedule %s: drop directory %s is missing", s.name, d)
+        return out
+    files = sorted((p for p in d.iterdir() if p.is_file() and fnmatch.fnmatch(p.name, s.file_glob)),
+                   key=lambda p: (p.stat().st_mtime, p.name))
+    seen = set(ImportFile.objects.filter(schedule=s).values_list("sha256", flat=True))
+    for p in files:
+        sha = _sha256(p)
+        if sha in seen:
+            continue
+        seen.add(sha)
+        try:
+            run = run_import(p, s.mapping, user=user)
+            f = ImportFile(schedule=s, file_name=p.name[:255], sha256=sha, status=ImportFile.Status.IMPORTED, run=run)
+        except (ImportFileError, MappingError) as exc:
+            f = ImportFile(schedule=s, file_name=p.name[:255], sha256=sha, status=ImportFile.Status.FAILED, error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - the importer recorded a failed ImportRun; keep going
+            from liftsafe.registry.models import ImportRun
+
+            run = ImportRun.objects.filter(file_sha256=sha, mapping=s.mapping).order_by("-started_at").first()
+            f = ImportFile(schedule=s, file_name=p.name[:255], sha256=sha, status=ImportFile.Status.FAILED,
+                           error=f"{type(exc).__name__}: {exc}", run=run)
+        f.save()
+        out.append(f)
+        if f.status == ImportFile.Status.IMPORTED:
+            ImportSchedule.objects.filter(pk=s.pk).update(last_file_sha=sha)
+    ImportSchedule.objects.filter(pk=s.pk).update(last_checked_at=timezone.now())
+    return out

@@ -1,0 +1,78 @@
+"""Inbound: scheduled imports through the registry importer, once per file content, report kept."""
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.test import Client
+
+from liftsafe.exchange import services, tasks
+from liftsafe.exchange.models import ImportFile, ImportSchedule
+from liftsafe.registry.models import Elevator
+
+pytestmark = pytest.mark.django_db
+SAMPLE = Path(__file__).resolve().parents[2] / "registry" / "tests" / "fixtures" / "cn_template_sample.csv"
+
+
+def test_schedule_imports_each_new_file_once_and_keeps_the_report(world, tmp_path):
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    s = services.schedule_create(world.users["admin"], name="登记库", mapping="cn-template", drop_dir=str(drop), file_glob="*.csv")
+    assert services.run_schedule(s) == []  # empty directory
+    shutil.copy(SAMPLE, drop / "2026-11-01.csv")
+    (drop / "notes.txt").write_text("not matched by the pattern")
+    assert tasks.run_import_schedules() == 1  # the worker's job
+    f = ImportFile.objects.get()
+    assert f.status == "imported" and f.run is not None
+    run = f.run
+    assert (run.rows_total, run.rows_created, run.rows_rejected) == (8, 3, 5)  # good rows kept, bad rows reported
+    report = list(csv.DictReader(run.report_csv.splitlines()))
+    assert {r["source_id"] for r in report if r["action"] == "rejected"} == {
+        "311010123201500004", "311010123201500005", "311010123201500006", "311010123201500007", "311010123201500008"}
+    assert Elevator.objects.filter(source="cn-template").count() == 3
+    s.refresh_from_db()
+    assert s.last_file_sha == f.sha256 and s.last_checked_at is not None
+    # the same content again (even renamed): skipped
+    shutil.copy(SAMPLE, drop / "2026-11-02-copy.csv")
+    assert services.run_schedule(s) == []
+    # a changed file: imported (an update of one elevator)
+    text = SAMPLE.read_text(encoding="utf-8").replace("测试数据 玄武区示例路1号", "测试数据 玄武区示例路1号（更正）")
+    (drop / "2026-11-03.csv").write_text(text, encoding="utf-8")
+    [f2] = services.run_schedule(s)
+    assert f2.status == "imported" and (f2.run.rows_updated, f2.run.rows_unchanged, f2.run.rows_rejected) == (1, 2, 5)
+    # a broken file: recorded as failed with the importer's error, tried once
+    (drop / "2026-11-04.csv").write_text("注册代码,型号\n1,2\n", encoding="utf-8")
+    [bad] = services.run_schedule(s)
+    assert bad.status == "failed" and bad.run is None and "设备代码" in bad.error
+    assert services.run_schedule(s) == []
+    # the page shows the runs and the report
+    c = Client()
+    c.force_login(world.users["admin"])
+    html = c.get(f"/exchange/imports/{s.pk}/").content.decode()
+    assert "2026-11-01.csv" in html and "311010123201500008" in html and "2026-11-04.csv" in html
+    api = c.get(f"/api/exchange/schedules/{s.pk}").json()
+    assert [x["status"] for x in api["files"]] == ["failed", "imported", "imported"]
+    assert api["files"][2]["run"]["rows_rejected"] == 5 and "311010123201500004" in api["files"][2]["run"]["report_csv"]
+
+
+def test_schedule_validation_and_permission(world, tmp_path):
+    admin = world.users["admin"]
+    for bad, field in ((dict(mapping="nope"), "mapping"), (dict(drop_dir="relative/dir"), "drop_dir"),
+                       (dict(drop_dir=str(tmp_path / "missing")), "drop_dir"), (dict(file_glob="../*.csv"), "file_glob"),
+                       (dict(name=""), "name")):
+        with pytest.raises(ValidationError) as exc:
+            services.schedule_create(admin, **{"name": "s", "mapping": "nyc-dob", "drop_dir": str(tmp_path), **bad})
+        assert field in exc.value.message_dict
+    with pytest.raises(PermissionDenied):
+        services.schedule_create(world.users["regulator"], name="s", mapping="nyc-dob", drop_dir=str(tmp_path))
+    c = Client()
+    c.force_login(admin)
+    r = c.post("/exchange/imports/new/", {"name": "dob", "mapping": "nyc-dob", "drop_dir": str(tmp_path), "file_glob": "*.csv.gz",
+                                          "enabled": "on"})
+    s = ImportSchedule.objects.get(name="dob")
+    assert r.status_code == 302 and s.file_glob == "*.csv.gz"
+    r = c.post(f"/exchange/imports/{s.pk}/run/")
+    assert r.status_code == 302

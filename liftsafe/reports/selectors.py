@@ -1,0 +1,855 @@
+"""Report numbers: every indicator of issue 6, computed by database aggregates, scoped to the caller.
+
+One definition per number, shared by the dashboard, the report snapshot, the
+API and every rendering. :func:`report_data` returns the
+:class:`~liftsafe.reports.schema.ReportData` dict (see ``schema.py`` for the
+shape); :func:`dashboard` is the same for the current, unfinished period.
+
+Scope: the numbers cover only what the caller may see —
+``registry.selectors.scope_elevators`` narrows elevators, and cases through
+``elevator__`` (a maintenance unit: its contracted elevators; a regulator: its
+area); hazards through ``hazards.selectors.hazards_for``. An area outside
+the caller's scope is refused exactly like an unknown code.
+
+Definitions (the appendix of every report repeats them; see docs/reports.md):
+
+- *elevators in use*: elevators in scope and area whose registry status is
+  ``in_use`` now (the registry holds the current status only, so a report of a
+  past period uses the fleet at generation time; the snapshot freezes it).
+- *case*: an emergency case received (``received_at``) in the period.
+- *fault* (故障次数): a case that is not a false alarm or cancelled, of any
+  type (entrapment, fault report, enquiry). *Entrapment*: a fault of type
+  entrapment (困人).
+- *fault rate* = faults ÷ elevators in use × 100% (CPASE M001-2015, FACTS §3.6);
+  *entrapment rate* = entrapments ÷ elevators in use × 100%; *monthly entrapment
+  rate* = entrapment rate ÷ months in the period (Jinan, FACTS §3.6);
+  *per 10,000 elevators* = entrapments ÷ elevators in use × 10,000 (FACTS §3.6).
+- durations from the cached first-occurrence times of the case (FACTS §3.4,
+  ``emergency.selectors.durations``): response = responded − dispatched,
+  arrival = arrived − dispatched, on-site = released − arrived; over every
+  case of the period having both times; mean, median, p90 (nearest rank), minutes.
+- 3-minute response rate = responses ≤ ``report_response_kpi_s`` ÷ responses
+  measured; 30-minute arrival rate = arrivals ≤ ``report_arrival_kpi_s`` ÷
+  arrivals measured (FACTS §3.4 Shandong KPIs).
+- hazards: *filed* = accepted hazards (not leads/dismissed) filed in the period;
+  *rectification rate* = those of them closed before the period's end ÷ filed;
+  *on-time rate* = hazards closed in the period on or before their deadline ÷
+  hazards closed in the period; *recurrence rate* = re-checks done in the
+  period that found a recurrence ÷ re-checks done in the period (FACTS §7).
+
+Percentages are rounded to 2 decimals (raw numerator and denominator kept in
+each indicator), minutes to 2 decimals. Every list is ordered
+deterministically (value, then code/name, then id).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import statistics as pystats
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db.models import Case, CharField, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import ExtractHour, ExtractMonth, ExtractYear, TruncDate
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
+
+from liftsafe.core.models import AREA_ROLES, Area, Role
+from liftsafe.core.scoping import Scope, scope_of
+from liftsafe.emergency.causes import CAUSES
+from liftsafe.emergency.models import CaseType, Channel, EmergencyCase, State
+from liftsafe.registry.codes import CATEGORY_CHOICES, PLACE_TYPE_CHOICES
+from liftsafe.registry.models import Elevator, MaintenanceContract, Organisation
+from liftsafe.registry.selectors import scope_elevators
+from liftsafe.rules import rule
+
+from .periods import Period, local_tz, parse_period
+from .schema import SCHEMA_VERSION, ReportData
+
+LANGUAGES = ("zh-hans", "en")
+NOT_FAULT_STATES = (State.FALSE_ALARM, State.CANCELLED)
+FAULT_Q = ~Q(state__in=[s.value for s in NOT_FAULT_STATES])
+ENTRAPMENT_Q = FAULT_Q & Q(case_type=CaseType.ENTRAPMENT)
+
+
+# --------------------------------------------------------------------------- scope and base querysets
+def resolve_area(user, area_code: str | None) -> Area | None:
+    """The :class:`Area` a report of ``user`` covers.
+
+    ``area_code`` None/empty: the user's own area (area roles), else None
+    (= everything the user may see). An unknown code and a code outside the
+    user's scope raise the same error.
+
+    Raises:
+        ValidationError: ``{"area": [reason]}``.
+    """
+    scope = scope_of(user)
+    code = (area_code or "").strip()
+    if not code:
+        if scope.area_path and not scope.is_admin:
+            return Area.objects.filter(path=scope.area_path).first()
+        return None
+    area = Area.objects.filter(code=code).first()
+    if area is not None and not _area_in_scope(scope, area):
+        area = None
+    if area is None:
+        raise ValidationError({"area": [_("Unknown area code “%(code)s”.") % {"code": code[:32]}]})
+    return area
+
+
+def _area_in_scope(scope: Scope, area: Area) -> bool:
+    if scope.is_admin:
+        return True
+    if scope.sees_nothing:
+        return False
+    if scope.role in (Role.REGULATOR, Role.OPERATOR, Role.RESCUE_STATION):
+        return bool(scope.area_path) and area.path.startswith(scope.area_path)
+    # organisation roles: an area holding at least one of their elevators (or above one)
+    return scope_elevators(scope, Elevator.objects.filter(area__path__startswith=area.path)).exists()
+
+
+@dataclass
+class _Base:
+    """The scoped base querysets of one report (all periods share elevators; cases/hazards are per period)."""
+
+    user: object
+    scope: Scope
+    area: Area | None
+    tz: dt.tzinfo
+
+    def __post_init__(self):
+        # An area role's or an administrator's report area lies inside their scope (resolve_area checked it),
+        # so the area filter alone is the scope: no second filter through the area path. When the area holds
+        # every area of the database (a province deployment's root), there is no filter (no join) at all.
+        self._area_ids: list[int] | None = None
+        if self.area is not None and Area.objects.exclude(path__startswith=self.area.path).exists():
+            self._area_ids = list(Area.objects.filter(path__startswith=self.area.path).values_list("pk", flat=True))
+        self._area_is_scope = self.scope.is_admin or (self.scope.role in AREA_ROLES and self.area is not None)
+
+    def _narrow(self, qs: QuerySet, prefix: str) -> QuerySet:
+        if self._area_ids is not None:
+            qs = qs.filter(**{f"{prefix}area_id__in": self._area_ids})
+        if not self._area_is_scope:
+            qs = scope_elevators(self.scope, qs, prefix=prefix)
+        return qs
+
+    def elevators(self) -> QuerySet[Elevator]:
+        """Elevators in use, in scope and area."""
+        return self._narrow(Elevator.objects.filter(status=Elevator.Status.IN_USE), "")
+
+    def cases(self, period: Period) -> QuerySet[EmergencyCase]:
+        """Cases received in ``period`` on elevators in scope and area (any elevator status)."""
+        qs = EmergencyCase.objects.filter(received_at__gte=period.start_at, received_at__lt=period.end_at)
+        return self._narrow(qs, "elevator__").order_by()
+
+    def hazards(self):
+        from liftsafe.hazards.selectors import filed_q, hazards_for
+
+        qs = hazards_for(self.user).filter(filed_q())
+        if self.area is not None:
+            qs = qs.filter(area__path__startswith=self.area.path)
+        return qs.order_by()
+
+
+# --------------------------------------------------------------------------- small helpers
+def pct(num: int | None, den: int | None, scale: float = 100.0, digits: int = 2) -> float | None:
+    """``num ÷ den × scale`` rounded to ``digits``; None when undefined (den 0/None)."""
+    if num is None or not den:
+        return None
+    return round(num * scale / den, digits)
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile (``p`` in 0..100) of ``values``; None for an empty list."""
+    if not values:
+        return None
+    v = sorted(values)
+    k = max(1, math.ceil(p / 100.0 * len(v)))
+    return v[k - 1]
+
+
+def duration_stats(seconds: list[float], limit_s: float | None = None) -> dict:
+    """``{"n", "mean", "median", "p90"}`` in minutes (2 decimals) of ``seconds``, plus ``within`` (count ≤ ``limit_s``)."""
+    n = len(seconds)
+    out = {"n": n, "mean": None, "median": None, "p90": None, "within": None}
+    if n:
+        out["mean"] = round(sum(seconds) / n / 60.0, 2)
+        out["median"] = round(pystats.median(seconds) / 60.0, 2)
+        out["p90"] = round(percentile(seconds, 90) / 60.0, 2)
+    if limit_s is not None:
+        out["within"] = sum(1 for s in seconds if s <= limit_s)
+    return out
+
+
+def _secs(td) -> float:
+    return td.total_seconds() if isinstance(td, dt.timedelta) else float(td) / 1e6
+
+
+DURATIONS = {"response": ("dispatched_at", "responded_at"), "arrival": ("dispatched_at", "arrived_at"),
+             "on_site": ("arrived_at", "released_at")}
+
+
+def _durations(cases: QuerySet) -> dict[str, list[float]]:
+    """``{kind: [seconds]}`` for the :data:`DURATIONS` of every case in ``cases`` having both times
+    (one query fetching the three difference columns; no case objects)."""
+    exprs = {k: ExpressionWrapper(F(b) - F(a), output_field=DurationField()) for k, (a, b) in DURATIONS.items()}
+    out: dict[str, list[float]] = {k: [] for k in DURATIONS}
+    rows = cases.filter(Q(dispatched_at__isnull=False) | Q(arrived_at__isnull=False)).annotate(**{f"d_{k}": e for k, e in exprs.items()})
+    for row in rows.values_list(*[f"d_{k}" for k in DURATIONS]):
+        for k, v in zip(DURATIONS, row):
+            if v is not None:
+                out[k].append(_secs(v))
+    return out
+
+
+def _minus_years(d: dt.date, years: int) -> dt.date:
+    try:
+        return d.replace(year=d.year - years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - years, day=28)
+
+
+def age_bands() -> list[tuple[str, int | None, int | None]]:
+    """``[(key, min_age, max_age)]`` in completed years from rule ``report_age_bands_years`` (upper bounds,
+    inclusive): [5, 10, 15, 20] → 0–5, 6–10, 11–15, 16–20, >20 (FACTS §3.6)."""
+    bounds = list(rule("report_age_bands_years"))
+    out, lo = [], 0
+    for hi in bounds:
+        out.append((f"{lo}-{hi}", lo, hi))
+        lo = hi + 1
+    out.append((f">{bounds[-1]}", lo, None))
+    return out
+
+
+def _age_band_expr(prefix: str, ref: dt.date):
+    """SQL CASE giving the age-band key of the elevator (at local date ``ref``) or "unknown"."""
+    field = f"{prefix}installation_date"
+    whens = []
+    for key, _lo, hi in age_bands():
+        if hi is None:
+            whens.append(When(**{f"{field}__isnull": False}, then=Value(key)))
+        else:  # age ≤ hi  ⇔  installed after ref − (hi + 1) years
+            whens.append(When(**{f"{field}__gt": _minus_years(ref, hi + 1)}, then=Value(key)))
+    return Case(*whens, default=Value("unknown"), output_field=CharField())
+
+
+def hour_bands() -> list[tuple[int, int]]:
+    """``[(from_hour, to_hour)]`` half-open local-hour bands from rule ``report_hour_bands``."""
+    b = list(rule("report_hour_bands"))
+    return list(zip(b[:-1], b[1:]))
+
+
+def _label(choices, key, unknown: str) -> str:
+    return str(dict(choices).get(key, key)) if key not in (None, "") else unknown
+
+
+def _ind(key: str, label, unit: str, cur: tuple, prev: tuple | None, ly: tuple | None) -> dict:
+    """An Indicator dict from (value, numerator, denominator) triples."""
+    return {"key": key, "label": str(label), "unit": unit, "value": cur[0],
+            "previous": prev[0] if prev else None, "last_year": ly[0] if ly else None,
+            "numerator": cur[1], "denominator": cur[2]}
+
+
+# --------------------------------------------------------------------------- headline numbers (one period)
+HEADLINE_LABELS = {
+    "elevators_in_use": (_l("Elevators in use"), "count"),
+    "cases": (_l("Cases received"), "count"),
+    "faults": (_l("Faults (cases excluding false alarms)"), "count"),
+    "entrapments": (_l("Entrapments"), "count"),
+    "false_alarms": (_l("False alarms and cancelled cases"), "count"),
+    "people_released": (_l("People released"), "count"),
+    "fault_rate": (_l("Fault rate"), "%"),
+    "entrapment_rate": (_l("Entrapment rate"), "%"),
+    "monthly_entrapment_rate": (_l("Monthly entrapment rate"), "%"),
+    "entrapments_per_10k": (_l("Entrapments per 10,000 elevators"), "per 10k"),
+    "response_mean": (_l("Response time, mean"), "min"),
+    "response_median": (_l("Response time, median"), "min"),
+    "response_p90": (_l("Response time, 90th percentile"), "min"),
+    "response_kpi_rate": (_l("3-minute response rate"), "%"),
+    "arrival_mean": (_l("Arrival time, mean"), "min"),
+    "arrival_median": (_l("Arrival time, median"), "min"),
+    "arrival_p90": (_l("Arrival time, 90th percentile"), "min"),
+    "arrival_kpi_rate": (_l("30-minute arrival rate"), "%"),
+    "on_site_mean": (_l("On-site rescue time, mean"), "min"),
+    "on_site_median": (_l("On-site rescue time, median"), "min"),
+    "on_site_p90": (_l("On-site rescue time, 90th percentile"), "min"),
+    "repeat_elevators": (_l("Repeat elevators"), "count"),
+    "hazards_filed": (_l("Hazards filed"), "count"),
+    "rectification_rate": (_l("Hazard rectification rate"), "%"),
+    "on_time_rate": (_l("Hazard on-time rectification rate"), "%"),
+    "recurrence_rate": (_l("Hazard recurrence rate"), "%"),
+}
+
+
+def headline(base: _Base, period: Period, fleet: int) -> dict[str, tuple]:
+    """``{indicator key: (value, numerator, denominator)}`` for ``period`` (see module docstring).
+
+    Aggregates: one COUNT/SUM over the period's cases, one duration column per
+    duration kind, one hazard and one re-check aggregate.
+    """
+    from liftsafe.hazards.models import Recheck
+    from liftsafe.hazards.models import State as HState
+
+    cases = base.cases(period)
+    c = cases.aggregate(cases=Count("id"), faults=Count("id", filter=FAULT_Q), entrapments=Count("id", filter=ENTRAPMENT_Q),
+                        people=Sum("released_count", filter=FAULT_Q))
+    months = period.months
+    out: dict[str, tuple] = {
+        "elevators_in_use": (fleet, fleet, None),
+        "cases": (c["cases"], c["cases"], None),
+        "faults": (c["faults"], c["faults"], None),
+        "entrapments": (c["entrapments"], c["entrapments"], None),
+        "false_alarms": (c["cases"] - c["faults"], c["cases"] - c["faults"], None),
+        "people_released": (c["people"] or 0, c["people"] or 0, None),
+        "fault_rate": (pct(c["faults"], fleet), c["faults"], fleet),
+        "entrapment_rate": (pct(c["entrapments"], fleet), c["entrapments"], fleet),
+        "monthly_entrapment_rate": (pct(c["entrapments"], fleet * months, digits=3), c["entrapments"], fleet * months),
+        "entrapments_per_10k": (pct(c["entrapments"], fleet, scale=10000.0), c["entrapments"], fleet),
+    }
+    durations = _durations(cases)
+    for kind, limit in (("response", rule("report_response_kpi_s")), ("arrival", rule("report_arrival_kpi_s")), ("on_site", None)):
+        st = duration_stats(durations[kind], limit)
+        for stat in ("mean", "median", "p90"):
+            out[f"{kind}_{stat}"] = (st[stat], None, st["n"])
+        if limit is not None:
+            out[f"{kind}_kpi_rate"] = (pct(st["within"], st["n"]), st["within"], st["n"])
+    repeat_min = int(rule("report_repeat_min_entrapments"))
+    rep = (cases.filter(ENTRAPMENT_Q).values("elevator_id").annotate(n=Count("id")).filter(n__gte=repeat_min)
+           .order_by().count())
+    out["repeat_elevators"] = (rep, rep, None)
+    hz = base.hazards()
+    filed = hz.filter(filed_at__gte=period.start_at, filed_at__lt=period.end_at)
+    h = filed.aggregate(filed=Count("id"), closed=Count("id", filter=Q(state=HState.CLOSED, closed_at__lt=period.end_at)))
+    closed_in = hz.filter(state=HState.CLOSED, closed_at__gte=period.start_at, closed_at__lt=period.end_at).aggregate(
+        n=Count("id"), on_time=Count("id", filter=Q(closed_on_time=True)))
+    rc = (Recheck.objects.filter(hazard__in=hz.values("pk"), checked_at__gte=period.start_at, checked_at__lt=period.end_at)
+          .exclude(result=Recheck.Result.PENDING)
+          .aggregate(done=Count("id"), rec=Count("id", filter=Q(result=Recheck.Result.RECURRENCE))))
+    out["hazards_filed"] = (h["filed"], h["filed"], None)
+    out["rectification_rate"] = (pct(h["closed"], h["filed"]), h["closed"], h["filed"])
+    out["on_time_rate"] = (pct(closed_in["on_time"], closed_in["n"]), closed_in["on_time"], closed_in["n"])
+    out["recurrence_rate"] = (pct(rc["rec"], rc["done"]), rc["rec"], rc["done"])
+    return out
+
+
+# --------------------------------------------------------------------------- breakdowns (report period only)
+def _fleet_and_cases(base: _Base, period: Period, elev_key, case_key) -> tuple[dict, dict]:
+    """``({group: elevators in use}, {group: (faults, entrapments)})``; keys are field names or
+    ``(name, expression)`` pairs evaluated on the elevator / case querysets."""
+    eq, cq = base.elevators().order_by(), base.cases(period)
+    if isinstance(elev_key, tuple):
+        eq = eq.annotate(**{elev_key[0]: elev_key[1]})
+        elev_key = elev_key[0]
+    if isinstance(case_key, tuple):
+        cq = cq.annotate(**{case_key[0]: case_key[1]})
+        case_key = case_key[0]
+    fleet = {r[elev_key]: r["n"] for r in eq.values(elev_key).annotate(n=Count("id")).order_by()}
+    cases = {r[case_key]: (r["f"], r["e"]) for r in cq.filter(FAULT_Q).values(case_key)
+             .annotate(f=Count("id"), e=Count("id", filter=ENTRAPMENT_Q)).order_by()}
+    return fleet, cases
+
+
+def _fleet_rows(keys_labels: list[tuple], fleet: dict, cases: dict, months: int) -> list[list]:
+    """Rows [label, elevators, faults, entrapments, fault rate %, entrapment rate %, monthly entrapment rate %]."""
+    rows = []
+    for key, label in keys_labels:
+        n = fleet.get(key, 0)
+        f, e = cases.get(key, (0, 0))
+        rows.append([label, n, f, e, pct(f, n), pct(e, n), pct(e, n * months, digits=3)])
+    return rows
+
+
+def _fleet_columns() -> list[str]:
+    return [_("Elevators in use"), _("Faults"), _("Entrapments"), _("Fault rate (%)"), _("Entrapment rate (%)"),
+            _("Monthly entrapment rate (%)")]
+
+
+def _table(key: str, title, columns: list[str], rows: list[list]) -> dict:
+    return {"key": key, "title": str(title), "columns": columns, "rows": rows}
+
+
+def _chart(key: str, title, kind: str, x: list[str], series: list[tuple[str, list]], unit: str) -> dict:
+    return {"key": key, "title": str(title), "kind": kind, "x": [str(v) for v in x],
+            "series": [{"name": str(n), "values": v} for n, v in series], "unit": unit}
+
+
+def by_category(base: _Base, period: Period) -> dict:
+    fleet, cases = _fleet_and_cases(base, period, "category", "elevator__category")
+    keys = sorted(set(fleet) | set(cases), key=lambda k: (k is None, k or ""))
+    rows = _fleet_rows([(k, _label(CATEGORY_CHOICES, k, _("Unknown"))) for k in keys], fleet, cases, period.months)
+    return _table("by_category", _l("Elevators and faults by category"), [_("Category")] + _fleet_columns(), rows)
+
+
+def by_place_type(base: _Base, period: Period) -> dict:
+    fleet, cases = _fleet_and_cases(base, period, "place_type", "elevator__place_type")
+    keys = sorted(set(fleet) | set(cases), key=lambda k: (k is None, k or 0))
+    rows = _fleet_rows([(k, _label(PLACE_TYPE_CHOICES, k, _("Unknown"))) for k in keys], fleet, cases, period.months)
+    return _table("by_place_type", _l("Elevators and faults by place type"), [_("Place type")] + _fleet_columns(), rows)
+
+
+def by_age_band(base: _Base, period: Period) -> dict:
+    ref = period.end - dt.timedelta(days=1)
+    fleet, cases = _fleet_and_cases(base, period, ("band", _age_band_expr("", ref)), ("band", _age_band_expr("elevator__", ref)))
+    keys = [(k, _("%(band)s years") % {"band": k}) for k, _lo, _hi in age_bands()] + [("unknown", _("Unknown"))]
+    rows = _fleet_rows(keys, fleet, cases, period.months)
+    return _table("by_age_band", _l("Elevators and faults by age band (completed years at the period's end)"),
+                  [_("Age band")] + _fleet_columns(), rows)
+
+
+def by_area(base: _Base, period: Period) -> dict:
+    """Rows per child area of the report's area (top-level areas for "all"); elevators directly in the
+    report's area itself get their own row."""
+    fleet, cases = _fleet_and_cases(base, period, "area_id", "elevator__area_id")
+    ids = set(fleet) | set(cases)
+    paths = dict(Area.objects.filter(pk__in=ids).values_list("pk", "path"))
+    root = base.area.path if base.area else ""
+    group_of: dict[int, str] = {}
+    for pk, path in paths.items():
+        rest = path[len(root):]
+        group_of[pk] = root + rest.split("/", 1)[0] + "/" if rest else root
+    en = translation.get_language() == "en"
+    groups = {a.path: (a.code, a.name_en if en and a.name_en else a.name)
+              for a in Area.objects.filter(path__in=set(group_of.values()))}
+    gf: dict[str, int] = {}
+    gc: dict[str, tuple] = {}
+    for pk, n in fleet.items():
+        gf[group_of[pk]] = gf.get(group_of[pk], 0) + n
+    for pk, (f, e) in cases.items():
+        g = group_of[pk]
+        of, oe = gc.get(g, (0, 0))
+        gc[g] = (of + f, oe + e)
+    keys = sorted(gf.keys() | gc.keys(), key=lambda p: groups.get(p, (p, p))[0])
+    rows = _fleet_rows([(p, groups.get(p, (p, p))[1]) for p in keys], gf, gc, period.months)
+    for row, p in zip(rows, keys):
+        row.insert(1, groups.get(p, (p, p))[0])
+    return _table("by_area", _l("Elevators and faults by area"), [_("Area"), _("Area code")] + _fleet_columns(), rows)
+
+
+def case_dimensions(base: _Base, period: Period) -> list[dict]:
+    """One GROUP BY over the period's cases by channel, type, local hour of receipt and cause (class, item):
+    rows ``{"channel", "case_type", "h", "cause_class", "cause_item", "n" (cases), "f" (faults), "e" (entrapments)}``.
+    The channel, type, hour-band and cause tables are sums over these rows (a few thousand at most)."""
+    return list(base.cases(period).annotate(h=ExtractHour("received_at", tzinfo=base.tz))
+                .values("channel", "case_type", "h", "cause_class", "cause_item")
+                .annotate(n=Count("id"), f=Count("id", filter=FAULT_Q), e=Count("id", filter=ENTRAPMENT_Q)).order_by())
+
+
+def _sum_by(rows: list[dict], keys: tuple[str, ...], fields: tuple[str, ...]) -> dict:
+    out: dict = {}
+    for r in rows:
+        k = tuple(r[x] for x in keys) if len(keys) > 1 else r[keys[0]]
+        acc = out.setdefault(k, [0] * len(fields))
+        for i, f in enumerate(fields):
+            acc[i] += r[f]
+    return out
+
+
+def cases_by_channel_type(base: _Base, period: Period, dims: list[dict] | None = None) -> tuple[dict, dict]:
+    dims = case_dimensions(base, period) if dims is None else dims
+    rows_c = _sum_by(dims, ("channel",), ("n", "f", "e"))
+    rows_t = _sum_by(dims, ("case_type",), ("n", "f"))
+    cols = [_("Cases"), _("Faults"), _("Entrapments")]
+    ch = [[str(label), *rows_c.get(k, (0, 0, 0))] for k, label in Channel.choices]
+    ch += [[k, *v] for k, v in sorted(rows_c.items()) if k not in Channel.values]
+    ty = [[str(label), *rows_t.get(k, (0, 0))] for k, label in CaseType.choices]
+    return (_table("by_channel", _l("Cases by channel"), [_("Channel")] + cols, ch),
+            _table("by_type", _l("Cases by type"), [_("Type"), _("Cases"), _("Faults")], ty))
+
+
+def cases_by_hour_band(base: _Base, period: Period, dims: list[dict] | None = None) -> dict:
+    dims = case_dimensions(base, period) if dims is None else dims
+    hours = _sum_by(dims, ("h",), ("f", "e"))
+    rows = []
+    for lo, hi in hour_bands():
+        f = sum(hours.get(h, (0, 0))[0] for h in range(lo, hi))
+        e = sum(hours.get(h, (0, 0))[1] for h in range(lo, hi))
+        rows.append([f"{lo:02d}:00–{hi:02d}:00", f, e])
+    return _table("by_hour_band", _l("Faults by hour band (local time of receipt)"), [_("Hour band"), _("Faults"), _("Entrapments")], rows)
+
+
+def cases_by_month(base: _Base, period: Period) -> dict:
+    got = {(r["y"], r["m"]): (r["f"], r["e"]) for r in base.cases(period).filter(FAULT_Q)
+           .annotate(y=ExtractYear("received_at", tzinfo=base.tz), m=ExtractMonth("received_at", tzinfo=base.tz))
+           .values("y", "m").annotate(f=Count("id"), e=Count("id", filter=ENTRAPMENT_Q)).order_by()}
+    rows = [[f"{d.year}-{d.month:02d}", *got.get((d.year, d.month), (0, 0))] for d in period.month_starts()]
+    return _table("by_month", _l("Faults by month"), [_("Month"), _("Faults"), _("Entrapments")], rows)
+
+
+def causes(base: _Base, period: Period, dims: list[dict] | None = None) -> tuple[dict, dict]:
+    dims = case_dimensions(base, period) if dims is None else dims
+    rows = [{"cause_class": k[0], "cause_item": k[1], "f": v[0], "e": v[1]}
+            for k, v in _sum_by(dims, ("cause_class", "cause_item"), ("f", "e")).items() if v[0]]
+    total_f = sum(r["f"] for r in rows if r["cause_class"])
+    by_class: dict[str, list[int]] = {}
+    for r in rows:
+        k = r["cause_class"] or ""
+        acc = by_class.setdefault(k, [0, 0])
+        acc[0] += r["f"]
+        acc[1] += r["e"]
+    order = list(CAUSES) + sorted(k for k in by_class if k and k not in CAUSES)
+    cls_rows = [[str(CAUSES[k][0]) if k in CAUSES else k, *by_class[k], pct(by_class[k][0], total_f)] for k in order if k in by_class]
+    if "" in by_class:
+        cls_rows.append([_("Cause not reported"), *by_class[""], None])
+    item_rows = []
+    for r in sorted((r for r in rows if r["cause_class"]), key=lambda r: (-r["f"], r["cause_class"], r["cause_item"])):
+        items = CAUSES.get(r["cause_class"], ("", {}))[1]
+        cls = str(CAUSES[r["cause_class"]][0]) if r["cause_class"] in CAUSES else r["cause_class"]
+        item = str(items[r["cause_item"]]) if r["cause_item"] in items else (r["cause_item"] or _("Unspecified"))
+        item_rows.append([cls, item, r["f"], r["e"], pct(r["f"], total_f)])
+    cols = [_("Faults"), _("Entrapments"), _("Share of faults with a cause (%)")]
+    return (_table("causes_by_class", _l("Causes by class"), [_("Cause class")] + cols, cls_rows),
+            _table("causes_by_item", _l("Causes by item"), [_("Cause class"), _("Cause item")] + cols, item_rows))
+
+
+def entrapments_by_elevator_month(base: _Base, period: Period, elevator_ids: list[int] | None = None) -> dict[tuple[int, str], int]:
+    """``{(elevator id, "YYYY-MM"): entrapments}`` (local month of receipt), one GROUP BY; only non-zero cells."""
+    qs = base.cases(period).filter(ENTRAPMENT_Q)
+    if elevator_ids is not None:
+        qs = qs.filter(elevator_id__in=elevator_ids)
+    rows = (qs.annotate(y=ExtractYear("received_at", tzinfo=base.tz), m=ExtractMonth("received_at", tzinfo=base.tz))
+            .values("elevator_id", "y", "m").annotate(n=Count("id")).order_by())
+    return {(r["elevator_id"], f"{r['y']}-{r['m']:02d}"): r["n"] for r in rows}
+
+
+def repeat_elevators(base: _Base, period: Period) -> dict:
+    """Elevators with ≥ ``report_repeat_min_entrapments`` entrapments, most first (top ``report_top_n``),
+    with their entrapments per month for multi-month periods."""
+    repeat_min, top = int(rule("report_repeat_min_entrapments")), int(rule("report_top_n"))
+    rows = list(base.cases(period).filter(ENTRAPMENT_Q).values("elevator_id").annotate(n=Count("id"))
+                .filter(n__gte=repeat_min).order_by("-n", "elevator_id")[:top])
+    ids = [r["elevator_id"] for r in rows]
+    elevators = {e.pk: e for e in Elevator.objects.filter(pk__in=ids).select_related("area")}
+    months = [f"{d.year}-{d.month:02d}" for d in period.month_starts()] if period.months > 1 else []
+    cells = entrapments_by_elevator_month(base, period, ids) if months else {}
+    en = translation.get_language() == "en"
+    out = []
+    for r in rows:
+        e = elevators[r["elevator_id"]]
+        area_name = e.area.name_en if en and e.area.name_en else e.area.name
+        out.append([e.display_code, e.source_id, e.address, area_name, r["n"]] + [cells.get((e.pk, m), 0) for m in months])
+    return _table("repeat_elevators", _l("Repeat elevators (most entrapments)"),
+                  [_("Elevator"), _("Source id"), _("Address"), _("Area"), _("Entrapments")] + months, out)
+
+
+def _ranking(key: str, title, fleet: dict, cases: dict, names: dict, months: int) -> dict:
+    """Top ``report_top_n`` groups with a fleet ≥ ``report_min_fleet_size`` and at least one fault, by fault
+    rate, then entrapment rate, then name."""
+    min_fleet, top = int(rule("report_min_fleet_size")), int(rule("report_top_n"))
+    cand = []
+    for k, n in fleet.items():
+        f, e = cases.get(k, (0, 0))
+        if k is None or n < min_fleet or f == 0:
+            continue
+        cand.append((-(f / n), -(e / n), str(names.get(k, k)), str(k), n, f, e))
+    cand.sort()
+    rows = [[i + 1, name, n, f, e, pct(f, n), pct(e, n), pct(e, n * months, digits=3)]
+            for i, (_a, _b, name, _k, n, f, e) in enumerate(cand[:top])]
+    return _table(key, title, [_("Rank"), _("Name")] + _fleet_columns(), rows)
+
+
+def top_use_units(base: _Base, period: Period) -> dict:
+    fleet, cases = _fleet_and_cases(base, period, "use_unit_id", "elevator__use_unit_id")
+    names = dict(Organisation.objects.filter(pk__in=[k for k in fleet if k]).values_list("pk", "name"))
+    return _ranking("top_use_units", _l("Use units with the highest fault rate"), fleet, cases, names, period.months)
+
+
+def top_maintenance_units(base: _Base, period: Period) -> dict:
+    """Fleet: in-use elevators under a contract on the period's last day; faults: attributed to the unit whose
+    contract covered the elevator on the case's local date (one join on contract periods, no per-case lookups)."""
+    ref = period.end - dt.timedelta(days=1)
+    fleet = {r["maintenance_unit_id"]: r["n"] for r in MaintenanceContract.objects
+             .filter(Q(end_date__isnull=True) | Q(end_date__gte=ref), start_date__lte=ref, elevator__in=base.elevators().values("pk"))
+             .values("maintenance_unit_id").annotate(n=Count("elevator_id", distinct=True)).order_by()}
+    on = Q(elevator__contracts__start_date__lte=F("case_day")) & (Q(elevator__contracts__end_date__isnull=True)
+                                                            | Q(elevator__contracts__end_date__gte=F("case_day")))
+    cases = {r["elevator__contracts__maintenance_unit_id"]: (r["f"], r["e"]) for r in base.cases(period).filter(FAULT_Q)
+             .annotate(case_day=TruncDate("received_at", tzinfo=base.tz)).filter(on)
+             .values("elevator__contracts__maintenance_unit_id")
+             .annotate(f=Count("id", distinct=True), e=Count("id", filter=Q(case_type=CaseType.ENTRAPMENT), distinct=True)).order_by()}
+    names = dict(Organisation.objects.filter(pk__in=[k for k in fleet if k]).values_list("pk", "name"))
+    return _ranking("top_maintenance_units", _l("Maintenance units with the highest fault rate (unit on the case date)"),
+                    fleet, cases, names, period.months)
+
+
+def _brand(name: str | None, raw: str | None) -> str | None:
+    s = " ".join((name or raw or "").split()).upper()
+    return s or None
+
+
+def top_brands(base: _Base, period: Period) -> dict:
+    """Brand = the manufacturer organisation's name, else the source's manufacturer text; whitespace-folded, upper case."""
+    keys = ("manufacturer__name", "manufacturer_name_raw")
+    fleet: dict = {}
+    for r in base.elevators().values(*keys).annotate(n=Count("id")).order_by():
+        b = _brand(r["manufacturer__name"], r["manufacturer_name_raw"])
+        fleet[b] = fleet.get(b, 0) + r["n"]
+    cases: dict = {}
+    for r in (base.cases(period).filter(FAULT_Q).values(*[f"elevator__{k}" for k in keys])
+              .annotate(f=Count("id"), e=Count("id", filter=ENTRAPMENT_Q)).order_by()):
+        b = _brand(r["elevator__manufacturer__name"], r["elevator__manufacturer_name_raw"])
+        f, e = cases.get(b, (0, 0))
+        cases[b] = (f + r["f"], e + r["e"])
+    return _ranking("top_brands", _l("Brands with the highest fault rate"), fleet, cases, {k: k for k in fleet}, period.months)
+
+
+def hazards_by_level(base: _Base, period: Period) -> dict:
+    from liftsafe.hazards.models import Level
+    from liftsafe.hazards.models import State as HState
+
+    rows = {r["level"]: r for r in base.hazards().filter(filed_at__gte=period.start_at, filed_at__lt=period.end_at)
+            .values("level").annotate(filed=Count("id"), closed=Count("id", filter=Q(state=HState.CLOSED, closed_at__lt=period.end_at)))
+            .order_by()}
+    out = []
+    for lv, label in reversed(Level.choices):
+        r = rows.get(lv, {"filed": 0, "closed": 0})
+        out.append([str(label), r["filed"], r["closed"], pct(r["closed"], r["filed"])])
+    return _table("hazards_by_level", _l("Hazards filed in the period by level"),
+                  [_("Level"), _("Filed"), _("Closed by the period's end"), _("Rectification rate (%)")], out)
+
+
+# --------------------------------------------------------------------------- definitions (appendix)
+def definitions() -> list[dict]:
+    """The appendix: one entry per indicator, with formula and source (FACTS sections)."""
+    r_kpi, a_kpi = rule("report_response_kpi_s"), rule("report_arrival_kpi_s")
+    d = [
+        ("elevators_in_use", _("Elevators in the area and in the reader's scope whose registry status is 'in use' when the report is generated"),
+         _("FACTS §3.6 (在用电梯数量)")),
+        ("cases", _("Emergency cases received in the period (any type, any outcome)"), _("FACTS §3.5")),
+        ("faults", _("Cases received in the period that are not false alarms or cancelled, of any type (entrapment, fault report, enquiry)"),
+         _("FACTS §3.6 (故障次数); CPASE M001-2015")),
+        ("entrapments", _("Faults of type entrapment (困人)"), _("FACTS §3.6")),
+        ("false_alarms", _("Cases closed as false alarm or cancelled"), _("FACTS §3.5 deal_status 05")),
+        ("people_released", _("Sum of people released over the faults"), _("FACTS §3.6 (counts of people released)")),
+        ("fault_rate", _("faults ÷ elevators in use × 100%"), _("FACTS §3.6: CPASE M001-2015 故障率")),
+        ("entrapment_rate", _("entrapments ÷ elevators in use × 100%"), _("FACTS §3.6: Jinan 总困人率")),
+        ("monthly_entrapment_rate", _("entrapment rate ÷ months in the period"), _("FACTS §3.6: Jinan 月均困人故障率")),
+        ("entrapments_per_10k", _("entrapments ÷ elevators in use × 10,000"), _("FACTS §3.6: per 10,000 lifts (万台), 国办发〔2018〕8号")),
+        ("response", _("responded − first dispatched, over cases with both times; mean, median, 90th percentile (nearest rank), minutes"),
+         _("FACTS §3.3 (Shandong response time), §3.4")),
+        ("arrival", _("arrived − first dispatched, over cases with both times; minutes"), _("FACTS §3.4: TSG T5002-2017 Art. 5")),
+        ("on_site", _("released − arrived, over cases with both times; minutes"), _("FACTS §3.4 (现场实施救援用时)")),
+        ("response_kpi_rate", _("responses within %(s)s s ÷ responses measured × 100%%") % {"s": r_kpi},
+         _("FACTS §3.4/§13: Shandong 三分钟响应率 (rule report_response_kpi_s)")),
+        ("arrival_kpi_rate", _("arrivals within %(s)s s ÷ arrivals measured × 100%%") % {"s": a_kpi},
+         _("FACTS §3.4/§13: 三十分钟到达率 (rule report_arrival_kpi_s)")),
+        ("repeat_elevators", _("elevators with at least %(n)s entrapments in the period") % {"n": rule("report_repeat_min_entrapments")},
+         _("FACTS §3.6: repeat lifts (rule report_repeat_min_entrapments)")),
+        ("rankings", _("use units, maintenance units (the unit under contract on the case date) and brands with at least %(n)s elevators "
+                       "in use, ranked by fault rate, then entrapment rate; top %(top)s") % {"n": rule("report_min_fleet_size"), "top": rule("report_top_n")},
+         _("FACTS §3.6, §10: Shandong top 10 (rules report_min_fleet_size, report_top_n)")),
+        ("age_band", _("completed years from installation date to the period's last day, bands by rule report_age_bands_years"),
+         _("FACTS §3.6 (age bands), §13 (15-year threshold)")),
+        ("hour_band", _("local hour of receipt, bands by rule report_hour_bands"), _("FACTS §3.6 (by hour band)")),
+        ("causes", _("faults by cause class and item as reported by the responder; share of those with a cause"),
+         _("FACTS §4.3 (困人原因)")),
+        ("hazards_filed", _("accepted hazards (not leads or dismissed) filed in the period"), _("FACTS §7")),
+        ("rectification_rate", _("hazards filed in the period and closed before its end ÷ hazards filed in the period × 100%"), _("FACTS §7")),
+        ("on_time_rate", _("hazards closed in the period on or before their deadline ÷ hazards closed in the period × 100%"), _("FACTS §7")),
+        ("recurrence_rate", _("look-back re-checks done in the period finding a recurrence ÷ re-checks done in the period × 100%"),
+         _("FACTS §7 (回头看)")),
+    ]
+    labels = {k: v[0] for k, v in HEADLINE_LABELS.items()}
+    extra = {"response": _l("Response time"), "arrival": _l("Arrival time"), "on_site": _l("On-site rescue time"),
+             "rankings": _l("Top lists"), "age_band": _l("Age band"), "hour_band": _l("Hour band"), "causes": _l("Causes")}
+    return [{"key": k, "label": str(labels.get(k) or extra[k]), "formula": str(f), "source": str(s)} for k, f, s in d]
+
+
+# --------------------------------------------------------------------------- the report
+SECTION_TITLES = {
+    "overview": _l("Overview: elevators, faults and entrapments"),
+    "cases": _l("Cases by channel, type, hour and month"),
+    "causes": _l("Causes"),
+    "response": _l("Response, arrival and on-site rescue"),
+    "repeat": _l("Repeat elevators"),
+    "rankings": _l("Top use units, maintenance units and brands"),
+    "hazards": _l("Hazard rectification"),
+}
+SECTION_INDICATORS = {
+    "overview": ["elevators_in_use", "cases", "faults", "entrapments", "false_alarms", "people_released", "fault_rate",
+                 "entrapment_rate", "monthly_entrapment_rate", "entrapments_per_10k"],
+    "cases": [],
+    "causes": [],
+    "response": ["response_mean", "response_median", "response_p90", "response_kpi_rate", "arrival_mean", "arrival_median",
+                 "arrival_p90", "arrival_kpi_rate", "on_site_mean", "on_site_median", "on_site_p90"],
+    "repeat": ["repeat_elevators"],
+    "rankings": [],
+    "hazards": ["hazards_filed", "rectification_rate", "on_time_rate", "recurrence_rate"],
+}
+
+
+def _area_dict(area: Area | None, scope: Scope) -> dict:
+    if area is None:
+        return {"code": "", "name": _("All areas") if scope.is_admin else _("All elevators in your scope")}
+    name = area.name_en if translation.get_language() == "en" and area.name_en else area.name
+    return {"code": area.code, "name": name}
+
+
+def build(user, *, area_code: str | None, period: Period, language: str, now: dt.datetime) -> ReportData:
+    """Compute the :class:`ReportData` of ``period`` (already validated) for ``user``; see :func:`report_data`."""
+    if language not in LANGUAGES:
+        raise ValidationError({"language": [_("Unknown language “%(l)s”: use zh-hans or en.") % {"l": str(language)[:16]}]})
+    with translation.override(language):
+        scope = scope_of(user)
+        area = resolve_area(user, area_code)
+        base = _Base(user=user, scope=scope, area=area, tz=local_tz())
+        fleet = base.elevators().count()
+        prev_p, ly_p = period.previous(), period.same_last_year()
+        cur, prev, ly = headline(base, period, fleet), headline(base, prev_p, fleet), headline(base, ly_p, fleet)
+
+        def inds(keys):
+            return [_ind(k, HEADLINE_LABELS[k][0], HEADLINE_LABELS[k][1], cur[k], prev[k], ly[k]) for k in keys]
+
+        t_cat, t_age, t_place, t_area = by_category(base, period), by_age_band(base, period), by_place_type(base, period), by_area(base, period)
+        dims = case_dimensions(base, period)
+        t_channel, t_type = cases_by_channel_type(base, period, dims)
+        t_hour, t_month = cases_by_hour_band(base, period, dims), cases_by_month(base, period)
+        t_cls, t_item = causes(base, period, dims)
+        t_repeat = repeat_elevators(base, period)
+        t_use, t_mu, t_brand = top_use_units(base, period), top_maintenance_units(base, period), top_brands(base, period)
+        t_hz = hazards_by_level(base, period)
+        sections = []
+
+        def section(key, tables=(), charts=(), notes=()):
+            sections.append({"key": key, "title": str(SECTION_TITLES[key]), "indicators": inds(SECTION_INDICATORS[key]),
+                             "tables": list(tables), "charts": list(charts), "notes": [str(n) for n in notes]})
+
+        section("overview", [t_area, t_cat, t_age, t_place],
+                [_chart("area_entrapment_rate", _l("Entrapment rate by area"), "barh", [r[0] for r in t_area["rows"]],
+                        [(_l("Entrapment rate (%)"), [r[6] for r in t_area["rows"]])], "%"),
+                 _chart("age_band_entrapment_rate", _l("Monthly entrapment rate by age band"), "bar", [r[0] for r in t_age["rows"]],
+                        [(_l("Monthly entrapment rate (%)"), [r[6] for r in t_age["rows"]])], "%")],
+                [_("Elevators in use are counted from the registry as it stands when the report is generated.")])
+        section("cases", [t_channel, t_type, t_hour, t_month],
+                [_chart("by_channel", _l("Cases by channel"), "pie", [r[0] for r in t_channel["rows"]],
+                        [(_l("Cases"), [r[1] for r in t_channel["rows"]])], "count"),
+                 _chart("by_hour_band", _l("Faults by hour band"), "bar", [r[0] for r in t_hour["rows"]],
+                        [(_l("Faults"), [r[1] for r in t_hour["rows"]]), (_l("Entrapments"), [r[2] for r in t_hour["rows"]])], "count"),
+                 _chart("by_month", _l("Faults by month"), "line", [r[0] for r in t_month["rows"]],
+                        [(_l("Faults"), [r[1] for r in t_month["rows"]]), (_l("Entrapments"), [r[2] for r in t_month["rows"]])], "count")])
+        section("causes", [t_cls, t_item],
+                [_chart("causes_by_class", _l("Faults by cause class"), "pie", [r[0] for r in t_cls["rows"]],
+                        [(_l("Faults"), [r[1] for r in t_cls["rows"]])], "count")])
+        n_resp = cur["response_mean"][2]
+        section("response", notes=[_("%(n)s cases with both a dispatch and a response time; %(m)s with an arrival time; "
+                                     "%(k)s with an arrival and a release time.")
+                                   % {"n": n_resp, "m": cur["arrival_mean"][2], "k": cur["on_site_mean"][2]}],
+                charts=[_chart("durations", _l("Response, arrival and on-site times"), "bar",
+                               [_("Mean"), _("Median"), _("90th percentile")],
+                               [(_l("Response time"), [cur[f"response_{s}"][0] for s in ("mean", "median", "p90")]),
+                                (_l("Arrival time"), [cur[f"arrival_{s}"][0] for s in ("mean", "median", "p90")]),
+                                (_l("On-site rescue time"), [cur[f"on_site_{s}"][0] for s in ("mean", "median", "p90")])], "min")])
+        section("repeat", [t_repeat])
+        section("rankings", [t_use, t_mu, t_brand],
+                notes=[_("Only units and brands with at least %(n)s elevators in use are ranked, so that a small fleet does not top "
+                         "the list by chance.") % {"n": rule("report_min_fleet_size")}])
+        section("hazards", [t_hz])
+        empty = cur["cases"][0] == 0 and cur["hazards_filed"][0] == 0
+        return {
+            "version": SCHEMA_VERSION,
+            "language": language,
+            "area": _area_dict(area, scope),
+            "period": period.as_dict(),
+            "compare": {"previous": prev_p.as_dict(), "last_year": ly_p.as_dict()},
+            "generated_at": now.isoformat(),
+            "empty": empty,
+            "sections": sections,
+            "definitions": definitions(),
+        }
+
+
+def report_data(user, *, area_code: str | None, period: Period | str, language: str = "zh-hans",
+                now: dt.datetime | None = None) -> ReportData:
+    """The report's numbers for ``user`` over a finished ``period`` (see the module docstring).
+
+    Args:
+        area_code: an :class:`~liftsafe.core.models.Area` code; None = the
+            user's own area (area roles) or everything the user may see.
+        period: a :class:`Period` or its label (``"2023-05"``, ``"2023-Q2"``, ``"2023"``).
+        language: ``"zh-hans"`` (default) or ``"en"``; labels are translated.
+        now: the generation time (default now); also decides what "future" is.
+
+    Raises:
+        ValidationError: ``{"area": …}`` unknown or out-of-scope area;
+            ``{"period": …}`` bad, future or unfinished period;
+            ``{"language": …}`` unknown language.
+    """
+    now = now or timezone.now()
+    p = parse_period(period, today=timezone.localtime(now, local_tz()).date())
+    return build(user, area_code=area_code, period=p, language=language, now=now)
+
+
+def dashboard(user, *, area_code: str | None, period: Period | str | None = None, language: str = "zh-hans",
+              now: dt.datetime | None = None) -> ReportData:
+    """Like :func:`report_data`, but the current, unfinished period is allowed (the live dashboard).
+
+    ``period`` None = the current month. Same numbers, same definitions.
+    """
+    now = now or timezone.now()
+    today = timezone.localtime(now, local_tz()).date()
+    p = parse_period(period if period else Period.containing("month", today), today=today, allow_current=True)
+    return build(user, area_code=area_code, period=p, language=language, now=now)
+
+
+def indicator(data: ReportData, key: str) -> dict:
+    """The indicator ``key`` of ``data`` (any section). Raises KeyError if absent."""
+    for s in data["sections"]:
+        for i in s["indicators"]:
+            if i["key"] == key:
+                return i
+    raise KeyError(key)
+
+
+def table(data: ReportData, key: str) -> dict:
+    """The table ``key`` of ``data`` (any section). Raises KeyError if absent."""
+    for s in data["sections"]:
+        for t in s["tables"]:
+            if t["key"] == key:
+                return t
+    raise KeyError(key)
+
+
+def elevator_month_entrapments(user, *, area_code: str | None, period: Period | str,
+                               now: dt.datetime | None = None) -> dict[tuple[str, str], int]:
+    """``{(elevator source_id, "YYYY-MM"): entrapments}`` of a finished ``period`` for ``user`` (non-zero cells only),
+    the per-elevator breakdown behind the repeat-elevator table (used by the MTA cross-check).
+
+    Raises:
+        ValidationError: as :func:`report_data`.
+    """
+    now = now or timezone.now()
+    p = parse_period(period, today=timezone.localtime(now, local_tz()).date())
+    base = _Base(user=user, scope=scope_of(user), area=resolve_area(user, area_code), tz=local_tz())
+    cells = entrapments_by_elevator_month(base, p)
+    ids = dict(Elevator.objects.filter(pk__in={k[0] for k in cells}).values_list("pk", "source_id"))
+    return {(ids[pk], month): n for (pk, month), n in sorted(cells.items())}
+
+
+# --------------------------------------------------------------------------- stored reports
+def reports_for(user):
+    """Stored reports ``user`` may see: administrators all; regulators those of areas in their area
+    (their own and below). Reports are a regulator's product; other roles see none (published ones reach
+    the public through the disclosure portal). Newest period first."""
+    from .models import Report
+
+    scope = scope_of(user)
+    qs = Report.objects.select_related("area", "generated_by", "published_by")
+    if scope.is_admin:
+        return qs
+    if scope.role == Role.REGULATOR and scope.area_path:
+        return qs.filter(area__path__startswith=scope.area_path)
+    return qs.none()
+
+
+def report_get(user, pk: int):
+    """One stored report ``user`` may see.
+
+    Raises:
+        Http404: missing or not visible (indistinguishable).
+    """
+    from django.http import Http404
+
+    obj = reports_for(user).filter(pk=pk).first()
+    if obj is None:
+        raise Http404("report not found")
+    return obj

@@ -1,0 +1,115 @@
+"""Report writes: generate (or regenerate a draft) and publish. Every write validates fully in one transaction.
+
+Who may: platform administrators, and regulators (``Role.REGULATOR``) whose
+area covers the report's area. Everyone else gets ``PermissionDenied``; an
+area outside a regulator's scope is refused like an unknown code
+(``ValidationError({"area": …})``). The platform itself (``user`` None, the
+scheduled job) may generate any area's report.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from liftsafe.core.models import Area, Role
+from liftsafe.core.scoping import scope_of
+
+from . import selectors
+from .models import Report
+from .periods import Period, local_tz, parse_period
+
+
+class _Platform:
+    """The platform acting for the scheduled job: sees everything, like an administrator."""
+
+    is_authenticated = True
+    is_active = True
+    is_superuser = True
+    pk = None
+    _liftsafe_scope = None
+
+
+def _platform_user():
+    from liftsafe.core.scoping import Scope
+
+    u = _Platform()
+    u._liftsafe_scope = Scope(role=Role.ADMIN, is_admin=True)
+    return u
+
+
+def may_manage_reports(user) -> bool:
+    """True for administrators and regulators (the roles that generate and publish reports)."""
+    scope = scope_of(user)
+    return scope.is_admin or scope.role == Role.REGULATOR
+
+
+def _check(user, area_code: str | None) -> Area:
+    if user is not None and not may_manage_reports(user):
+        raise PermissionDenied(_("Only regulators and administrators may generate or publish reports."))
+    acting = user if user is not None else _platform_user()
+    area = selectors.resolve_area(acting, area_code)
+    if area is None:
+        raise ValidationError({"area": [_("Choose an area for the report.")]})
+    return area
+
+
+def generate_report(user, *, area_code: str | None, period: str | Period, language: str = "zh-hans",
+                    scheduled: bool = False, now: dt.datetime | None = None) -> Report:
+    """Compute and store the report of ``area_code`` × ``period`` × ``language`` (a draft).
+
+    An existing draft is regenerated (its snapshot replaced, generated_at/by
+    updated); a published report is never changed.
+
+    Args:
+        user: the acting user, or None for the platform (scheduled job).
+        period: a finished period (label or :class:`Period`).
+
+    Returns:
+        The stored :class:`Report`.
+
+    Raises:
+        PermissionDenied: ``user`` is not an administrator or regulator.
+        ValidationError: ``{"area"|"period"|"language": …}`` bad input; ``{"status": …}`` the report is
+            already published.
+    """
+    now = now or timezone.now()
+    area = _check(user, area_code)
+    p = parse_period(period, today=timezone.localtime(now, local_tz()).date())
+    acting = user if user is not None else _platform_user()
+    with transaction.atomic():
+        existing = (Report.objects.select_for_update()
+                    .filter(area=area, period_kind=p.kind, period_start=p.start, language=language).first())
+        if existing is not None and existing.is_published:
+            raise ValidationError({"status": [_("The report %(label)s is published and can no longer be regenerated.")
+                                              % {"label": p.label}]})
+        data = selectors.build(acting, area_code=area.code, period=p, language=language, now=now)
+        report = existing or Report(area=area, period_kind=p.kind, period_start=p.start, language=language)
+        report.period_end, report.period_label = p.end, p.label
+        report.data, report.generated_at, report.scheduled = data, now, scheduled
+        report.generated_by = user if isinstance(user, get_user_model()) else None
+        report.save()
+    return report
+
+
+def publish_report(user, report: Report, now: dt.datetime | None = None) -> Report:
+    """Publish a draft: it becomes immutable; records who and when.
+
+    Raises:
+        PermissionDenied: ``user`` is not an administrator or a regulator covering the report's area.
+        ValidationError: ``{"status": …}`` already published; ``{"area": …}`` area outside the regulator's scope.
+    """
+    _check(user, report.area.code)
+    with transaction.atomic():
+        report = Report.objects.select_for_update().get(pk=report.pk)
+        if report.is_published:
+            raise ValidationError({"status": [_("The report is already published.")]})
+        report.status = Report.Status.PUBLISHED
+        report.published_at = now or timezone.now()
+        report.published_by = user
+        report.save()
+    return report
