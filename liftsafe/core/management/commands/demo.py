@@ -31,6 +31,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, port, host, workers, no_serve, **opts):
         t0, c0 = time.monotonic(), time.process_time()
+        # where the demo's own exchange destinations (loopback receivers) reach this server
+        shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
+        os.environ.setdefault("LIFTSAFE_DEMO_BASE_URL", f"http://{shown}:{port}")
         self.stdout.write(f"liftsafe demo — data in {settings.DATA_DIR} ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
         self.log("migrating the database …")
         call_command("migrate", interactive=False, verbosity=0)
