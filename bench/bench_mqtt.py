@@ -11,7 +11,10 @@ port 18107, unlimited queues), then times the drain by:
       flood cap, detection rules, device state, alarms, cases; PostgreSQL);
   (d) two liftsafe workers sharing the subscription ($share/liftsafe/...);
 
-and prints the rates and ratios side by side. ``--kill`` adds the
+and prints the rates and ratios side by side, with the CPU per message of
+the liftsafe workers, their PostgreSQL backends and the broker (µs; wall
+rates swing with the machine's other load, CPU per message much less).
+``--kill`` adds the
 reliability run: a worker is killed with SIGKILL mid-drain and restarted
 under the same session; alarms and cases are then counted against the
 expected ones (zero lost, zero duplicated).
@@ -187,6 +190,9 @@ def reset_state() -> None:
         cur.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
         cur.execute("UPDATE monitoring_monitoringdevice SET online=false, last_seen=NULL, last_device_time=NULL, last_message_id='', "
                     "last_status='{}', last_stats='{}', state='{}', window_start=NULL, window_count=0, timer_due=NULL, messages_accepted=0")
+        # autovacuum is off on these machines: without this, every run leaves 100,000+ dead device rows
+        # behind and the planner works from the statistics of an empty table (a production database vacuums)
+        cur.execute("VACUUM ANALYZE monitoring_monitoringdevice, monitoring_processedmessage, registry_elevator, monitoring_alarm")
 
 
 def db_counts() -> dict:
@@ -243,39 +249,104 @@ def run_bare_paho(n: int) -> float:
     return dt_
 
 
+def proc_cpu_s(pid) -> float:
+    """CPU seconds (user + system) used so far by process ``pid`` (Linux /proc)."""
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def worker_main(args) -> None:
-    """Subprocess: one liftsafe worker; prints JSON {processed, started, last} when idle."""
+    """Subprocess: one liftsafe worker; prints JSON {processed, started, last, cpu_s, pg_cpu_s} when idle.
+
+    ``cpu_s``: the worker process's CPU seconds from connect to exit (start-up excluded); ``pg_cpu_s``: its PostgreSQL backend's
+    (the connection is kept for the whole run so that one backend does all the work).
+    ``--profile FILE``: cProfile of the processing thread.
+    """
     setup_django()
+    from django.db import connection
+
     from liftsafe.monitoring.mqtt import Consumer
 
-    c = Consumer(URL, args.client_id, group="liftsafe", batch_size=args.batch, batch_wait_s=0.02)
-    c.start()
-    n = c.run(idle_exit_s=args.idle)
-    c.close()
+    connection.settings_dict["CONN_MAX_AGE"] = None
+    connection.ensure_connection()
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        backend = cur.fetchone()[0]
     import resource
 
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    pg0 = proc_cpu_s(backend)
+    c = Consumer(URL, args.client_id, group="liftsafe", batch_size=args.batch, batch_wait_s=0.02)
+    c.start()
+    prof = None
+    if args.profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    names = {}
+
+    def note_threads():  # native thread id → name, for the per-thread CPU split
+        import threading
+
+        names.update({t.native_id: t.name for t in threading.enumerate()})
+
+    note_threads()
+    main0 = time.thread_time()
+    n = c.run(idle_exit_s=args.idle)
+    main_cpu = time.thread_time() - main0
+    threads = {}  # CPU of the threads still alive (processing = main, reader = mqtt); the rest is the helper's
+    for tid, name in names.items():
+        cpu_t = proc_cpu_s(f"{os.getpid()}/task/{tid}")
+        if cpu_t:
+            threads[name.split("-")[0] if not name.startswith("Main") else "main"] = round(cpu_t, 2)
+    threads["main"] = round(main_cpu, 2)
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(args.profile)
+    pg_cpu = proc_cpu_s(backend) - pg0
+    c.close()
     ru = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (ru.ru_utime + ru.ru_stime) - (ru0.ru_utime + ru0.ru_stime)  # the drain, without Django's start-up
     print(json.dumps({"processed": n, "started": c.started_at, "last": c.last_batch_at,
-                      "cpu_s": round(ru.ru_utime + ru.ru_stime, 2)}), flush=True)
+                      "cpu_s": round(cpu, 2), "pg_cpu_s": round(pg_cpu, 2), "threads_cpu_s": threads}), flush=True)
 
 
-def spawn_worker(cid: str, batch: int, idle: float = 3.0) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, "worker", "--client-id", cid, "--batch", str(batch), "--idle", str(idle)],
+def spawn_worker(cid: str, batch: int, idle: float = 3.0, profile: str = "") -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, __file__, "worker", "--client-id", cid, "--batch", str(batch), "--idle", str(idle)]
+                            + (["--profile", profile] if profile else []),
                             stdout=subprocess.PIPE, text=True, env={**os.environ, "LIFTSAFE_DATABASE_URL": DB_URL})
 
 
-def run_workers(n_workers: int, batch: int) -> tuple[float, list[dict]]:
+BROKER_PID = 0
+
+
+def run_workers(n_workers: int, batch: int, profile: str = "") -> tuple[float, list[dict]]:
+    """Drain the queue with ``n_workers`` workers; returns (seconds, per-worker reports + broker CPU)."""
     reset_state()
     cids = [f"bench-worker-{i}" for i in range(n_workers)]
     for cid in cids:
         create_session(cid, f"$share/liftsafe/{TOPIC}")
     publish(MSGS)
-    procs = [spawn_worker(cid, batch) for cid in cids]
+    broker0 = proc_cpu_s(BROKER_PID)
+    procs = [spawn_worker(cid, batch, profile=f"{profile}.{i}" if profile else "") for i, cid in enumerate(cids)]
     outs = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    outs[0]["broker_cpu_s"] = round(proc_cpu_s(BROKER_PID) - broker0, 2)
     for cid in cids:
         drop_session(cid)
     t = max(o["last"] for o in outs if o["last"]) - min(o["started"] for o in outs)
     return t, outs
+
+
+def cpu_line(n: int, outs: list[dict]) -> str:
+    """CPU per message: worker processes, their PostgreSQL backends, the broker (µs)."""
+    w = sum(o["cpu_s"] for o in outs) * 1e6 / n
+    pg = sum(o.get("pg_cpu_s", 0) for o in outs) * 1e6 / n
+    br = outs[0].get("broker_cpu_s", 0) * 1e6 / n
+    return f"CPU/msg: worker {w:.0f} µs + PostgreSQL {pg:.0f} µs + broker {br:.0f} µs = {w + pg + br:.0f} µs"
 
 
 def run_kill(batch: int, n: int) -> dict:
@@ -308,18 +379,22 @@ def main() -> None:
     w.add_argument("--client-id", required=True)
     w.add_argument("--batch", type=int, default=1000)
     w.add_argument("--idle", type=float, default=3.0)
+    w.add_argument("--profile", default="")
     ap.add_argument("--devices", type=int, default=100_000)
     ap.add_argument("--messages", type=int, default=200_000)
     ap.add_argument("--alarm-every", type=int, default=500, help="one event (→ one alarm) every N messages")
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--only", default="abcd", help="which consumers to run (subset of abcd)")
     ap.add_argument("--kill", action="store_true", help="add the kill -9 reliability run")
+    ap.add_argument("--profile", default="", help="cProfile each liftsafe worker of (c) into FILE.<i>")
     args = ap.parse_args()
     if args.cmd == "worker":
         return worker_main(args)
 
     setup_django()
     broker = start_broker()
+    global BROKER_PID
+    BROKER_PID = broker.pid
     try:
         t = time.time()
         prepare_db(args.devices)
@@ -337,14 +412,17 @@ def main() -> None:
             res["b"] = n / run_bare_paho(n)
             print(f"(b) bare paho + json   {res['b']:>9,.0f} msg/s", flush=True)
         if "c" in args.only:
-            t, outs = run_workers(1, args.batch)
+            t, outs = run_workers(1, args.batch, args.profile)
             res["c"] = n / t
             c_counts = db_counts()
-            print(f"(c) 1 liftsafe worker  {res['c']:>9,.0f} msg/s  {outs}  {c_counts}", flush=True)
+            print(f"(c) 1 liftsafe worker  {res['c']:>9,.0f} msg/s  {outs}  {c_counts}  load {os.getloadavg()[0]:.1f}", flush=True)
+            print(f"    {cpu_line(n, outs)}", flush=True)
         if "d" in args.only:
             t, outs = run_workers(2, args.batch)
             res["d"] = n / t
-            print(f"(d) 2 liftsafe workers {res['d']:>9,.0f} msg/s  split {[o['processed'] for o in outs]}  {db_counts()}", flush=True)
+            print(f"(d) 2 liftsafe workers {res['d']:>9,.0f} msg/s  split {[o['processed'] for o in outs]}  {outs}  {db_counts()}  "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+            print(f"    {cpu_line(n, outs)}", flush=True)
         print("\nrates and ratios (msg/s):")
         keys = [k for k in "abcd" if k in res]
         print("      " + "".join(f"{k:>10}" for k in keys))

@@ -203,7 +203,7 @@ def compute(con, parquet_dir: str | Path, *, area_code: str | None, start: dt.da
                 SELECT count(*), sum(us), median(us),
                        CASE WHEN count(*) > 0 THEN list_sort(list(us))[greatest(1, ceil({90 / 100.0} * count(*))::BIGINT)] END, {lim}
                 FROM (SELECT epoch_us(c.{z}) - epoch_us(c.{a}) AS us FROM {cases_sql(b)} c
-                      WHERE c.{a} IS NOT NULL AND c.{z} IS NOT NULL)""")[0]
+                      WHERE {ENTR} AND c.{a} IS NOT NULL AND c.{z} IS NOT NULL)""")[0]
             stats = {"mean": round(s_ / 1e6 / n_ / 60.0, 2) if n_ else None,
                      "median": round(float(med) / 1e6 / 60.0, 2) if n_ else None,
                      "p90": round(p90 / 1e6 / 60.0, 2) if n_ else None}
@@ -322,7 +322,7 @@ def compute(con, parquet_dir: str | Path, *, area_code: str | None, start: dt.da
         WHERE k.start_date <= DATE '{ref.isoformat()}' AND (k.end_date IS NULL OR k.end_date >= DATE '{ref.isoformat()}')
         AND k.elevator_id IN (SELECT id FROM e_in{sfx}) GROUP BY 1"""))
     cs = {k: (f, e) for k, f, e in q("top_maintenance_units", f"""
-        SELECT k.maintenance_unit_id, count(DISTINCT c.id), count(DISTINCT c.id) FILTER (c.case_type = 'entrapment')
+        SELECT k.maintenance_unit_id, count(*), count(*) FILTER (c.case_type = 'entrapment')
         FROM {C} c JOIN contracts k ON k.elevator_id = c.elevator_id
              AND k.start_date <= CAST(c.received_at AS DATE) AND (k.end_date IS NULL OR k.end_date >= CAST(c.received_at AS DATE))
         WHERE {FAULT} GROUP BY 1""")}

@@ -9,7 +9,7 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
-SECTION_FUNCS = ["headline", "by_category", "by_age_band", "by_place_type", "by_area", "cases_by_channel_type",
+SECTION_FUNCS = ["headline", "attribute_groups", "by_category", "by_age_band", "by_place_type", "by_area", "cases_by_channel_type",
                  "cases_by_hour_band", "cases_by_month", "causes", "repeat_elevators", "top_use_units",
                  "top_maintenance_units", "top_brands", "hazards_by_level"]
 

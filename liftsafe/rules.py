@@ -131,6 +131,9 @@ RULES: dict[str, Rule] = {
              "FACTS §3.6: age bands (5-10 years, 11-15 highest, over 15); old-lift threshold 15 years (FACTS §13)"),
         Rule("report_hour_bands", [0, 7, 9, 12, 14, 17, 20, 24], "hour boundaries",
              "liftsafe design: hour bands of published reports (FACTS §3.6 'by hour band'), peaks 7-9 and 17-20"),
+        Rule("report_pg_work_mem", "64MB", "PostgreSQL memory size",
+             "liftsafe design: SET LOCAL work_mem for the report's read-only transaction on PostgreSQL, so the "
+             "period's GROUP BYs hash in memory instead of sorting on disk (bench/RESULTS.md, Reports)"),
         Rule("report_repeat_min_entrapments", 2, "count",
              "FACTS §3.6: repeat lifts (most trapping incidents per lift); listed from this many in the period"),
         # --- data exchange (FACTS §3.5, §10) ---

@@ -14,5 +14,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
   echo "$want" > "$stamp"
 fi
+# Report PDFs and charts embed a CJK font (liftsafe/reports/fonts.py): Debian's fonts-noto-cjk.
+# Installed when missing and we are root with apt; otherwise a note (reports then say which package is missing).
+if command -v dpkg >/dev/null && ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian package fonts-noto-cjk (Chinese text in report PDFs and charts)"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+      || echo "apt-get install fonts-noto-cjk failed: report PDFs need a CJK font (see liftsafe/reports/fonts.py)"
+  else
+    echo "note: Debian package fonts-noto-cjk is not installed; report PDFs and charts need it (apt-get install fonts-noto-cjk)"
+  fi
+fi
 # .po → .mo with polib (no GNU gettext needed)
 .venv/bin/python -c "from liftsafe.core.i18n import compile_catalogs; compile_catalogs()"

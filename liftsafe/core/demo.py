@@ -523,6 +523,9 @@ def create_accounts(city_code: str = NYC_CITY_CODE, borough: str = "Manhattan") 
                 continue  # nothing generated to belong to
             Profile.objects.update_or_create(user=user, defaults={"role": role, "organisation": org, "area": area})
             out.append(Account(username, str(role), org.name if org else "", (area.name_en or area.name) if area else "", sees))
+    from liftsafe.exchange.demo import ensure_demo_destinations  # issue 6: two destinations on the app's loopback receiver
+
+    ensure_demo_destinations(city_code, borough)
     return out
 
 

@@ -519,24 +519,46 @@ def device_markers(ctx: Ctx, side: str) -> list[str]:
     return [f"DEV-{elevator_of(ctx, side).source_id}"]
 
 
-def sees(ctx: Ctx) -> bool:
-    """Registry scoping: every A-scoped role sees own, admin and the city regulator also other."""
-    return ctx.role in SEES_OTHER or (ctx.side == "own" and ctx.role not in ("nobody", "anonymous"))
+# monitoring roles (docs/monitoring.md "Roles"): the elevator's maintenance unit (the integrator) binds/unbinds
+# devices and submits their messages; 96333 operators and the maintenance unit acknowledge/clear alarms; admin all
+def alarm_handler(ctx: Ctx) -> bool:
+    return ctx.role == "admin" or (ctx.role in ("operator", "maintenance_unit") and ctx.side == "own")
+
+
+def integrator(ctx: Ctx) -> bool:
+    return ctx.role == "admin" or (ctx.role == "maintenance_unit" and ctx.side == "own")
 
 
 def ack_verify(ctx: Ctx, status: int, text: str) -> list[str]:
     from liftsafe.monitoring.models import Alarm
 
     done = Alarm.objects.get(pk=ctx.store[ctx.side].pk).acknowledged_at is not None
-    want = sees(ctx)
+    want = alarm_handler(ctx)
     return [f"alarm {'acknowledged' if done else 'not acknowledged'} (HTTP {status})"] if done != want else []
+
+
+def clear_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.monitoring.models import Alarm
+
+    done = Alarm.objects.get(pk=ctx.store[ctx.side].pk).cleared_at is not None
+    want = alarm_handler(ctx)
+    return [f"alarm {'cleared' if done else 'not cleared'} (HTTP {status})"] if done != want else []
 
 
 def bind_verify(ctx: Ctx, status: int, text: str) -> list[str]:
     from liftsafe.monitoring.models import MonitoringDevice
 
     done = MonitoringDevice.objects.filter(device_id="DEV-NEW").exists()
-    return [] if done == (status == 201) else [f"device {'bound' if done else 'not bound'} after HTTP {status}"]
+    want = integrator(ctx)
+    return [] if done == want else [f"device {'bound' if done else 'not bound'} after HTTP {status}"]
+
+
+def unbind_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.monitoring.models import MonitoringDevice
+
+    done = not MonitoringDevice.objects.get(pk=ctx.store[ctx.side].device_id).active
+    want = integrator(ctx)
+    return [] if done == want else [f"device {'unbound' if done else 'not unbound'} after HTTP {status}"]
 
 
 def messages_data(ctx: Ctx) -> dict:
@@ -545,22 +567,28 @@ def messages_data(ctx: Ctx) -> dict:
                           "ts": timezone.now().isoformat()}]}
 
 
+def messages_expect() -> dict:
+    """Integrators (maintenance units) and admins submit (content decided per message); everyone else 403."""
+    return {**{r: (200, 200) if r in ("admin", "maintenance_unit") else (403, 403) for r in LOGGED_IN}, "anonymous": (401, 401)}
+
+
 def messages_verify(ctx: Ctx, status: int, text: str) -> list[str]:
-    """A device's message is accepted only from a caller who sees the device; anyone else's is dead-lettered."""
+    """A device's message is accepted only from its integrator (or an admin); another integrator's is dead-lettered
+    without a ledger row; a refused caller (403) leaves no ledger row and no dead letter at all."""
     import json
 
+    from liftsafe.monitoring.models import DeadLetter, ProcessedMessage
+
     if status != 200:
-        return []
+        left = ProcessedMessage.objects.filter(message_id=f"mx-{ctx.role}").count() + DeadLetter.objects.count()
+        return [f"refused submission left {left} ledger row(s)/dead letter(s) (HTTP {status})"] if left else []
     outcome = json.loads(text)["outcomes"][0]
-    want = sees(ctx)
+    want = integrator(ctx)
+    if not want and ProcessedMessage.objects.filter(message_id=f"mx-{ctx.role}").exists():
+        return ["another integrator's message claimed the device's message id in the ledger"]
     if (outcome == "accepted") != want:
         return [f"message outcome {outcome!r}, expected {'accepted' if want else 'dead-lettered'}"]
     return []
-
-
-def read_ok(ok: int, anon: int) -> dict:
-    d = read(anon)
-    return {r: tuple(ok if x == 200 else x for x in v) for r, v in d.items()}
 
 
 PAGES.update({
@@ -624,6 +652,12 @@ PAGES.update({
                                  markers=lambda ctx, side: alarm_markers(ctx, side) + device_markers(ctx, side)),
     "monitoring:alarm_acknowledge": Entry(lambda ctx: {"pk": make_alarm(ctx).pk}, in_scope_write(302, 302), method="POST",
                                           verify=ack_verify),
+    "monitoring:alarm_clear": Entry(lambda ctx: {"pk": make_alarm(ctx).pk}, in_scope_write(302, 302), method="POST",
+                                    data=lambda ctx: {"reason": "matrix"}, verify=clear_verify),
+    "monitoring:device_bind": Entry(lambda ctx: {"pk": elevator_of(ctx).pk}, in_scope_write(302, 302), method="POST",
+                                    data=lambda ctx: {"device_id": "DEV-NEW"}, verify=bind_verify),
+    "monitoring:device_unbind": Entry(lambda ctx: {"pk": make_alarm(ctx).device_id}, in_scope_write(302, 302), method="POST",
+                                      verify=unbind_verify),
 })
 
 _E, _H, _M = "liftsafe_emergency_api_", "liftsafe_hazards_api_", "liftsafe_monitoring_api_"
@@ -660,12 +694,240 @@ API.update({
                           data=lambda ctx: {"hazard_id": ctx.store[ctx.side].pk, "result": "pass"}, verify=recheck_verify),
     _H + "statistics": Entry(None, listing(401), setup=both(make_hazard), markers=areas),
     _M + "alarm_list": Entry(None, listing(401), setup=both(make_alarm), markers=alarm_markers),
-    _M + "alarm_ack": Entry(lambda ctx: {"alarm_id": make_alarm(ctx).pk}, read(401), markers=alarm_markers, verify=ack_verify),
+    _M + "alarm_ack": Entry(lambda ctx: {"alarm_id": make_alarm(ctx).pk}, role_write_api(200, {"operator", "maintenance_unit"}),
+                            markers=alarm_markers, verify=ack_verify),
+    _M + "alarm_clear": Entry(lambda ctx: {"alarm_id": make_alarm(ctx).pk}, role_write_api(200, {"operator", "maintenance_unit"}),
+                              data=lambda ctx: {"reason": "matrix"}, markers=alarm_markers, verify=clear_verify),
     _M + "device_list": Entry(None, listing(401), setup=both(make_alarm), markers=device_markers),
-    _M + "device_bind": Entry(sided, read_ok(201, 401), verify=bind_verify,
+    _M + "device_bind": Entry(sided, role_write_api(201, {"maintenance_unit"}), verify=bind_verify,
                               data=lambda ctx: {"elevator_id": elevator_of(ctx).pk, "device_id": "DEV-NEW"}),
-    _M + "submit_messages": Entry(sided, {**{r: (200, 200) for r in LOGGED_IN}, "anonymous": (401, 401)},
-                                  data=messages_data, verify=messages_verify),
+    _M + "device_unbind": Entry(lambda ctx: {"device_pk": make_alarm(ctx).device_id}, role_write_api(200, {"maintenance_unit"}),
+                                markers=device_markers, verify=unbind_verify),
+    _M + "submit_messages": Entry(sided, messages_expect(), data=messages_data, verify=messages_verify),
+})
+
+
+# --- exchange: data officers (admin, or permission exchange.manage_exchange) manage; regulators READ the
+# destinations overlapping their area (records of their own elevators only); everyone else 403 ---------------
+EX_VIEW = {"admin", "regulator", "city_regulator"}
+EX_TOKENS = lambda ctx: ["TOKEN-own", "TOKEN-other"]  # noqa: E731 - write-only: no response may echo a token
+
+
+def _closed_port() -> int:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def make_destination(ctx: Ctx, side: str | None = None):
+    """DEST-<side>: a national destination scoped to the side's district with the side's case in its
+    outbox, sent once to a closed port (one logged failed attempt; the batch waits for its retry)."""
+    from liftsafe.exchange import services as ex
+
+    side = _side(ctx, side)
+    case = make_case(ctx, side)
+    d = ex.destination_create(ctx.world.users["admin"], name=f"DEST-{side}", kind="national", adapter="national",
+                              endpoint_url=f"http://127.0.0.1:{_closed_port()}/upload", auth_token=f"TOKEN-{side}",
+                              timeout_s=1, area=ctx.world.district_a if side == "own" else ctx.world.district_b)
+    ex.enqueue_changed(d)
+    ex.send_due(d)
+    ctx.store[f"dest-{side}"] = d
+    ctx.store[f"rec-{side}"] = f"LS{case.pk}"
+    return d
+
+
+def dest_batch(ctx: Ctx):
+    from liftsafe.exchange.models import Batch
+
+    return Batch.objects.get(destination=make_destination(ctx))
+
+
+_SCHED_DIR: list[str] = []
+
+
+def make_schedule(ctx: Ctx, side: str | None = None):
+    import tempfile
+
+    from liftsafe.exchange import services as ex
+
+    if not _SCHED_DIR:
+        _SCHED_DIR.append(tempfile.mkdtemp(prefix="liftsafe-matrix-drop-"))
+    return ex.schedule_create(ctx.world.users["admin"], name=f"SCHED-{_side(ctx, side) or 'x'}", mapping="cn-template",
+                              drop_dir=_SCHED_DIR[0])
+
+
+def ex_list(anon: int, ok: int = 200) -> dict:
+    return {**{r: ok if r in EX_VIEW else 403 for r in LOGGED_IN}, "anonymous": anon}
+
+
+def ex_read(anon: int, ok: int = 200) -> dict:
+    d = {r: (403, 403) for r in LOGGED_IN}
+    d.update({"admin": (ok, ok), "regulator": (ok, 404), "city_regulator": (ok, ok), "anonymous": (anon, anon)})
+    return d
+
+
+def ex_write(ok: int, anon: int) -> dict:
+    d = {r: (403, 403) for r in LOGGED_IN}
+    d.update({"admin": (ok, ok), "regulator": (403, 404), "anonymous": (anon, anon)})
+    return d
+
+
+def ex_officer(ok: int, anon: int, sided_kw: bool = False) -> dict:
+    d = {**{r: 403 for r in LOGGED_IN}, "admin": ok, "anonymous": anon}
+    return {r: (v, v) for r, v in d.items()} if sided_kw else d
+
+
+def dest_names(ctx: Ctx, side: str) -> list[str]:
+    return [f"DEST-{side}"]
+
+
+def dest_records(ctx: Ctx, side: str) -> list[str]:
+    return [ctx.store[f"rec-{side}"]] if f"rec-{side}" in ctx.store else []
+
+
+def resend_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.exchange.models import Batch
+
+    b = Batch.objects.get(destination=ctx.store[f"dest-{ctx.side}"])
+    due_now = b.next_attempt_at <= timezone.now()
+    want = ctx.role == "admin"
+    return [f"re-send {'happened' if due_now else 'did not happen'} (HTTP {status})"] if due_now != want else []
+
+
+def dest_update_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.exchange.models import Destination
+
+    done, want = Destination.objects.get(pk=ctx.store[f"dest-{ctx.side}"].pk).batch_size == 7, ctx.role == "admin"
+    return [f"destination update {'happened' if done else 'did not happen'} (HTTP {status})"] if done != want else []
+
+
+_X = "liftsafe_exchange_api_"
+PAGES.update({
+    "exchange:destinations": Entry(None, ex_list(302), setup=both(make_destination), markers=dest_names, secret=EX_TOKENS),
+    "exchange:destination_new": Entry(None, ex_officer(200, 302)),
+    "exchange:destination_detail": Entry(lambda ctx: {"pk": make_destination(ctx).pk}, ex_read(302), markers=dest_names, secret=EX_TOKENS),
+    "exchange:destination_edit": Entry(lambda ctx: {"pk": make_destination(ctx).pk}, ex_write(200, 302), markers=dest_names,
+                                       secret=EX_TOKENS),
+    "exchange:outbox": Entry(None, ex_list(302), setup=both(make_destination), markers=dest_records),
+    "exchange:log": Entry(None, ex_list(302), setup=both(make_destination), markers=dest_names, secret=EX_TOKENS),
+    "exchange:batch_detail": Entry(lambda ctx: {"pk": dest_batch(ctx).pk}, ex_read(302), markers=dest_records, secret=EX_TOKENS),
+    "exchange:batch_resend": Entry(lambda ctx: {"pk": dest_batch(ctx).pk}, ex_write(302, 302), method="POST", verify=resend_verify),
+    "exchange:schedules": Entry(None, ex_officer(200, 302), setup=make_schedule, markers=lambda ctx, side: ["SCHED-"],
+                                own_markers_shown=False, sees_other=frozenset({"admin"})),
+    "exchange:schedule_new": Entry(None, ex_officer(200, 302)),
+    "exchange:schedule_detail": Entry(lambda ctx: {"pk": make_schedule(ctx).pk}, ex_officer(200, 302, True)),
+    "exchange:schedule_run": Entry(lambda ctx: {"pk": make_schedule(ctx).pk}, ex_officer(302, 302, True), method="POST"),
+    # the demo's stand-in receiver: off unless DEBUG or LIFTSAFE_DEMO=1 (tests run with neither)
+    "exchange:loopback": Entry(lambda ctx: {"kind": "national"}, {r: (404, 404) for r in ROLES}, method="POST"),
+})
+API.update({
+    _X + "destination_list": Entry(None, ex_list(401), setup=both(make_destination), markers=dest_names, secret=EX_TOKENS),
+    _X + "destination_create": Entry(None, ex_officer(201, 401), secret=EX_TOKENS,
+                                     data=lambda ctx: {"name": "DEST-new", "kind": "national", "adapter": "national",
+                                                       "endpoint_url": "https://example.invalid/upload", "auth_token": "TOKEN-own"}),
+    _X + "destination_detail": Entry(lambda ctx: {"destination_id": make_destination(ctx).pk}, ex_read(401), markers=dest_names,
+                                     secret=EX_TOKENS),
+    _X + "destination_update": Entry(lambda ctx: {"destination_id": make_destination(ctx).pk}, ex_write(200, 401),
+                                     data=lambda ctx: {"batch_size": 7}, verify=dest_update_verify, secret=EX_TOKENS),
+    _X + "record_list": Entry(None, ex_list(401), setup=both(make_destination), markers=dest_records),
+    _X + "batch_list": Entry(None, ex_list(401), setup=both(make_destination), markers=dest_names),
+    _X + "batch_detail": Entry(lambda ctx: {"batch_id": dest_batch(ctx).pk}, ex_read(401), markers=dest_records),
+    _X + "batch_resend": Entry(lambda ctx: {"batch_id": dest_batch(ctx).pk}, ex_write(201, 401), verify=resend_verify),
+    _X + "log_list": Entry(None, ex_list(401), setup=both(make_destination), markers=dest_names),
+    _X + "schedule_list": Entry(None, ex_officer(200, 401), setup=make_schedule),
+    _X + "schedule_create": Entry(None, ex_officer(201, 401),
+                                  data=lambda ctx: {"name": "SCHED-new", "mapping": "cn-template",
+                                                    "drop_dir": make_schedule(ctx).drop_dir}),
+    _X + "schedule_detail": Entry(lambda ctx: {"schedule_id": make_schedule(ctx).pk}, ex_officer(200, 401, True)),
+    _X + "schedule_run": Entry(lambda ctx: {"schedule_id": make_schedule(ctx).pk}, ex_officer(200, 401, True)),
+})
+
+# --- reports (API): stored reports are a regulator's product (admin, regulators of the area); others 404/403 -------
+def make_report(ctx: Ctx, side: str | None = None):
+    """A draft report of district A (own) / B (other) for 2023-05, generated once per world by the admin through
+    reports.services and copied into the cell's savepoint."""
+    from liftsafe.reports import services as rs
+    from liftsafe.reports.models import Report
+
+    side = _side(ctx, side)
+    area = ctx.world.district_a if side == "own" else ctx.world.district_b
+    cache = ctx.world.__dict__.setdefault("_report_data", {})
+    if side not in cache:
+        cache[side] = rs.generate_report(ctx.world.users["admin"], area_code=area.code, period="2023-05").data
+    Report.objects.filter(area=area).delete()
+    r = Report.objects.create(area=area, period_kind="month", period_start=dt.date(2023, 5, 1), period_end=dt.date(2023, 6, 1),
+                              period_label="2023-05", data=cache[side], generated_at=timezone.now())
+    ctx.store[f"report-{side}"] = r
+    return r
+
+
+def report_expect(ok: int, anon: int = 401) -> dict:
+    d = {r: (404, 404) for r in LOGGED_IN}
+    d.update({"admin": (ok, ok), "regulator": (ok, 404), "city_regulator": (ok, ok), "anonymous": (anon, anon)})
+    return d
+
+
+def report_generate_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.reports.models import Report
+
+    made = Report.objects.filter(area__code="320102" if ctx.side == "own" else "320104").exists()
+    return [f"report {'generated' if made else 'not generated'} (HTTP {status})"] if made != (status == 201) else []
+
+
+_R = "liftsafe_reports_api_"
+_report_kw = lambda ctx: {"report_id": make_report(ctx).pk}  # noqa: E731
+API.update({
+    _R + "indicators": Entry(None, listing(401), markers=areas, own_markers_shown=False, sees_other=frozenset({"city_regulator"})),
+    _R + "report_list": Entry(None, listing(401), setup=both(make_report), markers=areas, own_markers_shown=False),
+    _R + "report_generate": Entry(sided, {**{r: (403, 403) for r in LOGGED_IN}, "admin": (201, 201), "regulator": (201, 422),
+                                          "city_regulator": (201, 201), "anonymous": (401, 401)},
+                                  data=lambda ctx: {"area": "320102" if ctx.side == "own" else "320104", "period": "2023-05"},
+                                  verify=report_generate_verify),
+    _R + "report_detail": Entry(_report_kw, report_expect(200), markers=areas),
+    _R + "report_publish": Entry(_report_kw, report_expect(200), markers=areas),
+    _R + "report_pdf": Entry(_report_kw, report_expect(200)),
+    _R + "report_xlsx": Entry(_report_kw, report_expect(200)),
+    _R + "report_html": Entry(_report_kw, report_expect(200)),
+})
+
+
+# --- reports (pages): the dashboard for everyone (numbers and area choices scoped); stored reports as the API ---
+def report_page_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.reports.models import Report
+
+    made = Report.objects.filter(area__code="320102" if ctx.side == "own" else "320104").exists()
+    want = status == 302 and ctx.role != "anonymous"  # the generated report opens (302); anonymous goes to log in
+    return [f"report {'generated' if made else 'not generated'} (HTTP {status})"] if made != want else []
+
+
+def report_published_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.reports.models import Report
+
+    done = Report.objects.get(pk=ctx.store[f"report-{ctx.side}"].pk).status == "published"
+    want = ctx.role in ("admin", "city_regulator") or (ctx.role == "regulator" and ctx.side == "own")
+    return [f"report {'published' if done else 'not published'} (HTTP {status})"] if done != want else []
+
+
+def district_names(ctx: Ctx, side: str) -> list[str]:
+    return [(ctx.world.district_a if side == "own" else ctx.world.district_b).name]
+
+
+PAGES.update({
+    "reports:dashboard": Entry(None, listing(302), markers=areas, own_markers_shown=False),
+    "reports:report_list": Entry(None, listing(302), setup=both(make_report), markers=areas, own_markers_shown=False),
+    "reports:report_generate": Entry(sided, {**{r: (403, 403) for r in LOGGED_IN}, "admin": (302, 302), "regulator": (302, 200),
+                                             "city_regulator": (302, 302), "anonymous": (302, 302)}, method="POST",
+                                     data=lambda ctx: {"area": "320102" if ctx.side == "own" else "320104", "period": "2023-05",
+                                                       "language": "zh-hans"}, verify=report_page_verify),
+    "reports:report_detail": Entry(lambda ctx: {"pk": make_report(ctx).pk}, report_expect(200, 302), markers=district_names),
+    "reports:report_publish": Entry(lambda ctx: {"pk": make_report(ctx).pk}, report_expect(302, 302), method="POST",
+                                    verify=report_published_verify),
+    "reports:report_download": Entry(lambda ctx: {"pk": make_report(ctx).pk, "format": "html"}, report_expect(200, 302),
+                                     markers=district_names),
 })
 
 

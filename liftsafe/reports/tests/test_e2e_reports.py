@@ -1,7 +1,7 @@
 """End to end in headless Chromium (Playwright): a regulator opens the statistics dashboard (and switches the
 period through htmx), generates the monthly report for May 2023, reads it, publishes it and downloads the
 PDF; the PDF's first page is rendered to PNG with pdfium. Saves docs/img/reports-dashboard.png,
-docs/img/reports-detail.png and docs/img/reports-pdf-page1.png (look at them after a layout change)."""
+docs/img/reports-detail.png and docs/img/reports-pdf-page1.png with LIFTSAFE_DOCS_SCREENSHOTS=1, else a temporary folder (look at them after a layout change)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from liftsafe.core.testing import PASSWORD, make_elevator
+from liftsafe.core.testing import PASSWORD, make_elevator, screenshot_dir
 from liftsafe.emergency.causes import CAUSES
 from liftsafe.emergency.models import EmergencyCase
 from liftsafe.registry.models import MaintenanceContract, Organisation
@@ -21,7 +21,7 @@ from liftsafe.reports.models import Report
 pytestmark = pytest.mark.e2e
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-DOCS_IMG = Path(__file__).resolve().parents[3] / "docs" / "img"
+DOCS_IMG = screenshot_dir()  # docs/img only with LIFTSAFE_DOCS_SCREENSHOTS=1
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 SH = ZoneInfo("Asia/Shanghai")

@@ -193,6 +193,100 @@ def test_percentile_helpers():
     assert st == {"n": 4, "mean": 2.5, "median": 2.5, "p90": 4.0, "within": 3}
 
 
+
+def test_rescue_times_over_entrapments_only(dataset):
+    """Response, arrival and on-site times and both KPI rates cover entrapments only (TSG T5002 Art. 5 is about
+    trapped passengers): a timed fault report, a timed enquiry and a timed false-alarm entrapment change nothing."""
+    el = dataset.elevators
+    mk_case(el["a2"], local(2023, 5, 12, 9, 0), case_type="fault_report", dispatch_s=60, respond_s=900, arrive_s=5400,
+            release_s=3000)
+    mk_case(el["e4"], local(2023, 5, 13, 9, 0), case_type="enquiry", dispatch_s=60, respond_s=10, arrive_s=100, release_s=10)
+    mk_case(el["e5"], local(2023, 5, 14, 9, 0), state="false_alarm", dispatch_s=60, respond_s=10, arrive_s=100, release_s=10)
+    d = may(dataset)
+    assert (ind(d, "cases")["value"], ind(d, "faults")["value"], ind(d, "entrapments")["value"]) == (9, 7, 4)
+    # the same as test_durations_percentiles_and_kpis: a1's three entrapments only
+    got = {k: ind(d, k)["value"] for k in ("response_mean", "response_median", "response_p90", "arrival_mean", "arrival_median",
+                                            "arrival_p90", "on_site_mean", "on_site_median", "on_site_p90")}
+    assert got == {"response_mean": 2.33, "response_median": 2.0, "response_p90": 4.0, "arrival_mean": 23.33,
+                   "arrival_median": 20.0, "arrival_p90": 40.0, "on_site_mean": 10.0, "on_site_median": 10.0, "on_site_p90": 15.0}
+    r, a = ind(d, "response_kpi_rate"), ind(d, "arrival_kpi_rate")
+    assert (r["numerator"], r["denominator"], a["numerator"], a["denominator"]) == (2, 3, 2, 3)
+    formulas = {x["key"]: x["formula"] for x in d["definitions"]}
+    assert all("entrapment" in formulas[k] for k in ("response", "arrival", "on_site", "response_kpi_rate", "arrival_kpi_rate"))
+    zh = {x["key"]: x["formula"] for x in may(dataset, language="zh-hans")["definitions"]}
+    assert "困人" in zh["arrival"] and "困人" in zh["arrival_kpi_rate"]
+
+
+def _require_pg():
+    import os
+
+    from django.db import connection
+
+    from liftsafe.conftest import require_service
+
+    if connection.vendor != "postgresql":
+        if not os.environ.get("LIFTSAFE_TEST_DATABASE_URL"):
+            pytest.skip("runs in the PostgreSQL pass of the suite (LIFTSAFE_TEST_DATABASE_URL)")
+        require_service("postgresql", False, "LIFTSAFE_TEST_DATABASE_URL is set but the test database is not PostgreSQL")
+
+
+def test_duration_stats_sql_equals_python_on_postgresql(world):
+    """The PostgreSQL aggregates (avg, percentile_cont(0.5), percentile_disc(0.9), count FILTER ≤ limit) give exactly
+    what the Python path gives on the same rows: odd and even counts (median of two middles), fractional seconds,
+    values exactly at the 3- and 30-minute limits, missing times, one row and no row."""
+    import random
+
+    _require_pg()
+    rnd = random.Random(20260)
+    a1 = world.elevators["a1"]
+    t0 = local(2023, 5, 1, 0, 0)
+    for i in range(101):  # 101 arrivals, fewer responses / releases (some times missing)
+        respond = None if i % 7 == 0 else (180.0 if i % 11 == 0 else round(rnd.uniform(5, 600), 6))
+        arrive = 1800.0 if i % 13 == 0 else round(rnd.uniform(60, 4000), 6)
+        release = None if i % 5 == 0 else round(rnd.uniform(30, 3600), 3)
+        mk_case(a1, t0 + dt.timedelta(minutes=i * 30), dispatch_s=rnd.uniform(1, 90), respond_s=respond, arrive_s=arrive,
+                release_s=release)
+    limits = {"response": 180, "arrival": 1800, "on_site": None}
+    everything = EmergencyCase.objects.filter(elevator=a1)
+    sql, py = S.duration_stats_sql(everything, limits), S.duration_stats_python(everything, limits)
+    assert sql == py
+    assert sql["arrival"]["n"] == 101 and sql["response"]["n"] == 101 - 15 and sql["on_site"]["n"] == 101 - 21
+    assert sql["response"]["within"] > 0 and sql["arrival"]["within"] > 0
+    ids = list(everything.order_by("pk").values_list("pk", flat=True))
+    for subset in (ids[:1], ids[:2], ids[:10], ids[:4], []):  # one row, even counts, p90 exactly at a rank, nothing
+        qs = EmergencyCase.objects.filter(pk__in=subset)
+        assert S.duration_stats_sql(qs, limits) == S.duration_stats_python(qs, limits), subset
+    assert S.duration_stats_sql(EmergencyCase.objects.none(), limits)["arrival"] == {
+        "n": 0, "mean": None, "median": None, "p90": None, "within": 0}
+
+
+def test_report_sets_work_mem_locally_on_postgresql(dataset, settings, monkeypatch):
+    """The report's queries run with work_mem = rule report_pg_work_mem; the session's value is back afterwards."""
+    from django.db import connection
+
+    _require_pg()
+    with connection.cursor() as cur:
+        cur.execute("SHOW work_mem")
+        before = cur.fetchone()[0]
+    seen = []
+    orig = S.top_maintenance_units
+
+    def spy(base, period):
+        with connection.cursor() as cur:
+            cur.execute("SHOW work_mem")
+            seen.append(cur.fetchone()[0])
+        return orig(base, period)
+
+    monkeypatch.setattr(S, "top_maintenance_units", spy)
+    settings.LIFTSAFE_RULES = {**RULES, "report_pg_work_mem": "48MB"}
+    may(dataset)
+    with connection.cursor() as cur:
+        cur.execute("SHOW work_mem")
+        assert (seen, cur.fetchone()[0]) == (["48MB"], before)
+    settings.LIFTSAFE_RULES = {**RULES, "report_pg_work_mem": "64MB; DROP TABLE x"}
+    with pytest.raises(ValueError, match="report_pg_work_mem"):
+        may(dataset)
+
 def test_breakdowns_category_age_place_area(dataset):
     d = may(dataset)
     cat = rows(d, "by_category")
@@ -240,6 +334,23 @@ def test_rankings_min_fleet_and_case_date_maintenance_unit(dataset):
     # brands folded: "Otis ", "OTIS", "otis" → OTIS (3 elevators, 5 faults); KONE has no fault
     assert rows(d, "top_brands") == [[1, "OTIS", 3, 5, 4, 166.67, 133.33, 133.333]]
 
+
+def test_ranking_reads_names_only_for_the_top_and_its_ties(settings):
+    """Names are fetched only for groups that can reach the list; ties with the n-th by rates are ordered by name."""
+    settings.LIFTSAFE_RULES = {**RULES, "report_top_n": 2, "report_min_fleet_size": 10}
+    fleet = {1: 10, 2: 10, 3: 10, 4: 10, 5: 20, 6: 9, None: 50}
+    cases = {1: (5, 0), 2: (3, 1), 3: (3, 1), 4: (3, 0), 5: (1, 0), 6: (9, 9), None: (50, 50)}
+    all_names = {1: "A", 2: "Zed", 3: "Bee", 4: "C", 5: "D", 6: "E"}
+    asked = []
+
+    def names(keys):
+        asked.append(sorted(keys))
+        return {k: all_names[k] for k in keys}
+
+    got = S._ranking("x", "X", fleet, cases, names, 1)["rows"]
+    assert asked == [[1, 2, 3]]  # 1 first; 2 and 3 tie for 2nd (same fault and entrapment rates); 4, 5 cannot reach it
+    assert [r[:4] for r in got] == [[1, "A", 10, 5], [2, "Bee", 10, 3]]
+    assert S._ranking("x", "X", fleet, cases, all_names, 1)["rows"] == got
 
 def test_min_fleet_rule_and_top_n(dataset, settings):
     settings.LIFTSAFE_RULES = {**RULES, "report_min_fleet_size": 2, "report_top_n": 1}
