@@ -2,15 +2,18 @@
 
 The batch endpoint accepts the same JSON messages as MQTT (schema
 ``liftsafe/monitoring/schema/message-v1.schema.json``) for devices that cannot
-speak MQTT; the caller (an integrator's API token) may report only for
-devices of elevators in its scope. Processing is idempotent by message id.
+speak MQTT. Who may do what is decided in :mod:`liftsafe.monitoring.services`
+(docs/monitoring.md "Roles"): an integrator (the elevators' maintenance unit,
+usually with an API token) or an administrator submits messages for devices of
+its own elevators and binds/unbinds devices; operators, the maintenance unit and
+administrators acknowledge and clear alarms; everyone reads within their scope.
+Processing is idempotent by message id.
 """
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from ninja import Router, Schema
 from liftsafe.core.api import Status
 from ninja.errors import HttpError
@@ -18,7 +21,6 @@ from ninja.errors import HttpError
 from liftsafe.registry.selectors import elevator_get
 
 from . import selectors, services
-from .models import MonitoringDevice
 
 router = Router(tags=["monitoring"])
 MAX_BATCH = 1000
@@ -41,10 +43,7 @@ class BatchOut(Schema):
 def submit_messages(request, payload: BatchIn):
     if len(payload.messages) > MAX_BATCH:
         raise HttpError(413, f"messages: at most {MAX_BATCH} per batch, got {len(payload.messages)}")
-    ids = {m.get("device") for m in payload.messages if isinstance(m, dict) and isinstance(m.get("device"), str)}
-    allowed = selectors.device_ids_for(request.user, ids)
-    raws = [services.RawMessage(m, transport="http") for m in payload.messages]
-    r = services.process_batch(raws, allowed_devices=allowed)
+    r = services.submit_messages(request.user, payload.messages)
     return {"outcomes": r.outcomes, "accepted": r.count("accepted"), "duplicates": r.count("duplicate"),
             "out_of_order": r.count("out_of_order"), "dead": dict(r.dead), "alarms_raised": len(r.alarms_raised)}
 
@@ -76,16 +75,15 @@ def device_list(request, elevator_id: int | None = None, limit: int = 200, offse
     return list(qs.order_by("device_id")[offset: offset + min(limit, 1000)])
 
 
-@router.post("/devices", response={201: DeviceOut}, summary="Bind a device to an elevator (refused for a scrapped one)")
+@router.post("/devices", response={201: DeviceOut}, summary="Bind a device to an elevator (its maintenance unit or an admin; refused for a scrapped one)")
 def device_bind(request, payload: BindIn):
     elevator = elevator_get(request.user, payload.elevator_id)
-    other = MonitoringDevice.objects.filter(device_id=payload.device_id).exclude(elevator=elevator).first()
-    if other is not None and not selectors.devices_for(request.user).filter(pk=other.pk).exists():
-        raise HttpError(409, "device_id: already bound to an elevator outside your scope")
-    try:
-        return Status(201, services.bind_device(elevator, payload.device_id, vendor=payload.vendor))
-    except ValidationError as exc:
-        raise HttpError(422, "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from exc
+    return Status(201, services.device_bind(request.user, elevator, payload.device_id, vendor=payload.vendor))
+
+
+@router.post("/devices/{device_pk}/unbind", response=DeviceOut, summary="Unbind a device (its elevator's maintenance unit or an admin)")
+def device_unbind(request, device_pk: int):
+    return services.device_unbind(request.user, selectors.device_get(request.user, device_pk))
 
 
 class AlarmOut(Schema):
@@ -111,6 +109,15 @@ def alarm_list(request, elevator_id: int | None = None, active: bool | None = No
     return list(selectors.alarms_for(request.user, elevator_id=elevator_id, active=active)[offset: offset + min(limit, 1000)])
 
 
-@router.post("/alarms/{alarm_id}/acknowledge", response=AlarmOut, summary="Acknowledge an alarm")
+@router.post("/alarms/{alarm_id}/acknowledge", response=AlarmOut, summary="Acknowledge an alarm (operator, maintenance unit, admin)")
 def alarm_ack(request, alarm_id: int):
     return services.acknowledge_alarm(request.user, selectors.alarm_get(request.user, alarm_id))
+
+
+class ClearIn(Schema):
+    reason: str
+
+
+@router.post("/alarms/{alarm_id}/clear", response=AlarmOut, summary="Clear an active alarm by hand, with a reason (operator, maintenance unit, admin)")
+def alarm_clear(request, alarm_id: int, payload: ClearIn):
+    return services.clear_alarm(request.user, selectors.alarm_get(request.user, alarm_id), reason=payload.reason)

@@ -32,7 +32,9 @@ class MonitoringDevice(models.Model):
     bound_at = models.DateTimeField(_("bound at"), auto_now_add=True)
     active = models.BooleanField(_("active"), default=True)
     online = models.BooleanField(_("online"), default=False)
-    last_seen = models.DateTimeField(_("last message received"), null=True, blank=True, db_index=True)
+    # indexed only through device_online_seen_idx (its queries always filter on online): every accepted
+    # message moves last_seen, and each index on the table costs an entry per device update
+    last_seen = models.DateTimeField(_("last message received"), null=True, blank=True)
     last_device_time = models.DateTimeField(_("device time of last status"), null=True, blank=True)
     last_message_id = models.CharField(_("last message id"), max_length=64, blank=True)
     last_status = models.JSONField(_("last status"), default=dict, blank=True)
@@ -40,7 +42,7 @@ class MonitoringDevice(models.Model):
     state = models.JSONField(default=dict, blank=True, editable=False)
     window_start = models.DateTimeField(null=True, blank=True, editable=False)
     window_count = models.PositiveIntegerField(default=0, editable=False)
-    timer_due = models.DateTimeField(null=True, blank=True, editable=False, db_index=True,
+    timer_due = models.DateTimeField(null=True, blank=True, editable=False,
                                      help_text="receive time at which a pending detection timer fires without a new message")
     messages_accepted = models.PositiveBigIntegerField(_("messages accepted"), default=0)
     history = HistoricalRecords(excluded_fields=["online", "last_seen", "last_device_time", "last_message_id", "last_status",
@@ -50,7 +52,9 @@ class MonitoringDevice(models.Model):
         verbose_name = _("monitoring device")
         verbose_name_plural = _("monitoring devices")
         ordering = ["device_id"]
-        indexes = [models.Index(fields=["online", "last_seen"], name="device_online_seen_idx")]
+        indexes = [models.Index(fields=["online", "last_seen"], name="device_online_seen_idx"),
+                   # partial: a device update adds an entry only while a timer is pending (rare)
+                   models.Index(fields=["timer_due"], condition=Q(timer_due__isnull=False), name="device_timer_due_idx")]
 
     def __str__(self) -> str:
         return self.device_id

@@ -4,7 +4,7 @@ Consumer: MQTT 5 (or 3.1.1) with QoS 1 and a persistent session (MQTT 5
 ``clean_start=False`` + session expiry; 3.1.1 ``clean_session=False``), subscribed
 to the shared subscription ``$share/<group>/liftsafe/v1/+/+`` so several workers,
 on one or several machines, split the load. Messages are acknowledged manually
-(``manual_ack``) only after :func:`liftsafe.monitoring.services.process_batch`
+(paho ``manual_ack``) only after :func:`liftsafe.monitoring.services.process_batch`
 has committed, so a worker killed mid-batch loses nothing (the broker redelivers
 the un-acknowledged messages of its session) and the ledger turns the
 redelivery into a no-op.
@@ -94,6 +94,30 @@ class Consumer:
     ``client_id`` must be stable per worker (the persistent session lives under it);
     ``group`` is the shared-subscription group. ``batch_size`` messages or
     ``batch_wait_s`` seconds, whichever comes first, make a batch.
+
+    The connection is a paho client (``manual_ack=True``) whose network thread
+    queues every message into :attr:`queue` as ``(payload: bytes, topic: str,
+    mid: int, qos: int, received_at: aware datetime)``; a lost connection is
+    re-established by paho itself (same client id and persistent session; the
+    subscription is sent again in ``on_connect``). The processing thread
+    (:meth:`run`) takes batches, calls
+    :func:`~liftsafe.monitoring.services.process_batch` and, after its commit,
+    acknowledges the batch (:meth:`acknowledge`, paho's ``ack`` per message). When
+    a full next batch is already queued, its database-free stage
+    (:func:`~liftsafe.monitoring.services.prepare_batch`: JSON, schema, checks) runs
+    in a helper thread while the current batch waits on PostgreSQL (the GIL is
+    free then); it is acknowledged only after its own commit.
+
+    Stale acknowledgements: MQTT packet ids belong to the session, and a broker
+    resends an un-acknowledged message on the new connection under its original
+    id, then may reuse that id for another message once it is acknowledged. paho
+    sends ``ack(mid)`` for whatever ``mid`` it is given, so a PUBACK for a message
+    received on an earlier connection could acknowledge a different, not yet
+    committed message. The consumer therefore numbers its connections
+    (:attr:`generation`, advanced in ``on_disconnect``, before paho reconnects) and
+    puts the generation into the queued ``mid`` (``generation << 16 | packet id``);
+    :meth:`acknowledge` skips messages of an earlier generation (the broker
+    redelivers them and the ledger turns them into duplicates).
     """
 
     def __init__(self, url: str, client_id: str, *, group: str = "liftsafe", batch_size: int = 1000,
@@ -106,6 +130,9 @@ class Consumer:
         self.processed = 0
         self.subscribed = threading.Event()
         self.client: mqtt.Client | None = None
+        self.generation = 0  # connection number, see the class doc
+        self._gen_lock = threading.Lock()  # an ack is checked and queued under it; a disconnect advances under it
+        self._closing = False
         self.started_at: float | None = None  # wall clock (time.time()) at connect, for benchmarks
         self.last_batch_at: float | None = None  # wall clock after the last acknowledged batch
 
@@ -115,19 +142,57 @@ class Consumer:
             return
         client.subscribe(self.topic, qos=1)
 
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        # paho calls this before it reconnects (and before reconnect() drops its unsent packets):
+        # from now on no acknowledgement of an earlier message is queued
+        with self._gen_lock:
+            self.generation += 1
+        self.subscribed.clear()
+        if not self._closing:
+            log.warning("MQTT connection lost (%s); paho reconnects", reason_code)
+
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        if any(rc.is_failure for rc in reason_codes):
+            log.error("MQTT subscribe to %s refused: %s", self.topic, [str(rc) for rc in reason_codes])
+            return
         self.subscribed.set()
 
     def _on_message(self, client, userdata, msg):
-        self.queue.append((msg.payload, msg.topic, msg.mid, msg.qos, dt.datetime.now(dt.timezone.utc)))
+        self.queue.append((msg.payload, msg.topic, self.generation << 16 | msg.mid, msg.qos,
+                           dt.datetime.now(dt.timezone.utc)))
 
     def start(self) -> None:
-        """Connect and start the network thread (messages queue up; :meth:`run` processes them)."""
-        c, _ = make_client(self.url, self.client_id, persistent=True, manual_ack=True, receive_maximum=self.batch_size * 2)
-        c.on_connect, c.on_subscribe, c.on_message = self._on_connect, self._on_subscribe, self._on_message
+        """Connect, subscribe and start paho's network thread (messages queue up; :meth:`run` processes them).
+
+        Raises:
+            ConnectionError / OSError: the broker is unreachable or refuses the connection.
+        """
+        # three batches in flight: one committing, one being prepared, one arriving
+        c, _ = make_client(self.url, self.client_id, persistent=True, manual_ack=True,
+                           receive_maximum=self.batch_size * 3)
+        c.on_connect, c.on_disconnect = self._on_connect, self._on_disconnect
+        c.on_subscribe, c.on_message = self._on_subscribe, self._on_message
         self.client = c
         self.started_at = time.time()
         c.loop_start()
+
+    def acknowledge(self, entries) -> int:
+        """PUBACK the QoS 1 messages among ``entries`` (queue tuples) that arrived on the current connection.
+
+        Returns how many acknowledgements were handed to paho; entries of an earlier connection
+        are skipped (class doc), QoS 0 entries need none.
+        """
+        client = self.client
+        if client is None:
+            return 0
+        sent = 0
+        with self._gen_lock:
+            gen = self.generation
+            for _p, _t, mid, qos, _r in entries:
+                if qos == 1 and mid >> 16 == gen:
+                    client.ack(mid & 0xFFFF, 1)
+                    sent += 1
+        return sent
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -136,6 +201,7 @@ class Consumer:
         """Disconnect. ``forget``: also unsubscribe and end the persistent session (tests, decommissioning)."""
         if self.client is None:
             return
+        self._closing = True
         props = None
         if forget:
             self.client.unsubscribe(self.topic)
@@ -147,40 +213,65 @@ class Consumer:
 
     def run(self, *, idle_exit_s: float | None = None, max_messages: int | None = None) -> int:
         """Process until stopped (or idle for ``idle_exit_s``, or ``max_messages`` done); returns messages processed."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from django.db import close_old_connections, connection
 
-        from .services import RawMessage, process_batch
+        from .services import RawMessage, prepare_batch, process_batch
 
         if self.client is None:
             self.start()
+        queue, popleft, size = self.queue, self.queue.popleft, self.batch_size
+
+        def take(n: int) -> list:
+            return [popleft() for _ in range(min(n, len(queue)))]
+
+        def raws_of(batch: list) -> list:
+            return [RawMessage(p, t, r, "mqtt") for p, t, _m, _q, r in batch]
+
+        helper = ThreadPoolExecutor(1, thread_name_prefix=f"prepare-{self.client_id}")
+        ahead = None  # (batch, future of its PreparedBatch)
         idle_since = time.monotonic()
-        while not self.stop_event.is_set():
-            if not self.queue:
-                if idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+        try:
+            while not self.stop_event.is_set():
+                if ahead is not None:
+                    batch, future = ahead
+                    ahead = None
+                    prepared = future.result()
+                    raws = prepared.raws
+                else:
+                    if not queue:
+                        if idle_exit_s is not None and time.monotonic() - idle_since > idle_exit_s:
+                            break
+                        time.sleep(0.002)
+                        continue
+                    if len(queue) < size:
+                        deadline = time.monotonic() + self.batch_wait_s
+                        while len(queue) < size and time.monotonic() < deadline:
+                            time.sleep(0.001)
+                    batch = take(size)
+                    raws, prepared = raws_of(batch), None
+                if max_messages is None and len(queue) >= size:  # a full next batch is here: prepare it meanwhile
+                    nxt = take(size)
+                    ahead = (nxt, helper.submit(prepare_batch, raws_of(nxt)))
+                while True:
+                    try:
+                        if not connection.in_atomic_block:  # (inside a test's transaction: keep it)
+                            close_old_connections()
+                        process_batch(raws, prepared=prepared)
+                        break
+                    except Exception:  # noqa: BLE001 - database down etc.: keep the batch un-acked, retry
+                        log.exception("batch failed; retrying in 1 s (messages stay un-acknowledged)")
+                        prepared = None  # prepare again from the raw messages
+                        if self.stop_event.wait(1.0):
+                            return self.processed
+                self.acknowledge(batch)
+                self.processed += len(batch)
+                self.last_batch_at = time.time()
+                idle_since = time.monotonic()
+                if max_messages is not None and self.processed >= max_messages:
                     break
-                time.sleep(0.002)
-                continue
-            deadline = time.monotonic() + self.batch_wait_s
-            while len(self.queue) < self.batch_size and time.monotonic() < deadline:
-                time.sleep(0.001)
-            batch = [self.queue.popleft() for _ in range(min(self.batch_size, len(self.queue)))]
-            raws = [RawMessage(p, topic=t, received_at=r, transport="mqtt") for p, t, _m, _q, r in batch]
-            while True:
-                try:
-                    if not connection.in_atomic_block:  # (inside a test's transaction: keep it)
-                        close_old_connections()
-                    process_batch(raws)
-                    break
-                except Exception:  # noqa: BLE001 - database down etc.: keep the batch un-acked, retry
-                    log.exception("batch failed; retrying in 1 s (messages stay un-acknowledged)")
-                    if self.stop_event.wait(1.0):
-                        return self.processed
-            for _p, _t, mid, qos, _r in batch:
-                if qos > 0:
-                    self.client.ack(mid, qos)
-            self.processed += len(batch)
-            self.last_batch_at = time.time()
-            idle_since = time.monotonic()
-            if max_messages is not None and self.processed >= max_messages:
-                break
+        finally:
+            helper.shutdown(wait=True)
+            # a batch prepared but not processed stays un-acknowledged: the broker redelivers it
         return self.processed

@@ -8,12 +8,20 @@ from liftsafe.core.models import Area
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.selectors import scope_elevators
 
-from .models import Alarm, DeadLetter, Incident, MonitoringDevice
+from .models import Alarm, DeadLetter, DoorAnalyticsRun, Incident, MonitoringDevice
 
 
 def devices_for(user) -> QuerySet[MonitoringDevice]:
     """Devices whose elevator ``user`` may see."""
     return scope_elevators(scope_of(user), MonitoringDevice.objects.all(), prefix="elevator__").select_related("elevator", "elevator__area")
+
+
+def device_get(user, pk: int) -> MonitoringDevice:
+    """One device (by primary key) if ``user`` may see its elevator. Raises Http404 otherwise (same as missing)."""
+    d = devices_for(user).filter(pk=pk).first()
+    if d is None:
+        raise Http404("device not found")
+    return d
 
 
 def device_ids_for(user, ids) -> set[str]:
@@ -45,6 +53,33 @@ def incidents_for(user) -> QuerySet[Incident]:
     return Incident.objects.filter(pk__in=visible).select_related("area").order_by("-opened_at")
 
 
+def incident_rows(user, limit: int = 20) -> list[dict]:
+    """Correlated incidents for the overview, newest first: ``{"incident", "alarms", "active", "elevators",
+    "cases"}`` where the counts and the case ids (emergency cases opened by the incident's entrapment alarms)
+    are of the alarms ``user`` may see (an incident may span elevators of several units)."""
+    incidents = list(incidents_for(user)[:limit])
+    rows = {i.pk: {"incident": i, "alarms": 0, "active": 0, "elevators": set(), "cases": []} for i in incidents}
+    for inc_id, elevator_id, cleared, case_id in (alarms_for(user).filter(incident_id__in=list(rows)).order_by("raised_at")
+                                                  .values_list("incident_id", "elevator_id", "cleared_at", "case_id")):
+        r = rows[inc_id]
+        r["alarms"] += 1
+        r["active"] += cleared is None
+        r["elevators"].add(elevator_id)
+        if case_id and case_id not in r["cases"]:
+            r["cases"].append(case_id)
+    return [{**r, "elevators": len(r["elevators"])} for r in rows.values()]
+
+
+def door_sensors_for(user, limit: int = 20) -> list[dict]:
+    """Devices reporting door vibration (streaming door analytics), flagged first:
+    ``{"device", "door": door_stream.summary(...)}``."""
+    from .door_stream import summary
+
+    qs = devices_for(user).filter(active=True, last_stats__has_key="vibration_db").order_by("device_id")[:limit]
+    rows = [{"device": d, "door": summary((d.state or {}).get("door"))} for d in qs]
+    return sorted(rows, key=lambda r: not (r["door"] or {}).get("flagged"))
+
+
 def coverage_by_area(user) -> list[dict]:
     """Per area of the user's elevators: ``{"area", "elevators", "monitored", "online", "offline", "active_alarms"}``."""
     from liftsafe.registry.selectors import elevators_for
@@ -58,6 +93,11 @@ def coverage_by_area(user) -> list[dict]:
     active = dict(alarms_for(user, active=True).order_by().values_list("elevator__area_id").annotate(n=Count("pk")))
     areas = {a.pk: a for a in Area.objects.filter(pk__in=[r["area_id"] for r in rows])}
     return [{**r, "area": areas.get(r["area_id"]), "active_alarms": active.get(r["area_id"], 0)} for r in rows]
+
+
+def door_runs_for(user, elevator) -> QuerySet[DoorAnalyticsRun]:
+    """Batch door-analytics runs (``liftsafe door_analytics``) of the elevator's devices, newest first, if in scope."""
+    return DoorAnalyticsRun.objects.filter(device__in=devices_for(user).filter(elevator=elevator)).select_related("device")[:10]
 
 
 def dead_letter_counts(user) -> dict[str, int]:

@@ -9,7 +9,7 @@ between floors with a passenger and closed doors), alarm button, door open
 while running, over-travel, overspeed, and area power cuts that trap the cars
 that carry passengers. ``bad_rate`` adds malformed / wrong-typed messages.
 
-Used by ``liftsafe simulate`` (to MQTT or in-process) and the demo's periodic feed.
+Used by ``liftsafe simulate`` (to MQTT or in-process) and the demo's periodic feed (:mod:`.demo_feed`).
 """
 from __future__ import annotations
 
@@ -198,7 +198,8 @@ def devices_for_simulation(limit: int, *, bind: bool = True, prefix: str = "SIM-
     from .models import MonitoringDevice
     from .services import bind_device
 
-    devices = MonitoringDevice.objects.filter(active=True, elevator__category__in=PASSENGER_LIFT_CATEGORIES)
+    devices = (MonitoringDevice.objects.filter(active=True, elevator__category__in=PASSENGER_LIFT_CATEGORIES)
+               .exclude(vendor="huawei-door-replay"))  # the demo's door sensor (demo_feed) is not a car
     if bind:  # simulated devices an earlier version bound to dumbwaiters / escalators: retire them (no offline alarms)
         (MonitoringDevice.objects.filter(active=True, vendor="simulator").exclude(elevator__category__in=PASSENGER_LIFT_CATEGORIES)
          .update(active=False, online=False))
@@ -208,39 +209,3 @@ def devices_for_simulation(limit: int, *, bind: bool = True, prefix: str = "SIM-
             bind_device(e, f"{prefix}{e.pk}", vendor="simulator")
     rows = devices.select_related("elevator__area").order_by("pk")[:limit]
     return [(d.device_id, d.elevator.area.code, d.elevator.floors or 12, float(d.elevator.rated_speed_mps or 1.5)) for d in rows]
-
-
-_DEMO: dict = {}
-
-
-def demo_tick() -> int:
-    """One demo tick: advance the in-process simulator to now and feed its messages (no broker needed).
-
-    With ``LIFTSAFE_MQTT_URL`` set the messages are published to the broker
-    instead (the ``mqtt_consume`` workers process them). Returns messages produced.
-    """
-    import os
-
-    from django.utils import timezone
-
-    from .services import RawMessage, process_batch
-
-    now = timezone.now()
-    sim = _DEMO.get("sim")
-    if sim is None:
-        devices = devices_for_simulation(int(os.environ.get("LIFTSAFE_DEMO_DEVICES", "60")))
-        if not devices:
-            return 0
-        sim = _DEMO["sim"] = Simulator(devices, seed=7, fault_rate=2.0, id_base=int(now.timestamp() * 1000))
-        _DEMO["last"] = now
-    step = max(0.5, min(10.0, (now - _DEMO["last"]).total_seconds()))
-    _DEMO["last"] = now
-    msgs = sim.step(now, step)
-    url = os.environ.get("LIFTSAFE_MQTT_URL")
-    if url:
-        from .mqtt import publish_many
-
-        publish_many(url, msgs)
-    else:
-        process_batch([RawMessage(p, topic=t, received_at=now, transport="sim") for t, p in msgs], now=now)
-    return len(msgs)

@@ -36,7 +36,8 @@ def purge_ledger() -> int:
 
 @periodic(seconds=2, name="monitoring.demo_feed", demo_only=True)
 def demo_feed() -> int:
-    """Demo without a broker: one tick of the in-process simulator over the demo's bound devices."""
-    from .simulator import demo_tick
+    """Demo traffic (:mod:`liftsafe.monitoring.demo_feed`): simulated cars and the real door series, in-process,
+    or with ``LIFTSAFE_MQTT_URL`` published to the broker and consumed by a consumer this worker starts."""
+    from .demo_feed import demo_tick
 
     return demo_tick()

@@ -1,51 +1,126 @@
-"""Monitoring pages: overview (coverage by area, active alarms, incidents) and one elevator's devices and alarm history.
+"""Monitoring pages: overview (coverage by area, devices offline, active alarms, correlated incidents, door
+sensors) and one elevator's devices (last message, online/offline, last status and statistics, door condition)
+and alarm history, with the forms of the roles allowed to act (bind/unbind, acknowledge, clear).
 
-Thin: reads go through :mod:`liftsafe.monitoring.selectors` (scoped); the
-active-alarm panel refreshes with htmx. Out-of-scope elevator → 404.
+Thin: reads go through :mod:`liftsafe.monitoring.selectors` (scoped, out of scope → 404); writes through
+:mod:`liftsafe.monitoring.services`, which decide who may act; a refusal comes back as a message on the
+page it was sent from (house style of the hazards pages). The active-alarm panel refreshes with htmx.
 """
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from liftsafe.registry.selectors import elevator_get
 
 from . import selectors, services
+from .door_stream import summary
+
+
+def _errors(request, exc: Exception) -> None:
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errs in exc.message_dict.items():
+            for e in errs:
+                messages.error(request, f"{field}: {e}")
+    else:
+        messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+
+
+def _back(request, default: str, **kw):
+    nxt = request.POST.get("next")
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(nxt)
+    return redirect(default, **kw)
 
 
 @login_required
 def overview(request):
-    """Coverage by area, devices offline, active alarms, correlated incidents (htmx → the alarm panel only)."""
+    """Coverage by area, devices offline, active alarms, correlated incidents, door sensors (htmx → the alarm panel only)."""
     user = request.user
     ctx = {
         "active": list(selectors.alarms_for(user, active=True)[:100]),
-        "incidents": list(selectors.incidents_for(user)[:20]),
-        "coverage": selectors.coverage_by_area(user),
-        "offline": list(selectors.devices_for(user).filter(active=True, online=False, last_seen__isnull=False)[:50]),
-        "dead": selectors.dead_letter_counts(user),
+        "can_handle": services.may_handle_alarms(user),
     }
     if request.htmx:
         return render(request, "monitoring/_active_alarms.html", ctx)
+    ctx.update({
+        "incidents": selectors.incident_rows(user),
+        "coverage": selectors.coverage_by_area(user),
+        "offline": list(selectors.devices_for(user).filter(active=True, online=False, last_seen__isnull=False)
+                        .order_by("last_seen")[:50]),
+        "door_sensors": selectors.door_sensors_for(user),
+        "dead": selectors.dead_letter_counts(user),
+    })
     return render(request, "monitoring/overview.html", ctx)
 
 
 @login_required
 def elevator_monitoring(request, pk: int):
-    """One elevator: its devices (last message, online/offline, last status) and alarm history."""
+    """One elevator: its devices (last message, online/offline, last status, statistics, door condition) and alarm history."""
     user = request.user
     elevator = elevator_get(user, pk)
+    devices = list(selectors.devices_for(user).filter(elevator=elevator).order_by("-active", "device_id"))
     ctx = {
         "e": elevator,
-        "devices": list(selectors.devices_for(user).filter(elevator=elevator)),
+        "devices": [{"d": d, "door": summary((d.state or {}).get("door")),
+                     "stats": {k: v for k, v in (d.last_stats or {}).items() if k != "ts"}} for d in devices],
         "alarms": list(selectors.alarms_for(user, elevator_id=elevator.pk)[:200]),
+        "door_runs": list(selectors.door_runs_for(user, elevator)),
+        "can_bind": services.may_bind(user, elevator),
+        "can_handle": services.may_handle_alarms(user),
     }
     return render(request, "monitoring/elevator.html", ctx)
 
 
 @login_required
 @require_POST
+def device_bind(request, pk: int):
+    elevator = elevator_get(request.user, pk)
+    try:
+        d = services.device_bind(request.user, elevator, request.POST.get("device_id", "").strip(),
+                                 vendor=request.POST.get("vendor", "").strip()[:64])
+        messages.success(request, _("Device %(id)s bound.") % {"id": d.device_id})
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    return redirect("monitoring:elevator", pk=elevator.pk)
+
+
+@login_required
+@require_POST
+def device_unbind(request, pk: int):
+    device = selectors.device_get(request.user, pk)
+    try:
+        services.device_unbind(request.user, device)
+        messages.success(request, _("Device %(id)s unbound.") % {"id": device.device_id})
+    except PermissionDenied as exc:
+        _errors(request, exc)
+    return redirect("monitoring:elevator", pk=device.elevator_id)
+
+
+@login_required
+@require_POST
 def alarm_acknowledge(request, pk: int):
     alarm = selectors.alarm_get(request.user, pk)
-    services.acknowledge_alarm(request.user, alarm)
-    return redirect(request.POST.get("next") or "monitoring:overview")
+    try:
+        services.acknowledge_alarm(request.user, alarm)
+        messages.success(request, _("Alarm acknowledged."))
+    except PermissionDenied as exc:
+        _errors(request, exc)
+    return _back(request, "monitoring:overview")
+
+
+@login_required
+@require_POST
+def alarm_clear(request, pk: int):
+    alarm = selectors.alarm_get(request.user, pk)
+    try:
+        services.clear_alarm(request.user, alarm, reason=request.POST.get("reason", ""))
+        messages.success(request, _("Alarm cleared."))
+    except (ValidationError, PermissionDenied) as exc:
+        _errors(request, exc)
+    return _back(request, "monitoring:elevator", pk=alarm.elevator_id)

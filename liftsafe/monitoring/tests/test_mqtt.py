@@ -96,8 +96,7 @@ def test_unacked_batch_is_redelivered_after_crash_and_has_no_second_effect(world
         raws = [RawMessage(p, topic=t, received_at=r) for p, t, _m, _q, r in list(c2.queue)]
         r = process_batch(raws)
         assert r.count("duplicate") == 10
-        for _p, _t, mid, qos, _r in c2.queue:
-            c2.client.ack(mid, qos)
+        assert c2.acknowledge(list(c2.queue)) == 10
         c2.queue.clear()
     finally:
         c2.close(forget=True)
@@ -128,3 +127,102 @@ def test_shared_subscription_splits_the_load(world, broker):
         a.close(forget=True)
         b.close(forget=True)
     assert MonitoringDevice.objects.get(pk=dev.pk).messages_accepted == 60
+
+
+def test_reconnect_by_paho_never_acks_a_message_of_the_previous_connection(broker):
+    """paho reconnects on its own after a lost connection; the broker resends the un-acknowledged messages under their
+    original packet ids. The consumer sends no PUBACK for the copies received on the dropped connection (paho would
+    send whatever id it is given), only for those of the current one; afterwards the session holds nothing."""
+    tag = uuid.uuid4().hex[:6]
+    cid, group = f"stale-{tag}", f"st{tag}"
+    c = _consumer(group, cid)
+    pubacks: list[str] = []
+    c.client.on_log = lambda client, userdata, level, text: pubacks.append(text) if text.startswith("Sending PUBACK") else None
+    _pub([msg(f"ST-{tag}", "heartbeat") for _ in range(5)])
+    try:
+        assert _wait(lambda: len(c.queue) >= 5)
+        old = list(c.queue)
+        gen = c.generation
+        c.client.socket().shutdown(socket.SHUT_RDWR)  # the connection drops; paho's network thread reconnects
+        assert _wait(lambda: c.generation > gen and c.subscribed.is_set() and len(c.queue) >= 10), len(c.queue)
+        again = list(c.queue)[5:]
+        assert sorted(p for p, *_ in again) == sorted(p for p, *_ in old)
+        # the hazard guarded against: the same packet ids are in use on the new connection
+        assert sorted(m & 0xFFFF for _p, _t, m, _q, _r in again) == sorted(m & 0xFFFF for _p, _t, m, _q, _r in old)
+        assert c.acknowledge(old) == 0
+        time.sleep(0.2)
+        assert pubacks == []
+        assert c.acknowledge(again) == 5
+        assert _wait(lambda: len(pubacks) == 5), pubacks
+        time.sleep(0.2)
+    finally:
+        c.close()
+    c2 = _consumer(group, cid)  # same session: every message was acknowledged
+    try:
+        time.sleep(0.5)
+        assert len(c2.queue) == 0
+    finally:
+        c2.close(forget=True)
+
+
+def test_run_prepares_ahead_and_acks_each_batch_after_its_own_commit(world, broker, monkeypatch):
+    """run(): the next batch is prepared in the helper thread while the current one is processed; each batch is
+    acknowledged only after its own commit. A batch whose processing fails, and the one prepared behind it, stay
+    unacknowledged: the restarted worker gets exactly those again and processes them once."""
+    import threading
+
+    tag = uuid.uuid4().hex[:6]
+    devs = [services.bind_device(world.elevators[e], f"PIPE-{tag}-{e}") for e in ("a1", "a2")]
+    cid, group = f"pipe-{tag}", f"p{tag}"
+    bodies = [msg(devs[i % 2].device_id, "heartbeat") for i in range(140)]
+    c = _consumer(group, cid, batch_size=50)
+    _pub(bodies)
+    assert _wait(lambda: len(c.queue) >= 140), len(c.queue)
+    events: list = []
+    real_process, real_prepare = services.process_batch, services.prepare_batch
+    helper_prepares: list = []
+    calls = [0]
+
+    def ids_of(raws):
+        return frozenset(json.loads(r.payload)["id"] for r in raws)
+
+    def process(raws, **kw):
+        raws = list(raws)
+        calls[0] += 1
+        if calls[0] == 2:  # the second batch (the one prepared ahead)
+            c.stop()  # the worker is told to stop while the database is failing
+            raise RuntimeError("database down")
+        out = real_process(raws, **kw)
+        events.append(("commit", ids_of(raws)))
+        return out
+
+    def prepare(raws, **kw):
+        helper_prepares.append(threading.current_thread().name)
+        return real_prepare(raws, **kw)
+
+    real_ack = c.acknowledge
+
+    def ack(entries):
+        events.append(("ack", frozenset(json.loads(p)["id"] for p, *_ in entries)))
+        return real_ack(entries)
+
+    monkeypatch.setattr(services, "process_batch", process)
+    monkeypatch.setattr(services, "prepare_batch", prepare)
+    monkeypatch.setattr(c, "acknowledge", ack)
+    try:
+        assert c.run(idle_exit_s=0.5) == 50
+    finally:
+        c.close()
+    monkeypatch.undo()
+    first = events[0][1]
+    assert events == [("commit", first), ("ack", first)] and len(first) == 50
+    assert any(n.startswith(f"prepare-{cid}") for n in helper_prepares)  # the second batch, prepared ahead
+    c2 = _consumer(group, cid, batch_size=50)  # restart under the same session
+    try:
+        assert _wait(lambda: len(c2.queue) >= 90), len(c2.queue)
+        time.sleep(0.3)
+        assert {json.loads(p)["id"] for p, *_ in c2.queue} == {b["id"] for b in bodies} - first
+        assert c2.run(idle_exit_s=0.5) == 90
+    finally:
+        c2.close(forget=True)
+    assert sum(MonitoringDevice.objects.get(pk=d.pk).messages_accepted for d in devs) == 140

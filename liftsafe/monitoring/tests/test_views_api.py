@@ -50,11 +50,15 @@ def test_bind_api_refuses_scrapped_and_out_of_scope(client, world):
     e.save()
     r = client.post("/api/monitoring/devices", {"elevator_id": e.pk, "device_id": "X1"}, content_type="application/json", **h)
     assert r.status_code == 422 and "elevator" in r.json()["detail"]
-    h2 = _token(world.users["use_unit"])
+    h2 = _token(world.users["maintenance_unit"])
     r = client.post("/api/monitoring/devices", {"elevator_id": world.elevators["b1"].pk, "device_id": "X2"}, content_type="application/json", **h2)
     assert r.status_code == 404
     r = client.post("/api/monitoring/devices", {"elevator_id": world.elevators["a1"].pk, "device_id": "X3"}, content_type="application/json", **h2)
     assert r.status_code == 201 and r.json()["device_id"] == "X3"
+    # the use unit sees a1 but is not the integrator: refused, nothing bound
+    r = client.post("/api/monitoring/devices", {"elevator_id": world.elevators["a1"].pk, "device_id": "X4"}, content_type="application/json",
+                    **_token(world.users["use_unit"]))
+    assert r.status_code == 403 and not MonitoringDevice.objects.filter(device_id="X4").exists()
 
 
 def test_pages_are_scoped(client, world, devs):
@@ -71,11 +75,15 @@ def test_pages_are_scoped(client, world, devs):
     other = Alarm.objects.get(elevator=world.elevators["b1"])
     assert client.post(f"/monitoring/alarms/{other.pk}/acknowledge/").status_code == 404
     own = Alarm.objects.get(elevator=world.elevators["a1"])
-    client.post(f"/monitoring/alarms/{own.pk}/acknowledge/")
+    client.post(f"/monitoring/alarms/{own.pk}/acknowledge/")  # regulators read alarms only
     own.refresh_from_db()
-    assert own.acknowledged_at is not None and own.acknowledged_by == world.users["regulator"]
+    assert own.acknowledged_at is None
     r = client.get("/api/monitoring/alarms?active=true")
     assert [a["id"] for a in r.json()] == [own.pk]
+    client.login(username="operator", password=PASSWORD)
+    client.post(f"/monitoring/alarms/{own.pk}/acknowledge/")
+    own.refresh_from_db()
+    assert own.acknowledged_at is not None and own.acknowledged_by == world.users["operator"]
 
 
 @pytest.mark.parametrize("lang,expected,absent", [
