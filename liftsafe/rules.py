@@ -143,6 +143,10 @@ RULES: dict[str, Rule] = {
         Rule("exchange_retry_max_s", 3600, "s", "liftsafe design: longest delay between two upload retries"),
         Rule("exchange_max_attempts", 10, "count", "liftsafe design: attempts before a batch is marked failed (re-send on demand)"),
         Rule("exchange_rate_limit_per_min", 60, "batches/min", "liftsafe design: default per-destination rate limit"),
+        Rule("exchange_watermark_overlap_s", 3600, "s", "liftsafe design: look-back before the exchange watermark (late commits with an older updated_at are still collected)"),
+        Rule("exchange_max_reply_bytes", 1048576, "bytes", "liftsafe design: largest receiver reply read; a longer one is a failed attempt"),
+        Rule("exchange_send_budget_s", 120, "s", "liftsafe design: time one send_due call may spend on one destination"),
+        Rule("exchange_import_settle_s", 60, "s", "liftsafe design: a dropped file modified more recently than this is imported on a later run"),
     ]
 }
 

@@ -212,9 +212,14 @@ def _dest_fields(data) -> dict:
     return fields
 
 
+def _shown(user, d):
+    d.endpoint_url = selectors.endpoint_shown(user, d)  # regulators: host only (instance is never saved)
+    return d
+
+
 @router.get("/destinations", response=list[DestinationOut], summary="Destinations (data officers; regulators: overlapping their area)")
 def destination_list(request):
-    return list(selectors.destinations_for(request.user))
+    return [_shown(request.user, d) for d in selectors.destinations_for(request.user)]
 
 
 @router.post("/destinations", response={201: DestinationOut}, summary="Create a destination (data officers)")
@@ -225,7 +230,7 @@ def destination_create(request, data: DestinationIn):
 
 @router.get("/destinations/{destination_id}", response=DestinationOut, summary="One destination (the token is never shown)")
 def destination_detail(request, destination_id: int):
-    return selectors.destination_get(request.user, destination_id)
+    return _shown(request.user, selectors.destination_get(request.user, destination_id))
 
 
 @router.patch("/destinations/{destination_id}", response=DestinationOut,
@@ -267,6 +272,14 @@ def batch_detail(request, batch_id: int):
 def batch_resend(request, batch_id: int):
     b = selectors.batch_get(request.user, batch_id)
     return Status(201, services.resend_batch(request.user, b))
+
+
+@router.post("/resend-failed", response={201: list[BatchOut]},
+             summary="Re-send every failed batch, optionally of one destination (data officers)")
+def resend_failed(request, destination: int | None = None):
+    selectors.access(request.user)
+    dest = selectors.destination_get(request.user, destination) if destination else None
+    return Status(201, services.resend_failed(request.user, dest))
 
 
 @router.get("/logs", response=list[LogOut], summary="Send log (every HTTP attempt), newest first")

@@ -122,6 +122,8 @@ class OutboxRecord(models.Model):
                                  on_delete=models.SET_NULL, related_name="+")
     record_key = models.CharField(_("record key"), max_length=64, help_text=_("the receiver's id of the record (fault_id …)"))
     payload = models.JSONField(_("payload"))
+    content_hash = models.CharField(_("content hash"), max_length=64, blank=True, default="",
+                                    help_text=_("SHA-256 of the mapped payload without the operation (re-scans compare it)"))
     idempotency_key = models.CharField(_("idempotency key"), max_length=100)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -151,7 +153,9 @@ class Batch(models.Model):
     and stays the same on every retry so a receiver can de-duplicate.
 
     Retries: ``next_attempt_at`` = last attempt + rule ``exchange_retry_base_s`` × 2^(attempts−1),
-    capped at ``exchange_retry_max_s``; after ``exchange_max_attempts`` the batch is ``failed``.
+    capped at ``exchange_retry_max_s``; after ``exchange_max_attempts`` explicit refusals (not transport
+    errors, which retry at the cap for ever) the batch is ``failed``; ``superseded`` when newer versions
+    replaced all its records before it could be sent.
     ``resend_of``: the batch this one re-sends on demand.
     """
 
@@ -161,6 +165,7 @@ class Batch(models.Model):
         PARTIAL = "partial", _("Partly rejected")
         REJECTED = "rejected", _("Rejected")
         FAILED = "failed", _("Failed")
+        SUPERSEDED = "superseded", _("Superseded")
 
     destination = models.ForeignKey(Destination, verbose_name=_("destination"), on_delete=models.CASCADE, related_name="batches")
     idempotency_key = models.CharField(_("idempotency key"), max_length=64, unique=True)

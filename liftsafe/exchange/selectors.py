@@ -77,7 +77,12 @@ def records_for(user, destination: Destination | None = None, *, status: str | N
 
 
 def batches_for(user, destination: Destination | None = None, *, status: str | None = None) -> QuerySet[Batch]:
+    """Batches of visible destinations; regulators only batches holding at least one record of an elevator
+    in their scope (a shared national or city-wide destination does not show another district's batches)."""
     qs = Batch.objects.filter(destination__in=destinations_for(user)).select_related("destination")
+    if access(user) != "officer":
+        mine = scope_elevators(scope_of(user), OutboxRecord.objects.all(), prefix="elevator__")
+        qs = qs.filter(pk__in=BatchItem.objects.filter(record__in=mine).values("batch_id"))
     if destination is not None:
         qs = qs.filter(destination=destination)
     if status:
@@ -101,7 +106,10 @@ def batch_items(user, batch: Batch) -> QuerySet[BatchItem]:
 
 
 def logs_for(user, destination: Destination | None = None, *, errors_only: bool = False, batch: Batch | None = None) -> QuerySet[SendLog]:
+    """Send-log entries of visible destinations; regulators only those of the batches they may see."""
     qs = SendLog.objects.filter(destination__in=destinations_for(user)).select_related("destination", "batch")
+    if access(user) != "officer":
+        qs = qs.filter(batch__in=batches_for(user).values("pk"))
     if destination is not None:
         qs = qs.filter(destination=destination)
     if batch is not None:
@@ -114,6 +122,15 @@ def logs_for(user, destination: Destination | None = None, *, errors_only: bool 
 def shows_excerpts(user) -> bool:
     """Receiver response excerpts may name records of other areas: data officers only."""
     return is_data_officer(user)
+
+
+def endpoint_shown(user, destination: Destination) -> str:
+    """The endpoint as ``user`` may see it: the full URL for data officers, the host only for regulators."""
+    if is_data_officer(user):
+        return destination.endpoint_url
+    from urllib.parse import urlsplit
+
+    return urlsplit(destination.endpoint_url).hostname or ""
 
 
 def destination_counts(destination: Destination) -> dict[str, int]:

@@ -16,10 +16,13 @@ Sending (:func:`send_due`), per destination and call:
 3. a batch is claimed with a lease (``next_attempt_at`` moved past the timeout) so two workers
    never send it at once; the POST runs outside any transaction;
 4. outcome: 2xx/400/422 with a reply → per-record results (a record the reply does not name follows
-   the reply's ``code``); other statuses, timeouts, connection errors, a reply slower than the
-   timeout, or an unreadable 2xx reply → the whole batch is retried with exponential backoff
-   (rule ``exchange_retry_base_s`` doubling, capped at ``exchange_retry_max_s``; after
-   ``exchange_max_attempts`` attempts the batch and its records are ``failed``);
+   the reply's ``code``); a 200 with a non-zero ``code`` and no per-record results, other statuses,
+   timeouts (overall deadline), connection errors, a reply over ``exchange_max_reply_bytes`` or an
+   unreadable 2xx reply → the whole batch is retried with exponential backoff (rule
+   ``exchange_retry_base_s`` doubling, capped at ``exchange_retry_max_s``). Transport failures
+   (no reply, 5xx, 429, too slow, too large) never finalise a batch; after ``exchange_max_attempts``
+   explicit refusals the batch and its records are ``failed``. The result is recorded only while the
+   worker still holds the batch's lease; one call stops after ``exchange_send_budget_s``;
 5. a record rejected in a batch of several is retried alone; rejected again alone, it is
    ``rejected`` with the receiver's reason and reported (notification to the destination's creator).
 """
@@ -39,7 +42,7 @@ import httpx
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,9 +55,12 @@ from .models import (Batch, BatchItem, Destination, ImportFile, ImportSchedule, 
 
 log = logging.getLogger(__name__)
 
-#: changes are collected with this overlap before the watermark (a write committed late is not missed;
-#: an unchanged payload is not enqueued again, so the overlap costs nothing)
-OVERLAP = dt.timedelta(seconds=5)
+
+def overlap() -> dt.timedelta:
+    """Look-back before the watermark, rule ``exchange_watermark_overlap_s`` (liftsafe design): a write
+    committed late with an older ``updated_at`` (a long registry import) is still collected; an unchanged
+    record is not enqueued again (content hash), so the overlap costs a cheap re-scan only."""
+    return dt.timedelta(seconds=float(rule("exchange_watermark_overlap_s")))
 #: a batch being sent is leased for its timeout plus this margin
 LEASE_MARGIN = dt.timedelta(seconds=30)
 #: statuses whose reply carries record-level results; any other status is a transport failure (retried)
@@ -82,7 +88,58 @@ DEST_FIELDS = ("name", "kind", "adapter", "endpoint_url", "auth_token", "enabled
                "timeout_s", "record_types", "area")
 
 
-def _clean_destination(d: Destination) -> None:
+def allowed_hosts() -> set[str]:
+    """Setting ``LIFTSAFE_EXCHANGE_ALLOWED_HOSTS``: hosts (``host`` or ``host:port``, lower case) allowed although
+    loopback, private or link-local (a receiver inside the operator's own network)."""
+    from django.conf import settings
+
+    return {str(h).strip().lower() for h in getattr(settings, "LIFTSAFE_EXCHANGE_ALLOWED_HOSTS", []) or []}
+
+
+def url_problem(url: str) -> str:
+    """Why ``url`` may not be a destination endpoint ('' = fine): credentials in the URL (``user:pass@``), or a
+    loopback / private / link-local / unspecified host (IP literal or ``localhost``) not listed in
+    :func:`allowed_hosts`. Host names are not resolved here (see docs/exchange.md)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return _("The URL must not contain a user name or password (user:pass@); use the auth token.")
+    host = (parts.hostname or "").lower()
+    allowed = allowed_hosts()
+    try:
+        port = parts.port
+    except ValueError:
+        return _("Enter a valid port.")
+    if host in allowed or (port is not None and f"{host}:{port}" in allowed):
+        return ""
+    internal = host == "localhost" or host.endswith(".localhost")
+    try:
+        ip = ipaddress.ip_address(host)
+        internal = internal or ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved \
+            or ip.is_multicast
+    except ValueError:
+        pass
+    if internal:
+        return _("Host %(host)s is loopback, private or link-local; only hosts listed in LIFTSAFE_EXCHANGE_ALLOWED_HOSTS "
+                 "may be used.") % {"host": host}
+    return ""
+
+
+def _origin(url: str) -> tuple:
+    from urllib.parse import urlsplit
+
+    p = urlsplit(url or "")
+    try:
+        port = p.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(p.scheme.lower())
+    return (p.scheme.lower(), (p.hostname or "").lower(), port or default)
+
+
+def _clean_destination(d: Destination, *, check_host: bool = True) -> None:
     errors: dict[str, list[str]] = {}
 
     def err(f, m):
@@ -106,6 +163,10 @@ def _clean_destination(d: Destination) -> None:
         URLValidator(schemes=["http", "https"])(url)
     except ValidationError:
         err("endpoint_url", _("Enter an http:// or https:// URL with a host."))
+    else:
+        problem = url_problem(url) if check_host else ""
+        if problem:
+            err("endpoint_url", problem)
     for f, lo, hi in (("batch_size", 1, 10000), ("rate_limit_per_min", 1, 6000)):
         v = getattr(d, f)
         if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
@@ -182,13 +243,25 @@ def destination_create(user, **fields) -> Destination:
 
 def destination_update(user, destination: Destination, *, clear_token: bool = False, **fields) -> Destination:
     """Change a destination's settings (same fields and errors as :func:`destination_create`); a blank
-    ``auth_token`` keeps the stored one, ``clear_token=True`` removes it."""
+    ``auth_token`` keeps the stored one, ``clear_token=True`` removes it.
+
+    A new scheme, host or port of ``endpoint_url`` clears the stored token (it must never go to another
+    server): give a new ``auth_token`` with it; an enabled destination without one is refused with
+    ``{"auth_token": [...]}``.
+    """
     require_data_officer(user)
     d = Destination.objects.get(pk=destination.pk)
+    before, before_url = _origin(d.endpoint_url), d.endpoint_url
     _apply(d, fields)
     if clear_token:
         d.auth_token = ""
-    _clean_destination(d)
+    # the host rules apply to a new URL; an unchanged one was accepted before (e.g. the demo's loopback receiver)
+    _clean_destination(d, check_host=(d.endpoint_url or "").strip() != before_url)
+    if _origin(d.endpoint_url) != before and not (fields.get("auth_token") or "").strip():
+        d.auth_token = ""
+        if d.enabled:
+            raise ValidationError({"auth_token": [_("The endpoint's host changed: enter the token for the new host "
+                                                    "(the stored one is never sent elsewhere).")]})
     with transaction.atomic():
         d._change_reason = "updated"
         d.save()
@@ -204,44 +277,78 @@ def _comparable(payload: dict) -> dict:
     return {k: v for k, v in payload.items() if k != "operation"}
 
 
+def content_hash(payload: dict) -> str:
+    """SHA-256 (hex) of the mapped payload without ``operation`` (canonical JSON)."""
+    import json
+
+    raw = json.dumps(_comparable(payload), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
 def _store(dest: Destination, record_type: str, rows: list[tuple[int, int | None, dict]], adapter) -> int:
     """Enqueue ``rows`` ``(object id, elevator id, payload)``: a new version where the payload changed."""
     if not rows:
         return 0
     ids = [r[0] for r in rows]
-    latest: dict[int, tuple[int, dict]] = {}
-    for oid, version, payload in (OutboxRecord.objects.filter(destination=dest, record_type=record_type, object_id__in=ids)
-                                  .order_by("object_id", "-version").values_list("object_id", "version", "payload")):
-        latest.setdefault(oid, (version, payload))
+    latest: dict[int, tuple[int, str, int]] = {}
+    # one query per chunk, reading the stored hash only (not the payloads): a re-scan stays cheap
+    for pk, oid, version, h in (OutboxRecord.objects.filter(destination=dest, record_type=record_type, object_id__in=ids)
+                                .order_by("object_id", "-version").values_list("pk", "object_id", "version", "content_hash")):
+        latest.setdefault(oid, (version, h, pk))
+    legacy = {v[2] for v in latest.values() if not v[1]}  # rows stored before content_hash existed
+    if legacy:
+        hashes = {pk: content_hash(p) for pk, p in OutboxRecord.objects.filter(pk__in=legacy).values_list("pk", "payload")}
+        latest = {oid: (v, h or hashes.get(pk, ""), pk) for oid, (v, h, pk) in latest.items()}
     new: list[OutboxRecord] = []
     changed: list[int] = []
     for oid, elevator_id, payload in rows:
         prev = latest.get(oid)
-        if prev is not None and _comparable(prev[1]) == _comparable(payload):
+        h = content_hash(payload)
+        if prev is not None and prev[1] == h:
             continue
         version = 1 if prev is None else prev[0] + 1
         payload = {**payload, "operation": "UPLOAD" if version == 1 else "UPDATE"}  # FACTS §1.6 operation type
         if prev is not None:
             changed.append(oid)
         new.append(OutboxRecord(destination=dest, record_type=record_type, object_id=oid, version=version,
-                                elevator_id=elevator_id, payload=payload, record_key=adapter.record_key(record_type, payload)[:64],
+                                elevator_id=elevator_id, payload=payload, content_hash=h, record_key=adapter.record_key(record_type, payload)[:64],
                                 idempotency_key=f"{record_type}:{oid}:{version}"))
     if not new:
         return 0
     with transaction.atomic():
-        if changed:  # an older version still waiting (not in a batch) is replaced by the new one
-            OutboxRecord.objects.filter(destination=dest, record_type=record_type, object_id__in=changed,
-                                        status=OutboxRecord.Status.PENDING, batch__isnull=True).update(
-                status=OutboxRecord.Status.SUPERSEDED)
+        if changed:
+            _supersede_older(dest, record_type, changed)
         created = OutboxRecord.objects.bulk_create(new, ignore_conflicts=True)
     return len(created)
 
 
+def _supersede_older(dest: Destination, record_type: str, object_ids: list[int]) -> None:
+    """Older not-yet-delivered versions of ``object_ids`` are ``superseded``: waiting alone, or inside a batch
+    waiting for a retry (removed from that batch; a batch left empty is ``superseded``). A batch being sent
+    right now keeps its items; :func:`_attempt` records nothing as sent for a superseded record."""
+    old = OutboxRecord.objects.filter(destination=dest, record_type=record_type, object_id__in=object_ids,
+                                      status=OutboxRecord.Status.PENDING)
+    old_ids = list(old.values_list("pk", flat=True))
+    if not old_ids:
+        return
+    batch_ids = set(old.exclude(batch__isnull=True).values_list("batch_id", flat=True))
+    OutboxRecord.objects.filter(pk__in=old_ids).update(status=OutboxRecord.Status.SUPERSEDED, batch=None)
+    if batch_ids:
+        BatchItem.objects.filter(batch_id__in=batch_ids, record_id__in=old_ids, result="",
+                                 batch__status=Batch.Status.PENDING).delete()
+        for b in Batch.objects.filter(pk__in=batch_ids, status=Batch.Status.PENDING):
+            if not BatchItem.objects.filter(batch=b).exists():
+                Batch.objects.filter(pk=b.pk, status=Batch.Status.PENDING).update(
+                    status=Batch.Status.SUPERSEDED, next_attempt_at=None)
+
+
 def enqueue_changed(destination: Destination, since: dt.datetime | None = None, *, now: dt.datetime | None = None) -> int:
     """Collect the records changed since ``since`` (default: the destination's watermark; None = all)
-    in the destination's area into its outbox, mapped by its adapter, and move the watermark to ``now``.
+    in the destination's area into its outbox, mapped by its adapter, and move the watermark to the
+    newest ``updated_at`` actually seen (never to the clock: a row committed later with an older
+    ``updated_at`` is still found by the next run).
 
-    Cases (record type ``case``) whose ``updated_at`` is at or after ``since`` − :data:`OVERLAP`;
+    Cases (record type ``case``) whose ``updated_at`` is at or after ``since`` − :func:`overlap`;
     elevators (``elevator``, the register) likewise. A record whose mapped payload equals the last
     enqueued version is skipped, so the job is idempotent; a changed one becomes version n+1
     (idempotency key ``type:id:n+1``). Returns the number of records enqueued.
@@ -255,20 +362,26 @@ def enqueue_changed(destination: Destination, since: dt.datetime | None = None, 
     since = since if since is not None else dest.watermark
     types = [t for t in dest.record_types if t in adapter.record_types]
     total = 0
+    seen: list[dt.datetime] = []
     if RecordType.CASE in types:
         qs = _in_area(EmergencyCase.objects.all(), dest.area, "elevator__")
         if since is not None:
-            qs = qs.filter(updated_at__gte=since - OVERLAP)
+            qs = qs.filter(updated_at__gte=since - overlap())
+        seen.append(qs.aggregate(m=Max("updated_at"))["m"])
         total += _chunked(dest, RecordType.CASE, qs.values_list("pk", flat=True).order_by("pk"), adapter,
                           case_rows, lambda cm: (cm[0].pk, cm[0].elevator_id, adapter.map_case(cm[0], cm[1])))
     if RecordType.ELEVATOR in types:
         qs = _in_area(Elevator.objects.all(), dest.area)
         if since is not None:
-            qs = qs.filter(updated_at__gte=since - OVERLAP)
+            qs = qs.filter(updated_at__gte=since - overlap())
+        seen.append(qs.aggregate(m=Max("updated_at"))["m"])
         total += _chunked(dest, RecordType.ELEVATOR, qs.values_list("pk", flat=True).order_by("pk"), adapter,
                           lambda pks: Elevator.objects.filter(pk__in=pks).select_related("area", "use_unit").order_by("pk"),
                           lambda e: (e.pk, e.pk, adapter.map_elevator(e)))
-    Destination.objects.filter(pk=dest.pk).update(watermark=now)  # no history row for the watermark
+    newest = max([t for t in seen if t is not None] + ([dest.watermark] if dest.watermark else []), default=None)
+    if newest is not None:
+        newest = min(newest, now)  # a clock-skewed future updated_at must not push the watermark ahead
+        Destination.objects.filter(pk=dest.pk).update(watermark=newest)  # no history row for the watermark
     return total
 
 
@@ -299,12 +412,17 @@ def case_rows(pks: list[int]) -> list[tuple]:
 
 
 def _chunked(dest, record_type, pk_qs, adapter, load: Callable, row: Callable) -> int:
-    pks = list(pk_qs)
-    n = 0
-    for i in range(0, len(pks), ENQUEUE_CHUNK):
-        rows = [row(obj) for obj in load(pks[i:i + ENQUEUE_CHUNK])]
+    """Page through ``pk_qs`` by id (keyset, ENQUEUE_CHUNK ids a page: a first run over a whole province never
+    holds every id in memory) and store each page."""
+    n, last = 0, None
+    while True:
+        page = pk_qs if last is None else pk_qs.filter(pk__gt=last)
+        pks = list(page[:ENQUEUE_CHUNK])
+        if not pks:
+            return n
+        last = pks[-1]
+        rows = [row(obj) for obj in load(pks)]
         n += _store(dest, record_type, [r for r in rows if r[2] is not None], adapter)
-    return n
 
 
 # --------------------------------------------------------------------------- sending
@@ -318,6 +436,7 @@ class SendSummary:
     retried_alone: int = 0  # rejected in a batch of several: queued to go alone
     failed_attempts: int = 0  # transport failures (timeout, 5xx, connection)
     rate_limited: bool = False
+    out_of_time: bool = False  # stopped by rule exchange_send_budget_s with work still due
     batches: list[int] = field(default_factory=list)
 
 
@@ -386,10 +505,24 @@ def _post(dest: Destination, batch: Batch, body: bytes, content_type: str) -> tu
     if dest.auth_token:
         headers["Authorization"] = f"Bearer {dest.auth_token}"
     t0 = time.monotonic()
+    deadline = t0 + dest.timeout_s
+    limit = int(rule("exchange_max_reply_bytes"))
     try:
+        # httpx's timeout is per read/write; a receiver trickling bytes could hold us for ever: the reply is
+        # streamed and the whole request stops at the destination's timeout or at exchange_max_reply_bytes
         with httpx.Client(timeout=httpx.Timeout(dest.timeout_s), follow_redirects=False, trust_env=False) as client:
-            resp = client.post(dest.endpoint_url, content=body, headers=headers)
-        status, content, err = resp.status_code, resp.content, ""
+            with client.stream("POST", dest.endpoint_url, content=body, headers=headers) as resp:
+                status, err, chunks, size = resp.status_code, "", [], 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    chunks.append(chunk)
+                    if size > limit:
+                        err = "reply too large"
+                        break
+                    if time.monotonic() > deadline:
+                        err = "timeout"
+                        break
+                content = b"".join(chunks)[:limit]
     except httpx.HTTPError as exc:
         status, content, err = None, b"", _error_class(exc)
     except OSError as exc:  # e.g. a socket error outside httpx's own classes
@@ -400,9 +533,20 @@ def _post(dest: Destination, batch: Batch, body: bytes, content_type: str) -> tu
     return status, content, err, secs
 
 
-def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: SendSummary) -> SendLog:
+def _is_transport(status: int | None, err: str) -> bool:
+    """Timeouts, connection errors, 5xx and 429: the receiver did not judge the batch (retried without limit)."""
+    return status is None or status >= 500 or status == 429 or err in ("timeout", "reply too large")
+
+
+def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: SendSummary) -> SendLog | None:
     adapter = get_adapter(dest.adapter)
-    items = list(BatchItem.objects.filter(batch=batch).select_related("record").order_by("pk"))
+    items = list(BatchItem.objects.filter(batch=batch, record__status=OutboxRecord.Status.PENDING)
+                 .select_related("record").order_by("pk"))
+    if not items:  # every record of it was superseded by a newer version (sent in a newer batch)
+        Batch.objects.filter(pk=batch.pk, status=Batch.Status.PENDING).update(status=Batch.Status.SUPERSEDED,
+                                                                             next_attempt_at=None)
+        return None
+    lease = batch.next_attempt_at
     records = [i.record for i in items]
     payloads = [r.payload for r in records]
     body = adapter.encode(batch.record_type, payloads)
@@ -419,6 +563,11 @@ def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: Sen
                 excerpt = f"{exc}\n{excerpt}"[:EXCERPT]
             else:
                 reply = None  # a 400/422 without the documented body: the whole batch is refused
+        if reply is not None and 200 <= status < 300 and not reply.results and not reply.batch_ok:
+            # HTTP 200 with {"code": 503, "message": "system busy"} and no per-record result: the receiver
+            # did not judge the records; the whole batch is retried with backoff (never a rejection)
+            err = f"reply code {reply.code}"
+            reply = None
     elif not err:
         err = f"HTTP {status}"
     summary.attempts += 1
@@ -426,13 +575,26 @@ def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: Sen
     accepted = rejected = 0
     with transaction.atomic():
         batch = Batch.objects.select_for_update().get(pk=batch.pk)
+        if batch.status != Batch.Status.PENDING or batch.next_attempt_at != lease:
+            # our lease expired and another worker claimed the batch (or it was superseded): log only
+            summary.failed_attempts += 1 if err else 0
+            return SendLog.objects.create(batch=batch, destination=dest, attempt=attempt_no, started_at=started,
+                                          duration_ms=int(round(secs * 1000)), http_status=status,
+                                          error_class=(err or "lease lost")[:64], records=len(records),
+                                          response_excerpt=excerpt)
         batch.attempts = attempt_no
         now_rec = started
         OutboxRecord.objects.filter(pk__in=[r.pk for r in records]).update(attempts=F("attempts") + 1)
         if err:
             summary.failed_attempts += 1
-            batch.last_error = err if status is None else f"{err}: {excerpt[:200]}"
-            if attempt_no >= int(rule("exchange_max_attempts")):
+            # the reply text stays in the send log (shown to data officers only), never in last_error
+            batch.last_error = err
+            transport = _is_transport(status, err)
+            # only explicit refusals count towards exchange_max_attempts; a long outage keeps retrying at the cap
+            explicit = 0 if transport else 1 + (SendLog.objects.filter(batch=batch, http_status__lt=500)
+                                               .exclude(http_status=429).exclude(error_class="")
+                                               .exclude(error_class__in=("timeout", "reply too large", "lease lost")).count())
+            if not transport and explicit >= int(rule("exchange_max_attempts")):
                 batch.status = Batch.Status.FAILED
                 batch.next_attempt_at = None
                 OutboxRecord.objects.filter(pk__in=[r.pk for r in records], status=OutboxRecord.Status.PENDING).update(
@@ -440,29 +602,33 @@ def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: Sen
                 _report_failed(dest, batch)
             else:
                 batch.next_attempt_at = started + dt.timedelta(seconds=backoff_s(attempt_no))
-                OutboxRecord.objects.filter(pk__in=[r.pk for r in records]).update(last_error=batch.last_error,
-                                                                                  next_attempt_at=batch.next_attempt_at)
+                OutboxRecord.objects.filter(pk__in=[r.pk for r in records], status=OutboxRecord.Status.PENDING).update(
+                    last_error=batch.last_error, next_attempt_at=batch.next_attempt_at)
         else:
             http_ok = 200 <= (status or 0) < 300
             whole_ok = http_ok and (reply is None or reply.batch_ok)
             whole_reason = (reply.message if reply and reply.message else excerpt[:300]) or f"HTTP {status}"
             final = len(records) == 1
+            # record_key is stored cut to 64 characters: match the reply's keys cut the same way
+            answers = {str(k)[:64]: v for k, v in reply.results.items()} if reply else {}
             for item, rec in zip(items, records):
-                ok, reason = (reply.results.get(rec.record_key) if reply else None) or (whole_ok, "" if whole_ok else whole_reason)
+                ok, reason = answers.get(rec.record_key) or (whole_ok, "" if whole_ok else whole_reason)
                 item.result = BatchItem.Result.OK if ok else BatchItem.Result.REJECTED
                 item.reason = reason
                 if ok:
                     accepted += 1
-                    OutboxRecord.objects.filter(pk=rec.pk).update(status=OutboxRecord.Status.SENT, sent_at=now_rec, last_error="")
+                    OutboxRecord.objects.filter(pk=rec.pk, status=OutboxRecord.Status.PENDING).update(
+                        status=OutboxRecord.Status.SENT, sent_at=now_rec, last_error="")
                 elif final:
                     rejected += 1
-                    OutboxRecord.objects.filter(pk=rec.pk).update(status=OutboxRecord.Status.REJECTED, last_error=reason)
+                    OutboxRecord.objects.filter(pk=rec.pk, status=OutboxRecord.Status.PENDING).update(
+                        status=OutboxRecord.Status.REJECTED, last_error=reason)
                     _report_rejected(dest, rec, reason)
                 else:
                     rejected += 1
                     summary.retried_alone += 1
-                    OutboxRecord.objects.filter(pk=rec.pk).update(status=OutboxRecord.Status.PENDING, solo=True, batch=None,
-                                                                  last_error=reason)
+                    OutboxRecord.objects.filter(pk=rec.pk, status=OutboxRecord.Status.PENDING).update(
+                        solo=True, batch=None, last_error=reason)
             BatchItem.objects.bulk_update(items, ["result", "reason"])
             summary.accepted += accepted
             if final:
@@ -516,16 +682,21 @@ def send_due(destination: Destination, now: dt.datetime | None = None) -> SendSu
     clock = (lambda: now) if now is not None else timezone.now
     t = clock()
     budget = dest.rate_limit_per_min - SendLog.objects.filter(destination=dest, started_at__gt=t - dt.timedelta(seconds=60)).count()
+    # rule exchange_send_budget_s: one slow destination cannot hold the worker's job for the others
+    stop_at = time.monotonic() + float(rule("exchange_send_budget_s"))
     while True:
         t = clock()
         if budget <= 0:
             summary.rate_limited = _has_due(dest, t)
             break
+        if time.monotonic() >= stop_at:
+            summary.out_of_time = _has_due(dest, t)
+            break
         batch = _claim_retry(dest, t) or _form_batch(dest, t)
         if batch is None:
             break
-        _attempt(dest, batch, t, summary)
-        budget -= 1
+        if _attempt(dest, batch, t, summary) is not None:
+            budget -= 1
     return summary
 
 
@@ -539,8 +710,9 @@ def resend_batch(user, batch: Batch) -> Batch:
 
     A batch still waiting for a retry is made due now (same batch, same ``Idempotency-Key``). A
     finished batch (sent, partly rejected, rejected, failed) is re-sent as a NEW batch with a new
-    key (the receiver must process it again), ``resend_of`` the original, holding its records that
-    are not superseded or waiting in another batch; they become pending again. The next
+    key (the receiver must process it again), ``resend_of`` the original, holding for each of its
+    objects the LATEST version only (an older version is never re-sent after a newer one), unless that
+    latest version is waiting to be sent anyway; they become pending again. The next
     :func:`send_due` (the worker's job, or the page right away) sends it.
 
     Raises:
@@ -555,9 +727,13 @@ def resend_batch(user, batch: Batch) -> Batch:
             b.next_attempt_at = now
             b.save(update_fields=["next_attempt_at"])
             return b
-        recs = list(OutboxRecord.objects.filter(items__batch=b).exclude(status=OutboxRecord.Status.SUPERSEDED)
-                    .exclude(status=OutboxRecord.Status.PENDING, batch__status=Batch.Status.PENDING).order_by("pk").distinct())
-        recs = [r for r in recs if not (r.status == OutboxRecord.Status.PENDING and r.batch_id is None)]
+        objs = set(OutboxRecord.objects.filter(items__batch=b).values_list("record_type", "object_id"))
+        latest: dict[tuple, OutboxRecord] = {}
+        for r in (OutboxRecord.objects.filter(destination_id=b.destination_id, object_id__in={o for _t, o in objs})
+                  .exclude(status=OutboxRecord.Status.SUPERSEDED).order_by("-version")):
+            if (r.record_type, r.object_id) in objs:
+                latest.setdefault((r.record_type, r.object_id), r)
+        recs = sorted((r for r in latest.values() if r.status != OutboxRecord.Status.PENDING), key=lambda r: r.pk)
         if not recs:
             raise ValidationError({"batch": [_("Nothing in this batch can be re-sent (its records were superseded or are queued again).")]})
         new = Batch.objects.create(destination=b.destination, idempotency_key=_new_key(), record_type=b.record_type,
@@ -566,6 +742,28 @@ def resend_batch(user, batch: Batch) -> Batch:
         BatchItem.objects.bulk_create([BatchItem(batch=new, record=r) for r in recs])
         OutboxRecord.objects.filter(pk__in=[r.pk for r in recs]).update(status=OutboxRecord.Status.PENDING, batch=new)
     return new
+
+
+def resend_failed(user, destination: Destination | None = None) -> list[Batch]:
+    """Re-send every ``failed`` batch (of ``destination``, or of all destinations) with :func:`resend_batch`
+    (data officers). Batches with nothing left to re-send are skipped. Returns the new batches.
+
+    Raises:
+        PermissionDenied: not a data officer.
+    """
+    require_data_officer(user)
+    qs = Batch.objects.filter(status=Batch.Status.FAILED)
+    if destination is not None:
+        qs = qs.filter(destination=destination)
+    # only failed batches not already re-sent
+    qs = qs.exclude(resends__isnull=False).order_by("pk")
+    out = []
+    for b in qs:
+        try:
+            out.append(resend_batch(user, b))
+        except ValidationError:
+            continue
+    return out
 
 
 # --------------------------------------------------------------------------- inbound schedules
@@ -589,12 +787,29 @@ def _clean_schedule(s: ImportSchedule) -> None:
         errors["drop_dir"] = [_("Enter an absolute directory path.")]
     elif not p.is_dir():
         errors["drop_dir"] = [_("Directory %(d)s does not exist.") % {"d": s.drop_dir}]
+    elif not _under_drop_root(p):
+        errors["drop_dir"] = [_("The directory must be inside %(root)s (setting LIFTSAFE_IMPORT_DROP_ROOT).")
+                              % {"root": drop_root()}]
     g = (s.file_glob or "").strip()
     s.file_glob = g
     if not g or "/" in g or "\\" in g or ".." in g:
         errors["file_glob"] = [_("Enter a file pattern such as *.csv (no directories).")]
     if errors:
         raise ValidationError(errors)
+
+
+def drop_root() -> Path | None:
+    """Setting ``LIFTSAFE_IMPORT_DROP_ROOT``: import schedules may only watch directories inside it (None = unset,
+    no restriction; set it in production)."""
+    from django.conf import settings
+
+    root = getattr(settings, "LIFTSAFE_IMPORT_DROP_ROOT", None)
+    return Path(root).resolve() if root else None
+
+
+def _under_drop_root(p: Path) -> bool:
+    root = drop_root()
+    return root is None or p.resolve().is_relative_to(root)
 
 
 def schedule_create(user, **fields) -> ImportSchedule:
@@ -651,7 +866,15 @@ def run_schedule(schedule: ImportSchedule, *, user=None) -> list[ImportFile]:
     if not d.is_dir():
         log.warning("exchange: import schedule %s: drop directory %s is missing", s.name, d)
         return out
-    files = sorted((p for p in d.iterdir() if p.is_file() and fnmatch.fnmatch(p.name, s.file_glob)),
+    if not _under_drop_root(d):
+        log.error("exchange: import schedule %s: %s is outside LIFTSAFE_IMPORT_DROP_ROOT; not run", s.name, d)
+        return out
+    # a file still being written (modified within rule exchange_import_settle_s) waits for the next run;
+    # symlinks leading out of the drop directory are not followed
+    settle = float(rule("exchange_import_settle_s"))
+    cutoff = time.time() - settle
+    files = sorted((p for p in d.iterdir() if p.is_file() and not p.is_symlink() and fnmatch.fnmatch(p.name, s.file_glob)
+                    and p.stat().st_mtime <= cutoff),
                    key=lambda p: (p.stat().st_mtime, p.name))
     seen = set(ImportFile.objects.filter(schedule=s).values_list("sha256", flat=True))
     for p in files:

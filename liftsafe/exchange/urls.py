@@ -12,6 +12,7 @@ urlpatterns = [
     path("log/", views.send_log, name="log"),
     path("batches/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("batches/<int:pk>/resend/", views.batch_resend, name="batch_resend"),
+    path("resend-failed/", views.resend_failed, name="resend_failed"),
     path("imports/", views.schedule_list, name="schedules"),
     path("imports/new/", views.schedule_new, name="schedule_new"),
     path("imports/<int:pk>/", views.schedule_detail, name="schedule_detail"),

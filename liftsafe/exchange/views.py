@@ -92,7 +92,7 @@ def destination_new(request):
 def destination_detail(request, pk: int):
     selectors.access(request.user)
     d = selectors.destination_get(request.user, pk)
-    ctx = _ctx(request, d=d, counts=selectors.destination_counts(d) if services.is_data_officer(request.user) else None,
+    ctx = _ctx(request, d=d, endpoint=selectors.endpoint_shown(request.user, d), counts=selectors.destination_counts(d) if services.is_data_officer(request.user) else None,
                batches=selectors.batches_for(request.user, d)[:20], logs=selectors.logs_for(request.user, d)[:20],
                adapter=ADAPTERS.get(d.adapter), show_excerpts=selectors.shows_excerpts(request.user))
     return render(request, "exchange/destination_detail.html", ctx)
@@ -153,6 +153,21 @@ def batch_detail(request, pk: int):
                                                               logs=selectors.logs_for(request.user, batch=b),
                                                               show_excerpts=selectors.shows_excerpts(request.user),
                                                               resends=b.resends.all()))
+
+
+@login_required
+@require_POST
+def resend_failed(request):
+    """Re-send every failed batch (data officers); ``destination`` (POST) limits it to one destination."""
+    selectors.access(request.user)
+    dest_id = request.POST.get("destination") or ""
+    try:
+        dest = selectors.destination_get(request.user, int(dest_id)) if dest_id.isdigit() else None
+        new = services.resend_failed(request.user, dest)
+        messages.success(request, _("%(n)s failed batches queued for re-sending.") % {"n": len(new)})
+    except ValidationError as exc:
+        _errors(request, exc)
+    return redirect("exchange:log")
 
 
 @login_required
@@ -239,8 +254,13 @@ def loopback(request, kind: str):
     if not loopback_enabled() or kind not in ("national", "provincial"):
         raise Http404("no loopback receiver")
     token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not token or not Destination.objects.filter(kind=kind, enabled=True, auth_token=token).exists():
-        return JsonResponse({"code": 401, "message": "unknown token", "results": []}, status=401)
+    import hmac
+
+    # one answer for a missing, unknown, disabled or other-kind token, compared in constant time (no oracle)
+    known = Destination.objects.filter(kind=kind, enabled=True).exclude(auth_token="").values_list("auth_token", flat=True)
+    ok = any([hmac.compare_digest(token.encode(), t.encode()) for t in known]) if token else False
+    if not ok:
+        return JsonResponse({"code": 401, "message": "unauthorized", "results": []}, status=401)
     try:
         if kind == "provincial":
             rows = parse_csv(request.body)

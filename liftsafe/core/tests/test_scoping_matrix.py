@@ -728,11 +728,14 @@ def make_destination(ctx: Ctx, side: str | None = None):
     outbox, sent once to a closed port (one logged failed attempt; the batch waits for its retry)."""
     from liftsafe.exchange import services as ex
 
+    from django.test import override_settings
+
     side = _side(ctx, side)
     case = make_case(ctx, side)
-    d = ex.destination_create(ctx.world.users["admin"], name=f"DEST-{side}", kind="national", adapter="national",
-                              endpoint_url=f"http://127.0.0.1:{_closed_port()}/upload", auth_token=f"TOKEN-{side}",
-                              timeout_s=1, area=ctx.world.district_a if side == "own" else ctx.world.district_b)
+    with override_settings(LIFTSAFE_EXCHANGE_ALLOWED_HOSTS=["127.0.0.1"]):  # loopback endpoints need the allow-list
+        d = ex.destination_create(ctx.world.users["admin"], name=f"DEST-{side}", kind="national", adapter="national",
+                                  endpoint_url=f"http://127.0.0.1:{_closed_port()}/upload", auth_token=f"TOKEN-{side}",
+                                  timeout_s=1, area=ctx.world.district_a if side == "own" else ctx.world.district_b)
     ex.enqueue_changed(d)
     ex.send_due(d)
     ctx.store[f"dest-{side}"] = d
@@ -816,6 +819,7 @@ PAGES.update({
     "exchange:log": Entry(None, ex_list(302), setup=both(make_destination), markers=dest_names, secret=EX_TOKENS),
     "exchange:batch_detail": Entry(lambda ctx: {"pk": dest_batch(ctx).pk}, ex_read(302), markers=dest_records, secret=EX_TOKENS),
     "exchange:batch_resend": Entry(lambda ctx: {"pk": dest_batch(ctx).pk}, ex_write(302, 302), method="POST", verify=resend_verify),
+    "exchange:resend_failed": Entry(None, ex_officer(302, 302), method="POST"),
     "exchange:schedules": Entry(None, ex_officer(200, 302), setup=make_schedule, markers=lambda ctx, side: ["SCHED-"],
                                 own_markers_shown=False, sees_other=frozenset({"admin"})),
     "exchange:schedule_new": Entry(None, ex_officer(200, 302)),
@@ -838,6 +842,7 @@ API.update({
     _X + "batch_detail": Entry(lambda ctx: {"batch_id": dest_batch(ctx).pk}, ex_read(401), markers=dest_records),
     _X + "batch_resend": Entry(lambda ctx: {"batch_id": dest_batch(ctx).pk}, ex_write(201, 401), verify=resend_verify),
     _X + "log_list": Entry(None, ex_list(401), setup=both(make_destination), markers=dest_names),
+    _X + "resend_failed": Entry(None, ex_officer(201, 401)),
     _X + "schedule_list": Entry(None, ex_officer(200, 401), setup=make_schedule),
     _X + "schedule_create": Entry(None, ex_officer(201, 401),
                                   data=lambda ctx: {"name": "SCHED-new", "mapping": "cn-template",

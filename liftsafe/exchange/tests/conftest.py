@@ -24,7 +24,9 @@ def receiver():
 def fast_rules(settings):
     """Small, exact retry numbers for the tests (rules are overridable per deployment)."""
     settings.LIFTSAFE_RULES = {**getattr(settings, "LIFTSAFE_RULES", {}), "exchange_retry_base_s": 60,
-                               "exchange_retry_max_s": 3600, "exchange_max_attempts": 5}
+                               "exchange_retry_max_s": 3600, "exchange_max_attempts": 5,
+                               "exchange_import_settle_s": 0}
+    settings.LIFTSAFE_EXCHANGE_ALLOWED_HOSTS = ["127.0.0.1", "localhost"]  # local test receivers (loopback is refused otherwise)
 
 
 def full_case(world, key: str, *, minutes_ago: int = 60, iot: bool = True):

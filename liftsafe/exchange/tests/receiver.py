@@ -31,6 +31,7 @@ class Receiver:
     def __init__(self):
         self.requests: list[dict] = []
         self.mode = "accept"
+        self.delay_bytes = 0
         self.delay = 0.0
         self.reject: dict[str, str] = {}
         self.reject_once: dict[str, str] = {}
@@ -57,6 +58,12 @@ class Receiver:
                     mode, delay = rec.mode, rec.delay
                 if mode == "500":
                     return self._send(500, b"internal error", "text/plain")
+                if mode == "403":
+                    return self._send(403, b"forbidden: token of LS-secret-record", "text/plain")
+                if mode == "busy":
+                    return self._send(200, b'{"code": 503, "message": "system busy"}', "application/json")
+                if mode == "huge":
+                    return self._send(200, b"x" * rec.delay_bytes, "application/json")
                 if mode == "slow":
                     time.sleep(delay)
                 try:

@@ -70,7 +70,9 @@ def test_api_outbox_batches_log_and_resend_by_token(world, receiver):
     assert reg.get("/api/exchange/destinations").json()[0]["name"] == "nat"  # no area: covers district A
     assert [r["record_key"] for r in reg.get("/api/exchange/records").json()["items"]] == [f"LS{cs[0].pk}"]
     assert all(x["response_excerpt"] == "" for x in reg.get("/api/exchange/logs").json()["items"])
-    assert reg.post(f"/api/exchange/batches/{batches[0]['id']}/resend").status_code == 403
+    # the solo batch holds district B's record only: invisible to A's regulator (404); the mixed one: read-only (403)
+    assert reg.post(f"/api/exchange/batches/{batches[0]['id']}/resend").status_code == 404
+    assert reg.post(f"/api/exchange/batches/{batches[1]['id']}/resend").status_code == 403
     assert bearer(world.users["use_unit"]).get("/api/exchange/records").status_code == 403
     assert Client().get("/api/exchange/records").status_code == 401
 

@@ -76,3 +76,26 @@ def test_schedule_validation_and_permission(world, tmp_path):
     assert r.status_code == 302 and s.file_glob == "*.csv.gz"
     r = c.post(f"/exchange/imports/{s.pk}/run/")
     assert r.status_code == 302
+
+
+def test_drop_root_and_files_still_being_written(world, tmp_path, settings):
+    import os
+    import time
+
+    root, outside = tmp_path / "root", tmp_path / "elsewhere"
+    (root / "drop").mkdir(parents=True)
+    outside.mkdir()
+    settings.LIFTSAFE_IMPORT_DROP_ROOT = str(root)
+    with pytest.raises(ValidationError) as e:
+        services.schedule_create(world.users["admin"], name="out", mapping="cn-template", drop_dir=str(outside))
+    assert "drop_dir" in e.value.message_dict
+    with pytest.raises(ValidationError):  # ../ out of the root
+        services.schedule_create(world.users["admin"], name="dots", mapping="cn-template", drop_dir=str(root / "drop" / ".." / ".."))
+    s = services.schedule_create(world.users["admin"], name="in", mapping="cn-template", drop_dir=str(root / "drop"))
+    settings.LIFTSAFE_RULES = {**settings.LIFTSAFE_RULES, "exchange_import_settle_s": 60}
+    f = root / "drop" / "fresh.csv"
+    shutil.copy(SAMPLE, f)
+    assert services.run_schedule(s) == []  # modified just now: maybe still being written
+    old = time.time() - 120
+    os.utime(f, (old, old))
+    assert [x.status for x in services.run_schedule(s)] == ["imported"]

@@ -157,9 +157,23 @@ def test_backoff_is_capped_and_a_batch_fails_after_max_attempts(world, receiver,
     services.send_due(d, now=t + 60 * S)
     b.refresh_from_db()
     assert b.next_attempt_at == t + 160 * S  # 120 s capped at 100 s
-    services.send_due(d, now=t + 160 * S)
+    # a long outage (5xx, timeouts, refused connections) never finalises the batch: it keeps retrying at the cap
+    at = t + 160 * S
+    for _ in range(4):
+        services.send_due(d, now=at)
+        at += 100 * S
+        b.refresh_from_db()
+        assert b.status == "pending" and b.next_attempt_at == at
+    assert b.attempts == 6 and b.last_error == "HTTP 500"
+    # explicit refusals (here 403) count towards exchange_max_attempts
+    receiver.mode = "403"
+    for _ in range(3):
+        services.send_due(d, now=at)
+        at += 100 * S
     b.refresh_from_db()
-    assert b.status == "failed" and b.attempts == 3 and b.next_attempt_at is None
+    assert b.status == "failed" and b.attempts == 9 and b.next_attempt_at is None
+    assert "LS-secret" not in b.last_error  # the reply text stays in the send log
+    t = at
     assert OutboxRecord.objects.get().status == "failed"
     assert services.send_due(d, now=t + 10_000 * S).attempts == 0  # a failed batch waits for a re-send
     assert Notification.objects.filter(kind="exchange.failed", user=world.users["admin"]).exists()
