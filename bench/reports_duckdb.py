@@ -27,10 +27,12 @@ TABLES = {
     "orgs": ("registry_organisation", "id, kind, name", "id BIGINT, kind VARCHAR, name VARCHAR"),
     "elevators": ("registry_elevator",
                   "id, source_id, registration_code, equipment_code, address, area_id, category, place_type, status, "
-                  "installation_date, use_unit_id, manufacturer_id, manufacturer_name_raw",
+                  "installation_date, use_unit_id, manufacturer_id, manufacturer_name_raw, status_date",
                   "id BIGINT, source_id VARCHAR, registration_code VARCHAR, equipment_code VARCHAR, address VARCHAR, area_id BIGINT, "
                   "category VARCHAR, place_type SMALLINT, status VARCHAR, installation_date DATE, use_unit_id BIGINT, "
-                  "manufacturer_id BIGINT, manufacturer_name_raw VARCHAR"),
+                  "manufacturer_id BIGINT, manufacturer_name_raw VARCHAR, status_date DATE"),
+    "lifecycle": ("registry_lifecycleevent", "id, elevator_id, kind, occurred_on",
+                  "id BIGINT, elevator_id BIGINT, kind VARCHAR, occurred_on DATE"),
     "contracts": ("registry_maintenancecontract", "id, elevator_id, maintenance_unit_id, start_date, end_date",
                   "id BIGINT, elevator_id BIGINT, maintenance_unit_id BIGINT, start_date DATE, end_date DATE"),
     "cases": ("emergency_emergencycase",
@@ -149,7 +151,15 @@ def compute(con, parquet_dir: str | Path, *, area_code: str | None, start: dt.da
     t0 = time.perf_counter()
     sfx = "_m" if materialize else "_v"  # a temp view and a temp table may not share a name
     con.execute(f"CREATE OR REPLACE TEMP {kind} e_area{sfx} AS SELECT e.* FROM elevators e WHERE e.area_id IN (SELECT id FROM a_in)")
-    con.execute(f"CREATE OR REPLACE TEMP {kind} e_in{sfx} AS SELECT e.* FROM e_area{sfx} e WHERE e.status = 'in_use'")
+
+    def in_use_at(end: dt.date) -> str:  # selectors.fleet_q: in use at the period's end (exclusive local date)
+        d = f"DATE '{end.isoformat()}'"
+        return (f"(e.installation_date IS NULL OR e.installation_date < {d}) AND (e.status = 'in_use' OR "
+                f"(e.status = 'scrapped' AND e.status_date >= {d})) AND e.id NOT IN "
+                f"(SELECT elevator_id FROM lifecycle WHERE kind = 'scrapped' AND occurred_on < {d})")
+
+    con.execute(f"CREATE OR REPLACE TEMP {kind} e_in{sfx} AS SELECT e.* FROM e_area{sfx} e "
+                f"WHERE {in_use_at(_add_months(start, months))}")
     ELEV = f"e_area{sfx}" if materialize else "elevators"
     timings["materialize"] = timings.get("materialize", 0.0) + time.perf_counter() - t0
 
@@ -175,21 +185,24 @@ def compute(con, parquet_dir: str | Path, *, area_code: str | None, start: dt.da
             timings["materialize"] = timings.get("materialize", 0.0) + time.perf_counter() - t
         return made[b]
 
-    FAULT = "c.state NOT IN ('false_alarm', 'cancelled')"
+    # selectors.FAULT_Q: entrapments and fault reports that are not false alarms or cancelled (enquiries are not faults)
+    NOT_FAULT = "c.state IN ('false_alarm', 'cancelled')"
+    FAULT = f"(NOT {NOT_FAULT} AND c.case_type IN ('entrapment', 'fault_report'))"
     ENTR = f"({FAULT} AND c.case_type = 'entrapment')"
-
-    fleet = q("fleet", f"SELECT count(*) FROM e_in{sfx}")[0][0]
 
     def headline(b):
         out = {}
-        n, f, e, people = q("headline: counts", f"""SELECT count(*), count(*) FILTER ({FAULT}), count(*) FILTER ({ENTR}),
-                                              sum(c.released_count) FILTER ({FAULT}) FROM {cases_sql(b)} c""")[0]
+        # each period its own fleet, at its end
+        fleet = q("fleet", f"SELECT count(*) FROM e_area{sfx} e WHERE {in_use_at(b[3])}")[0][0]
+        n, f, e, people, nf, disp = q("headline: counts", f"""SELECT count(*), count(*) FILTER ({FAULT}), count(*) FILTER ({ENTR}),
+            sum(c.released_count) FILTER ({FAULT}), count(*) FILTER ({NOT_FAULT}),
+            count(*) FILTER ({ENTR} AND c.dispatched_at IS NOT NULL) FROM {cases_sql(b)} c""")[0]
         people = int(people or 0)
         out["elevators_in_use"] = (fleet, fleet, None)
         out["cases"] = (n, n, None)
         out["faults"] = (f, f, None)
         out["entrapments"] = (e, e, None)
-        out["false_alarms"] = (n - f, n - f, None)
+        out["false_alarms"] = (nf, nf, None)
         out["people_released"] = (people, people, None)
         out["fault_rate"] = (_pct(f, fleet), f, fleet)
         out["entrapment_rate"] = (_pct(e, fleet), e, fleet)
@@ -210,7 +223,8 @@ def compute(con, parquet_dir: str | Path, *, area_code: str | None, start: dt.da
             for st in ("mean", "median", "p90"):
                 out[f"{kind}_{st}"] = (stats[st], None, n_)
             if limit is not None:
-                out[f"{kind}_kpi_rate"] = (_pct(within, n_), within, n_)
+                # finished period: every dispatched entrapment is in the denominator (a missing time is a miss)
+                out[f"{kind}_kpi_rate"] = (_pct(within, disp), within, disp)
         rep = q("headline: repeat", f"""SELECT count(*) FROM (SELECT c.elevator_id FROM {cases_sql(b)} c WHERE {ENTR}
                                           GROUP BY 1 HAVING count(*) >= {rules.repeat})""")[0][0]
         out["repeat_elevators"] = (rep, rep, None)
@@ -254,7 +268,7 @@ def compute(con, parquet_dir: str | Path, *, area_code: str | None, start: dt.da
     fl, cs = fleet_cases("by_place_type", "e.place_type", "e.place_type", join_e=True)
     tables["by_place_type"] = fleet_rows(sorted(set(fl) | set(cs), key=lambda k: (k is None, k or 0)), fl, cs)
     ref = cur[3] - dt.timedelta(days=1)
-    whens, lo, keys = [], 0, []
+    whens, lo, keys = [f"WHEN e.installation_date > DATE '{ref.isoformat()}' THEN 'unknown'"], 0, []
     for hi in rules.age:
         whens.append(f"WHEN e.installation_date > DATE '{_minus_years(ref, hi + 1).isoformat()}' THEN '{lo}-{hi}'")
         keys.append(f"{lo}-{hi}")
@@ -337,7 +351,7 @@ def compute(con, parquet_dir: str | Path, *, area_code: str | None, start: dt.da
         FROM hazards WHERE state NOT IN ('lead', 'dismissed') AND area_id IN (SELECT id FROM a_in)
         AND filed_at >= TIMESTAMPTZ '{cur[0]}' AND filed_at < TIMESTAMPTZ '{cur[1]}' GROUP BY 1""")}
     tables["hazards_by_level"] = [[lv, *got.get(lv, (0, 0)), _pct(got.get(lv, (0, 0))[1], got.get(lv, (0, 0))[0])] for lv in hazard_levels]
-    return {"indicators": indicators, "tables": tables, "fleet": fleet}
+    return {"indicators": indicators, "tables": tables, "fleet": h_cur["elevators_in_use"][0]}
 
 
 # --------------------------------------------------------------------------- comparison with the product's ReportData

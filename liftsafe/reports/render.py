@@ -441,13 +441,36 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
 def _sheet_name(title: str, used: set[str]) -> str:
-    base = _SHEET_BAD.sub(" ", title).strip()[:28] or "Sheet"
+    base = _SHEET_BAD.sub(" ", str(_xlsx_clean(title))).strip()[:28] or "Sheet"
     name, n = base, 2
     while name.lower() in used:
         name = f"{base[:26]} {n}"
         n += 1
     used.add(name.lower())
     return name
+
+
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _xlsx_clean(value):
+    """A cell value safe for openpyxl: strings lose the control characters openpyxl refuses
+    (``ILLEGAL_CHARACTERS_RE``, which would raise and turn a download into a 500)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, str):
+        return ILLEGAL_CHARACTERS_RE.sub("", value)
+    return value
+
+
+def _xlsx_append(sheet, values) -> None:
+    """Append one row of :func:`_xlsx_clean`-ed values; a string starting with ``= + - @`` (formula injection,
+    e.g. an address ``=HYPERLINK(...)``) is stored as text, never as a formula."""
+    sheet.append([_xlsx_clean(v) for v in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
+            cell.data_type = "s"
+            cell.quotePrefix = True  # shown as typed text in Excel/LibreOffice, also after an edit
 
 
 def render_xlsx(data: dict, *, status: str | None = None) -> bytes:
@@ -476,25 +499,29 @@ def render_xlsx(data: dict, *, status: str | None = None) -> bytes:
         ws = wb.active
         used: set[str] = set()
         ws.title = _sheet_name(_("Summary"), used)
-        ws.append([ctx["title"]])
+        _xlsx_append(ws, [ctx["title"]])
         ws["A1"].font = Font(bold=True, size=14)
-        ws.append([_("Area"), (data.get("area") or {}).get("name", ""), (data.get("area") or {}).get("code", "")])
-        ws.append([_("Period"), (data.get("period") or {}).get("label", ""), ctx["period_range"]])
-        ws.append([_("Generated at"), data.get("generated_at", "")])
-        ws.append([_("Status"), ctx["status_text"] or DASH])
-        ws.append([])
+        _xlsx_append(ws, [_("Area"), (data.get("area") or {}).get("name", ""), (data.get("area") or {}).get("code", "")])
+        _xlsx_append(ws, [_("Period"), (data.get("period") or {}).get("label", ""), ctx["period_range"]])
+        _xlsx_append(ws, [_("Generated at"), data.get("generated_at", "")])
+        _xlsx_append(ws, [_("Status"), ctx["status_text"] or DASH])
+        if (data.get("period") or {}).get("partial"):
+            pd = data["period"]
+            _xlsx_append(ws, [_("Partial period"), _("%(n)s of %(d)s days elapsed; comparisons over the same first days")
+                              % {"n": pd.get("elapsed_days"), "d": pd.get("days")}])
+        _xlsx_append(ws, [])
         header = [_("Section"), _("Indicator"), _("Unit"), _("This period"),
                   _("Previous period (%(label)s)") % {"label": ctx["previous_label"]}, _("Change vs previous"),
                   _("Same period last year (%(label)s)") % {"label": ctx["last_year_label"]}, _("Change vs last year"),
                   _("Numerator"), _("Denominator")]
-        ws.append(header)
+        _xlsx_append(ws, header)
         for cell in ws[ws.max_row]:
             cell.font, cell.fill = bold, head_fill
         for s in ctx["sections"]:
             for ind in s["indicators"]:
                 unit = ind.get("unit") or ""
                 vp, vl = ind["vs_previous"], ind["vs_last_year"]
-                ws.append([s.get("title", ""), ind.get("label", ""), unit_label(unit) or unit, ind.get("value"),
+                _xlsx_append(ws, [s.get("title", ""), ind.get("label", ""), unit_label(unit) or unit, ind.get("value"),
                            ind.get("previous"), f"{vp['arrow']} {vp['text']}".strip() or None, ind.get("last_year"),
                            f"{vl['arrow']} {vl['text']}".strip() or None, ind.get("numerator"), ind.get("denominator")])
         for col, width in zip("ABCDEFGHIJ", (26, 34, 12, 13, 15, 16, 15, 16, 12, 12)):
@@ -504,21 +531,21 @@ def render_xlsx(data: dict, *, status: str | None = None) -> bytes:
         for s in ctx["sections"]:
             for t in s["tables"]:
                 sh = wb.create_sheet(_sheet_name(t.get("title") or t.get("key") or "table", used))
-                sh.append([t.get("title", "")])
+                _xlsx_append(sh, [t.get("title", "")])
                 sh["A1"].font = Font(bold=True, size=12)
-                sh.append(list(t.get("columns") or []))
+                _xlsx_append(sh, list(t.get("columns") or []))
                 for cell in sh[2]:
                     cell.font, cell.fill = bold, head_fill
                 for row in t.get("rows") or []:
-                    sh.append([c if c is None or isinstance(c, (int, float, str)) else str(c) for c in row])
+                    _xlsx_append(sh, [c if c is None or isinstance(c, (int, float, str)) else str(c) for c in row])
                 sh.freeze_panes = "B3"
                 for j in range(1, len(t.get("columns") or []) + 1):
                     sh.column_dimensions[get_column_letter(j)].width = 30 if j == 1 else 14
             for c in s["charts"]:
                 sh = wb.create_sheet(_sheet_name(_("Chart %(title)s") % {"title": c.get("title") or c.get("key")}, used))
-                sh.append([c.get("title", ""), unit_label(c.get("unit") or "") or c.get("unit") or ""])
+                _xlsx_append(sh, [c.get("title", ""), unit_label(c.get("unit") or "") or c.get("unit") or ""])
                 sh["A1"].font = Font(bold=True, size=12)
-                sh.append([""] + [x.get("name", "") for x in c.get("series") or []])
+                _xlsx_append(sh, [""] + [x.get("name", "") for x in c.get("series") or []])
                 for cell in sh[2]:
                     cell.font, cell.fill = bold, head_fill
                 for i, x in enumerate(c.get("x") or []):
@@ -526,15 +553,15 @@ def render_xlsx(data: dict, *, status: str | None = None) -> bytes:
                     for x_s in c.get("series") or []:
                         vals = x_s.get("values") or []
                         cells.append(vals[i] if i < len(vals) else None)
-                    sh.append(cells)
+                    _xlsx_append(sh, cells)
                 sh.column_dimensions["A"].width = 28
 
         sh = wb.create_sheet(_sheet_name(_("Definitions"), used))
-        sh.append([_("Indicator"), _("Definition / formula"), _("Source")])
+        _xlsx_append(sh, [_("Indicator"), _("Definition / formula"), _("Source")])
         for cell in sh[1]:
             cell.font, cell.fill = bold, head_fill
         for d in ctx["definitions"]:
-            sh.append([d.get("label", ""), d.get("formula", ""), d.get("source", "")])
+            _xlsx_append(sh, [d.get("label", ""), d.get("formula", ""), d.get("source", "")])
         for col, width in zip("ABC", (28, 80, 50)):
             sh.column_dimensions[col].width = width
         for row in sh.iter_rows(min_row=2):

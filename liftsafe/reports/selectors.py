@@ -13,13 +13,15 @@ the caller's scope is refused exactly like an unknown code.
 
 Definitions (the appendix of every report repeats them; see docs/reports.md):
 
-- *elevators in use*: elevators in scope and area whose registry status is
-  ``in_use`` now (the registry holds the current status only, so a report of a
-  past period uses the fleet at generation time; the snapshot freezes it).
+- *elevators in use*: elevators in scope and area in use at the END of each
+  period (:func:`fleet_q`): installation date before the period's end or
+  unknown; status ``in_use`` now, or ``scrapped`` with ``status_date`` on/after
+  the period's end; no ``LifecycleEvent`` "scrapped" before the period's end.
+  The previous and last-year periods get their own fleet.
 - *case*: an emergency case received (``received_at``) in the period.
-- *fault* (故障次数): a case that is not a false alarm or cancelled, of any
-  type (entrapment, fault report, enquiry). *Entrapment*: a fault of type
-  entrapment (困人).
+- *fault* (故障次数): a case of type entrapment or fault report that is not a
+  false alarm or cancelled (enquiries are not faults). *Entrapment*: a fault of
+  type entrapment (困人).
 - *fault rate* = faults ÷ elevators in use × 100% (CPASE M001-2015, FACTS §3.6);
   *entrapment rate* = entrapments ÷ elevators in use × 100%; *monthly entrapment
   rate* = entrapment rate ÷ months in the period (Jinan, FACTS §3.6);
@@ -31,9 +33,12 @@ Definitions (the appendix of every report repeats them; see docs/reports.md):
   TSG T5002 Art. 5; fault reports, enquiries, false alarms and cancelled cases
   are not counted); mean, median, p90 (nearest rank), minutes. On PostgreSQL
   computed by SQL aggregates, elsewhere in Python: the same numbers.
-- 3-minute response rate = entrapment responses ≤ ``report_response_kpi_s`` ÷
-  entrapment responses measured; 30-minute arrival rate = entrapment arrivals ≤
-  ``report_arrival_kpi_s`` ÷ entrapment arrivals measured (FACTS §3.4 Shandong KPIs).
+- 3-minute response rate = dispatched entrapments responded ≤ ``report_response_kpi_s``
+  after dispatch ÷ dispatched entrapments; 30-minute arrival rate likewise with
+  arrival and ``report_arrival_kpi_s`` (FACTS §3.4 Shandong KPIs). A dispatched
+  entrapment without the time recorded counts as a miss once the limit has
+  passed or the period has ended (before that, in a live period, it is not yet
+  in the denominator).
 - hazards: *filed* = accepted hazards (not leads/dismissed) filed in the period;
   *rectification rate* = those of them closed before the period's end ÷ filed;
   *on-time rate* = hazards closed in the period on or before their deadline ÷
@@ -79,7 +84,9 @@ from .schema import SCHEMA_VERSION, ReportData
 
 LANGUAGES = ("zh-hans", "en")
 NOT_FAULT_STATES = (State.FALSE_ALARM, State.CANCELLED)
-FAULT_Q = ~Q(state__in=[s.value for s in NOT_FAULT_STATES])
+FAULT_TYPES = (CaseType.ENTRAPMENT, CaseType.FAULT_REPORT)
+NOT_FAULT_Q = Q(state__in=[s.value for s in NOT_FAULT_STATES])
+FAULT_Q = ~NOT_FAULT_Q & Q(case_type__in=[t.value for t in FAULT_TYPES])
 ENTRAPMENT_Q = FAULT_Q & Q(case_type=CaseType.ENTRAPMENT)
 
 
@@ -144,9 +151,9 @@ class _Base:
             qs = scope_elevators(self.scope, qs, prefix=prefix)
         return qs
 
-    def elevators(self) -> QuerySet[Elevator]:
-        """Elevators in use, in scope and area."""
-        return self._narrow(Elevator.objects.filter(status=Elevator.Status.IN_USE), "")
+    def elevators(self, period: Period) -> QuerySet[Elevator]:
+        """Elevators in use at the end of ``period``, in scope and area (see :func:`fleet_q`)."""
+        return self._narrow(Elevator.objects.filter(fleet_q(period)), "")
 
     def cases(self, period: Period) -> QuerySet[EmergencyCase]:
         """Cases received in ``period`` on elevators in scope and area (any elevator status)."""
@@ -160,6 +167,60 @@ class _Base:
         if self.area is not None:
             qs = qs.filter(area__path__startswith=self.area.path)
         return qs.order_by()
+
+
+def fleet_q(period: Period, prefix: str = "") -> Q:
+    """Elevators counted as *in use at the end of* ``period`` (local date ``period.end``, exclusive):
+
+    - installed before the period's end, or installation date unknown (null);
+    - registry status now ``in_use``, or ``scrapped`` with a known scrapping date on or after the period's end
+      (``Elevator.status_date``): a lift scrapped later was still in use then;
+    - and no ``registry.LifecycleEvent`` of kind ``scrapped`` dated before the period's end.
+
+    Stopped/sealed elevators and scrapped ones without a scrapping date are not counted (the registry keeps no
+    history of those statuses, so their past state cannot be known). One SQL predicate (no per-elevator work).
+    """
+    from liftsafe.registry.models import LifecycleEvent
+
+    p = prefix
+    S = Elevator.Status
+    end = period.end
+    scrapped_before = LifecycleEvent.objects.filter(kind=LifecycleEvent.Kind.SCRAPPED, occurred_on__lt=end).values("elevator_id")
+    return ((Q(**{f"{p}installation_date__isnull": True}) | Q(**{f"{p}installation_date__lt": end}))
+            & (Q(**{f"{p}status": S.IN_USE}) | Q(**{f"{p}status": S.SCRAPPED, f"{p}status_date__gte": end}))
+            & ~Q(**{f"{p}id__in": scrapped_before}))
+
+
+@dataclass(frozen=True)
+class PartialSpan(Period):
+    """The first ``end − start`` days of ``full`` (an unfinished period on the live dashboard, or the same
+    elapsed span of a comparison period). ``months`` = the elapsed fraction of the full period's months (e.g.
+    15 of 30 days of a month = 0.5), so monthly rates divide by elapsed months; ``month_starts`` lists the
+    months the span touches. Label and ``as_dict`` are the full period's, plus ``partial``, ``span_end``
+    (exclusive), ``elapsed_days`` and ``days``."""
+
+    full: Period | None = None
+
+    @property
+    def months(self) -> float:  # type: ignore[override]
+        return self.full.months * (self.end - self.start).days / (self.full.end - self.full.start).days
+
+    @property
+    def label(self) -> str:  # type: ignore[override]
+        return self.full.label
+
+    def month_starts(self) -> list[dt.date]:
+        return [m for m in self.full.month_starts() if m < self.end]
+
+    def as_dict(self) -> dict:
+        return {**self.full.as_dict(), "partial": True, "span_end": self.end.isoformat(),
+                "elapsed_days": (self.end - self.start).days, "days": (self.full.end - self.full.start).days}
+
+    @classmethod
+    def first_days(cls, full: Period, days: int) -> "Period":
+        """The first ``days`` days of ``full`` (``full`` itself when that covers it all)."""
+        end = full.start + dt.timedelta(days=days)
+        return full if end >= full.end else cls(full.kind, full.start, end, full)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -292,7 +353,7 @@ def age_bands() -> list[tuple[str, int | None, int | None]]:
 def _age_band_expr(prefix: str, ref: dt.date):
     """SQL CASE giving the age-band key of the elevator (at local date ``ref``) or "unknown"."""
     field = f"{prefix}installation_date"
-    whens = []
+    whens = [When(**{f"{field}__gt": ref}, then=Value("unknown"))]  # installed after the reference date: age unknown
     for key, _lo, hi in age_bands():
         if hi is None:
             whens.append(When(**{f"{field}__isnull": False}, then=Value(key)))
@@ -322,7 +383,7 @@ def _ind(key: str, label, unit: str, cur: tuple, prev: tuple | None, ly: tuple |
 HEADLINE_LABELS = {
     "elevators_in_use": (_l("Elevators in use"), "count"),
     "cases": (_l("Cases received"), "count"),
-    "faults": (_l("Faults (cases excluding false alarms)"), "count"),
+    "faults": (_l("Faults (entrapments and fault reports, excluding false alarms)"), "count"),
     "entrapments": (_l("Entrapments"), "count"),
     "false_alarms": (_l("False alarms and cancelled cases"), "count"),
     "people_released": (_l("People released"), "count"),
@@ -349,7 +410,7 @@ HEADLINE_LABELS = {
 }
 
 
-def headline(base: _Base, period: Period, fleet: int) -> dict[str, tuple]:
+def headline(base: _Base, period: Period, fleet: int, now: dt.datetime | None = None) -> dict[str, tuple]:
     """``{indicator key: (value, numerator, denominator)}`` for ``period`` (see module docstring).
 
     Aggregates: one COUNT/SUM over the period's cases, one duration column per
@@ -359,29 +420,44 @@ def headline(base: _Base, period: Period, fleet: int) -> dict[str, tuple]:
     from liftsafe.hazards.models import State as HState
 
     cases = base.cases(period)
+    now = now or timezone.now()
+    r_kpi, a_kpi = rule("report_response_kpi_s"), rule("report_arrival_kpi_s")
+
+    def kpi_due(field: str, limit_s: float) -> Q:
+        # a dispatched entrapment is judged once its time is recorded, once the limit has passed, or once the period
+        # ended: a missing time then counts as a miss
+        q = Q(dispatched_at__isnull=False)
+        if now < period.end_at:
+            q &= Q(**{f"{field}__isnull": False}) | Q(dispatched_at__lte=now - dt.timedelta(seconds=limit_s))
+        return ENTRAPMENT_Q & q
+
     c = cases.aggregate(cases=Count("id"), faults=Count("id", filter=FAULT_Q), entrapments=Count("id", filter=ENTRAPMENT_Q),
-                        people=Sum("released_count", filter=FAULT_Q))
+                        not_faults=Count("id", filter=NOT_FAULT_Q), people=Sum("released_count", filter=FAULT_Q),
+                        resp_due=Count("id", filter=kpi_due("responded_at", r_kpi)),
+                        arr_due=Count("id", filter=kpi_due("arrived_at", a_kpi)))
     months = period.months
     out: dict[str, tuple] = {
         "elevators_in_use": (fleet, fleet, None),
         "cases": (c["cases"], c["cases"], None),
         "faults": (c["faults"], c["faults"], None),
         "entrapments": (c["entrapments"], c["entrapments"], None),
-        "false_alarms": (c["cases"] - c["faults"], c["cases"] - c["faults"], None),
+        "false_alarms": (c["not_faults"], c["not_faults"], None),
         "people_released": (c["people"] or 0, c["people"] or 0, None),
         "fault_rate": (pct(c["faults"], fleet), c["faults"], fleet),
         "entrapment_rate": (pct(c["entrapments"], fleet), c["entrapments"], fleet),
         "monthly_entrapment_rate": (pct(c["entrapments"], fleet * months, digits=3), c["entrapments"], fleet * months),
         "entrapments_per_10k": (pct(c["entrapments"], fleet, scale=10000.0), c["entrapments"], fleet),
     }
-    limits = {"response": rule("report_response_kpi_s"), "arrival": rule("report_arrival_kpi_s"), "on_site": None}
+    limits = {"response": r_kpi, "arrival": a_kpi, "on_site": None}
+    due = {"response": c["resp_due"], "arrival": c["arr_due"]}
     stats = rescue_duration_stats(cases.filter(ENTRAPMENT_Q), limits)  # rescue times: entrapments only (FACTS §3.4)
     for kind, limit in limits.items():
         st = stats[kind]
         for stat in ("mean", "median", "p90"):
             out[f"{kind}_{stat}"] = (st[stat], None, st["n"])
         if limit is not None:
-            out[f"{kind}_kpi_rate"] = (pct(st["within"], st["n"]), st["within"], st["n"])
+            # denominator: the dispatched entrapments due (kpi_due), not only those with the time recorded
+            out[f"{kind}_kpi_rate"] = (pct(st["within"], due[kind]), st["within"], due[kind])
     repeat_min = int(rule("report_repeat_min_entrapments"))
     rep = (cases.filter(ENTRAPMENT_Q).values("elevator_id").annotate(n=Count("id")).filter(n__gte=repeat_min)
            .order_by().count())
@@ -405,7 +481,7 @@ def headline(base: _Base, period: Period, fleet: int) -> dict[str, tuple]:
 def _fleet_and_cases(base: _Base, period: Period, elev_key, case_key) -> tuple[dict, dict]:
     """``({group: elevators in use}, {group: (faults, entrapments)})``; keys are field names or
     ``(name, expression)`` pairs evaluated on the elevator / case querysets."""
-    eq, cq = base.elevators().order_by(), base.cases(period)
+    eq, cq = base.elevators(period).order_by(), base.cases(period)
     if isinstance(elev_key, tuple):
         eq = eq.annotate(**{elev_key[0]: elev_key[1]})
         elev_key = elev_key[0]
@@ -452,7 +528,7 @@ def attribute_groups(base: _Base, period: Period) -> tuple[dict, dict]:
     groups in Python (:func:`_project`): ~31,000 groups for the benchmark's province of 1M elevators (105 areas),
     read in well under a second, instead of re-reading the period's cases once per table."""
     ref = period.end - dt.timedelta(days=1)
-    fleet = {(r["category"], r["place_type"], r["band"], r["area_id"]): r["n"] for r in base.elevators().order_by()
+    fleet = {(r["category"], r["place_type"], r["band"], r["area_id"]): r["n"] for r in base.elevators(period).order_by()
              .annotate(band=_age_band_expr("", ref)).values(*ATTRIBUTES).annotate(n=Count("id")).order_by()}
     ckeys = ("elevator__category", "elevator__place_type", "band", "elevator__area_id")
     cases = {tuple(r[k] for k in ckeys): (r["f"], r["e"]) for r in base.cases(period).filter(FAULT_Q)
@@ -679,7 +755,7 @@ def top_maintenance_units(base: _Base, period: Period) -> dict:
     """
     ref = period.end - dt.timedelta(days=1)
     fleet = {r["maintenance_unit_id"]: r["n"] for r in MaintenanceContract.objects
-             .filter(Q(end_date__isnull=True) | Q(end_date__gte=ref), start_date__lte=ref, elevator__in=base.elevators().values("pk"))
+             .filter(Q(end_date__isnull=True) | Q(end_date__gte=ref), start_date__lte=ref, elevator__in=base.elevators(period).values("pk"))
              .values("maintenance_unit_id").annotate(n=Count("elevator_id")).order_by()}
     faults = (base.cases(period).filter(FAULT_Q).annotate(case_day=TruncDate("received_at", tzinfo=base.tz))
               .values("elevator_id", "case_type", "case_day"))
@@ -709,7 +785,7 @@ def top_brands(base: _Base, period: Period) -> dict:
     """Brand = the manufacturer organisation's name, else the source's manufacturer text; whitespace-folded, upper case."""
     keys = ("manufacturer__name", "manufacturer_name_raw")
     fleet: dict = {}
-    for r in base.elevators().values(*keys).annotate(n=Count("id")).order_by():
+    for r in base.elevators(period).values(*keys).annotate(n=Count("id")).order_by():
         b = _brand(r["manufacturer__name"], r["manufacturer_name_raw"])
         fleet[b] = fleet.get(b, 0) + r["n"]
     cases: dict = {}
@@ -741,13 +817,17 @@ def definitions() -> list[dict]:
     """The appendix: one entry per indicator, with formula and source (FACTS sections)."""
     r_kpi, a_kpi = rule("report_response_kpi_s"), rule("report_arrival_kpi_s")
     d = [
-        ("elevators_in_use", _("Elevators in the area and in the reader's scope whose registry status is 'in use' when the report is generated"),
+        ("elevators_in_use", _("Elevators in the area and in the reader's scope in use at the end of the period: installed before "
+                               "the period's end (or installation date unknown), registry status 'in use', or 'scrapped' with a "
+                               "status date on or after the period's end, and no 'scrapped' lifecycle event before the period's "
+                               "end; stopped and sealed elevators are not counted. Each comparison period uses its own fleet."),
          _("FACTS §3.6 (在用电梯数量)")),
         ("cases", _("Emergency cases received in the period (any type, any outcome)"), _("FACTS §3.5")),
-        ("faults", _("Cases received in the period that are not false alarms or cancelled, of any type (entrapment, fault report, enquiry)"),
+        ("faults", _("Cases received in the period of type entrapment or fault report that are not false alarms or cancelled "
+                     "(enquiries are not faults)"),
          _("FACTS §3.6 (故障次数); CPASE M001-2015")),
         ("entrapments", _("Faults of type entrapment (困人)"), _("FACTS §3.6")),
-        ("false_alarms", _("Cases closed as false alarm or cancelled"), _("FACTS §3.5 deal_status 05")),
+        ("false_alarms", _("Cases closed as false alarm or cancelled (any type)"), _("FACTS §3.5 deal_status 05")),
         ("people_released", _("Sum of people released over the faults"), _("FACTS §3.6 (counts of people released)")),
         ("fault_rate", _("faults ÷ elevators in use × 100%"), _("FACTS §3.6: CPASE M001-2015 故障率")),
         ("entrapment_rate", _("entrapments ÷ elevators in use × 100%"), _("FACTS §3.6: Jinan 总困人率")),
@@ -758,16 +838,21 @@ def definitions() -> list[dict]:
          _("FACTS §3.3 (Shandong response time), §3.4")),
         ("arrival", _("arrived − first dispatched, over entrapments with both times; minutes"), _("FACTS §3.4: TSG T5002-2017 Art. 5")),
         ("on_site", _("released − arrived, over entrapments with both times; minutes"), _("FACTS §3.4 (现场实施救援用时)")),
-        ("response_kpi_rate", _("entrapment responses within %(s)s s ÷ entrapment responses measured × 100%%") % {"s": r_kpi},
+        ("response_kpi_rate", _("dispatched entrapments responded within %(s)s s of dispatch ÷ dispatched entrapments × 100%%; "
+                                "one without a response time counts as a miss once %(s)s s have passed or the period has "
+                                "ended") % {"s": r_kpi},
          _("FACTS §3.4/§13: Shandong 三分钟响应率 (rule report_response_kpi_s)")),
-        ("arrival_kpi_rate", _("entrapment arrivals within %(s)s s ÷ entrapment arrivals measured × 100%%") % {"s": a_kpi},
+        ("arrival_kpi_rate", _("dispatched entrapments arrived within %(s)s s of dispatch ÷ dispatched entrapments × 100%%; "
+                               "one without an arrival time counts as a miss once %(s)s s have passed or the period has "
+                               "ended") % {"s": a_kpi},
          _("FACTS §3.4/§13: 三十分钟到达率 (rule report_arrival_kpi_s)")),
         ("repeat_elevators", _("elevators with at least %(n)s entrapments in the period") % {"n": rule("report_repeat_min_entrapments")},
          _("FACTS §3.6: repeat lifts (rule report_repeat_min_entrapments)")),
         ("rankings", _("use units, maintenance units (the unit under contract on the case date) and brands with at least %(n)s elevators "
                        "in use, ranked by fault rate, then entrapment rate; top %(top)s") % {"n": rule("report_min_fleet_size"), "top": rule("report_top_n")},
          _("FACTS §3.6, §10: Shandong top 10 (rules report_min_fleet_size, report_top_n)")),
-        ("age_band", _("completed years from installation date to the period's last day, bands by rule report_age_bands_years"),
+        ("age_band", _("completed years from installation date to the period's last day, bands by rule report_age_bands_years; "
+                       "no installation date, or one after the period's last day: unknown"),
          _("FACTS §3.6 (age bands), §13 (15-year threshold)")),
         ("hour_band", _("local hour of receipt, bands by rule report_hour_bands"), _("FACTS §3.6 (by hour band)")),
         ("causes", _("faults by cause class and item as reported by the responder; share of those with a cause"),
@@ -852,9 +937,15 @@ def build(user, *, area_code: str | None, period: Period, language: str, now: dt
         scope = scope_of(user)
         area = resolve_area(user, area_code)
         base = _Base(user=user, scope=scope, area=area, tz=local_tz())
-        fleet = base.elevators().count()
         prev_p, ly_p = period.previous(), period.same_last_year()
-        cur, prev, ly = headline(base, period, fleet), headline(base, prev_p, fleet), headline(base, ly_p, fleet)
+        today = timezone.localtime(now, base.tz).date()
+        partial = period.start <= today < period.end  # the live dashboard's unfinished period
+        if partial:
+            # numbers up to today (inclusive); comparisons over the same first days of the other periods
+            elapsed, total_days = (today - period.start).days + 1, (period.end - period.start).days
+            period, prev_p, ly_p = (PartialSpan.first_days(p, elapsed) for p in (period, prev_p, ly_p))
+        # each period its own fleet, counted at that period's (span's) end (fleet_q)
+        cur, prev, ly = (headline(base, p, base.elevators(p).count(), now) for p in (period, prev_p, ly_p))
 
         def inds(keys):
             return [_ind(k, HEADLINE_LABELS[k][0], HEADLINE_LABELS[k][1], cur[k], prev[k], ly[k]) for k in keys]
@@ -875,12 +966,19 @@ def build(user, *, area_code: str | None, period: Period, language: str, now: dt
             sections.append({"key": key, "title": str(SECTION_TITLES[key]), "indicators": inds(SECTION_INDICATORS[key]),
                              "tables": list(tables), "charts": list(charts), "notes": [str(n) for n in notes]})
 
+        overview_notes = [_("Elevators in use are counted at the end of each period (installation date, scrapping date); stopped "
+                            "and sealed elevators are not counted.")]
+        if partial:
+            overview_notes.insert(0, _("Partial period: %(n)s of %(d)s days elapsed. Comparisons use the same first %(n)s days of the "
+                                       "previous period and of the same period last year; monthly rates divide by the %(m)s "
+                                       "months elapsed.") % {"n": elapsed, "d": total_days,
+                                                             "m": f"{period.months:.2f}"})
         section("overview", [t_area, t_cat, t_age, t_place],
                 [_chart("area_entrapment_rate", _l("Entrapment rate by area"), "barh", [r[0] for r in t_area["rows"]],
                         [(_l("Entrapment rate (%)"), [r[6] for r in t_area["rows"]])], "%"),
                  _chart("age_band_entrapment_rate", _l("Monthly entrapment rate by age band"), "bar", [r[0] for r in t_age["rows"]],
                         [(_l("Monthly entrapment rate (%)"), [r[6] for r in t_age["rows"]])], "%")],
-                [_("Elevators in use are counted from the registry as it stands when the report is generated.")])
+                overview_notes)
         section("cases", [t_channel, t_type, t_hour, t_month],
                 [_chart("by_channel", _l("Cases by channel"), "pie", [r[0] for r in t_channel["rows"]],
                         [(_l("Cases"), [r[1] for r in t_channel["rows"]])], "count"),
@@ -910,7 +1008,7 @@ def build(user, *, area_code: str | None, period: Period, language: str, now: dt
             "version": SCHEMA_VERSION,
             "language": language,
             "area": _area_dict(area, scope),
-            "period": period.as_dict(),
+            "period": {**period.as_dict(), "partial": partial},
             "compare": {"previous": prev_p.as_dict(), "last_year": ly_p.as_dict()},
             "generated_at": now.isoformat(),
             "empty": empty,

@@ -12,7 +12,7 @@ import datetime as dt
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,7 +63,9 @@ def generate_report(user, *, area_code: str | None, period: str | Period, langua
     """Compute and store the report of ``area_code`` × ``period`` × ``language`` (a draft).
 
     An existing draft is regenerated (its snapshot replaced, generated_at/by
-    updated); a published report is never changed.
+    updated); a published report is never changed. Two simultaneous first
+    generations of the same report end with one row: the insert that loses
+    on the unique constraint becomes an update of the winner's row.
 
     Args:
         user: the acting user, or None for the platform (scheduled job).
@@ -88,11 +90,29 @@ def generate_report(user, *, area_code: str | None, period: str | Period, langua
             raise ValidationError({"status": [_("The report %(label)s is published and can no longer be regenerated.")
                                               % {"label": p.label}]})
         data = selectors.build(acting, area_code=area.code, period=p, language=language, now=now)
-        report = existing or Report(area=area, period_kind=p.kind, period_start=p.start, language=language)
-        report.period_end, report.period_label = p.end, p.label
-        report.data, report.generated_at, report.scheduled = data, now, scheduled
-        report.generated_by = user if isinstance(user, get_user_model()) else None
-        report.save()
+
+        def fill(report: Report) -> Report:
+            report.period_end, report.period_label = p.end, p.label
+            report.data, report.generated_at, report.scheduled = data, now, scheduled
+            report.generated_by = user if isinstance(user, get_user_model()) else None
+            return report
+
+        if existing is not None:
+            fill(existing).save()
+            return existing
+        report = fill(Report(area=area, period_kind=p.kind, period_start=p.start, language=language))
+        try:
+            with transaction.atomic():  # savepoint: a lost insert race leaves the outer transaction usable
+                report.save()
+        except IntegrityError:
+            # another worker inserted the same report since our read (unique area × period × language): update
+            # its row instead (waits for its lock); a report published meanwhile is left alone
+            report = (Report.objects.select_for_update()
+                      .get(area=area, period_kind=p.kind, period_start=p.start, language=language))
+            if report.is_published:
+                raise ValidationError({"status": [_("The report %(label)s is published and can no longer be regenerated.")
+                                                  % {"label": p.label}]}) from None
+            fill(report).save()
     return report
 
 

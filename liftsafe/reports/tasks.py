@@ -1,7 +1,11 @@
-"""Scheduled report generation: on the first day of each month, quarter and year, the report of the period
-that just ended, for each top-level area and each area that has a regulator (platform as author, draft,
-``scheduled=True``). Idempotent: an existing report (draft or published) is skipped, so any number of runs
-or workers produce each report once."""
+"""Scheduled report generation: the report of the month, quarter and year that just ended, for each top-level
+area and each area that has a regulator (platform as author, draft, ``scheduled=True``).
+
+Catch-up: a period stays due for :data:`CATCHUP_DAYS` days after its end (not only on the 1st), so a worker that
+was down on the first day of the month still produces the missing reports on its next hourly run. Idempotent: an
+existing report (draft or published) is skipped, and two workers inserting the same report at once end with one
+(``services.generate_report`` turns the loser's insert into an update), so any number of runs or workers produce
+each report once."""
 from __future__ import annotations
 
 import datetime as dt
@@ -19,16 +23,18 @@ from .periods import Period, local_tz
 log = logging.getLogger(__name__)
 
 
+CATCHUP_DAYS = 28  # < the shortest month: at most one just-ended period of each kind is due on any day
+
+
 def due_periods(today: dt.date) -> list[Period]:
-    """The periods that ended just before ``today``, when ``today`` is the 1st of a month (else [])."""
-    if today.day != 1:
-        return []
-    last = today - dt.timedelta(days=1)
-    out = [Period.containing("month", last)]
-    if today.month in (1, 4, 7, 10):
-        out.append(Period.containing("quarter", last))
-    if today.month == 1:
-        out.append(Period.containing("year", last))
+    """The most recently ended month, quarter and year (in that order) that ended within the last
+    :data:`CATCHUP_DAYS` days before or on ``today`` (local date): on the 1st the periods that just ended, and
+    for the following days the same ones again (the job skips reports that exist)."""
+    out = []
+    for kind in ("month", "quarter", "year"):
+        last = Period.containing(kind, today).previous()
+        if (today - last.end).days < CATCHUP_DAYS:
+            out.append(last)
     return out
 
 
@@ -61,5 +67,5 @@ def generate_due_reports(now: dt.datetime | None = None) -> int:
 
 @periodic(seconds=3600, name="reports.generate_due_reports")
 def scheduled_reports() -> int:
-    """Hourly: on the first day of a period, generate the just-ended period's reports (skips existing ones)."""
+    """Hourly: generate the just-ended periods' missing reports (see :func:`due_periods`; skips existing ones)."""
     return generate_due_reports()

@@ -80,7 +80,11 @@ def test_empty_period_report(dataset):
 
 
 def test_due_periods():
-    assert tasks.due_periods(dt.date(2023, 5, 2)) == []
+    # catch-up: the just-ended month stays due for CATCHUP_DAYS (28) days after its end
+    assert [p.label for p in tasks.due_periods(dt.date(2023, 5, 2))] == ["2023-04"]
+    assert [p.label for p in tasks.due_periods(dt.date(2023, 7, 2))] == ["2023-06", "2023-Q2"]
+    assert [p.label for p in tasks.due_periods(dt.date(2023, 5, 28))] == ["2023-04"]
+    assert tasks.due_periods(dt.date(2023, 5, 29)) == []
     assert [p.label for p in tasks.due_periods(dt.date(2023, 6, 1))] == ["2023-05"]
     assert [p.label for p in tasks.due_periods(dt.date(2023, 7, 1))] == ["2023-06", "2023-Q2"]
     assert [p.label for p in tasks.due_periods(dt.date(2024, 1, 1))] == ["2023-12", "2023-Q4", "2023"]
@@ -89,7 +93,7 @@ def test_due_periods():
 def test_scheduled_job_generates_once_per_area_and_period(dataset, settings):
     settings.LANGUAGE_CODE = "zh-hans"
     now = dt.datetime(2023, 7, 1, 0, 30, tzinfo=ti.SH)  # first day of July (and of Q3), local time
-    assert tasks.generate_due_reports(dt.datetime(2023, 7, 2, 9, 0, tzinfo=ti.SH)) == 0  # not a first day
+    assert tasks.generate_due_reports(dt.datetime(2023, 5, 30, 9, 0, tzinfo=ti.SH)) == 0  # nothing ended in the last 28 days
     # areas: the top-level province (320000) and the areas of regulators: district A (320102) and the city (320100)
     assert [a.code for a in tasks.report_areas()] == ["320000", "320100", "320102"]
     n = tasks.generate_due_reports(now)
@@ -101,6 +105,42 @@ def test_scheduled_job_generates_once_per_area_and_period(dataset, settings):
     assert tasks.generate_due_reports(now) == 0  # idempotent: existing reports are skipped
     assert tasks.generate_due_reports(now + dt.timedelta(hours=5)) == 0
     assert Report.objects.count() == 6
+
+
+def test_scheduled_job_catches_up_after_a_missed_first(dataset, settings):
+    """The worker was down on July 1st: the run on July 3rd still produces June's and Q2's reports, once."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    late = dt.datetime(2023, 7, 3, 10, 0, tzinfo=ti.SH)
+    assert tasks.generate_due_reports(late) == 6
+    assert sorted(set(Report.objects.values_list("period_label", flat=True))) == ["2023-06", "2023-Q2"]
+    assert tasks.generate_due_reports(late + dt.timedelta(days=1)) == 0
+    assert Report.objects.count() == 6
+
+
+def test_concurrent_first_generation_updates_instead_of_failing(dataset, monkeypatch):
+    """Two workers generate the same new report at once: the second insert hits the unique constraint and
+    becomes an update of the first one's row (no IntegrityError, one report)."""
+    from liftsafe.reports import selectors as sel
+
+    reg = dataset.users["regulator"]
+    now = dt.datetime(2023, 7, 15, 12, 0, tzinfo=ti.SH)
+    real_build = sel.build
+    calls = []
+
+    def racing_build(*a, **kw):
+        data = real_build(*a, **kw)
+        if not calls:  # the other worker commits the same report while this one computes
+            calls.append(1)
+            Report.objects.create(area=dataset.district_a, period_kind="month", period_start=dt.date(2023, 5, 1),
+                                  period_end=dt.date(2023, 6, 1), period_label="2023-05", language="zh-hans",
+                                  data={"stale": True}, generated_at=now - dt.timedelta(minutes=1))
+        return data
+
+    monkeypatch.setattr(sel, "build", racing_build)
+    r = services.generate_report(reg, area_code=dataset.district_a.code, period="2023-05", now=now)
+    assert Report.objects.filter(period_label="2023-05").count() == 1
+    r.refresh_from_db()
+    assert "stale" not in r.data and r.generated_at == now and r.generated_by == reg
 
 
 def test_job_is_registered():
