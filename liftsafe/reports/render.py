@@ -515,7 +515,8 @@ def render_xlsx(data: dict, *, status: str | None = None) -> bytes:
                   _("Same period last year (%(label)s)") % {"label": ctx["last_year_label"]}, _("Change vs last year"),
                   _("Numerator"), _("Denominator")]
         _xlsx_append(ws, header)
-        for cell in ws[ws.max_row]:
+        header_row = ws.max_row
+        for cell in ws[header_row]:
             cell.font, cell.fill = bold, head_fill
         for s in ctx["sections"]:
             for ind in s["indicators"]:
@@ -526,7 +527,7 @@ def render_xlsx(data: dict, *, status: str | None = None) -> bytes:
                            f"{vl['arrow']} {vl['text']}".strip() or None, ind.get("numerator"), ind.get("denominator")])
         for col, width in zip("ABCDEFGHIJ", (26, 34, 12, 13, 15, 16, 15, 16, 12, 12)):
             ws.column_dimensions[col].width = width
-        ws.freeze_panes = "C8"
+        ws.freeze_panes = f"C{header_row + 1}"  # below the header row (one lower for a partial period)
 
         for s in ctx["sections"]:
             for t in s["tables"]:
