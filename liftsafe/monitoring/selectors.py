@@ -81,15 +81,21 @@ def door_sensors_for(user, limit: int = 20) -> list[dict]:
 
 
 def coverage_by_area(user) -> list[dict]:
-    """Per area of the user's elevators: ``{"area", "elevators", "monitored", "online", "offline", "active_alarms"}``."""
+    """Per area of the user's elevators: ``{"area", "elevators", "monitored", "online", "offline", "active_alarms"}``.
+
+    All counts are elevators (an elevator with a controller gateway and an add-on door sensor counts once):
+    ``monitored`` has an active device, ``online`` has an active device that is online, ``offline`` is
+    monitored but with no device online, so ``online + offline == monitored``.
+    """
     from liftsafe.registry.selectors import elevators_for
 
-    rows = (elevators_for(user).values("area_id").annotate(
+    rows = list(elevators_for(user).values("area_id").annotate(
         elevators=Count("pk", distinct=True),
         monitored=Count("pk", filter=Q(monitoring_devices__active=True), distinct=True),
-        online=Count("monitoring_devices", filter=Q(monitoring_devices__active=True, monitoring_devices__online=True), distinct=True),
-        offline=Count("monitoring_devices", filter=Q(monitoring_devices__active=True, monitoring_devices__online=False), distinct=True),
+        online=Count("pk", filter=Q(monitoring_devices__active=True, monitoring_devices__online=True), distinct=True),
     ).order_by("area_id"))
+    for r in rows:
+        r["offline"] = r["monitored"] - r["online"]
     active = dict(alarms_for(user, active=True).order_by().values_list("elevator__area_id").annotate(n=Count("pk")))
     areas = {a.pk: a for a in Area.objects.filter(pk__in=[r["area_id"] for r in rows])}
     return [{**r, "area": areas.get(r["area_id"]), "active_alarms": active.get(r["area_id"], 0)} for r in rows]

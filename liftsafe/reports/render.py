@@ -58,6 +58,8 @@ def fmt_number(value, unit: str = "") -> str:
         text = f"{value:,}"
     elif isinstance(value, float):
         digits = 3 if 0 < abs(value) < 1 else 2
+        if 0 < abs(value) < 0.01:  # small rates keep two significant digits (0.0027%, not 0%)
+            digits = 1 - math.floor(math.log10(abs(value)))
         text = f"{value:,.{digits}f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
     else:
         return str(value)
@@ -94,7 +96,7 @@ def change(value, reference, unit: str) -> dict:
     arrow, direction = ("↑", "up") if diff > 0 else ("↓", "down")
     sign = "+" if diff > 0 else "−"
     if unit == "%":
-        text = _("%(sign)s%(n)s pp") % {"sign": sign, "n": fmt_number(abs(round(diff, 2)))}
+        text = _("%(sign)s%(n)s pp") % {"sign": sign, "n": fmt_number(abs(diff))}
     elif reference:
         text = f"{sign}{fmt_number(abs(round(diff * 100.0 / reference, 1)))}%"
     else:

@@ -118,7 +118,7 @@ def report_generate(request):
                                  % {"label": report.period_label, "area": report.area.name})
                 return redirect("reports:report_detail", pk=report.pk)
     else:
-        form = GenerateForm(initial={"language": _language(), "area": _default_area(request.user),
+        form = GenerateForm(initial={"language": _language(), "area": request.GET.get("area") or _default_area(request.user),
                                      "period": request.GET.get("period", "")})
     return render(request, "reports/generate.html", _generate_ctx(request, form))
 
