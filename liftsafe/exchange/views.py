@@ -28,6 +28,11 @@ from .adapters import ADAPTERS, adapter_choices
 from .models import Batch, Destination, ImportFile, OutboxRecord, RecordType
 
 
+def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    """Outbox counts as ``(status, translated label, n)`` for badges."""
+    labels = dict(OutboxRecord.Status.choices)
+    return [(k, str(labels.get(k, k)), n) for k, n in counts.items()]
+
 def _errors(request, exc: Exception) -> None:
     if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         for field, errs in exc.message_dict.items():
@@ -92,7 +97,7 @@ def destination_new(request):
 def destination_detail(request, pk: int):
     selectors.access(request.user)
     d = selectors.destination_get(request.user, pk)
-    ctx = _ctx(request, d=d, endpoint=selectors.endpoint_shown(request.user, d), counts=selectors.destination_counts(d) if services.is_data_officer(request.user) else None,
+    ctx = _ctx(request, d=d, endpoint=selectors.endpoint_shown(request.user, d), counts=_labelled(selectors.destination_counts(d)) if services.is_data_officer(request.user) else None,
                batches=selectors.batches_for(request.user, d)[:20], logs=selectors.logs_for(request.user, d)[:20],
                adapter=ADAPTERS.get(d.adapter), show_excerpts=selectors.shows_excerpts(request.user))
     return render(request, "exchange/destination_detail.html", ctx)

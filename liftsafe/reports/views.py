@@ -115,7 +115,7 @@ def report_generate(request):
                 add_service_errors(form, exc)
             else:
                 messages.success(request, _("Report %(label)s of %(area)s generated as a draft.")
-                                 % {"label": report.period_label, "area": report.area.name})
+                                 % {"label": report.period_label, "area": report.area.display_name})
                 return redirect("reports:report_detail", pk=report.pk)
     else:
         form = GenerateForm(initial={"language": _language(), "area": request.GET.get("area") or _default_area(request.user),
