@@ -33,6 +33,7 @@ def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
     labels = dict(OutboxRecord.Status.choices)
     return [(k, str(labels.get(k, k)), n) for k, n in counts.items()]
 
+
 def _errors(request, exc: Exception) -> None:
     if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
         for field, errs in exc.message_dict.items():
