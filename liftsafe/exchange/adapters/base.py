@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,9 @@ def wire_time(value: dt.datetime | None) -> str | None:
     return value.astimezone(timezone.get_default_timezone()).strftime("%Y-%m-%d %H:%M:%S")
 
 
-class Adapter:
-    """Maps records to one receiver's format. Subclasses set the attributes and implement the methods.
+class Adapter(ABC):
+    """Maps records to one receiver's format: an interface; subclasses set the attributes and implement
+    the four abstract methods (instantiating an incomplete adapter raises TypeError).
 
     Attributes:
         key: registry key (stored in ``Destination.adapter``).
@@ -52,21 +54,25 @@ class Adapter:
     record_types: tuple[str, ...] = ()
     content_type = "application/json"
 
+    @abstractmethod
     def map_case(self, case, milestones: list) -> dict | None:
         """The row for an emergency case, or None when this receiver takes no such case."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def map_elevator(self, elevator) -> dict | None:
         """The row for an elevator register entry, or None."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def record_key(self, record_type: str, payload: dict) -> str:
         """The id by which the receiver names this row in its reply."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def encode(self, record_type: str, payloads: list[dict]) -> bytes:
         """The HTTP body of a batch."""
-        raise NotImplementedError
+        ...
 
     def parse_reply(self, record_type: str, status: int, content: bytes, payloads: list[dict]) -> Reply:
         """Read the receiver's JSON reply. Raises ValueError when it is not the documented shape."""
