@@ -128,6 +128,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if TESTING:
+        # A file, not Django's shared-cache in-memory database: threads in the
+        # tests (MQTT consumers, concurrent intake) then queue on the busy
+        # timeout like production does instead of failing with "database
+        # table is locked" (SQLITE_LOCKED ignores busy_timeout).
+        DATABASES["default"]["TEST"] = {
+            "NAME": env("LIFTSAFE_TEST_SQLITE_PATH", str(DATA_DIR / f"test_liftsafe_{os.getpid()}.sqlite3"))
+        }
 else:
     DATABASES["default"].setdefault("OPTIONS", {})
     if TESTING:
