@@ -4,6 +4,28 @@
 # PostgreSQL. Browser tests use Debian's chromium (installed here if missing
 # and we are root). Extra arguments go to pytest.
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    cat <<'USAGE'
+Usage: ./test.sh [pytest arguments]      e.g. ./test.sh -x liftsafe/registry
+
+Creates .venv/ and installs liftsafe with its test tools (scripts/bootstrap.sh, once), installs Debian's
+chromium and fonts-noto-cjk when missing and run as root, then runs the test suite with pytest on SQLite
+and, when LIFTSAFE_TEST_DATABASE_URL is set, again on PostgreSQL. Arguments go to pytest on both runs
+(pytest's own help: .venv/bin/python -m pytest --help). Exit status: non-zero if either run failed.
+
+Environment:
+  LIFTSAFE_TEST_DATABASE_URL   a PostgreSQL server for the second run, e.g.
+                               postgresql://postgres@127.0.0.1:5432/postgres (unset: SQLite only)
+  LIFTSAFE_TEST_DATABASE_NAME  the test database created there (default test_liftsafe); give each
+                               concurrent run its own name
+  CI                           set (e.g. CI=true): a test whose service is missing (the MQTT broker
+                               mosquitto; PostgreSQL when LIFTSAFE_TEST_DATABASE_URL is set) fails
+                               instead of being skipped (.ci/run sets it)
+  PYTHON                       the Python (>= 3.11) that creates .venv/ (default python3)
+USAGE
+    exit 0 ;;
+esac
 cd "$(dirname "$0")"
 scripts/bootstrap.sh
 # Debian packages the tests use: chromium (browser tests), Noto CJK fonts

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -39,21 +38,12 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from bench_hazards import backend_cpu, ensure_database, machine  # noqa: E402
+from bench_hazards import backend_cpu, machine  # noqa: E402
+from common import DEFAULT_ADMIN_URL, bench_database  # noqa: E402
 
 DISTRICTS = [f"3201{n:02d}" for n in (2, 4, 5, 6, 11, 13, 14, 15, 16, 17, 18, 25)]
 MONTH = (dt.datetime(2026, 10, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))),
          dt.datetime(2026, 11, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))))
-
-
-def setup_django(db_url: str) -> None:
-    os.environ["LIFTSAFE_DATABASE_URL"] = db_url
-    os.environ.setdefault("LIFTSAFE_DATA_DIR", "/tmp/bench-exchange-var")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "liftsafe.settings"
-    os.environ.setdefault("LIFTSAFE_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
 
 
 def load(n_elevators: int, n_cases: int) -> float:
@@ -147,7 +137,7 @@ def baseline(db_url: str) -> tuple[int, int, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--admin-url", default=os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    ap.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     ap.add_argument("--db", default="bench_exchange")
     ap.add_argument("--elevators", type=int, default=20_000)
     ap.add_argument("--cases", type=int, default=100_000)
@@ -156,12 +146,7 @@ def main() -> int:
     ap.add_argument("--no-enqueue", action="store_true", help="skip the outbox (enqueue) measurement")
     args = ap.parse_args()
 
-    db_url = args.admin_url.rsplit("/", 1)[0] + "/" + args.db
-    ensure_database(args.admin_url, args.db, fresh=not args.reuse)
-    setup_django(db_url)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    db_url = bench_database(args.db, admin_url=args.admin_url, fresh=not args.reuse, data_dir="/tmp/bench-exchange-var")
     from liftsafe.exchange import services
     from liftsafe.exchange.adapters import get_adapter
     from liftsafe.exchange.models import Destination, OutboxRecord
@@ -186,8 +171,10 @@ def main() -> int:
     print(f"baseline (1 SQL + json.dumps): {brow:,} rows, {bsize / 1e6:.1f} MB in {bwall:.2f} s → {brow / bwall:,.0f} rows/s")
     print(f"ratio national / baseline: {wall / bwall:.1f}x")
     if not args.no_enqueue:
+        from django.conf import settings
         from django.contrib.auth import get_user_model
 
+        settings.LIFTSAFE_EXCHANGE_ALLOWED_HOSTS = ["127.0.0.1:9"]  # the discard port: a loopback URL is refused unless listed
         admin = get_user_model().objects.filter(is_superuser=True).first() or get_user_model().objects.create_superuser("bench", password="x")
         d = services.destination_create(admin, name="bench national", kind="national", adapter="national",
                                         endpoint_url="http://127.0.0.1:9/upload")

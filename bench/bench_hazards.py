@@ -34,6 +34,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from common import DEFAULT_ADMIN_URL, bench_database  # noqa: E402
 
 DISTRICTS = [f"3201{n:02d}" for n in (2, 4, 5, 6, 11, 13, 14, 15, 16, 17, 18, 25)]
 
@@ -51,28 +54,6 @@ def machine() -> str:
         pass
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
     return f"{os.cpu_count()} CPUs, {cpu}{mem}, load {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}, {pg}"
-
-
-def ensure_database(admin_url: str, name: str, fresh: bool) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists and fresh:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(db_url: str) -> None:
-    os.environ["LIFTSAFE_DATABASE_URL"] = db_url
-    os.environ.setdefault("LIFTSAFE_DATA_DIR", "/tmp/bench-hazards-var")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "liftsafe.settings"
-    os.environ.setdefault("LIFTSAFE_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
 
 
 def load(n_open: int, n_closed: int) -> dict:
@@ -159,7 +140,7 @@ def bare_sql(db_url: str, sql: str, params: list) -> tuple[float, object]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--admin-url", default=os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    ap.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     ap.add_argument("--db", default="bench_hazards")
     ap.add_argument("--open", type=int, default=200_000)
     ap.add_argument("--closed", type=int, default=1_000_000)
@@ -168,14 +149,10 @@ def main() -> int:
     ap.add_argument("--reuse", action="store_true", help="keep an existing loaded database (the overdue marks are reset)")
     args = ap.parse_args()
 
-    db_url = args.admin_url.rsplit("/", 1)[0] + "/" + args.db
-    ensure_database(args.admin_url, args.db, fresh=not args.reuse)
-    setup_django(db_url)
-    from django.core.management import call_command
+    db_url = bench_database(args.db, admin_url=args.admin_url, fresh=not args.reuse, data_dir="/tmp/bench-hazards-var")
     from django.db import connection
     from django.utils import timezone
 
-    call_command("migrate", verbosity=0)
     from liftsafe.core.models import Area, Notification
     from liftsafe.hazards import services
     from liftsafe.hazards.models import Campaign, Hazard, Recheck

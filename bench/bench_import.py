@@ -35,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NYC = ROOT / "liftsafe" / "registry" / "data" / "nyc_dob_elevator_devices_2015.csv.gz"
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_DB = "bench_importer"
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import create_database, migrate  # noqa: E402
 
 
 def child(args) -> None:
@@ -47,9 +50,7 @@ def child(args) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    migrate()
     from liftsafe.registry.importer import run_import
 
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -70,12 +71,7 @@ def child(args) -> None:
 
 
 def fresh_pg(pg_url: str) -> str:
-    import psycopg
-
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return pg_url.rsplit("/", 1)[0] + "/" + BENCH_DB
+    return create_database(pg_url, BENCH_DB, fresh=True)
 
 
 def run_child(file: Path, mapping: str, env_extra: dict, rerun: bool = False) -> dict:

@@ -37,23 +37,20 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import common  # noqa: E402
+
 PORT = 18107
 URL = f"mqtt://127.0.0.1:{PORT}"
 DB_NAME = "bench_monitoring"
-DB_URL = f"postgresql://postgres@127.0.0.1:5432/{DB_NAME}"
+DB_URL = common.database_url(common.DEFAULT_ADMIN_URL, DB_NAME)
 TOPIC = "liftsafe/v1/+/+"
 ALARM_CODES = ["90", "01", "41", "92", "02"]  # entrapment (→ case), safety circuit, power loss, over-travel, door fault
 
 
 def setup_django():
-    os.environ["LIFTSAFE_DATABASE_URL"] = DB_URL
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liftsafe.settings")
-    os.environ.setdefault("LIFTSAFE_DATA_DIR", "/tmp/monitoring-bench-var")
-    os.environ.setdefault("LIFTSAFE_LOG_LEVEL", "ERROR")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
+    common.setup_django(DB_URL, data_dir="/tmp/monitoring-bench-var", log_level="ERROR")
 
 
 # --------------------------------------------------------------------------- broker
@@ -148,14 +145,8 @@ def publish(msgs: list[tuple[str, bytes]]) -> float:
 
 
 def prepare_db(n_dev: int) -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname=%s", [DB_NAME]).fetchone():
-            conn.execute(f"CREATE DATABASE {DB_NAME}")
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    common.create_database(common.DEFAULT_ADMIN_URL, DB_NAME, fresh=False)
+    common.migrate()
     from liftsafe.core.models import Area
     from liftsafe.monitoring.models import MonitoringDevice
     from liftsafe.registry.models import Elevator

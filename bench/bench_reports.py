@@ -33,6 +33,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from common import DEFAULT_ADMIN_URL, bench_database  # noqa: E402
+
 
 def machine() -> str:
     try:
@@ -49,31 +51,9 @@ def load_now() -> str:
     return f"{a[0]:.1f}/{a[1]:.1f}/{a[2]:.1f}"
 
 
-def ensure_database(admin_url: str, name: str, fresh: bool) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists and fresh:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(db_url: str) -> None:
-    os.environ["LIFTSAFE_DATABASE_URL"] = db_url
-    os.environ.setdefault("LIFTSAFE_DATA_DIR", "/tmp/bench-reports-var")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "liftsafe.settings"
-    os.environ.setdefault("LIFTSAFE_LOG_LEVEL", "WARNING")
-    import django
-
-    django.setup()
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--admin-url", default=os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    ap.add_argument("--admin-url", default=DEFAULT_ADMIN_URL)
     ap.add_argument("--db", default=None, help="database name (default bench_reports, or bench_reports_<E>_<C> for other sizes)")
     ap.add_argument("--elevators", type=int, default=1_000_000)
     ap.add_argument("--cases", type=int, default=10_000_000)
@@ -92,14 +72,9 @@ def main() -> int:
     default_size = args.elevators == 1_000_000 and args.cases == 10_000_000
     db = args.db or ("bench_reports" if default_size else f"bench_reports_{args.elevators}_{args.cases}")
     use_units = args.use_units or max(100, min(50_000, args.elevators // 20))
-    db_url = args.admin_url.rsplit("/", 1)[0] + "/" + db
     print(f"machine: {machine()}")
     print(f"database {db}: {args.elevators:,} elevators, {args.cases:,} cases, {use_units:,} use units")
-    ensure_database(args.admin_url, db, fresh=args.fresh)
-    setup_django(db_url)
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
+    db_url = bench_database(db, admin_url=args.admin_url, fresh=args.fresh, data_dir="/tmp/bench-reports-var")
 
     import psycopg
 

@@ -37,6 +37,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from common import create_database, migrate, setup_django  # noqa: E402
 
 DISTRICTS = [f"3201{n:02d}" for n in (2, 4, 5, 6, 11, 13, 14, 15, 16, 17, 18, 25)]
 WORDS_A = ["EAST", "WEST", "NORTH", "SOUTH", "OLD", "NEW", "GREAT", "LITTLE", "UPPER", "LOWER", "CENTRAL", "RIVER"]
@@ -87,27 +90,6 @@ def machine() -> str:
         cpu = platform.processor()
     load = os.getloadavg()
     return f"{os.cpu_count()} CPUs (nproc {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()}), {cpu}, load avg {load[0]:.1f}/{load[1]:.1f}/{load[2]:.1f}"
-
-
-def ensure_database(admin_url: str, name: str, fresh: bool) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if exists and fresh:
-            conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            exists = None
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(db_url: str) -> None:
-    os.environ["LIFTSAFE_DATABASE_URL"] = db_url
-    os.environ.setdefault("LIFTSAFE_DATA_DIR", "/tmp/bench-search-var")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "liftsafe.settings"
-    import django
-
-    django.setup()
 
 
 def build_world():
@@ -327,15 +309,10 @@ def main() -> None:
     ap.add_argument("--only", choices=["search", "exports"], help="run one part only")
     ap.add_argument("--reuse", action="store_true", help="keep the database if it exists (reload only if the row count differs)")
     args = ap.parse_args()
-    args.db_url = f"{args.server}/{args.db}"
     print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {machine()}")
-    ensure_database(f"{args.server}/postgres", args.db, fresh=not args.reuse)
-    setup_django(args.db_url)
-    from django.core.management import call_command
-
-    t = time.perf_counter()
-    call_command("migrate", verbosity=0)
-    print(f"migrated in {time.perf_counter() - t:.1f} s")
+    args.db_url = create_database(f"{args.server}/postgres", args.db, fresh=not args.reuse)
+    setup_django(args.db_url, data_dir="/tmp/bench-search-var", log_level=None)
+    print(f"migrated in {migrate():.1f} s")
     results, _exports = run(args)
     if results:
         worst = max(r["p99"] for r in results)

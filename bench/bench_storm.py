@@ -36,11 +36,14 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from common import create_database, migrate, setup_django  # noqa: E402
+
 PORT = 8104
 DATA_DIR = Path("/tmp/emergency-core-bench")
 PG_NAME = "bench_emergency_storm"
@@ -51,25 +54,14 @@ def db_url(arg: str) -> str:
         shutil.rmtree(DATA_DIR, ignore_errors=True)
         DATA_DIR.mkdir(parents=True)
         return f"sqlite:///{DATA_DIR / 'liftsafe.sqlite3'}"
-    import psycopg
-
-    with psycopg.connect(arg, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {PG_NAME}")
-    u = urllib.parse.urlparse(arg)
-    return urllib.parse.urlunparse(u._replace(path="/" + PG_NAME))
+    return create_database(arg, PG_NAME, fresh=True)
 
 
 def setup(url: str, n_elevators: int) -> tuple[str, list[str]]:
     """Migrate, create the area, 5,000 elevators each with a maintenance contract, an operator + token."""
-    env = dict(os.environ, LIFTSAFE_DATABASE_URL=url, LIFTSAFE_DATA_DIR=str(DATA_DIR), LIFTSAFE_LOG_LEVEL="WARNING")
-    subprocess.run([str(REPO / ".venv/bin/python"), str(REPO / "manage.py"), "migrate", "-v", "0"], env=env, check=True, cwd=REPO)
-    os.environ.update({k: env[k] for k in ("LIFTSAFE_DATABASE_URL", "LIFTSAFE_DATA_DIR", "LIFTSAFE_LOG_LEVEL")})
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "liftsafe.settings")
-    sys.path.insert(0, str(REPO))
-    import django
-
-    django.setup()
+    os.environ.update(LIFTSAFE_DATA_DIR=str(DATA_DIR), LIFTSAFE_LOG_LEVEL="WARNING")
+    setup_django(url, data_dir=str(DATA_DIR))
+    migrate()
     import datetime as dt
 
     from liftsafe.core.models import ApiToken, Area, Profile, Role

@@ -392,6 +392,7 @@ def load(conn, *, n_elevators: int, n_cases: int, n_use_units: int = 50_000, n_h
             "level_dispatched_at": "c.dispatched_at", "dispatched_at": "c.dispatched_at", "responded_at": "c.responded_at",
             "arrived_at": "c.arrived_at", "released_at": "c.released_at", "closed_at": "c.closed_at",
             "created_at": "c.received_at", "updated_at": "c.closed_at", "elevator_id": "e.id",
+            "area_id": "e.area_id",  # the case's own area (where it happened), as emergency.services.intake_alarm sets it
         }, f"""
         FROM (
           SELECT t.*, row_number() OVER (ORDER BY t.received_at, t.g) AS rn,

@@ -141,7 +141,7 @@ RULES: dict[str, Rule] = {
         Rule("exchange_timeout_s", 30, "s", "liftsafe design: a receiver slower than this counts as a failed attempt"),
         Rule("exchange_retry_base_s", 60, "s", "liftsafe design: first retry delay, doubled per attempt"),
         Rule("exchange_retry_max_s", 3600, "s", "liftsafe design: longest delay between two upload retries"),
-        Rule("exchange_max_attempts", 10, "count", "liftsafe design: attempts before a batch is marked failed (re-send on demand)"),
+        Rule("exchange_max_attempts", 10, "count", "liftsafe design: explicit refusals (4xx other than 400/422/429, an unreadable 2xx reply) before a batch is marked failed (re-send on demand); transport failures (no reply, timeout, 5xx, 429, a 200 'busy' reply) never count"),
         Rule("exchange_rate_limit_per_min", 60, "batches/min", "liftsafe design: default per-destination rate limit"),
         Rule("exchange_watermark_overlap_s", 3600, "s", "liftsafe design: look-back before the exchange watermark (late commits with an older updated_at are still collected)"),
         Rule("exchange_max_reply_bytes", 1048576, "bytes", "liftsafe design: largest receiver reply read; a longer one is a failed attempt"),

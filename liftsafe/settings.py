@@ -219,7 +219,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # a 403 from PermissionDenied is an expected outcome: one line (user, path, reason), no traceback
+    "filters": {"forbidden_one_line": {"()": "liftsafe.core.logfilters.ForbiddenOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"django.request": {"filters": ["forbidden_one_line"]}},
     "root": {"handlers": ["console"], "level": env("LIFTSAFE_LOG_LEVEL", "WARNING" if TESTING else "INFO")},
 }
 

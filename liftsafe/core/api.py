@@ -24,6 +24,7 @@ except ImportError:  # django-ninja < 1.5: a (status, value) tuple does the same
 from ninja.errors import ValidationError as NinjaValidationError
 
 from .auth import token_issue, token_revoke, tokens_of
+from .logfilters import FORBIDDEN_REASON
 from .scoping import scope_of
 
 router = Router(tags=["core"])
@@ -65,10 +66,14 @@ def install_error_handlers(api) -> None:
     errors come back as the JSON documented above, not as HTML or a bare list."""
     api.add_exception_handler(DjangoValidationError, lambda request, exc: _error_422(api, request, exc))
     api.add_exception_handler(NinjaValidationError, lambda request, exc: _error_422(api, request, exc))
-    api.add_exception_handler(
-        PermissionDenied,
-        lambda request, exc: api.create_response(request, {"detail": str(exc) or "Forbidden"}, status=403),
-    )
+    api.add_exception_handler(PermissionDenied, lambda request, exc: _error_403(api, request, exc))
+
+
+def _error_403(api, request, exc):
+    detail = str(exc) or "Forbidden"
+    # django.request logs the 403 as one line with this reason (liftsafe.core.logfilters), no traceback
+    setattr(request, FORBIDDEN_REASON, detail)
+    return api.create_response(request, {"detail": detail}, status=403)
 
 
 class ErrorOut(Schema):

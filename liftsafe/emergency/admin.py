@@ -21,5 +21,5 @@ class EmergencyCaseAdmin(SimpleHistoryAdmin):
     list_filter = ("state", "case_type", "channel", "level")
     search_fields = ("order_number", "source_ref", "elevator__source_id", "elevator__registration_code")
     raw_id_fields = ("elevator", "responder", "created_by")
-    readonly_fields = ("state", "level", "responder", "level_dispatched_at", "created_at", "updated_at")
+    readonly_fields = ("area", "state", "level", "responder", "level_dispatched_at", "created_at", "updated_at")
     inlines = [MilestoneInline]

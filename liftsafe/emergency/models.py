@@ -79,6 +79,13 @@ class EmergencyCase(models.Model):
     ``cause_class``/``cause_item``: the two-level cause (FACTS §4.3, see
     :mod:`liftsafe.emergency.causes`). ``released_count``: people freed.
 
+    ``area``: the area where the case happened — the elevator's area at intake,
+    set by :func:`liftsafe.emergency.services.intake_alarm` (the only place
+    cases are created). A later re-coding of the elevator's area does not move
+    old cases; statistics (``liftsafe.reports``) filter cases by it without
+    joining elevators. Null only for rows written outside the service (bench
+    SQL, old rows before migration 0004's backfill).
+
     Cached from milestones (never written except by the services' refresh):
     ``state``, ``level`` (0 = not dispatched), ``responder``,
     ``level_dispatched_at`` (when the current level was dispatched), and the
@@ -88,6 +95,8 @@ class EmergencyCase(models.Model):
     """
 
     elevator = models.ForeignKey("registry.Elevator", verbose_name=_("elevator"), on_delete=models.PROTECT, related_name="emergency_cases")
+    area = models.ForeignKey("core.Area", verbose_name=_("area (at intake)"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+", db_index=False)  # indexed by emergency_case_area_recv_idx (area first)
     order_number = models.CharField(_("order number (处置单号)"), max_length=32, unique=True)
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     case_type = models.CharField(_("case type"), max_length=16, choices=CaseType.choices)
@@ -134,6 +143,8 @@ class EmergencyCase(models.Model):
         indexes = [
             models.Index(fields=["state", "level_dispatched_at"], name="emergency_case_state_disp_idx"),
             models.Index(fields=["responder", "state"], name="emergency_case_responder_idx"),
+            # area reports: the cases of an area's period without reading the whole period (reports.selectors)
+            models.Index(fields=["area", "received_at"], name="emergency_case_area_recv_idx"),
         ]
 
     def __str__(self) -> str:

@@ -173,7 +173,9 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
 
     Returns:
         :class:`IntakeResult` ``(case, created, duplicate)``. An attached call
-        is a ``call_attached`` milestone (counted, never lost).
+        is a ``call_attached`` milestone (counted, never lost). A new case's
+        ``area`` is the elevator's area at intake and is never changed later
+        (reports count the case in the area where it happened).
 
     Raises:
         ValidationError: unknown channel / case type, naive or future
@@ -215,8 +217,9 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
                         if responder is not None:
                             _dispatch_locked(open_case, 1, responder, max(timezone.now(), open_case.received_at), actor, "")
                     return IntakeResult(open_case, created=False)
-                case = EmergencyCase(elevator=elevator, order_number=new_order_number(received_at), channel=channel,
-                                     case_type=case_type, received_at=received_at, trapped_count=trapped_count,
+                # the case keeps the area where it happened: a later re-coding of the elevator's area does not move it
+                case = EmergencyCase(elevator=elevator, area_id=elevator.area_id, order_number=new_order_number(received_at),
+                                     channel=channel, case_type=case_type, received_at=received_at, trapped_count=trapped_count,
                                      injured_count=injured_count, car_position=car_position[:32],
                                      caller_phone=caller_phone[:32], special_circumstances=special_circumstances,
                                      details=details, source_ref=source_ref[:64], created_by=actor,

@@ -128,7 +128,7 @@ def _labels():
 
 
 BOARD_OVERLAP = selectors.BOARD_OVERLAP  # one definition, shared with selectors.board_delta
-_BOARD_FIELDS = ("pk", "order_number", "state", "level", "case_type", "trapped_count", "received_at", "level_dispatched_at",
+_BOARD_FIELDS = ("pk", "order_number", "state", "level", "case_type", "channel", "trapped_count", "received_at", "level_dispatched_at",
                  "elevator__registration_code", "elevator__equipment_code", "elevator__source_id", "elevator__address",
                  "elevator__urban", "responder__name")
 
@@ -167,6 +167,7 @@ def render_board_rows(rows: list[tuple], now: dt.datetime) -> tuple[str, list[di
     esc = html_escape  # stdlib: no lazy-string wrapper per call
     states = {k: esc(str(v)) for k, v in State.choices}
     types = {k: esc(str(v)) for k, v in CaseType.choices}
+    channels = {k: esc(str(v)) for k, v in Channel.choices}
     now_s = now.timestamp()
     warn = float(rule("board_warning_fraction"))
     limits = {(st, u): selectors.board_limits(st, u) for st, _l in State.choices for u in (True, False)}
@@ -178,7 +179,7 @@ def render_board_rows(rows: list[tuple], now: dt.datetime) -> tuple[str, list[di
         return "t-late" if elapsed >= limit else ("t-warn" if elapsed >= limit * warn else "t-ok")
 
     html, summary = [], []
-    for (pk, no, st, lv, ty, tr, rc_dt, ld_dt, reg, eqp, src, addr, urban, rs) in rows:
+    for (pk, no, st, lv, ty, ch, tr, rc_dt, ld_dt, reg, eqp, src, addr, urban, rs) in rows:
         al = arrival_limit_s(urban)
         rc = int(rc_dt.timestamp())
         ld = int(ld_dt.timestamp()) if ld_dt else None
@@ -195,10 +196,11 @@ def render_board_rows(rows: list[tuple], now: dt.datetime) -> tuple[str, list[di
         level = f'<b class="em-level lv-{lv}">{lv}</b> {rs_e}' if lv else '<b class="em-undisp">—</b>'
         html.append(
             f'<tr id="case-{pk}" class="{row_cls}" data-rc="{rc}" data-ld="{ld or ""}" data-st="{st}" data-al="{al}" data-rl="{rl}" '
-            f'data-dl="{dl}" data-sig="{lv}|{rs_e}|{tr}|{ty}|{ld or ""}">'
+            f'data-dl="{dl}" data-sig="{lv}|{rs_e}|{tr}|{ty}|{ch}|{ld or ""}">'
             f'<td><a href="{base}{pk}/">{esc(no)}</a></td>'
             f'<td><i class="em-state st-{st}">{states.get(st, st)}</i></td>'
             f'<td class="ty-{ty}">{types.get(ty, ty)}</td>'
+            f'<td class="ch-{ch}">{channels.get(ch) or esc(ch or "")}</td>'
             f'<td class="num">{"?" if tr is None else tr}</td>'
             f'<td><i class="mono">{esc(reg or eqp or src)}</i> {esc((addr or "")[:60])}</td>'
             f"<td>{level}</td>"
@@ -304,8 +306,11 @@ def _case_context(request, case) -> dict:
     scope = scope_of(user)
     timeline = selectors.case_timeline(user, case)
     kinds = dict(Milestone.Kind.choices)
+    channels = dict(Channel.choices)
     for m in timeline:
         m["kind_label"] = kinds.get(m["kind"], m["kind"])
+        ch = (m.get("data") or {}).get("channel")
+        m["channel_label"] = channels.get(ch, ch) if ch else ""
     durations = selectors.durations(case)
     response_limit = int(rule("dispatch_response_limit_s"))
     al = arrival_limit_s(case.elevator.urban)

@@ -97,6 +97,24 @@ class Destination(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("exchange:destination_detail", kwargs={"pk": self.pk})
 
+    @property
+    def record_type_labels(self) -> list[str]:
+        """``record_types`` as labels of :class:`RecordType` in the active language (an unknown value as stored)."""
+        return [record_type_label(t) for t in self.record_types or []]
+
+    @property
+    def adapter_label(self) -> str:
+        """The adapter's human name in the active language (the stored key when no such adapter is registered)."""
+        from .adapters import ADAPTERS
+
+        a = ADAPTERS.get(self.adapter)
+        return str(a.label) if a is not None and a.label else self.adapter
+
+
+def record_type_label(value: str) -> str:
+    """The label of a record type (:class:`RecordType`) in the active language; an unknown value as it is."""
+    return str(RecordType(value).label) if value in RecordType.values else value
+
 
 class OutboxRecord(models.Model):
     """One version of one object, mapped for one destination, waiting to be (or already) sent.
@@ -241,6 +259,24 @@ class SendLog(models.Model):
     @property
     def ok(self) -> bool:
         return self.http_status is not None and 200 <= self.http_status < 300 and not self.error_class
+
+    @property
+    def error_label(self) -> str:
+        """``error_class`` in the active language (:data:`SEND_ERROR_LABELS`; ``HTTP 503``, ``reply code 7`` and
+        exception class names as stored)."""
+        label = SEND_ERROR_LABELS.get(self.error_class)
+        return str(label) if label is not None else self.error_class
+
+
+#: the transport errors :mod:`liftsafe.exchange.services` records in ``SendLog.error_class`` → their label
+SEND_ERROR_LABELS = {
+    "timeout": _("timeout"),
+    "connection refused": _("connection refused"),
+    "connection error": _("connection error"),
+    "reply too large": _("reply too large"),
+    "bad reply": _("unreadable reply"),
+    "lease lost": _("lease lost (another worker took the batch over)"),
+}
 
 
 class ImportSchedule(models.Model):

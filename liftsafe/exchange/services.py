@@ -19,10 +19,11 @@ Sending (:func:`send_due`), per destination and call:
    the reply's ``code``); a 200 with a non-zero ``code`` and no per-record results, other statuses,
    timeouts (overall deadline), connection errors, a reply over ``exchange_max_reply_bytes`` or an
    unreadable 2xx reply → the whole batch is retried with exponential backoff (rule
-   ``exchange_retry_base_s`` doubling, capped at ``exchange_retry_max_s``). Transport failures
-   (no reply, 5xx, 429, too slow, too large) never finalise a batch; after ``exchange_max_attempts``
-   explicit refusals the batch and its records are ``failed``. The result is recorded only while the
-   worker still holds the batch's lease; one call stops after ``exchange_send_budget_s``;
+   ``exchange_retry_base_s`` doubling, capped at ``exchange_retry_max_s``). Transport-class failures
+   (:func:`_is_transport`: no reply, 5xx, 429, too slow, too large, and a "busy" 200 — non-zero
+   ``code``, no per-record results) never finalise a batch; after ``exchange_max_attempts`` explicit
+   refusals (other 4xx, an unreadable 2xx reply) the batch and its records are ``failed``. The result is
+   recorded only while the worker still holds the batch's lease; one call stops after ``exchange_send_budget_s``;
 5. a record rejected in a batch of several is retried alone; rejected again alone, it is
    ``rejected`` with the receiver's reason and reported (notification to the destination's creator).
 """
@@ -533,9 +534,40 @@ def _post(dest: Destination, batch: Batch, body: bytes, content_type: str) -> tu
     return status, content, err, secs
 
 
+#: error class of an HTTP 2xx whose body has a non-zero ``code`` and no per-record results (``{"code": 503,
+#: "message": "system busy"}``): the receiver is busy or down behind a gateway that answers 200
+BUSY = "busy (reply code {code})"
+REFUSED = "refused (reply code {code})"
+
+
+def _busy_code(code) -> bool:
+    """Whether a status code inside a 200 reply means "busy, try later": 5xx or 429 (as int or digit string)."""
+    try:
+        n = int(code)
+    except (TypeError, ValueError):
+        return False
+    return n >= 500 or n == 429
+
+
 def _is_transport(status: int | None, err: str) -> bool:
-    """Timeouts, connection errors, 5xx and 429: the receiver did not judge the batch (retried without limit)."""
-    return status is None or status >= 500 or status == 429 or err in ("timeout", "reply too large")
+    """The one rule that tells a transport-class failure from an explicit refusal, on an attempt's HTTP status
+    (None: no reply) and error class, as stored in :class:`SendLog`.
+
+    Transport-class (the receiver did not judge the batch; retried with backoff for ever, never counted towards
+    rule ``exchange_max_attempts``): no reply (timeout, connection refused/error), 5xx, 429, a reply too slow or
+    too large, and a "busy" 200 (:data:`BUSY`). Anything else with an error class is an explicit refusal (401,
+    403, 404 …, an unreadable 2xx reply ``bad reply``); ``exchange_max_attempts`` of those finalise the batch as
+    ``failed``. Design rule of liftsafe (docs/exchange.md "Sending"), not a FACTS rule.
+    """
+    return (status is None or status >= 500 or status == 429 or err in ("timeout", "reply too large")
+            or err.startswith(BUSY.split("{", 1)[0]))
+
+
+def _explicit_refusals(batch: Batch) -> int:
+    """Earlier attempts of ``batch`` that the receiver refused explicitly (see :func:`_is_transport`); attempts
+    logged as ``lease lost`` without an error of their own and successful ones do not count."""
+    return sum(1 for status, err in SendLog.objects.filter(batch=batch).exclude(error_class__in=("", "lease lost"))
+               .values_list("http_status", "error_class") if not _is_transport(status, err))
 
 
 def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: SendSummary) -> SendLog | None:
@@ -565,8 +597,9 @@ def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: Sen
                 reply = None  # a 400/422 without the documented body: the whole batch is refused
         if reply is not None and 200 <= status < 300 and not reply.results and not reply.batch_ok:
             # HTTP 200 with {"code": 503, "message": "system busy"} and no per-record result: the receiver
-            # did not judge the records; the whole batch is retried with backoff (never a rejection)
-            err = f"reply code {reply.code}"
+            # did not judge the records. Only a busy-like code (5xx, 429) is transport-class, retried with
+            # backoff; any other code (e.g. {"code": 401}) is an explicit refusal like its HTTP counterpart.
+            err = BUSY.format(code=reply.code) if _busy_code(reply.code) else REFUSED.format(code=reply.code)
             reply = None
     elif not err:
         err = f"HTTP {status}"
@@ -589,12 +622,9 @@ def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: Sen
             summary.failed_attempts += 1
             # the reply text stays in the send log (shown to data officers only), never in last_error
             batch.last_error = err
-            transport = _is_transport(status, err)
-            # only explicit refusals count towards exchange_max_attempts; a long outage keeps retrying at the cap
-            explicit = 0 if transport else 1 + (SendLog.objects.filter(batch=batch, http_status__lt=500)
-                                               .exclude(http_status=429).exclude(error_class="")
-                                               .exclude(error_class__in=("timeout", "reply too large", "lease lost")).count())
-            if not transport and explicit >= int(rule("exchange_max_attempts")):
+            # only explicit refusals count towards exchange_max_attempts; a long outage (or a receiver that keeps
+            # answering "busy") keeps retrying at the cap
+            if not _is_transport(status, err) and 1 + _explicit_refusals(batch) >= int(rule("exchange_max_attempts")):
                 batch.status = Batch.Status.FAILED
                 batch.next_attempt_at = None
                 OutboxRecord.objects.filter(pk__in=[r.pk for r in records], status=OutboxRecord.Status.PENDING).update(

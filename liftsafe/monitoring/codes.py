@@ -9,7 +9,12 @@ passenger 1 occupied / 2 empty, power 1 normal / 2 outage, door zone 1 in / 2 ou
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
+from typing import Any
+
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -108,36 +113,110 @@ EVENT_LABELS = {
     "e_bike": _iot("e-bike in the car"),
     "abnormal_vibration": _iot("abnormal vibration"),
 }
-#: the detail texts detection stores (English, stable) → translatable label
-DETAIL_LABELS = {
-    "passenger trapped at a landing": _iot("passenger trapped at a landing"),
-    "passenger trapped away from a landing": _iot("passenger trapped away from a landing"),
-    "car stopped outside the door zone": _iot("car stopped outside the door zone"),
-    "power outage": _iot("power outage"),
-    "car moved with the doors open": _iot("car moved with the doors open"),
-    "door open while running": _iot("door open while running"),
-    "up_limit switch": _iot("up_limit switch"),
-    "down_limit switch": _iot("down_limit switch"),
-    "at a landing": _iot("at a landing"),
-    "away from a landing": _iot("away from a landing"),
-    "position unknown": _iot("position unknown"),
-    # stored by earlier versions
-    "passenger trapped at a landing (平层关人)": _iot("passenger trapped at a landing"),
-    "passenger trapped away from a landing (非平层关人)": _iot("passenger trapped away from a landing"),
+# --------------------------------------------------------------------------- alarm texts (detail, clear reason)
+#: What detection stores in ``Alarm.detail`` and ``Alarm.cleared_reason``: stable, language-neutral texts
+#: (English words used as codes, never translated when stored: API clients, the emergency case details and
+#: the exchange uploads carry them as they are) with ``{name}`` parameters, each with its translatable label
+#: (``%(name)s`` placeholders). Writers build a text with :func:`alarm_text`; pages show one with
+#: :func:`detail_label` / :func:`reason_label`. The texts are those earlier versions stored, so old rows read
+#: the same; a text matching none (a person's clear reason) is shown as stored.
+ALARM_TEXTS: dict[str, tuple[str, Any]] = {
+    # details (services._apply, detect_offline, door.ingest)
+    "trapped_at_landing": ("passenger trapped at a landing", _iot("passenger trapped at a landing")),
+    "trapped_away": ("passenger trapped away from a landing", _iot("passenger trapped away from a landing")),
+    "stop_outside_zone": ("car stopped outside the door zone", _iot("car stopped outside the door zone")),
+    "power_outage": ("power outage", _iot("power outage")),
+    "ucm": ("car moved with the doors open", _iot("car moved with the doors open")),
+    "door_open_running": ("door open while running", _iot("door open while running")),
+    "up_limit": ("up_limit switch", _iot("up_limit switch")),
+    "down_limit": ("down_limit switch", _iot("down_limit switch")),
+    "at_landing": ("at a landing", _iot("at a landing")),
+    "away_from_landing": ("away from a landing", _iot("away from a landing")),
+    "position_unknown": ("position unknown", _iot("position unknown")),
+    "overspeed": ("{speed} m/s > {ratio}× {rated} m/s", _iot("%(speed)s m/s, over %(ratio)s × the rated %(rated)s m/s")),
+    "offline": ("no message since {since}", _iot("no message since %(since)s")),
+    "vibration": ("door vibration mean over {window} samples > {limit} dB for {samples} samples (peak {peak} dB)",
+                  _iot("door vibration mean over %(window)s samples > %(limit)s dB for %(samples)s samples (peak %(peak)s dB)")),
+    "vibration_hz": ("door vibration mean over {window} samples > {limit} dB for {samples} samples at {hz} Hz (peak {peak} dB)",
+                     _iot("door vibration mean over %(window)s samples > %(limit)s dB for %(samples)s samples at %(hz)s Hz "
+                          "(peak %(peak)s dB)")),
+    "vibration_s": ("door vibration mean over {window} samples > {limit} dB for {seconds} s (peak {peak} dB)",
+                    _iot("door vibration mean over %(window)s samples > %(limit)s dB for %(seconds)s s (peak %(peak)s dB)")),
+    # clear reasons (services._apply, _clear_offline, device_unbind)
+    "cleared_message": ("message received", _iot("message received")),
+    "cleared_unbound": ("device unbound", _iot("device unbound")),
+    "cleared_released": ("passenger released", _iot("passenger released")),
+    "cleared_zone": ("back in door zone", _iot("back in door zone")),
+    "cleared_door": ("door closed", _iot("door closed")),
+    "cleared_restore": ("event 40", _iot("back to normal operation (event 40)")),
+    "cleared_power": ("power normal", _iot("power normal")),
+    "cleared_up_limit": ("up_limit released", _iot("up_limit released")),
+    "cleared_down_limit": ("down_limit released", _iot("down_limit released")),
+    "cleared_speed": ("speed normal", _iot("speed normal")),
+    "cleared_vibration": ("vibration back to baseline", _iot("vibration back to baseline")),
 }
+#: texts stored by earlier versions → the key of :data:`ALARM_TEXTS` they mean
+_LEGACY_TEXTS = {
+    "passenger trapped at a landing (平层关人)": "trapped_at_landing",
+    "passenger trapped away from a landing (非平层关人)": "trapped_away",
+}
+_FIXED_TEXTS = {stored: key for key, (stored, _label) in ALARM_TEXTS.items() if "{" not in stored} | _LEGACY_TEXTS
+_PATTERN_TEXTS = [(key, re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^·]+?)", re.escape(stored)) + r"\Z"))
+                  for key, (stored, _label) in ALARM_TEXTS.items() if "{" in stored]
+
+
+def alarm_text(key: str, **params) -> str:
+    """The stored (language-neutral) text ``key`` of :data:`ALARM_TEXTS` with its ``{name}`` parameters filled in.
+
+    Raises:
+        KeyError: unknown ``key`` or a missing parameter (a programming error of the caller).
+    """
+    return ALARM_TEXTS[key][0].format(**params)
+
+
+def _param_display(name: str, value: str) -> str:
+    if name == "since":  # an ISO time: shown in the platform's time zone like every other time on the pages
+        try:
+            at = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if timezone.is_aware(at):
+            at = timezone.localtime(at)
+        return at.strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
+def _text_label(text: str) -> str:
+    """One stored text in the active language (unknown text as it is)."""
+    key = _FIXED_TEXTS.get(text)
+    if key is not None:
+        return str(ALARM_TEXTS[key][1])
+    for key, pattern in _PATTERN_TEXTS:
+        m = pattern.match(text)
+        if m:
+            return str(ALARM_TEXTS[key][1]) % {k: _param_display(k, v) for k, v in m.groupdict().items()}
+    return text
 
 
 def detail_label(code: str, detail: str) -> str:
-    """An alarm's stored ``detail`` in the active language: the event-code name (from ``code``) and the
-    known detection texts (" · "-separated parts) are translated; numbers and unknown text stay as stored."""
+    """An alarm's stored ``detail`` in the active language.
+
+    ``detail`` is " · "-separated parts: the event-code name of :data:`EVENT_CODES` (for the alarm's
+    ``code``) and texts of :data:`ALARM_TEXTS`, each translated; anything else stays as stored.
+    """
     parts = (detail or "").split(" · ")
     out = []
     for i, part in enumerate(parts):
         if i == 0 and code in EVENT_LABELS and part == EVENT_CODES.get(code):
             out.append(str(EVENT_LABELS[code]))
         else:
-            out.append(str(DETAIL_LABELS.get(part, part)))
+            out.append(_text_label(part))
     return " · ".join(out)
+
+
+def reason_label(reason: str) -> str:
+    """An alarm's stored ``cleared_reason`` in the active language (a person's own reason as written)."""
+    return _text_label(reason or "")
 
 
 class AlarmType(models.TextChoices):
@@ -202,3 +281,88 @@ DOOR_CLOSED, DOOR_NOT_CLOSED = 1, 2
 PASSENGER_PRESENT, PASSENGER_ABSENT = 1, 2
 POWER_NORMAL, POWER_OUTAGE = 1, 2
 IN_DOOR_ZONE, OUTSIDE_DOOR_ZONE = 1, 2
+
+
+# --------------------------------------------------------------------------- status fields for display
+def _st(text: str):
+    return pgettext_lazy("iot status", text)
+
+
+_MODE_VALUES = {0: _st("out of service"), 1: _st("normal operation"), 2: _st("inspection"), 3: _st("fire return"),
+                4: _st("firefighter operation"), 5: _st("emergency power"), 6: _st("earthquake mode"), 7: _st("unknown")}
+_RUNNING_VALUES = {0: _st("stopped"), 1: _st("running")}
+_DIR_VALUES = {0: _st("no direction"), 1: _st("up"), 2: _st("down")}
+_ZONE_VALUES = {IN_DOOR_ZONE: _st("in the door zone"), OUTSIDE_DOOR_ZONE: _st("outside the door zone")}
+_DOOR_VALUES = {DOOR_CLOSED: _st("closed"), DOOR_NOT_CLOSED: _st("not closed / no signal")}
+_PASSENGER_VALUES = {PASSENGER_PRESENT: _st("occupied"), PASSENGER_ABSENT: _st("empty")}
+_POWER_VALUES = {POWER_NORMAL: _st("normal"), POWER_OUTAGE: _st("outage")}
+_LIMIT_VALUES = {1: _st("tripped"), 2: _st("not tripped")}
+
+#: Every status / statistics field a page may show → ``(label, value labels or None, unit)``; the one mapping
+#: used wherever a status snapshot is shown (:func:`status_rows`). Keyed by the message's wire names (schema
+#: message-v1: ``mode``, ``running`` …, FACTS §3.5 / §4.1 codes) and by the FACTS §3.5 upload names of the
+#: alarm / case snapshot (``service_mode``, ``car_status`` …, see ``services._snapshot``), plus the statistics.
+STATUS_FIELDS: dict[str, tuple[Any, dict | None, str]] = {}
+for _names, _field in (
+    (("mode", "service_mode"), (_st("Service mode"), _MODE_VALUES, "")),
+    (("running", "car_status"), (_st("Car"), _RUNNING_VALUES, "")),
+    (("dir", "car_direction"), (_st("Direction"), _DIR_VALUES, "")),
+    (("floor", "car_position"), (_st("Floor"), None, "")),
+    (("door_zone",), (_st("Door zone"), _ZONE_VALUES, "")),
+    (("door", "door_status"), (_st("Door"), _DOOR_VALUES, "")),
+    (("passenger", "passenger_status"), (_st("Passenger"), _PASSENGER_VALUES, "")),
+    (("power", "power_status"), (_st("Power"), _POWER_VALUES, "")),
+    (("up_limit",), (_st("Top limit switch"), _LIMIT_VALUES, "")),
+    (("down_limit",), (_st("Bottom limit switch"), _LIMIT_VALUES, "")),
+    (("speed", "speed_mps"), (_st("Speed"), None, "m/s")),
+    # statistics (schema message-v1 "stats")
+    (("run_hours",), (_st("Running time"), None, "h")),
+    (("run_count",), (_st("Runs"), None, "")),
+    (("door_cycles",), (_st("Door cycles"), None, "")),
+    (("rope_bends",), (_st("Rope bends"), None, "")),
+    (("distance_m",), (_st("Distance"), None, "m")),
+    (("ball_bearing",), (_st("Door ball bearing"), None, "")),
+    (("humidity",), (_st("Humidity"), None, "%")),
+    (("vibration_db",), (_st("Door vibration"), None, "dB")),
+    (("rssi",), (_st("Signal strength"), None, "dBm")),
+    (("uptime_s",), (_st("Uptime"), None, "s")),
+):
+    for _name in _names:
+        STATUS_FIELDS[_name] = _field
+del _names, _field, _name
+
+
+def field_label(key: str) -> str:
+    """The label of a status / statistics field in the active language (an unknown key as it is)."""
+    f = STATUS_FIELDS.get(key)
+    return str(f[0]) if f else key
+
+
+def status_rows(data: dict | None) -> list[dict]:
+    """A status snapshot or statistics dict for display, in the active language.
+
+    Returns ``[{"key", "label", "value", "raw"}]`` in :data:`STATUS_FIELDS` order, then unknown keys (label = key,
+    value as stored); ``None`` values are left out. Coded values get their label (``mode`` 2 → "inspection" /
+    "检修"); a code outside the known ones shows as the number; numbers are formatted with
+    :func:`liftsafe.core.formatting.fmt_number` plus the unit.
+    """
+    from liftsafe.core.formatting import fmt_number
+
+    data = data or {}
+    order = {k: i for i, k in enumerate(STATUS_FIELDS)}
+    rows = []
+    for key in sorted(data, key=lambda k: (order.get(k, len(order)), k)):
+        raw = data[key]
+        if raw is None:
+            continue
+        label, values, unit = STATUS_FIELDS.get(key, (key, None, ""))
+        if values is not None and isinstance(raw, int) and raw in values:
+            value = str(values[raw])
+        elif isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            value = fmt_number(raw, unit)
+            if unit and unit != "%":
+                value = f"{value} {unit}"
+        else:
+            value = str(raw)
+        rows.append({"key": key, "label": str(label), "value": value, "raw": raw})
+    return rows

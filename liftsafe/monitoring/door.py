@@ -148,7 +148,7 @@ def ingest(device, *, start: dt.datetime, path: Path = DATA_FILE):
     Raises ``abnormal_vibration`` alarms for flagged windows (cleared at their end).
     Returns the :class:`~liftsafe.monitoring.models.DoorAnalyticsRun`.
     """
-    from .codes import AlarmType
+    from .codes import AlarmType, alarm_text
     from .models import DoorAnalyticsRun, MonitoringDevice
     from .services import clear_alarms, raise_alarm
 
@@ -160,10 +160,10 @@ def ingest(device, *, start: dt.datetime, path: Path = DATA_FILE):
     with transaction.atomic():
         for f in flags:
             raise_alarm(device.elevator, AlarmType.ABNORMAL_VIBRATION, device=device, code="abnormal_vibration",
-                        detail=f"door vibration mean over {rule('door_vibration_window')} samples > {baseline['limit']:.2f} dB "
-                               f"for {f['samples'] / HZ:.0f} s (peak {f['peak_db']:.1f} dB)",
+                        detail=alarm_text("vibration_s", window=rule("door_vibration_window"), limit=f"{baseline['limit']:.2f}",
+                                          seconds=f"{f['samples'] / HZ:.0f}", peak=f"{f['peak_db']:.1f}"),
                         device_time=when(f["start"]), now=now)
-            clear_alarms(device.elevator_id, [AlarmType.ABNORMAL_VIBRATION], now=now, reason="vibration back to baseline")
+            clear_alarms(device.elevator_id, [AlarmType.ABNORMAL_VIBRATION], now=now, reason=alarm_text("cleared_vibration"))
         last = series.rows[-1] if series.rows else {}
         MonitoringDevice.objects.filter(pk=device.pk).update(
             last_stats={**last, "ts": when(len(series.rows) - 1).isoformat()} if last else {})

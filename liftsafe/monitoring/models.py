@@ -135,6 +135,13 @@ class Alarm(models.Model):
 
         return detail_label(self.code, self.detail)
 
+    @property
+    def cleared_reason_display(self) -> str:
+        """``cleared_reason`` in the active language (:func:`liftsafe.monitoring.codes.reason_label`)."""
+        from .codes import reason_label
+
+        return reason_label(self.cleared_reason)
+
 
 class ProcessedMessage(models.Model):
     """Ledger of processed (device id, message id) pairs: a redelivery finds its row and has no second effect.
@@ -200,3 +207,10 @@ class DoorAnalyticsRun(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+
+    @property
+    def repair_rows(self) -> list[tuple[str, int]]:
+        """``repairs`` as ``[(column label in the active language, cells repaired)]`` (:func:`codes.field_label`)."""
+        from .codes import field_label
+
+        return [(field_label(k), v) for k, v in (self.repairs or {}).items()]

@@ -184,7 +184,7 @@ def device_unbind(user, device: MonitoringDevice) -> MonitoringDevice:
     with transaction.atomic():
         unbind_device(device)
         Alarm.objects.filter(device=device, type=AlarmType.OFFLINE, cleared_at__isnull=True).update(
-            cleared_at=timezone.now(), cleared_reason="device unbound")
+            cleared_at=timezone.now(), cleared_reason=C.alarm_text("cleared_unbound"))
     device.refresh_from_db()
     return device
 
@@ -521,7 +521,7 @@ def _clear_offline(device_pks: list[int], now: dt.datetime) -> int:
         qs = qs.filter(pk__in=ids)
     else:
         qs = qs.filter(device_id__in=device_pks)
-    return qs.update(cleared_at=now, cleared_reason="message received")
+    return qs.update(cleared_at=now, cleared_reason=C.alarm_text("cleared_message"))
 
 
 def _active_alarms(elevator_ids) -> dict[int, set]:
@@ -758,13 +758,13 @@ def _door_vibration(d: _Dev, m: _Msg, res: BatchResult, now: dt.datetime) -> Non
     state = d.state.setdefault("door", {})
     for ev in door_stream.observe(state, values):
         if ev.kind == "raise":
-            rate = f" at {hz:g} Hz" if hz else ""
             ts = m.ts - dt.timedelta(seconds=(len(values) - 1 - ev.index) / hz) if hz else m.ts
-            _raise(d, AlarmType.ABNORMAL_VIBRATION, res, now, code="abnormal_vibration", ts=ts,
-                   detail=f"door vibration mean over {rule('door_vibration_window')} samples > {ev.limit:.2f} dB"
-                          f" for {ev.samples} samples{rate} (peak {ev.peak_db:.1f} dB)")
+            detail = C.alarm_text("vibration_hz" if hz else "vibration", window=rule("door_vibration_window"),
+                                  limit=f"{ev.limit:.2f}", samples=ev.samples, hz=f"{hz:g}" if hz else "",
+                                  peak=f"{ev.peak_db:.1f}")
+            _raise(d, AlarmType.ABNORMAL_VIBRATION, res, now, code="abnormal_vibration", ts=ts, detail=detail)
         else:
-            _clear(d, [AlarmType.ABNORMAL_VIBRATION], res, now, "vibration back to baseline")
+            _clear(d, [AlarmType.ABNORMAL_VIBRATION], res, now, C.alarm_text("cleared_vibration"))
 
 
 _POWER_LOSS, _ENTRAPMENT, _STOP_OUTSIDE = [AlarmType.POWER_LOSS], [AlarmType.ENTRAPMENT], [AlarmType.STOP_OUTSIDE_ZONE]
@@ -795,13 +795,14 @@ def _apply(d: _Dev, m: _Msg, res: BatchResult, now: dt.datetime, cfg: _Cfg | Non
         if mode is not None and (d.last_device_time is None or m.ts >= d.last_device_time):
             d.last_status = {**d.last_status, "mode": mode}
         if code == C.RESTORE_CODE:
-            _clear(d, C.CLEARED_BY_RESTORE, res, now, "event 40")
+            _clear(d, C.CLEARED_BY_RESTORE, res, now, C.alarm_text("cleared_restore"))
         type_ = C.CODE_ALARM.get(code)
         if type_:
             detail = C.EVENT_CODES.get(code, "")
             if type_ == AlarmType.ENTRAPMENT:
                 zone = d.last_status.get("door_zone")
-                detail += " · " + ("at a landing" if zone == C.IN_DOOR_ZONE else "away from a landing" if zone == C.OUTSIDE_DOOR_ZONE else "position unknown")
+                detail += " · " + C.alarm_text("at_landing" if zone == C.IN_DOOR_ZONE else "away_from_landing"
+                                               if zone == C.OUTSIDE_DOOR_ZONE else "position_unknown")
             _raise(d, type_, res, now, code=code, detail=detail[:255], ts=m.ts)
         return "accepted"
     # status
@@ -818,48 +819,49 @@ def _apply(d: _Dev, m: _Msg, res: BatchResult, now: dt.datetime, cfg: _Cfg | Non
     state = d.state
     # power loss (FACTS §4.1 停电)
     if s["power"] == C.POWER_OUTAGE:
-        _raise(d, AlarmType.POWER_LOSS, res, now, code="status.power", detail="power outage", ts=ts)
+        _raise(d, AlarmType.POWER_LOSS, res, now, code="status.power", detail=C.alarm_text("power_outage"), ts=ts)
     else:
-        _clear(d, _POWER_LOSS, res, now, "power normal")
+        _clear(d, _POWER_LOSS, res, now, C.alarm_text("cleared_power"))
     # entrapment: passenger present, doors closed, car stopped, beyond iot_entrapment_s (FACTS §4.1 平层/非平层关人)
     passenger = s["passenger"]
     trapped = passenger == C.PASSENGER_PRESENT and door_closed and stopped
     if _timer(d, "trap", trapped, ts, cfg.entrapment_s):
-        where = "at a landing" if in_zone else "away from a landing"  # 平层关人 / 非平层关人; shown via codes.detail_label
-        _raise(d, AlarmType.ENTRAPMENT, res, now, code="status.entrapment", detail=f"passenger trapped {where}", ts=ts)
+        where = "trapped_at_landing" if in_zone else "trapped_away"  # 平层关人 / 非平层关人 (codes.ALARM_TEXTS)
+        _raise(d, AlarmType.ENTRAPMENT, res, now, code="status.entrapment", detail=C.alarm_text(where), ts=ts)
     elif passenger == C.PASSENGER_ABSENT or (not door_closed and in_zone):
-        _clear(d, _ENTRAPMENT, res, now, "passenger released")
+        _clear(d, _ENTRAPMENT, res, now, C.alarm_text("cleared_released"))
     # stop outside the door zone (FACTS §4.1 04 / 门区外停梯)
     if _timer(d, "zone", stopped and not in_zone, ts, cfg.zone_s):
-        _raise(d, AlarmType.STOP_OUTSIDE_ZONE, res, now, code="status.stop_outside_zone", detail="car stopped outside the door zone", ts=ts)
+        _raise(d, AlarmType.STOP_OUTSIDE_ZONE, res, now, code="status.stop_outside_zone", detail=C.alarm_text("stop_outside_zone"), ts=ts)
     elif in_zone:
-        _clear(d, _STOP_OUTSIDE, res, now, "back in door zone")
+        _clear(d, _STOP_OUTSIDE, res, now, C.alarm_text("cleared_zone"))
     # door open while running / unintended movement (car leaves a landing with the doors open)
     if running and not door_closed:
         if prev.get("running") == 0 and prev.get("door") == C.DOOR_NOT_CLOSED:
-            _raise(d, AlarmType.UNINTENDED_MOVEMENT, res, now, code="status.ucm", detail="car moved with the doors open", ts=ts)
+            _raise(d, AlarmType.UNINTENDED_MOVEMENT, res, now, code="status.ucm", detail=C.alarm_text("ucm"), ts=ts)
         elif _timer(d, "door_run", True, ts, cfg.door_run_s):
-            _raise(d, AlarmType.DOOR_OPEN_RUNNING, res, now, code="status.door_open_running", detail="door open while running", ts=ts)
+            _raise(d, AlarmType.DOOR_OPEN_RUNNING, res, now, code="status.door_open_running", detail=C.alarm_text("door_open_running"), ts=ts)
     else:
         state.pop("door_run_since", None)
         if door_closed:
-            _clear(d, _DOOR_OPEN_RUNNING, res, now, "door closed")
+            _clear(d, _DOOR_OPEN_RUNNING, res, now, C.alarm_text("cleared_door"))
     # over-travel (FACTS §4.1 冲顶/蹲底): final limit switches
     for key, type_, types in _LIMITS:
         v = s.get(key)
         if v == 1:
-            _raise(d, type_, res, now, code=f"status.{key}", detail=f"{key} switch", ts=ts)
+            _raise(d, type_, res, now, code=f"status.{key}", detail=C.alarm_text(key), ts=ts)
         elif v == 2:
-            _clear(d, types, res, now, f"{key} released")
+            _clear(d, types, res, now, C.alarm_text(f"cleared_{key}"))
     # overspeed (FACTS §4.1 超速 1.2×)
     rated = d.rated_speed
     speed = s.get("speed")
     if rated and speed is not None:
         ratio = cfg.overspeed_ratio
         if speed > float(ratio) * float(rated):
-            _raise(d, AlarmType.OVERSPEED, res, now, code="status.overspeed", detail=f"{speed} m/s > {ratio}× {rated} m/s", ts=ts)
+            _raise(d, AlarmType.OVERSPEED, res, now, code="status.overspeed",
+                   detail=C.alarm_text("overspeed", speed=speed, ratio=ratio, rated=rated), ts=ts)
         elif speed <= float(rated):
-            _clear(d, _OVERSPEED, res, now, "speed normal")
+            _clear(d, _OVERSPEED, res, now, C.alarm_text("cleared_speed"))
     # timers pending → the periodic job fires them if no new status comes
     if "trap_since" in state or "zone_since" in state:
         pending = [dt.datetime.fromisoformat(state[k]) + dt.timedelta(seconds=lim)
@@ -1049,7 +1051,7 @@ def detect_offline(now: dt.datetime | None = None) -> int:
             if MonitoringDevice.objects.filter(pk=pk, online=True, last_seen__lt=cutoff).update(online=False):
                 dev = MonitoringDevice.objects.select_related("elevator").get(pk=pk)
                 raise_alarm(dev.elevator, AlarmType.OFFLINE, device=dev, code="heartbeat",
-                            detail=f"no message since {dev.last_seen.isoformat()}", snapshot=_snapshot(dev.last_status), now=now)
+                            detail=C.alarm_text("offline", since=dev.last_seen.isoformat()), snapshot=_snapshot(dev.last_status), now=now)
                 n += 1
     return n
 

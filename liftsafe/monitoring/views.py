@@ -19,6 +19,8 @@ from django.views.decorators.http import require_POST
 from liftsafe.registry.selectors import elevator_get
 
 from . import selectors, services
+from .codes import status_rows
+from .models import DeadLetter
 from .door_stream import summary
 
 
@@ -38,6 +40,10 @@ def _back(request, default: str, **kw):
     return redirect(default, **kw)
 
 
+def _reason_label(reason: str) -> str:
+    return str(DeadLetter.Reason(reason).label) if reason in DeadLetter.Reason.values else reason
+
+
 @login_required
 def overview(request):
     """Coverage by area, devices offline, active alarms, correlated incidents, door sensors (htmx → the alarm panel only)."""
@@ -54,7 +60,7 @@ def overview(request):
         "offline": list(selectors.devices_for(user).filter(active=True, online=False, last_seen__isnull=False)
                         .order_by("last_seen")[:50]),
         "door_sensors": selectors.door_sensors_for(user),
-        "dead": selectors.dead_letter_counts(user),
+        "dead": [(_reason_label(reason), n) for reason, n in selectors.dead_letter_counts(user).items()],
     })
     return render(request, "monitoring/overview.html", ctx)
 
@@ -67,8 +73,8 @@ def elevator_monitoring(request, pk: int):
     devices = list(selectors.devices_for(user).filter(elevator=elevator).order_by("-active", "device_id"))
     ctx = {
         "e": elevator,
-        "devices": [{"d": d, "door": summary((d.state or {}).get("door")),
-                     "stats": {k: v for k, v in (d.last_stats or {}).items() if k != "ts"}} for d in devices],
+        "devices": [{"d": d, "door": summary((d.state or {}).get("door")), "status": status_rows(d.last_status),
+                     "stats": status_rows({k: v for k, v in (d.last_stats or {}).items() if k != "ts"})} for d in devices],
         "alarms": list(selectors.alarms_for(user, elevator_id=elevator.pk)[:200]),
         "door_runs": list(selectors.door_runs_for(user, elevator)),
         "can_bind": services.may_bind(user, elevator),

@@ -28,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import math
 import re
 
 from django.template.loader import render_to_string
@@ -36,34 +35,16 @@ from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from liftsafe.core.formatting import DASH, fmt_number  # noqa: F401 - re-exported: reports.render.fmt_number
+
 from .charts import chart_png, chart_svg, unit_label
 from .fonts import cjk_font
 
-DASH = "—"
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # fpdf2 subsets the font through fontTools, which logs at INFO
 
 
 # --------------------------------------------------------------------------- formatting (shared by all renderers)
-def fmt_number(value, unit: str = "") -> str:
-    """A number for display: thousands separators, at most 2 decimals (3 for small rates), "—" for None.
-
-    >>> fmt_number(76088, "count"), fmt_number(12.5, "%"), fmt_number(None)
-    ('76,088', '12.5%', '—')
-    """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return DASH
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        text = f"{value:,}"
-    elif isinstance(value, float):
-        digits = 3 if 0 < abs(value) < 1 else 2
-        if 0 < abs(value) < 0.01:  # small rates keep two significant digits (0.0027%, not 0%)
-            digits = 1 - math.floor(math.log10(abs(value)))
-        text = f"{value:,.{digits}f}".rstrip("0").rstrip(".") if value != int(value) else f"{int(value):,}"
-    else:
-        return str(value)
-    return text + "%" if unit == "%" else text
+# fmt_number lives in liftsafe.core.formatting (pages use it too); imported here for the renderers and existing callers
 
 
 def fmt_cell(value) -> str:

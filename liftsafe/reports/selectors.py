@@ -11,6 +11,12 @@ Scope: the numbers cover only what the caller may see —
 area); hazards through ``hazards.selectors.hazards_for``. An area outside
 the caller's scope is refused exactly like an unknown code.
 
+Area: elevators (the fleet) by their registry area now; cases by their own
+``EmergencyCase.area`` — the area where the case happened, set at intake — so a
+city or district report reads only that area's cases (index
+``emergency_case_area_recv_idx``) without joining elevators, and a re-coded
+elevator's old cases stay in the area where they happened.
+
 Definitions (the appendix of every report repeats them; see docs/reports.md):
 
 - *elevators in use*: elevators in scope and area in use at the END of each
@@ -144,9 +150,11 @@ class _Base:
             self._area_ids = list(Area.objects.filter(path__startswith=self.area.path).values_list("pk", flat=True))
         self._area_is_scope = self.scope.is_admin or (self.scope.role in AREA_ROLES and self.area is not None)
 
-    def _narrow(self, qs: QuerySet, prefix: str) -> QuerySet:
+    def _narrow(self, qs: QuerySet, prefix: str, area_field: str | None = None) -> QuerySet:
+        """``qs`` in the report's area (``area_field``, default ``<prefix>area_id``) and the caller's scope
+        (through the elevator at ``prefix``)."""
         if self._area_ids is not None:
-            qs = qs.filter(**{f"{prefix}area_id__in": self._area_ids})
+            qs = qs.filter(**{f"{area_field or prefix + 'area_id'}__in": self._area_ids})
         if not self._area_is_scope:
             qs = scope_elevators(self.scope, qs, prefix=prefix)
         return qs
@@ -156,9 +164,10 @@ class _Base:
         return self._narrow(Elevator.objects.filter(fleet_q(period)), "")
 
     def cases(self, period: Period) -> QuerySet[EmergencyCase]:
-        """Cases received in ``period`` on elevators in scope and area (any elevator status)."""
+        """Cases received in ``period`` in the area (the case's own area, where it happened: no elevator join)
+        on elevators in scope (any elevator status)."""
         qs = EmergencyCase.objects.filter(received_at__gte=period.start_at, received_at__lt=period.end_at)
-        return self._narrow(qs, "elevator__").order_by()
+        return self._narrow(qs, "elevator__", area_field="area_id").order_by()
 
     def hazards(self):
         from liftsafe.hazards.selectors import filed_q, hazards_for
@@ -529,13 +538,14 @@ ATTRIBUTES = ("category", "place_type", "band", "area_id")
 def attribute_groups(base: _Base, period: Period) -> tuple[dict, dict]:
     """The four breakdowns by an elevator attribute (category, place type, age band, area) in two scans:
     ``({(category, place_type, band, area_id): elevators in use}, {same key: (faults, entrapments)})``, one
-    GROUP BY over the fleet and one over the period's faults joined to their elevators. The tables sum these
+    GROUP BY over the fleet and one over the period's faults joined to their elevators. The fleet's area is the
+    elevator's, a fault's area the case's own (where it happened; None for a case stored without one). The tables sum these
     groups in Python (:func:`_project`): ~31,000 groups for the benchmark's province of 1M elevators (105 areas),
     read in well under a second, instead of re-reading the period's cases once per table."""
     ref = period.end - dt.timedelta(days=1)
     fleet = {(r["category"], r["place_type"], r["band"], r["area_id"]): r["n"] for r in base.elevators(period).order_by()
              .annotate(band=_age_band_expr("", ref)).values(*ATTRIBUTES).annotate(n=Count("id")).order_by()}
-    ckeys = ("elevator__category", "elevator__place_type", "band", "elevator__area_id")
+    ckeys = ("elevator__category", "elevator__place_type", "band", "area_id")
     cases = {tuple(r[k] for k in ckeys): (r["f"], r["e"]) for r in base.cases(period).filter(FAULT_Q)
              .annotate(band=_age_band_expr("elevator__", ref)).values(*ckeys)
              .annotate(f=Count("id"), e=Count("id", filter=ENTRAPMENT_Q)).order_by()}
@@ -579,18 +589,21 @@ def by_age_band(base: _Base, period: Period, groups: tuple[dict, dict] | None = 
 
 def by_area(base: _Base, period: Period, groups: tuple[dict, dict] | None = None) -> dict:
     """Rows per child area of the report's area (top-level areas for "all"); elevators directly in the
-    report's area itself get their own row."""
+    report's area itself get their own row. Elevators count in their area, faults in the case's own area;
+    faults of cases stored without an area (only possible in a report without an area filter) get an
+    "Unknown" row, so the rows still add up to the headline."""
     fleet, cases = _project(groups or attribute_groups(base, period), "area_id")
     ids = set(fleet) | set(cases)
-    paths = dict(Area.objects.filter(pk__in=ids).values_list("pk", "path"))
+    paths = dict(Area.objects.filter(pk__in=ids - {None}).values_list("pk", "path"))
     root = base.area.path if base.area else ""
-    group_of: dict[int, str] = {}
+    group_of: dict[int | None, str] = {None: ""}
     for pk, path in paths.items():
         rest = path[len(root):]
         group_of[pk] = root + rest.split("/", 1)[0] + "/" if rest else root
     en = translation.get_language() == "en"
     groups = {a.path: (a.code, a.name_en if en and a.name_en else a.name)
               for a in Area.objects.filter(path__in=set(group_of.values()))}
+    groups[""] = ("", _("Unknown"))
     gf: dict[str, int] = {}
     gc: dict[str, tuple] = {}
     for pk, n in fleet.items():
@@ -599,7 +612,7 @@ def by_area(base: _Base, period: Period, groups: tuple[dict, dict] | None = None
         g = group_of[pk]
         of, oe = gc.get(g, (0, 0))
         gc[g] = (of + f, oe + e)
-    keys = sorted(gf.keys() | gc.keys(), key=lambda p: groups.get(p, (p, p))[0])
+    keys = sorted(gf.keys() | gc.keys(), key=lambda p: (p == "", groups.get(p, (p, p))[0]))  # "Unknown" last
     rows = _fleet_rows([(p, groups.get(p, (p, p))[1]) for p in keys], gf, gc, period.months)
     for row, p in zip(rows, keys):
         row.insert(1, groups.get(p, (p, p))[0])

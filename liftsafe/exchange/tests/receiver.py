@@ -62,6 +62,8 @@ class Receiver:
                     return self._send(403, b"forbidden: token of LS-secret-record", "text/plain")
                 if mode == "busy":
                     return self._send(200, b'{"code": 503, "message": "system busy"}', "application/json")
+                if mode == "refused200":
+                    return self._send(200, b'{"code": 401, "message": "token invalid"}', "application/json")
                 if mode == "huge":
                     return self._send(200, b"x" * rec.delay_bytes, "application/json")
                 if mode == "slow":

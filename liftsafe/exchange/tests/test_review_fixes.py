@@ -89,9 +89,48 @@ def test_http_200_with_business_error_code_is_retried_not_rejected(world, receiv
     assert (s.failed_attempts, s.rejected, s.retried_alone) == (1, 0, 0)
     assert set(OutboxRecord.objects.values_list("status", "solo")) == {("pending", False)}
     b = Batch.objects.get()
-    assert b.status == "pending" and b.next_attempt_at == t + 60 * S and b.last_error == "reply code 503"
+    assert b.status == "pending" and b.next_attempt_at == t + 60 * S and b.last_error == "busy (reply code 503)"
     receiver.mode = "accept"
     assert services.send_due(d, now=t + 60 * S).accepted == 2
+
+
+def test_a_receiver_that_stays_busy_is_retried_like_an_outage_never_failed(world, receiver, settings):
+    """A 200 + {"code": 503} is transport-class: same backoff as a 5xx, never counted towards exchange_max_attempts
+    (here 2), each attempt logged with why; explicit refusals (403) still finalise the batch after the limit."""
+    settings.LIFTSAFE_RULES = {**settings.LIFTSAFE_RULES, "exchange_retry_max_s": 200, "exchange_max_attempts": 2}
+    open_case(world, "a1")
+    d = national(world, receiver)
+    services.enqueue_changed(d)
+    receiver.mode = "busy"
+    at = timezone.now()
+    delays = []
+    for _ in range(6):  # three times the attempt limit
+        s = services.send_due(d, now=at)
+        assert (s.attempts, s.failed_attempts, s.rejected) == (1, 1, 0)
+        b = Batch.objects.get()
+        assert b.status == "pending", "a busy receiver must never finalise the batch"
+        delays.append((b.next_attempt_at - at).total_seconds())
+        at = b.next_attempt_at
+    assert delays == [60, 120, 200, 200, 200, 200]  # exchange_retry_base_s doubling, capped at exchange_retry_max_s
+    assert b.attempts == 6 and b.last_error == "busy (reply code 503)"
+    assert OutboxRecord.objects.get().status == "pending"
+    logs = list(SendLog.objects.filter(batch=b).order_by("attempt"))
+    assert [(x.attempt, x.http_status, x.error_class) for x in logs] == [(n, 200, "busy (reply code 503)") for n in range(1, 7)]
+    assert all("system busy" in x.response_excerpt for x in logs)  # the receiver's own words stay in the send log
+    # the same rule for a real 5xx in between: still pending
+    receiver.mode = "500"
+    services.send_due(d, now=at)
+    b.refresh_from_db()
+    assert b.status == "pending" and b.last_error == "HTTP 500"
+    # explicit refusals are counted on their own: the first 403 leaves it pending, the second (the limit) fails it
+    receiver.mode = "403"
+    services.send_due(d, now=b.next_attempt_at)
+    b.refresh_from_db()
+    assert b.status == "pending"
+    services.send_due(d, now=b.next_attempt_at)
+    b.refresh_from_db()
+    assert (b.status, b.attempts, b.last_error) == ("failed", 9, "HTTP 403")
+    assert OutboxRecord.objects.get().status == "failed"
 
 
 def test_reply_larger_than_the_limit_is_a_failed_attempt(world, receiver, settings):
@@ -250,3 +289,21 @@ def test_demo_loopback_destination_stays_editable(world, settings):
     assert nat.endpoint_url.startswith("http://127.0.0.1")
     d = services.destination_update(world.users["admin"], nat, batch_size=7)  # URL unchanged: no host check
     assert d.batch_size == 7 and d.auth_token == nat.auth_token
+
+
+def test_a_200_carrying_a_non_busy_code_is_an_explicit_refusal(world, receiver, settings):
+    """200 + {"code": 401} without per-record results is a refusal like an HTTP 401: counted towards
+    exchange_max_attempts (here 2) and the batch fails; only 5xx/429 codes inside a 200 mean "busy"."""
+    settings.LIFTSAFE_RULES = {**settings.LIFTSAFE_RULES, "exchange_max_attempts": 2}
+    open_case(world, "a1")
+    d = national(world, receiver)
+    services.enqueue_changed(d)
+    receiver.mode = "refused200"
+    services.send_due(d, now=timezone.now())
+    b = Batch.objects.get()
+    assert (b.status, b.last_error) == ("pending", "refused (reply code 401)")
+    services.send_due(d, now=b.next_attempt_at)
+    b.refresh_from_db()
+    assert (b.status, b.attempts, b.last_error) == ("failed", 2, "refused (reply code 401)")
+    log = SendLog.objects.filter(batch=b).order_by("attempt").last()
+    assert "token invalid" in log.response_excerpt

@@ -121,12 +121,12 @@ def test_elevator_page_shows_device_state_history_and_forms_by_role(client, worl
     url = f"/monitoring/elevators/{world.elevators['a1'].pk}/"
     client.login(username="maintenance_unit", password=PASSWORD)
     html = client.get(url).content.decode()
-    for text in ("D-a1", "st-3", "floor=7", "run_count=4242", 'id="bind-form"', "/unbind/", "/clear/"):
+    for text in ("D-a1", "st-3", "楼层: 7", "累计运行次数: 4,242", 'id="bind-form"', "/unbind/", "/clear/"):
         assert text in html, text
     assert "online" in html or "在线" in html
     client.login(username="regulator", password=PASSWORD)
     html = client.get(url).content.decode()
-    assert "st-3" in html and "run_count=4242" in html
+    assert "st-3" in html and "累计运行次数: 4,242" in html
     assert 'id="bind-form"' not in html and "/unbind/" not in html and "/clear/" not in html and "/acknowledge/" not in html
     # page refusal: a regulator posting anyway gets a message, nothing changes
     r = client.post(f"/monitoring/elevators/{world.elevators['a1'].pk}/devices/bind/", {"device_id": "REG-1"}, follow=True)

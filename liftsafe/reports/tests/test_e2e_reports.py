@@ -70,8 +70,9 @@ def populate(world) -> int:
             a = d + dt.timedelta(seconds=rng.randint(600, 2600))
             rel = a + dt.timedelta(seconds=rng.randint(200, 1500))
             cause = rng.choice(causes) if state == "completed" else ("", "")
+            elevator = rng.choice(elevators)
             EmergencyCase.objects.create(
-                elevator=rng.choice(elevators), order_number=f"E2E{n:06d}", channel=rng.choices(
+                elevator=elevator, area_id=elevator.area_id, order_number=f"E2E{n:06d}", channel=rng.choices(
                     ["phone_96333", "car_alarm", "iot", "qr_report"], [6, 2, 2, 1])[0], case_type=kind, state=state,
                 received_at=received, level=1, dispatched_at=d, level_dispatched_at=d, responded_at=r, arrived_at=a,
                 released_at=rel if kind == "entrapment" else None, closed_at=rel, cause_class=cause[0], cause_item=cause[1],

@@ -43,7 +43,7 @@ def mk_case(elevator, received_at, *, case_type="entrapment", state="completed",
     a = d + dt.timedelta(seconds=arrive_s) if arrive_s is not None else None
     rel = a + dt.timedelta(seconds=release_s) if release_s is not None else None
     return EmergencyCase.objects.create(
-        elevator=elevator, order_number=f"T{next(_seq):08d}", channel=channel, case_type=case_type, received_at=received_at,
+        elevator=elevator, area_id=elevator.area_id, order_number=f"T{next(_seq):08d}", channel=channel, case_type=case_type, received_at=received_at,
         state=state, level=1 if d else 0, dispatched_at=d, level_dispatched_at=d, responded_at=r, arrived_at=a, released_at=rel,
         closed_at=(rel or received_at) + dt.timedelta(minutes=1), cause_class=cause[0], cause_item=cause[1],
         released_count=released_count)

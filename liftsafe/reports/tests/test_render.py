@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.utils import translation
 
+from liftsafe.core import formatting
 from liftsafe.reports import charts, fonts, render
 from liftsafe.reports.tests.sample_report import sample_data
 
@@ -65,10 +66,7 @@ def test_env_font_without_cjk_is_refused(monkeypatch):
 # --------------------------------------------------------------------------- formatting
 def test_number_and_change_formatting():
     with translation.override("en"):
-        assert render.fmt_number(76088) == "76,088"
-        assert render.fmt_number(12.5, "%") == "12.5%"
-        assert render.fmt_number(None) == "—"
-        assert render.fmt_number(0.125) == "0.125"
+        assert render.fmt_number is formatting.fmt_number  # moved to core (tests: core/tests/test_formatting.py)
         assert render.change(312, 287, "count") == {"arrow": "↑", "text": "+8.7%", "direction": "up"}
         assert render.change(2.5, 2.98, "%")["text"] == "−0.48 pp"
         assert render.change(5, 0, "count")["text"] == "+5"
@@ -252,7 +250,7 @@ def test_renderers_walk_the_selectors_report(world):
 
     sh = ZoneInfo("Asia/Shanghai")
     for day, kind in ((3, "entrapment"), (9, "entrapment"), (17, "fault_report")):
-        EmergencyCase.objects.create(elevator=world.elevators["a1"], order_number=f"R{day:08d}", channel="phone_96333",
+        EmergencyCase.objects.create(elevator=world.elevators["a1"], area_id=world.elevators["a1"].area_id, order_number=f"R{day:08d}", channel="phone_96333",
                                      case_type=kind, state="completed", received_at=dt.datetime(2023, 5, day, 9, tzinfo=sh))
     data = selectors.report_data(world.users["regulator"], area_code="320102", period="2023-05", language="zh-hans")
     html = render.render_html(data)

@@ -18,7 +18,7 @@ _n = iter(range(1, 10**6))
 
 
 def mk(e, at, **kw):
-    d = dict(elevator=e, order_number=f"RF{next(_n):07d}", channel="phone_96333", case_type="entrapment",
+    d = dict(elevator=e, area_id=e.area_id, order_number=f"RF{next(_n):07d}", channel="phone_96333", case_type="entrapment",
              received_at=at, state="completed", level=0)
     d.update(kw)
     return EmergencyCase.objects.create(**d)

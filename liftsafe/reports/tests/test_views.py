@@ -27,13 +27,13 @@ def add_cases(world):
                            ("a2", 17, "fault_report"), ("b1", 5, "entrapment"), ("b1", 6, "entrapment")):
         n += 1
         received = dt.datetime(2023, 5, day, 8 + n, tzinfo=SH)
-        EmergencyCase.objects.create(elevator=world.elevators[key], order_number=f"V{n:08d}", channel="phone_96333",
+        EmergencyCase.objects.create(elevator=world.elevators[key], area_id=world.elevators[key].area_id, order_number=f"V{n:08d}", channel="phone_96333",
                                      case_type=kind, state="completed", received_at=received,
                                      dispatched_at=received + dt.timedelta(minutes=1),
                                      responded_at=received + dt.timedelta(minutes=3),
                                      arrived_at=received + dt.timedelta(minutes=20),
                                      released_at=received + dt.timedelta(minutes=30))
-    EmergencyCase.objects.create(elevator=world.elevators["a1"], order_number="V00000099", channel="phone_96333",
+    EmergencyCase.objects.create(elevator=world.elevators["a1"], area_id=world.elevators["a1"].area_id, order_number="V00000099", channel="phone_96333",
                                  case_type="entrapment", state="completed", received_at=dt.datetime(2023, 4, 20, 9, tzinfo=SH))
 
 
