@@ -1,5 +1,6 @@
 """Shared pytest fixtures. Tests that need PostgreSQL, Redis or MQTT must fail (not skip) when CI is set."""
 import os
+from pathlib import Path
 
 import pytest
 
@@ -7,10 +8,33 @@ from liftsafe.core.testing import make_world
 
 
 def pytest_sessionstart(session):
-    """Compile stale translation catalogs (.po → .mo, polib) so pages render in zh-Hans."""
+    """Compile stale translation catalogs (.po → .mo, polib) so pages render in zh-Hans; remove SQLite test
+    databases left behind by killed runs."""
     from liftsafe.core.i18n import compile_catalogs
 
     compile_catalogs()
+    _remove_stale_sqlite_test_databases()
+
+
+def _remove_stale_sqlite_test_databases() -> None:
+    """Delete ``<data dir>/test_liftsafe_<pid>.sqlite3`` (and its -wal / -shm / pytest-xdist ``_gwN`` variants)
+    whose process no longer runs. settings.py puts the SQLite test database in a file named after the test
+    process; a finished run removes it, a killed one (SIGTERM, SIGKILL, a CI timeout) leaves it behind."""
+    import re
+
+    from django.conf import settings
+
+    name = re.compile(r"test_liftsafe_(\d+)\.sqlite3(_gw\d+)?(-wal|-shm|-journal)?")
+    for path in Path(settings.DATA_DIR).glob("test_liftsafe_*.sqlite3*"):
+        m = name.fullmatch(path.name)
+        if not m or int(m.group(1)) == os.getpid():
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:  # that run is gone
+            path.unlink(missing_ok=True)
+        except OSError:  # alive (another user's process) or unknown: keep
+            pass
 
 
 @pytest.fixture

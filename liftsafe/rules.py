@@ -64,6 +64,10 @@ RULES: dict[str, Rule] = {
              "no deadline found [U]; liftsafe design: the responder page asks for it for 24 h after release"),
         Rule("board_warning_fraction", 0.8, "fraction",
              "liftsafe design: a live-board timer turns amber at this share of its limit (response 3 min, arrival 30/60 min, FACTS §3.4)"),
+        Rule("board_poll_s", 1, "s",
+             "liftsafe design (issue 4: an operator sees an IoT alarm's case on the live board within a second of the device's "
+             "message; FACTS §3.4 times the response from dispatch, so every second before the operator sees the case counts): "
+             "how often an open live board asks the server for changes"),
         Rule("dispatch_delay_warning_s", 60, "s",
              "liftsafe design default (FACTS §3 gives no national dispatch-time figure): an entrapment or call nobody "
              "has dispatched yet turns its live-board timer red after this long since receipt (amber at board_warning_fraction)"),

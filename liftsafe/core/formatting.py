@@ -9,6 +9,7 @@ Templates use it as the ``fmt_number`` filter (``{% load liftsafe_format %}``,
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 DASH = "—"
 
@@ -16,7 +17,8 @@ DASH = "—"
 def fmt_number(value, unit: str = "") -> str:
     """A number for display: thousands separators, at most 2 decimals (3 for small rates), "—" for None.
 
-    ``value``: int, float or None (NaN shows as "—" too; bool and any other type are shown with ``str``).
+    ``value``: int, float, Decimal or None (NaN and ±infinity show as "—" too; bool and any other type are
+    shown with ``str``).
     ``unit``: ``"%"`` appends a percent sign (the value is a percentage already: 12.5 = 12.5 %);
     any other unit adds nothing (callers add unit labels). Values with ``0 < |value| < 0.01`` keep two
     significant digits (0.0027, not 0). Never raises.
@@ -26,7 +28,9 @@ def fmt_number(value, unit: str = "") -> str:
     >>> fmt_number(100 * 12 / 43968, "%"), fmt_number(0.0027, "%")
     ('0.027%', '0.0027%')
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if isinstance(value, Decimal):  # e.g. a PostgreSQL numeric aggregate: formatted like a float, unit kept
+        value = float(value) if value.is_finite() else math.nan
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return DASH
     if isinstance(value, bool):
         return str(value)
@@ -43,10 +47,14 @@ def fmt_number(value, unit: str = "") -> str:
 
 
 def percent(part, whole) -> float | None:
-    """``part`` as a percentage of ``whole`` (float, 12 of 43,968 → 0.0273); None when ``whole`` is 0 or either is None.
+    """``part`` as a percentage of ``whole`` (float, 12 of 43,968 → 0.0273); None when ``whole`` is 0, either is
+    None or either is not a number (e.g. the empty string a template gives for a missing variable). Never raises.
 
     Show it with ``fmt_number(percent(part, whole), "%")``.
     """
     if part is None or not whole:
         return None
-    return part * 100.0 / whole
+    try:
+        return float(part) * 100.0 / float(whole)
+    except (TypeError, ValueError, ArithmeticError):
+        return None

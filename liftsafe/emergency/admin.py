@@ -23,3 +23,13 @@ class EmergencyCaseAdmin(SimpleHistoryAdmin):
     raw_id_fields = ("elevator", "responder", "created_by")
     readonly_fields = ("area", "state", "level", "responder", "level_dispatched_at", "created_at", "updated_at")
     inlines = [MilestoneInline]
+
+    def has_add_permission(self, request):
+        """Cases are opened only through ``emergency.services.intake_alarm`` (order number, area, dispatch clock)."""
+        return False
+
+    def get_readonly_fields(self, request, obj=None):
+        """A recorded case keeps its elevator (and so the area it happened in, set by ``intake_alarm``): cases
+        are opened through the intake service, not re-pointed in the admin."""
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + ("elevator",) if obj is not None else fields

@@ -111,9 +111,29 @@ def _fmt(seconds: float | None) -> str:
 
 def _counts(user, now: dt.datetime | None = None) -> dict:
     """Open-case counts by state plus ``late`` (the rows shown red at ``now``) and ``open_total`` (:func:`selectors.case_counts`)."""
-    counts = selectors.case_counts(user, now)
+    return _board_counts(user, now)[0]
+
+
+def _board_counts(user, now: dt.datetime | None = None) -> tuple[dict, dt.datetime | None]:
+    """:func:`_counts` and the instant they next change without a case changing (:func:`selectors.board_counts`)."""
+    counts, late_next = selectors.board_counts(user, now)
     counts["open_total"] = sum(counts.get(s.value, 0) for s in OPEN_STATES)
-    return counts
+    return counts, late_next
+
+
+def _late_at(late_next: dt.datetime | None) -> str:
+    """The board's ``late_at`` hint: epoch ms (floored) of ``late_next``, or ``never``."""
+    return "never" if late_next is None else str(int(late_next.timestamp() * 1000))
+
+
+def _parse_late_at(value: str | None) -> float | None:
+    """A ``late_at`` hint as epoch seconds (``inf`` for ``never``); ``None`` if absent or not a number."""
+    if value == "never":
+        return float("inf")
+    try:
+        return int(value) / 1000 if value else None
+    except ValueError:
+        return None
 
 
 def _case_base() -> str:
@@ -139,6 +159,8 @@ def board_data(user, since: dt.datetime | None = None) -> dict:
     Reads through :func:`selectors.cases_for` (scoped; no personal data is selected). Without ``since``
     every open case; with it, open cases changed since ``since`` minus a 2 s overlap, and the ids of
     cases closed since. Shape: ``{"cursor": iso, "rows": [tuple per _BOARD_FIELDS], "closed": [id]}``.
+    With ``since``, one indexed query on ``updated_at`` finds the changed cases' ids and states; the rows
+    are read only when an open case changed (a nothing-changed poll costs that one query).
     """
     now = timezone.now()
     qs = selectors.cases_for(user).order_by()
@@ -148,8 +170,11 @@ def board_data(user, since: dt.datetime | None = None) -> dict:
         changed = qs.filter(state__in=open_values)
     else:
         recent = qs.filter(updated_at__gte=since - BOARD_OVERLAP)
+        states = list(recent.values_list("pk", "state")[:50_000])
+        closed = [pk for pk, st in states if st not in open_values][:5000]
+        if not any(st in open_values for _pk, st in states):
+            return {"cursor": now.isoformat(), "rows": [], "closed": closed}
         changed = recent.filter(state__in=open_values)
-        closed = list(recent.exclude(state__in=open_values).values_list("pk", flat=True)[:5000])
     undispatched_first = Case(When(state=State.RECEIVED, then=Value(0)), default=Value(1), output_field=IntegerField())
     rows = list(changed.order_by(undispatched_first, "received_at", "pk").values_list(*_BOARD_FIELDS)[:5000])
     return {"cursor": now.isoformat(), "rows": rows, "closed": closed}
@@ -409,7 +434,9 @@ def _board_context(request) -> dict:
     now = timezone.now()
     data = board_data(request.user)
     rows_html, rows = render_board_rows(data["rows"], now)
-    return {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "counts": _counts(request.user, now),
+    counts, late_next = _board_counts(request.user, now)
+    return {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "counts": counts, "late_at": _late_at(late_next),
+            "poll_s": _poll_s(),
             "server_now": int(now.timestamp() * 1000), "response_limit": int(rule("dispatch_response_limit_s")),
             "dispatch_warning": int(rule("dispatch_delay_warning_s")),
             "warn_fraction": rule("board_warning_fraction"), "warn_pct": round(float(rule("board_warning_fraction")) * 100)}
@@ -427,13 +454,30 @@ def board(request):
     return response
 
 
+def _poll_s() -> str:
+    """The board's poll interval for htmx's ``every <n>s`` (rule ``board_poll_s``, issue 4), e.g. ``"1"`` or ``"0.5"``.
+
+    Raises:
+        ValueError: ``board_poll_s`` is not a positive number.
+    """
+    value = float(rule("board_poll_s"))
+    if not value > 0:
+        raise ValueError(f"board_poll_s: must be a positive number of seconds, got {rule('board_poll_s')!r}")
+    return f"{value:g}"
+
+
 @gzip_page
 @login_required
 @require_GET
 def board_delta(request):
     """Rows changed since ``?since=<cursor>`` (HTML fragment), the ids of cases closed since, the new cursor.
 
-    Without a valid ``since`` every open case is sent (a full refresh).
+    Without a valid ``since`` every open case is sent (a full refresh). ``late_at`` (optional): the
+    ``data-late-at`` of the board's last full or delta response, the instant its counts next change by
+    time alone (epoch ms, or ``never``). When nothing of the user's scope changed since the cursor
+    (one indexed query) and ``late_at`` has not passed, the answer is ``204 No Content``: the board keeps
+    its rows, counts and cursor (issue 4: ~50 operators polling every second). A missing or bad
+    ``late_at`` gets the full answer (rows, closed ids, counts), as before.
     """
     _require(request.user, BOARD_ROLES)
     since = parse_datetime((request.GET.get("since", "") or "").replace(" ", "+"))  # a raw "+" in a URL reads as a space
@@ -441,9 +485,15 @@ def board_delta(request):
         since = timezone.make_aware(since, dt.timezone.utc)
     data = board_data(request.user, since)
     now = timezone.now()
+    late_at = _parse_late_at(request.GET.get("late_at"))
+    if since is not None and not data["rows"] and not data["closed"] and late_at is not None and now.timestamp() < late_at:
+        response = HttpResponse(status=204)
+        response["X-Board-Version"] = since.isoformat()  # unchanged: send the same cursor again
+        return response
     rows_html, rows = render_board_rows(data["rows"], now)
+    counts, late_next = _board_counts(request.user, now)
     ctx = {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "closed": data["closed"],
-           "counts": _counts(request.user, now), "full": since is None}
+           "counts": counts, "full": since is None, "late_at": _late_at(late_next)}
     response = render(request, "emergency/_board_delta.html", ctx)
     response["X-Board-Version"] = data["cursor"]
     return response

@@ -211,6 +211,11 @@ class Batch(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("exchange:batch_detail", kwargs={"pk": self.pk})
 
+    @property
+    def last_error_label(self) -> str:
+        """``last_error`` in the active language (:func:`send_error_label`)."""
+        return send_error_label(self.last_error)
+
 
 class BatchItem(models.Model):
     """A record in a batch, with the receiver's per-record result for that batch."""
@@ -262,10 +267,8 @@ class SendLog(models.Model):
 
     @property
     def error_label(self) -> str:
-        """``error_class`` in the active language (:data:`SEND_ERROR_LABELS`; ``HTTP 503``, ``reply code 7`` and
-        exception class names as stored)."""
-        label = SEND_ERROR_LABELS.get(self.error_class)
-        return str(label) if label is not None else self.error_class
+        """``error_class`` in the active language (:func:`send_error_label`)."""
+        return send_error_label(self.error_class)
 
 
 #: the transport errors :mod:`liftsafe.exchange.services` records in ``SendLog.error_class`` → their label
@@ -277,6 +280,32 @@ SEND_ERROR_LABELS = {
     "bad reply": _("unreadable reply"),
     "lease lost": _("lease lost (another worker took the batch over)"),
 }
+#: error classes of an HTTP 2xx reply with a non-zero ``code`` and no per-record results (``{"code": 503}``):
+#: a busy-like code (5xx, 429: transport-class) or any other (an explicit refusal); written by
+#: :mod:`liftsafe.exchange.services` (``BUSY`` / ``REFUSED``), labelled by :func:`send_error_label`
+REPLY_BUSY = "busy (reply code {code})"
+REPLY_REFUSED = "refused (reply code {code})"
+_REPLY_CODE_LABELS = {
+    REPLY_BUSY.split("{", 1)[0]: _("receiver busy (reply code %(code)s)"),
+    REPLY_REFUSED.split("{", 1)[0]: _("refused by the receiver (reply code %(code)s)"),
+}
+
+
+def send_error_label(error_class: str) -> str:
+    """An attempt's error class (``SendLog.error_class``, ``Batch.last_error``) in the active language.
+
+    The transport errors of :data:`SEND_ERROR_LABELS` and the reply-code classes :data:`REPLY_BUSY` /
+    :data:`REPLY_REFUSED` get their label; anything else (``HTTP 503``, an exception class name, a batch's
+    ``2 rejected``) is returned as stored. Never raises.
+    """
+    error_class = error_class or ""
+    label = SEND_ERROR_LABELS.get(error_class)
+    if label is not None:
+        return str(label)
+    for head, label in _REPLY_CODE_LABELS.items():
+        if error_class.startswith(head) and error_class.endswith(")"):
+            return str(label) % {"code": error_class[len(head):-1]}
+    return error_class
 
 
 class ImportSchedule(models.Model):

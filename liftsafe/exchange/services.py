@@ -52,7 +52,8 @@ from liftsafe.core.scoping import scope_of
 from liftsafe.rules import rule
 
 from .adapters import ADAPTERS, get_adapter
-from .models import (Batch, BatchItem, Destination, ImportFile, ImportSchedule, OutboxRecord, RecordType, SendLog)
+from .models import (REPLY_BUSY, REPLY_REFUSED, Batch, BatchItem, Destination, ImportFile, ImportSchedule, OutboxRecord,
+                     RecordType, SendLog)
 
 log = logging.getLogger(__name__)
 
@@ -535,13 +536,14 @@ def _post(dest: Destination, batch: Batch, body: bytes, content_type: str) -> tu
 
 
 #: error class of an HTTP 2xx whose body has a non-zero ``code`` and no per-record results (``{"code": 503,
-#: "message": "system busy"}``): the receiver is busy or down behind a gateway that answers 200
-BUSY = "busy (reply code {code})"
-REFUSED = "refused (reply code {code})"
+#: "message": "system busy"}``): the receiver is busy or down behind a gateway that answers 200 (BUSY), or it
+#: refused the batch (REFUSED); defined with their labels in :mod:`liftsafe.exchange.models`
+BUSY, REFUSED = REPLY_BUSY, REPLY_REFUSED
 
 
 def _busy_code(code) -> bool:
-    """Whether a status code inside a 200 reply means "busy, try later": 5xx or 429 (as int or digit string)."""
+    """Whether a status code means "busy, try later": 5xx or 429 (as int or digit string), the HTTP status of a
+    reply or the ``code`` inside a 200 reply alike (one definition, used by :func:`_is_transport` too)."""
     try:
         n = int(code)
     except (TypeError, ValueError):
@@ -559,7 +561,7 @@ def _is_transport(status: int | None, err: str) -> bool:
     403, 404 …, an unreadable 2xx reply ``bad reply``); ``exchange_max_attempts`` of those finalise the batch as
     ``failed``. Design rule of liftsafe (docs/exchange.md "Sending"), not a FACTS rule.
     """
-    return (status is None or status >= 500 or status == 429 or err in ("timeout", "reply too large")
+    return (status is None or _busy_code(status) or err in ("timeout", "reply too large")
             or err.startswith(BUSY.split("{", 1)[0]))
 
 

@@ -35,3 +35,15 @@ def test_percent():
 def test_template_filters():
     t = Template('{% load liftsafe_format %}{{ a|percent_of:b|fmt_number:"%" }}|{{ n|fmt_number }}|{{ z|percent_of:0|fmt_number:"%" }}')
     assert t.render(Context({"a": 12, "b": 43968, "n": 43968, "z": 5})) == "0.027%|43,968|—"
+
+
+def test_odd_input_never_raises():
+    """Review fix: ±infinity, Decimal and non-numbers (a template's "" for a missing variable) do not raise."""
+    from decimal import Decimal
+
+    assert fmt_number(math.inf) == fmt_number(-math.inf) == DASH
+    assert fmt_number(Decimal("12.50"), "%") == "12.5%" and fmt_number(Decimal("NaN")) == DASH
+    assert percent("", 5) is None and percent("x", 5) is None and percent(3, "") is None
+    assert percent(Decimal(3), 4) == 75.0
+    t = Template('{% load liftsafe_format %}[{{ r.missing|percent_of:r.n|fmt_number:"%" }}]')
+    assert t.render(Context({"r": {"n": 5}})) == "[—]"

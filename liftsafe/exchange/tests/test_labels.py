@@ -57,3 +57,29 @@ def test_unknown_values_show_as_stored():
     assert record_type_label("hazard") == "hazard"
     assert SendLog(error_class="HTTP 503").error_label == "HTTP 503"
     assert Destination(adapter="gone").adapter_label == "gone"
+
+
+def test_reply_code_error_classes_are_labelled():
+    """Review fix: the busy / refused reply-code classes of a 200 reply are translated like the transport errors."""
+    from django.utils import translation
+
+    from liftsafe.exchange import services
+    from liftsafe.exchange.models import Batch, send_error_label
+
+    busy, refused = services.BUSY.format(code=503), services.REFUSED.format(code=401)
+    with translation.override("zh-hans"):
+        assert send_error_label(busy) == "接收方繁忙（回复代码 503）"
+        assert SendLog(error_class=refused).error_label == "接收方拒绝（回复代码 401）"
+        assert Batch(last_error=busy).last_error_label == "接收方繁忙（回复代码 503）"
+        assert send_error_label("2 rejected") == "2 rejected" and send_error_label("") == ""
+    with translation.override("en"):
+        assert send_error_label(busy) == "receiver busy (reply code 503)"
+
+
+def test_batch_page_shows_the_last_error_label(world, rows):
+    _d, b = rows
+    Batch.objects.filter(pk=b.pk).update(last_error="busy (reply code 503)")
+    c = Client()
+    c.force_login(world.users["admin"])
+    html = c.get(b.get_absolute_url()).content.decode()
+    assert "接收方繁忙（回复代码 503）" in html and ">busy (reply code 503)<" not in html

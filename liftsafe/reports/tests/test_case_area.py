@@ -42,7 +42,7 @@ def dataset(world, settings):
                                        ("maintenance_unit", "320102"), ("use_unit", None)])
 def test_same_numbers_as_the_filter_through_the_elevator(dataset, monkeypatch, user, area):
     new = [_report(dataset, user, area, p) for p in ("2023-05", "2023-Q2")]
-    assert ind(new[0], "cases")["value"] or user in ("use_unit",)  # the comparison is not vacuous
+    assert ind(new[0], "cases")["value"] > 0  # the comparison is not vacuous
     monkeypatch.setattr(S._Base, "cases", _through_elevator)
     old = [_report(dataset, user, area, p) for p in ("2023-05", "2023-Q2")]
     assert new == old

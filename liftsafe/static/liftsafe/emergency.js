@@ -4,8 +4,10 @@
  * ticks every second against the server clock (data-server-now on the page, ms) and turns
  * t-ok / t-warn / t-late at the row's limits (data-rl case-timer limit, data-dl dispatch-timer limit, s;
  * 0 = untimed; server side: emergency.selectors.board_limits).
- * Board: #board-poll polls the delta endpoint with ?since=<cursor> (htmx); the response's rows replace
- * rows of the same id or are inserted undispatched first, then in received order; ids in data-closed are removed.
+ * Board: #board-poll polls the delta endpoint with ?since=<cursor>&late_at=<hint> (htmx, every board_poll_s); the
+ * response's rows replace rows of the same id or are inserted undispatched first, then in received order; ids in
+ * data-closed are removed. 204 No Content = nothing changed (cursor, rows and counts stay); late_at is the instant
+ * (epoch ms or "never") the counts next change by time alone, from the last full or delta response.
  */
 (function () {
   "use strict";
@@ -103,6 +105,7 @@
     var target = document.getElementById("board-counts");
     if (counts && target) target.innerHTML = counts.innerHTML;
     board.dataset.cursor = delta.dataset.cursor;
+    if (delta.dataset.lateAt) board.dataset.lateAt = delta.dataset.lateAt;
     var empty = document.getElementById("board-empty");
     if (empty) empty.hidden = tbody.children.length > 0;
     var up = document.getElementById("board-updated");
@@ -110,17 +113,22 @@
     board.dataset.changed = String((+board.dataset.changed || 0) + changed);
     tick();
   }
+  function markUpdated() {
+    var up = document.getElementById("board-updated");
+    if (up) up.textContent = new Date(Date.now() + skew).toLocaleTimeString();
+  }
   function flash(tr) { tr.classList.add("flash"); setTimeout(function () { tr.classList.remove("flash"); }, 2500); }
 
   document.addEventListener("htmx:configRequest", function (evt) {
     if (evt.detail.elt && evt.detail.elt.id === "board-poll") {
       var board = document.getElementById("board");
       if (board && board.dataset.cursor) evt.detail.parameters.since = board.dataset.cursor;
+      if (board && board.dataset.lateAt) evt.detail.parameters.late_at = board.dataset.lateAt;
     }
   });
   document.addEventListener("htmx:afterRequest", function (evt) {
     if (evt.detail.elt && evt.detail.elt.id === "board-poll" && evt.detail.successful) {
-      applyDelta(evt.detail.xhr.responseText);
+      if (evt.detail.xhr.status === 204) markUpdated(); else applyDelta(evt.detail.xhr.responseText);
       var live = document.getElementById("board-live"); if (live) live.classList.remove("stale");
     } else if (evt.detail.elt && evt.detail.elt.id === "board-poll") {
       var l2 = document.getElementById("board-live"); if (l2) l2.classList.add("stale");
