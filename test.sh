@@ -19,6 +19,8 @@ Environment:
                                postgresql://postgres@127.0.0.1:5432/postgres (unset: SQLite only)
   LIFTSAFE_TEST_DATABASE_NAME  the test database created there (default test_liftsafe); give each
                                concurrent run its own name
+  LIFTSAFE_TEST_SQLITE_PATH    the SQLite run's database file (default var/test_liftsafe_<pid>.sqlite3,
+                               removed at the end; a file, not memory, so threads queue on its lock)
   CI                           set (e.g. CI=true): a test whose service is missing (the MQTT broker
                                mosquitto; PostgreSQL when LIFTSAFE_TEST_DATABASE_URL is set) fails
                                instead of being skipped (.ci/run sets it)

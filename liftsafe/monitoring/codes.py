@@ -290,6 +290,8 @@ def _st(text: str):
 
 _MODE_VALUES = {0: _st("out of service"), 1: _st("normal operation"), 2: _st("inspection"), 3: _st("fire return"),
                 4: _st("firefighter operation"), 5: _st("emergency power"), 6: _st("earthquake mode"), 7: _st("unknown")}
+#: escalators and moving walks use their own service-mode codes (FACTS §4.1: 0 停止, 1 正常, 2 检修, 3 未知)
+_ESCALATOR_MODE_VALUES = {0: _st("stopped"), 1: _st("normal operation"), 2: _st("inspection"), 3: _st("unknown")}
 _RUNNING_VALUES = {0: _st("stopped"), 1: _st("running")}
 _DIR_VALUES = {0: _st("no direction"), 1: _st("up"), 2: _st("down")}
 _ZONE_VALUES = {IN_DOOR_ZONE: _st("in the door zone"), OUTSIDE_DOOR_ZONE: _st("outside the door zone")}
@@ -338,8 +340,11 @@ def field_label(key: str) -> str:
     return str(f[0]) if f else key
 
 
-def status_rows(data: dict | None) -> list[dict]:
+def status_rows(data: dict | None, *, escalator: bool = False) -> list[dict]:
     """A status snapshot or statistics dict for display, in the active language.
+
+    ``escalator``: the device is on an escalator / moving walk (registry ``ESCALATOR_CATEGORIES``), whose
+    service-mode codes differ from a lift's (FACTS §4.1: 3 is "unknown" there, "fire return" on a lift).
 
     Returns ``[{"key", "label", "value", "raw"}]`` in :data:`STATUS_FIELDS` order, then unknown keys (label = key,
     value as stored); ``None`` values are left out. Coded values get their label (``mode`` 2 → "inspection" /
@@ -356,6 +361,8 @@ def status_rows(data: dict | None) -> list[dict]:
         if raw is None:
             continue
         label, values, unit = STATUS_FIELDS.get(key, (key, None, ""))
+        if escalator and values is _MODE_VALUES:
+            values = _ESCALATOR_MODE_VALUES
         if values is not None and isinstance(raw, int) and raw in values:
             value = str(values[raw])
         elif isinstance(raw, (int, float)) and not isinstance(raw, bool):

@@ -16,12 +16,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from liftsafe.registry.codes import ESCALATOR_CATEGORIES
 from liftsafe.registry.selectors import elevator_get
 
 from . import selectors, services
 from .codes import status_rows
-from .models import DeadLetter
 from .door_stream import summary
+from .models import DeadLetter
 
 
 def _errors(request, exc: Exception) -> None:
@@ -71,9 +72,11 @@ def elevator_monitoring(request, pk: int):
     user = request.user
     elevator = elevator_get(user, pk)
     devices = list(selectors.devices_for(user).filter(elevator=elevator).order_by("-active", "device_id"))
+    escalator = elevator.category in ESCALATOR_CATEGORIES
     ctx = {
         "e": elevator,
-        "devices": [{"d": d, "door": summary((d.state or {}).get("door")), "status": status_rows(d.last_status),
+        "devices": [{"d": d, "door": summary((d.state or {}).get("door")),
+                     "status": status_rows(d.last_status, escalator=escalator),
                      "stats": status_rows({k: v for k, v in (d.last_stats or {}).items() if k != "ts"})} for d in devices],
         "alarms": list(selectors.alarms_for(user, elevator_id=elevator.pk)[:200]),
         "door_runs": list(selectors.door_runs_for(user, elevator)),
