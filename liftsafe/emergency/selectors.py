@@ -348,36 +348,10 @@ def late_q(now: dt.datetime):
 def case_counts(user, now: dt.datetime | None = None) -> dict[str, int]:
     """Open cases of ``user`` by state, plus ``late``: the open cases the live board shows red
     (:func:`late_q` / :func:`is_late`, any case type; undispatched ones included)."""
-    return board_counts(user, now)[0]
-
-
-def board_counts(user, now: dt.datetime | None = None) -> tuple[dict[str, int], dt.datetime | None]:
-    """``(counts, late_next)`` for the live board, in one aggregate query over ``user``'s open cases (scoped).
-
-    ``counts``: open cases by state (every open state, 0 when none) plus ``late`` (:func:`late_q` at ``now``).
-    ``late_next``: the earliest instant after ``now`` at which one of these cases turns late (a timer reaches its
-    :func:`board_limits` limit: received_at + case-timer limit, level_dispatched_at + dispatch-timer limit), or
-    ``None`` if none will without a change. A case's lateness only grows with time while its state stays the same,
-    and every change of a case bumps its ``updated_at``; so ``counts`` stay exact until ``late_next`` unless a case of
-    the scope changes (the live board's cheap nothing-changed poll relies on this, issue 4).
-    """
-    from django.db.models import Count, Min, Q
+    from django.db.models import Count
 
     now = now or timezone.now()
-    qs = cases_for(user).filter(state__in=[s.value for s in OPEN_STATES]).order_by()
-    aggs = {f"n_{s.value}": Count("pk", filter=Q(state=s.value)) for s in OPEN_STATES}
-    aggs["late"] = Count("pk", filter=late_q(now))
-    limits = {}
-    for st in TIMED_STATES:
-        for urban in (True, False):
-            rl, dl = board_limits(st, urban)
-            for field, lim in (("received_at", rl), ("level_dispatched_at", dl)):
-                if lim:  # not late yet: the timer started less than ``lim`` ago
-                    key = f"next_{len(limits)}"
-                    limits[key] = lim
-                    aggs[key] = Min(field, filter=Q(state=st, elevator__urban=urban, **{f"{field}__gt": now - dt.timedelta(seconds=lim)}))
-    res = qs.aggregate(**aggs)
-    counts = {s.value: res[f"n_{s.value}"] for s in OPEN_STATES}
-    counts["late"] = res["late"]
-    nexts = [res[k] + dt.timedelta(seconds=lim) for k, lim in limits.items() if res[k] is not None]
-    return counts, min(nexts) if nexts else None
+    qs = cases_for(user).filter(state__in=[s.value for s in OPEN_STATES])
+    out = {row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("pk"))}
+    out["late"] = qs.filter(late_q(now)).count()
+    return out

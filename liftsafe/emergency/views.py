@@ -111,29 +111,9 @@ def _fmt(seconds: float | None) -> str:
 
 def _counts(user, now: dt.datetime | None = None) -> dict:
     """Open-case counts by state plus ``late`` (the rows shown red at ``now``) and ``open_total`` (:func:`selectors.case_counts`)."""
-    return _board_counts(user, now)[0]
-
-
-def _board_counts(user, now: dt.datetime | None = None) -> tuple[dict, dt.datetime | None]:
-    """:func:`_counts` and the instant they next change without a case changing (:func:`selectors.board_counts`)."""
-    counts, late_next = selectors.board_counts(user, now)
+    counts = selectors.case_counts(user, now)
     counts["open_total"] = sum(counts.get(s.value, 0) for s in OPEN_STATES)
-    return counts, late_next
-
-
-def _late_at(late_next: dt.datetime | None) -> str:
-    """The board's ``late_at`` hint: epoch ms (floored) of ``late_next``, or ``never``."""
-    return "never" if late_next is None else str(int(late_next.timestamp() * 1000))
-
-
-def _parse_late_at(value: str | None) -> float | None:
-    """A ``late_at`` hint as epoch seconds (``inf`` for ``never``); ``None`` if absent or not a number."""
-    if value == "never":
-        return float("inf")
-    try:
-        return int(value) / 1000 if value else None
-    except ValueError:
-        return None
+    return counts
 
 
 def _case_base() -> str:
@@ -434,9 +414,7 @@ def _board_context(request) -> dict:
     now = timezone.now()
     data = board_data(request.user)
     rows_html, rows = render_board_rows(data["rows"], now)
-    counts, late_next = _board_counts(request.user, now)
-    return {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "counts": counts, "late_at": _late_at(late_next),
-            "poll_s": _poll_s(),
+    return {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "counts": _counts(request.user, now), "poll_s": _poll_s(),
             "server_now": int(now.timestamp() * 1000), "response_limit": int(rule("dispatch_response_limit_s")),
             "dispatch_warning": int(rule("dispatch_delay_warning_s")),
             "warn_fraction": rule("board_warning_fraction"), "warn_pct": round(float(rule("board_warning_fraction")) * 100)}
@@ -460,9 +438,13 @@ def _poll_s() -> str:
     Raises:
         ValueError: ``board_poll_s`` is not a positive number.
     """
-    value = float(rule("board_poll_s"))
+    raw = rule("board_poll_s")
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        value = float("nan")
     if not value > 0:
-        raise ValueError(f"board_poll_s: must be a positive number of seconds, got {rule('board_poll_s')!r}")
+        raise ValueError(f"board_poll_s: must be a positive number of seconds, got {raw!r}")
     return f"{value:g}"
 
 
@@ -472,12 +454,13 @@ def _poll_s() -> str:
 def board_delta(request):
     """Rows changed since ``?since=<cursor>`` (HTML fragment), the ids of cases closed since, the new cursor.
 
-    Without a valid ``since`` every open case is sent (a full refresh). ``late_at`` (optional): the
-    ``data-late-at`` of the board's last full or delta response, the instant its counts next change by
-    time alone (epoch ms, or ``never``). When nothing of the user's scope changed since the cursor
-    (one indexed query) and ``late_at`` has not passed, the answer is ``204 No Content``: the board keeps
-    its rows, counts and cursor (issue 4: ~50 operators polling every second). A missing or bad
-    ``late_at`` gets the full answer (rows, closed ids, counts), as before.
+    Without a valid ``since`` every open case is sent (a full refresh). When no case of the user's scope
+    changed since ``since`` minus the 2 s overlap (one indexed query on ``updated_at``), the answer is
+    ``204 No Content`` and nothing else is computed (issue 4: ~50 operators polling every second): the
+    board keeps its rows, cursor and state counts, which only a case change alters; its ``late`` counter
+    (the rows shown red, which time alone changes) is recounted in the browser every second from the
+    rows' timers (static/liftsafe/emergency.js). Otherwise: the changed rows, the ids of cases closed
+    since, the counts and the new cursor, as before.
     """
     _require(request.user, BOARD_ROLES)
     since = parse_datetime((request.GET.get("since", "") or "").replace(" ", "+"))  # a raw "+" in a URL reads as a space
@@ -485,15 +468,13 @@ def board_delta(request):
         since = timezone.make_aware(since, dt.timezone.utc)
     data = board_data(request.user, since)
     now = timezone.now()
-    late_at = _parse_late_at(request.GET.get("late_at"))
-    if since is not None and not data["rows"] and not data["closed"] and late_at is not None and now.timestamp() < late_at:
+    if since is not None and not data["rows"] and not data["closed"]:
         response = HttpResponse(status=204)
         response["X-Board-Version"] = since.isoformat()  # unchanged: send the same cursor again
         return response
     rows_html, rows = render_board_rows(data["rows"], now)
-    counts, late_next = _board_counts(request.user, now)
     ctx = {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "closed": data["closed"],
-           "counts": counts, "full": since is None, "late_at": _late_at(late_next)}
+           "counts": _counts(request.user, now), "full": since is None}
     response = render(request, "emergency/_board_delta.html", ctx)
     response["X-Board-Version"] = data["cursor"]
     return response

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import select
-import socket
 import threading
 import time
 import uuid
@@ -97,37 +95,18 @@ class Consumer:
     ``group`` is the shared-subscription group. ``batch_size`` messages or
     ``batch_wait_s`` seconds, whichever comes first, make a batch.
 
-    Threads. The connection is a paho client (``manual_ack=True``) driven through
-    paho's public external-loop API (``loop_read`` / ``loop_write`` / ``loop_misc``,
-    ``want_write``, ``socket``) by the consumer's own **network thread**
-    (:meth:`_network_loop`; paho's ``loop_start`` is not used). It waits in
-    ``select`` on the socket and on a wake-up socket pair, then calls
-    ``loop_read`` again and again while packets keep arriving (paho reads one
-    packet per call), so a burst of messages costs one ``select``, not one each.
-    Every message goes into :attr:`queue` as ``(payload: bytes, topic: str, mid: int,
-    qos: int, received_at: aware datetime)``. The processing thread (:meth:`run`)
-    takes batches, calls :func:`~liftsafe.monitoring.services.process_batch` and,
-    after its commit, hands the batch's packet ids to the network thread
-    (:meth:`acknowledge`: one list and one wake-up per batch); the network thread
-    queues paho's ``ack`` for each and writes them with one ``loop_write``. When a full
-    next batch is already queued, its database-free stage
+    The connection is a paho client (``manual_ack=True``) whose network thread
+    queues every message into :attr:`queue` as ``(payload: bytes, topic: str,
+    mid: int, qos: int, received_at: aware datetime)``; a lost connection is
+    re-established by paho itself (same client id and persistent session; the
+    subscription is sent again in ``on_connect``). The processing thread
+    (:meth:`run`) takes batches, calls
+    :func:`~liftsafe.monitoring.services.process_batch` and, after its commit,
+    acknowledges the batch (:meth:`acknowledge`, paho's ``ack`` per message). When
+    a full next batch is already queued, its database-free stage
     (:func:`~liftsafe.monitoring.services.prepare_batch`: JSON, schema, checks) runs
     in a helper thread while the current batch waits on PostgreSQL (the GIL is
     free then); it is acknowledged only after its own commit.
-
-    Only the network thread calls into the paho client after :meth:`start` (acks,
-    subscribe, disconnect, reconnect): ``on_socket_register_write`` is set, so
-    paho never writes from another thread, and nothing else touches its packet
-    queue or socket.
-
-    Reconnects: when paho reports the connection lost (``loop_read`` / ``loop_write``
-    / ``loop_misc`` close the socket and call ``on_disconnect``), the network thread
-    waits (1 s, doubling up to :attr:`RECONNECT_MAX_S`, back to 1 s after a CONNACK
-    that accepted the connection; the wait ends early on :meth:`close`) and calls
-    paho's ``reconnect()``: same client id and persistent session, so the broker
-    resends the un-acknowledged messages; the subscription is sent again in
-    ``on_connect``. The first connection is made by :meth:`start` and its failure
-    raises there.
 
     Stale acknowledgements: MQTT packet ids belong to the session, and a broker
     resends an un-acknowledged message on the new connection under its original
@@ -135,18 +114,11 @@ class Consumer:
     sends ``ack(mid)`` for whatever ``mid`` it is given, so a PUBACK for a message
     received on an earlier connection could acknowledge a different, not yet
     committed message. The consumer therefore numbers its connections
-    (:attr:`generation`, advanced in ``on_disconnect`` and before every
-    ``reconnect()``) and puts the generation into the queued ``mid``
-    (``generation << 16 | packet id``); acknowledgements of an earlier generation are
-    dropped, both when :meth:`acknowledge` hands them over and, again, by the network
-    thread when it sends them (it alone advances the generation, so that check
-    cannot race a reconnect). The broker redelivers those messages and the ledger
-    turns them into duplicates.
+    (:attr:`generation`, advanced in ``on_disconnect``, before paho reconnects) and
+    puts the generation into the queued ``mid`` (``generation << 16 | packet id``);
+    :meth:`acknowledge` skips messages of an earlier generation (the broker
+    redelivers them and the ledger turns them into duplicates).
     """
-
-    RECONNECT_MIN_S = 1.0  # paho's own defaults (reconnect_delay_set)
-    RECONNECT_MAX_S = 120.0
-    READ_BURST = 2000  # at most this many loop_read calls between two looks at the acks to send
 
     def __init__(self, url: str, client_id: str, *, group: str = "liftsafe", batch_size: int = 1000,
                  batch_wait_s: float = 0.05, shared: bool = True):
@@ -158,32 +130,26 @@ class Consumer:
         self.processed = 0
         self.subscribed = threading.Event()
         self.client: mqtt.Client | None = None
-        self.generation = 0  # connection number, see the class doc; advanced only by the network thread
+        self.generation = 0  # connection number, see the class doc
+        self._gen_lock = threading.Lock()  # an ack is checked and queued under it; a disconnect advances under it
         self._closing = False
-        self._acks: deque = deque()  # (generation, [packet id]) handed to the network thread, one entry per batch
-        self._received = 0  # PUBLISH packets received (network thread)
-        self._reconnect_delay = self.RECONNECT_MIN_S
-        self._net: threading.Thread | None = None
-        self._wake_r = self._wake_w = None  # socket pair: wakes the network thread out of select
-        self._close_request: tuple | None = None  # (forget,) from close()
-        self._abort = False
         self.started_at: float | None = None  # wall clock (time.time()) at connect, for benchmarks
         self.last_batch_at: float | None = None  # wall clock after the last acknowledged batch
 
-    # ------------------------------------------------------------------ paho callbacks (network thread)
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         if reason_code.is_failure:
             log.error("MQTT connect refused: %s", reason_code)
             return
-        self._reconnect_delay = self.RECONNECT_MIN_S
         client.subscribe(self.topic, qos=1)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
-        # from now on no acknowledgement of an earlier message is sent (class doc)
-        self.generation += 1
+        # paho calls this before it reconnects (and before reconnect() drops its unsent packets):
+        # from now on no acknowledgement of an earlier message is queued
+        with self._gen_lock:
+            self.generation += 1
         self.subscribed.clear()
         if not self._closing:
-            log.warning("MQTT connection lost (%s); reconnecting", reason_code)
+            log.warning("MQTT connection lost (%s); paho reconnects", reason_code)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
         if any(rc.is_failure for rc in reason_codes):
@@ -192,18 +158,11 @@ class Consumer:
         self.subscribed.set()
 
     def _on_message(self, client, userdata, msg):
-        self._received += 1
         self.queue.append((msg.payload, msg.topic, self.generation << 16 | msg.mid, msg.qos,
                            dt.datetime.now(dt.timezone.utc)))
 
-    def _on_register_write(self, client, userdata, sock):
-        # paho has a packet to write: the network thread writes it (from another thread, wake it up)
-        if threading.current_thread() is not self._net:
-            self._wake()
-
-    # ------------------------------------------------------------------ public API
     def start(self) -> None:
-        """Connect, subscribe and start the network thread (messages queue up; :meth:`run` processes them).
+        """Connect, subscribe and start paho's network thread (messages queue up; :meth:`run` processes them).
 
         Raises:
             ConnectionError / OSError: the broker is unreachable or refuses the connection.
@@ -213,175 +172,44 @@ class Consumer:
                            receive_maximum=self.batch_size * 3)
         c.on_connect, c.on_disconnect = self._on_connect, self._on_disconnect
         c.on_subscribe, c.on_message = self._on_subscribe, self._on_message
-        c.on_socket_register_write = self._on_register_write  # no writes from the caller's thread
         self.client = c
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
         self.started_at = time.time()
-        self._net = threading.Thread(target=self._network_loop, name=f"mqtt-{self.client_id}", daemon=True)
-        self._net.start()
+        c.loop_start()
 
     def acknowledge(self, entries) -> int:
         """PUBACK the QoS 1 messages among ``entries`` (queue tuples) that arrived on the current connection.
 
-        Hands their packet ids to the network thread, which sends them (one wake-up per call). Returns how
-        many acknowledgements were handed over; entries of an earlier connection are skipped (class doc),
-        QoS 0 entries need none. Sent in the order handed over, before :meth:`close`'s DISCONNECT.
+        Returns how many acknowledgements were handed to paho; entries of an earlier connection
+        are skipped (class doc), QoS 0 entries need none.
         """
-        if self.client is None:
+        client = self.client
+        if client is None:
             return 0
-        gen = self.generation
-        mids = [mid & 0xFFFF for _p, _t, mid, qos, _r in entries if qos == 1 and mid >> 16 == gen]
-        if mids:
-            self._acks.append((gen, mids))
-            self._wake()
-        return len(mids)
+        sent = 0
+        with self._gen_lock:
+            gen = self.generation
+            for _p, _t, mid, qos, _r in entries:
+                if qos == 1 and mid >> 16 == gen:
+                    client.ack(mid & 0xFFFF, 1)
+                    sent += 1
+        return sent
 
     def stop(self) -> None:
         self.stop_event.set()
 
-    def close(self, *, forget: bool = False, timeout: float = 10.0) -> None:
-        """Send the acknowledgements handed over, then disconnect and end the network thread.
-
-        ``forget``: also unsubscribe and end the persistent session (tests, decommissioning).
-        """
+    def close(self, *, forget: bool = False) -> None:
+        """Disconnect. ``forget``: also unsubscribe and end the persistent session (tests, decommissioning)."""
         if self.client is None:
             return
         self._closing = True
-        self._close_request = (forget,)
-        if self._net is not None and self._net.is_alive():
-            self._wake()
-            self._net.join(timeout)
-        else:
-            self._finish(forget)
-
-    def abort(self) -> None:
-        """Drop the connection as a killed worker would: stop the network thread, send nothing more
-        (no pending acknowledgement, no DISCONNECT) and close the socket (tests)."""
-        if self.client is None:
-            return
-        self._closing = self._abort = True
-        if self._net is not None and self._net.is_alive():
-            self._wake()
-            self._net.join(10)
-        sock = self.client.socket()
-        if sock is not None:
-            sock.close()
-        self._close_wake_pair()
-
-    # ------------------------------------------------------------------ network thread
-    def _wake(self) -> None:
-        try:
-            self._wake_w.send(b"\0")
-        except (BlockingIOError, OSError, AttributeError):
-            pass  # already woken (buffer full) or closed
-
-    def _send_acks(self) -> None:
-        client = self.client
-        while self._acks:
-            gen, mids = self._acks.popleft()
-            if gen != self.generation:  # received on an earlier connection: the broker redelivers them
-                continue
-            for mid in mids:
-                client.ack(mid, 1)
-
-    def _wait(self, seconds: float) -> None:
-        """Sleep up to ``seconds``; a wake-up (close, abort, acks) ends it early."""
-        try:
-            r, _w, _x = select.select([self._wake_r], [], [], seconds)
-            if r:
-                self._wake_r.recv(4096)
-        except (OSError, ValueError):
-            time.sleep(seconds)
-
-    def _reconnect(self) -> None:
-        delay = self._reconnect_delay
-        self._wait(delay)
-        if self._close_request is not None or self._abort:
-            return
-        self._reconnect_delay = min(delay * 2, self.RECONNECT_MAX_S)
-        self.generation += 1  # also when paho did not report the loss (socket closed under it)
-        self.subscribed.clear()
-        self._acks.clear()  # all of an earlier connection
-        try:
-            self.client.reconnect()  # queues CONNECT; the loop writes it, CONNACK → on_connect → subscribe
-        except OSError as e:
-            log.warning("MQTT reconnect to %s failed (%s); next attempt in %.0f s", self.url, e, self._reconnect_delay)
-
-    def _network_loop(self) -> None:
-        client, wake = self.client, self._wake_r
-        select_ = select.select
-        loop_read, loop_write, want_write = client.loop_read, client.loop_write, client.want_write
-        next_misc = time.monotonic() + 1.0
-        try:
-            while not self._abort:
-                if self._close_request is not None:
-                    self._finish(self._close_request[0])
-                    return
-                sock = client.socket()
-                if sock is None:
-                    self._reconnect()
-                    continue
-                try:
-                    readable, writable, _x = select_([sock, wake], [sock] if want_write() else [], [], 1.0)
-                except (OSError, ValueError, TypeError):  # socket closed under paho: let paho notice and report it
-                    if loop_read() == 0 and client.socket() is sock:
-                        time.sleep(0.05)
-                    continue
-                if wake in readable:
-                    try:
-                        wake.recv(4096)
-                    except BlockingIOError:
-                        pass
-                if sock in readable:
-                    for _ in range(self.READ_BURST):
-                        before = self._received
-                        if loop_read() or self._received == before:
-                            break  # error (paho closed the socket and reported it), or nothing more to read
-                if self._acks and client.socket() is not None:
-                    self._send_acks()
-                if want_write() and client.socket() is not None:
-                    loop_write()
-                now = time.monotonic()
-                if now >= next_misc and client.socket() is not None:
-                    client.loop_misc()  # keepalive: PINGREQ, or the connection is declared lost
-                    next_misc = now + 1.0
-        except Exception:  # noqa: BLE001 - the network thread must not die silently
-            log.exception("MQTT network thread failed")
-            raise
-
-    def _finish(self, forget: bool) -> None:
-        """Network thread (or the caller, when that thread is not running): pending acks, then DISCONNECT."""
-        client = self.client
-        if self._abort:
-            return
-        if client.socket() is not None:
-            self._send_acks()
         props = None
         if forget:
-            if client.socket() is not None:
-                client.unsubscribe(self.topic)
-            if client.protocol == mqtt.MQTTv5:  # expiry 0 on DISCONNECT ends the session
+            self.client.unsubscribe(self.topic)
+            if self.client.protocol == mqtt.MQTTv5:  # expiry 0 on DISCONNECT ends the session
                 props = Properties(PacketTypes.DISCONNECT)
                 props.SessionExpiryInterval = 0
-        client.disconnect(properties=props)
-        deadline = time.monotonic() + 5.0
-        while client.socket() is not None and client.want_write() and time.monotonic() < deadline:
-            if client.loop_write():
-                break
-            sock = client.socket()
-            if sock is not None and client.want_write():
-                try:
-                    select.select([], [sock], [], 0.1)
-                except (OSError, ValueError):
-                    break
-        self._close_wake_pair()  # (writing the DISCONNECT closed the MQTT socket: paho)
-
-    def _close_wake_pair(self) -> None:
-        for s in (self._wake_r, self._wake_w):
-            if s is not None:
-                s.close()
+        self.client.disconnect(properties=props)
+        self.client.loop_stop()
 
     def run(self, *, idle_exit_s: float | None = None, max_messages: int | None = None) -> int:
         """Process until stopped (or idle for ``idle_exit_s``, or ``max_messages`` done); returns messages processed."""

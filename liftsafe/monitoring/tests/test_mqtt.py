@@ -87,7 +87,8 @@ def test_unacked_batch_is_redelivered_after_crash_and_has_no_second_effect(world
     assert _wait(lambda: len(c.queue) >= 10)
     batch = [c.queue.popleft() for _ in range(10)]
     process_batch([RawMessage(p, topic=t, received_at=r) for p, t, _m, _q, r in batch])
-    c.abort()  # crash: no PUBACK, no DISCONNECT
+    c.client.socket().close()  # crash: no PUBACK, no DISCONNECT
+    c.client.loop_stop()
     c2 = Consumer(URL, cid, group=group, batch_size=100, batch_wait_s=0.02)  # restart under the same session
     c2.start()
     try:
@@ -128,8 +129,8 @@ def test_shared_subscription_splits_the_load(world, broker):
     assert MonitoringDevice.objects.get(pk=dev.pk).messages_accepted == 60
 
 
-def test_reconnect_never_acks_a_message_of_the_previous_connection(broker):
-    """The network thread reconnects (paho's reconnect()) after a lost connection; the broker resends the un-acknowledged messages under their
+def test_reconnect_by_paho_never_acks_a_message_of_the_previous_connection(broker):
+    """paho reconnects on its own after a lost connection; the broker resends the un-acknowledged messages under their
     original packet ids. The consumer sends no PUBACK for the copies received on the dropped connection (paho would
     send whatever id it is given), only for those of the current one; afterwards the session holds nothing."""
     tag = uuid.uuid4().hex[:6]
@@ -142,7 +143,7 @@ def test_reconnect_never_acks_a_message_of_the_previous_connection(broker):
         assert _wait(lambda: len(c.queue) >= 5)
         old = list(c.queue)
         gen = c.generation
-        c.client.socket().shutdown(socket.SHUT_RDWR)  # the connection drops; the network thread reconnects
+        c.client.socket().shutdown(socket.SHUT_RDWR)  # the connection drops; paho's network thread reconnects
         assert _wait(lambda: c.generation > gen and c.subscribed.is_set() and len(c.queue) >= 10), len(c.queue)
         again = list(c.queue)[5:]
         assert sorted(p for p, *_ in again) == sorted(p for p, *_ in old)

@@ -4,10 +4,10 @@
  * ticks every second against the server clock (data-server-now on the page, ms) and turns
  * t-ok / t-warn / t-late at the row's limits (data-rl case-timer limit, data-dl dispatch-timer limit, s;
  * 0 = untimed; server side: emergency.selectors.board_limits).
- * Board: #board-poll polls the delta endpoint with ?since=<cursor>&late_at=<hint> (htmx, every board_poll_s); the
- * response's rows replace rows of the same id or are inserted undispatched first, then in received order; ids in
- * data-closed are removed. 204 No Content = nothing changed (cursor, rows and counts stay); late_at is the instant
- * (epoch ms or "never") the counts next change by time alone, from the last full or delta response.
+ * Board: #board-poll polls the delta endpoint with ?since=<cursor> (htmx, every board_poll_s s); the response's rows
+ * replace rows of the same id or are inserted undispatched first, then in received order; ids in data-closed are
+ * removed. 204 No Content = nothing changed (cursor, rows and state counts stay). The "late" counter (rows shown red,
+ * which time alone changes) is recounted here every second from the rows, when the board holds every open case.
  */
 (function () {
   "use strict";
@@ -53,7 +53,13 @@
   function tick() {
     var now = nowS();
     var rows = document.querySelectorAll("#board-rows > tr");
-    for (var i = 0; i < rows.length; i++) tickRow(rows[i], now);
+    var late = 0;
+    for (var i = 0; i < rows.length; i++) { tickRow(rows[i], now); if (rows[i].classList.contains("late")) late++; }
+    var counts = document.querySelector("#board-counts .em-counts"), lc = counts && counts.querySelector('[data-count="late"]');
+    if (lc && rows.length >= +(counts.dataset.open || 0)) {  // same rule as the server's count (selectors.late_q)
+      lc.querySelector("b").textContent = late;
+      lc.classList.toggle("alert", late > 0);
+    }
     var solo = document.querySelectorAll(".em-timer[data-since]");
     for (var j = 0; j < solo.length; j++) {
       var el = solo[j], e = now - (+el.dataset.since);
@@ -105,7 +111,6 @@
     var target = document.getElementById("board-counts");
     if (counts && target) target.innerHTML = counts.innerHTML;
     board.dataset.cursor = delta.dataset.cursor;
-    if (delta.dataset.lateAt) board.dataset.lateAt = delta.dataset.lateAt;
     var empty = document.getElementById("board-empty");
     if (empty) empty.hidden = tbody.children.length > 0;
     var up = document.getElementById("board-updated");
@@ -123,7 +128,6 @@
     if (evt.detail.elt && evt.detail.elt.id === "board-poll") {
       var board = document.getElementById("board");
       if (board && board.dataset.cursor) evt.detail.parameters.since = board.dataset.cursor;
-      if (board && board.dataset.lateAt) evt.detail.parameters.late_at = board.dataset.lateAt;
     }
   });
   document.addEventListener("htmx:afterRequest", function (evt) {
