@@ -66,6 +66,14 @@ class Level(models.IntegerChoices):
     FIRE_BRIGADE = 3, _("Level 3: fire brigade")
 
 
+def trapped_text(case_type: str, count: int | None) -> str:
+    """The people-trapped figure as shown on the board and the case page: the count when known; ``"?"`` for
+    an entrapment whose count is unknown; ``"—"`` (not applicable) for a fault report or an enquiry."""
+    if count is not None:
+        return str(count)
+    return "?" if case_type == CaseType.ENTRAPMENT else "—"
+
+
 class EmergencyCase(models.Model):
     """One emergency case (处置单) for one elevator.
 
@@ -154,10 +162,41 @@ class EmergencyCase(models.Model):
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
 
+    @property
+    def trapped_display(self) -> str:
+        """People trapped for display (:func:`trapped_text`)."""
+        return trapped_text(self.case_type, self.trapped_count)
+
     def save(self, *args, **kwargs):
         if getattr(self, "_personal_masked", False):
             raise RuntimeError("a case with masked personal data (from a selector) must not be saved")
         super().save(*args, **kwargs)
+
+
+class EscalationReason(models.TextChoices):
+    """Why a dispatch level was escalated (``services.escalate_overdue``; limits FACTS §3 via rules.py):
+    the responder did not acknowledge within the response limit, or did not arrive within the arrival limit."""
+
+    NO_RESPONSE = "no_response", _("no response")
+    NO_ARRIVAL = "no_arrival", _("no arrival")
+
+
+#: prefix of the ``reason`` of a dispatch made by escalation (``"escalated: no_response"``)
+ESCALATED_PREFIX = "escalated: "
+
+
+def milestone_reason_label(reason) -> str:
+    """Display text of a milestone's ``data["reason"]``: an escalation reason's label (``"no_response"`` →
+    "no response"), a dispatch by escalation's (``"escalated: no_arrival"`` → "escalated: no arrival"), any
+    other (operator-typed) reason unchanged; ``""`` for None."""
+    if not reason:
+        return ""
+    reason = str(reason)
+    if reason in EscalationReason.values:
+        return str(EscalationReason(reason).label)
+    if reason.startswith(ESCALATED_PREFIX) and reason[len(ESCALATED_PREFIX):] in EscalationReason.values:
+        return str(_("escalated: %(reason)s") % {"reason": EscalationReason(reason[len(ESCALATED_PREFIX):]).label})
+    return reason
 
 
 class Milestone(models.Model):

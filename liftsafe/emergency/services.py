@@ -40,7 +40,7 @@ from liftsafe.registry.selectors import maintenance_unit_on
 from liftsafe.rules import rule
 
 from . import causes
-from .models import OPEN_STATES, CaseType, Channel, EmergencyCase, Level, Milestone, State
+from .models import ESCALATED_PREFIX, OPEN_STATES, CaseType, Channel, EmergencyCase, EscalationReason, Level, Milestone, State
 from .selectors import derive, durations, scope_cases, upload_status_code  # noqa: F401 (re-exported)
 
 K = Milestone.Kind
@@ -579,9 +579,9 @@ def _escalate_one(pk: int, now: dt.datetime, resp_limit: int) -> int:
             return 0
         waited = (now - d.level_dispatched_at).total_seconds()
         if d.state == State.DISPATCHED and waited >= resp_limit:
-            reason, limit = "no_response", resp_limit
+            reason, limit = EscalationReason.NO_RESPONSE.value, resp_limit
         elif waited >= arrival_limit_s(case.elevator):
-            reason, limit = "no_arrival", arrival_limit_s(case.elevator)
+            reason, limit = EscalationReason.NO_ARRIVAL.value, arrival_limit_s(case.elevator)
         else:
             return 0
         key = f"escalate:{case.pk}:{d.level}"
@@ -600,10 +600,10 @@ def _escalate_one(pk: int, now: dt.datetime, resp_limit: int) -> int:
                                  idempotency_key=key)
         if nxt is not None:
             Milestone.objects.create(case=case, kind=K.DISPATCHED, at=now, level=nxt, responder=responder,
-                                     data={"reason": f"escalated: {reason}"})
+                                     data={"reason": f"{ESCALATED_PREFIX}{reason}"})
         case._change_reason = f"escalated from level {d.level}: {reason}"
         _refresh(case)
-        what = _("no response") if reason == "no_response" else _("no arrival")
+        what = EscalationReason(reason).label
         notify(kind="emergency.escalated", area=e.area,
                subject=_("Case %(no)s escalated: %(what)s at level %(l)d") % {"no": case.order_number, "what": what, "l": d.level},
                body=_("Elevator %(code)s, %(addr)s: %(what)s within %(lim)d s of the level-%(l)d dispatch; now level %(n)s.") % {

@@ -46,7 +46,7 @@ from . import selectors
 from .causes import CAUSES
 from .forms import CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
 from .lookup import identify
-from .models import OPEN_STATES, CaseType, Channel, Level, Milestone, State
+from .models import OPEN_STATES, CaseType, Channel, Level, Milestone, State, milestone_reason_label, trapped_text
 
 OPERATOR_ROLES = {Role.OPERATOR, Role.ADMIN}
 BOARD_ROLES = {Role.OPERATOR, Role.REGULATOR, Role.ADMIN}
@@ -206,7 +206,7 @@ def render_board_rows(rows: list[tuple], now: dt.datetime) -> tuple[str, list[di
             f'<td><i class="em-state st-{st}">{states.get(st, st)}</i></td>'
             f'<td class="ty-{ty}">{types.get(ty, ty)}</td>'
             f'<td class="ch-{ch}">{channels.get(ch) or esc(ch or "")}</td>'
-            f'<td class="num">{"?" if tr is None else tr}</td>'
+            f'<td class="num">{trapped_text(ty, tr)}</td>'
             f'<td><i class="mono">{esc(reg or eqp or src)}</i> {esc((addr or "")[:60])}</td>'
             f"<td>{level}</td>"
             f'<td><i class="em-timer {rc_cls}" data-t="rc">{_fmt(since_rc)}</i></td>'
@@ -316,6 +316,7 @@ def _case_context(request, case) -> dict:
         m["kind_label"] = kinds.get(m["kind"], m["kind"])
         ch = (m.get("data") or {}).get("channel")
         m["channel_label"] = channels.get(ch, ch) if ch else ""
+        m["reason_label"] = milestone_reason_label((m.get("data") or {}).get("reason"))
     durations = selectors.durations(case)
     response_limit = int(rule("dispatch_response_limit_s"))
     al = arrival_limit_s(case.elevator.urban)
@@ -624,7 +625,7 @@ def regulator(request):
                                    "response": _fmt(resp_s), "arrival": _fmt(arr_s)})
         for m in ms:
             if m.kind == Milestone.Kind.ESCALATED:
-                escalations.append({"case": case, "m": m})
+                escalations.append({"case": case, "m": m, "reason": milestone_reason_label((m.data or {}).get("reason"))})
     responders = []
     for row in per_responder.values():
         responders.append({**row, "avg_response": _fmt(sum(row["resp"]) / len(row["resp"])) if row["resp"] else "—",

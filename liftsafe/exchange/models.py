@@ -14,10 +14,13 @@ every new file (by SHA-256); each file seen is an :class:`ImportFile` linked to 
 """
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from simple_history.models import HistoricalRecords
 
 
@@ -165,6 +168,12 @@ class OutboxRecord(models.Model):
     def __str__(self) -> str:
         return f"{self.destination_id} {self.idempotency_key}"
 
+    @property
+    def last_error_label(self) -> str:
+        """``last_error`` for display: a transport error class in the active language (:func:`send_error_label`);
+        a receiver's rejection reason stays in the receiver's own words."""
+        return send_error_label(self.last_error)
+
 
 class Batch(models.Model):
     """A group of records POSTed together; ``idempotency_key`` goes in the ``Idempotency-Key`` header
@@ -267,7 +276,10 @@ class SendLog(models.Model):
 
     @property
     def error_label(self) -> str:
-        """``error_class`` in the active language (:func:`send_error_label`)."""
+        """``error_class`` in the active language (:func:`send_error_label`); an attempt without a transport
+        error whose records were (partly) rejected shows the rejected count (``"2 条被拒收"``); else ``""``."""
+        if not self.error_class and self.rejected:
+            return send_error_label(BATCH_REJECTED.format(n=self.rejected))
         return send_error_label(self.error_class)
 
 
@@ -289,19 +301,27 @@ _REPLY_CODE_LABELS = {
     REPLY_BUSY.split("{", 1)[0]: _("receiver busy (reply code %(code)s)"),
     REPLY_REFUSED.split("{", 1)[0]: _("refused by the receiver (reply code %(code)s)"),
 }
+#: ``Batch.last_error`` after an answered attempt in which ``n`` records were rejected: a stored, language-neutral
+#: form written by :mod:`liftsafe.exchange.services`, labelled by :func:`send_error_label` (``"2 条被拒收"``)
+BATCH_REJECTED = "{n} rejected"
+_BATCH_REJECTED_RE = re.compile(r"^(\d+) rejected$")
 
 
 def send_error_label(error_class: str) -> str:
     """An attempt's error class (``SendLog.error_class``, ``Batch.last_error``) in the active language.
 
     The transport errors of :data:`SEND_ERROR_LABELS` and the reply-code classes :data:`REPLY_BUSY` /
-    :data:`REPLY_REFUSED` get their label; anything else (``HTTP 503``, an exception class name, a batch's
-    ``2 rejected``) is returned as stored. Never raises.
+    :data:`REPLY_REFUSED` get their label, a batch's :data:`BATCH_REJECTED` (``"2 rejected"``) its translated
+    count; anything else (``HTTP 503``, an exception class name) is returned as stored. Never raises.
     """
     error_class = error_class or ""
     label = SEND_ERROR_LABELS.get(error_class)
     if label is not None:
         return str(label)
+    m = _BATCH_REJECTED_RE.match(error_class)
+    if m:
+        n = int(m.group(1))
+        return ngettext("%(n)s record rejected", "%(n)s records rejected", n) % {"n": n}
     for head, label in _REPLY_CODE_LABELS.items():
         if error_class.startswith(head) and error_class.endswith(")"):
             return str(label) % {"code": error_class[len(head):-1]}

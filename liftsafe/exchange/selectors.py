@@ -119,6 +119,43 @@ def logs_for(user, destination: Destination | None = None, *, errors_only: bool 
     return qs.order_by("-started_at", "-pk")
 
 
+def attach_record_links(user, records) -> None:
+    """Give each outbox record of ``records`` (a page, a list) ``display_label`` and ``display_url`` for the pages.
+
+    ``display_label``: a case record's order number (处置单号), an elevator record's registration code (注册代码;
+    the stored ``record_key`` when the object is gone or has no code). ``display_url``: the case / elevator page
+    when ``user`` may see it (scoped by :func:`liftsafe.emergency.selectors.scope_cases` /
+    :func:`liftsafe.registry.selectors.scope_elevators`), else ``None``. At most one query per record type,
+    whatever the number of records (no N+1).
+    """
+    from django.db.models import Exists, OuterRef
+    from django.urls import reverse
+
+    from liftsafe.emergency.models import EmergencyCase
+    from liftsafe.emergency.selectors import scope_cases
+    from liftsafe.registry.models import Elevator
+
+    records = list(records)
+    scope = scope_of(user)
+    found: dict[tuple[str, int], tuple[str, str | None]] = {}
+    kinds = (
+        ("case", EmergencyCase, "order_number", lambda qs: scope_cases(scope, qs), "emergency:case_detail"),
+        ("elevator", Elevator, "registration_code", lambda qs: scope_elevators(scope, qs), "registry:elevator_detail"),
+    )
+    for record_type, model, field, scoped, url_name in kinds:
+        ids = {r.object_id for r in records if r.record_type == record_type}
+        if not ids:
+            continue
+        visible = scoped(model.objects.filter(pk=OuterRef("pk"))).values("pk")
+        for pk, label, seen in (model.objects.filter(pk__in=ids).annotate(_seen=Exists(visible))
+                                .values_list("pk", field, "_seen")):
+            found[(record_type, pk)] = (label, reverse(url_name, args=[pk]) if seen else None)
+    for r in records:
+        label, url = found.get((r.record_type, r.object_id), ("", None))
+        r.display_label = label or r.record_key
+        r.display_url = url
+
+
 def shows_excerpts(user) -> bool:
     """Receiver response excerpts may name records of other areas: data officers only."""
     return is_data_officer(user)

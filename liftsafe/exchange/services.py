@@ -52,8 +52,8 @@ from liftsafe.core.scoping import scope_of
 from liftsafe.rules import rule
 
 from .adapters import ADAPTERS, get_adapter
-from .models import (REPLY_BUSY, REPLY_REFUSED, Batch, BatchItem, Destination, ImportFile, ImportSchedule, OutboxRecord,
-                     RecordType, SendLog)
+from .models import (BATCH_REJECTED, REPLY_BUSY, REPLY_REFUSED, Batch, BatchItem, Destination, ImportFile, ImportSchedule,
+                     OutboxRecord, RecordType, SendLog)
 
 log = logging.getLogger(__name__)
 
@@ -669,7 +669,7 @@ def _attempt(dest: Destination, batch: Batch, started: dt.datetime, summary: Sen
                             Batch.Status.REJECTED if not accepted else Batch.Status.PARTIAL)
             batch.sent_at = started
             batch.next_attempt_at = None
-            batch.last_error = "" if not rejected else f"{rejected} rejected"
+            batch.last_error = "" if not rejected else BATCH_REJECTED.format(n=rejected)  # labelled by send_error_label
         batch.save()
         entry = SendLog.objects.create(batch=batch, destination=dest, attempt=attempt_no, started_at=started,
                                        duration_ms=int(round(secs * 1000)), http_status=status, error_class=err[:64],

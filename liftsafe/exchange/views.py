@@ -134,6 +134,8 @@ def outbox(request):
     qs = selectors.records_for(request.user, dest, status=g.get("status") or None, record_type=g.get("record_type") or None,
                                q=g.get("q", "").strip())
     page = Paginator(qs, 50).get_page(g.get("page"))
+    page.object_list = list(page.object_list)  # evaluated once: the labels set below stay on the rows shown
+    selectors.attach_record_links(request.user, page.object_list)
     return render(request, "exchange/outbox.html", _ctx(request, page=page, filters=g, destinations=selectors.destinations_for(request.user),
                                                         statuses=OutboxRecord.Status.choices, record_types=RecordType.choices))
 
@@ -155,7 +157,9 @@ def send_log(request):
 def batch_detail(request, pk: int):
     selectors.access(request.user)
     b = selectors.batch_get(request.user, pk)
-    return render(request, "exchange/batch_detail.html", _ctx(request, b=b, items=selectors.batch_items(request.user, b),
+    items = list(selectors.batch_items(request.user, b))
+    selectors.attach_record_links(request.user, [i.record for i in items])
+    return render(request, "exchange/batch_detail.html", _ctx(request, b=b, items=items,
                                                               logs=selectors.logs_for(request.user, batch=b),
                                                               show_excerpts=selectors.shows_excerpts(request.user),
                                                               resends=b.resends.all()))

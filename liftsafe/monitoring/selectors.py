@@ -47,6 +47,34 @@ def alarm_get(user, pk: int) -> Alarm:
     return a
 
 
+def case_refs(user, case_ids) -> dict[int, dict]:
+    """The emergency cases ``case_ids`` (alarm ``case_id`` values) as ``{id: {"id", "no", "visible"}}``, in one query.
+
+    ``no`` is the case's order number (处置单号); ``visible`` says whether ``user`` may open the case
+    (:func:`liftsafe.emergency.selectors.scope_cases`; a maintenance unit sees only cases dispatched to it),
+    so a page links only cases that will not answer 404. Unknown ids are left out.
+    """
+    from django.db.models import Exists, OuterRef
+
+    from liftsafe.emergency.models import EmergencyCase
+    from liftsafe.emergency.selectors import scope_cases
+
+    ids = {int(c) for c in case_ids if c}
+    if not ids:
+        return {}
+    visible = scope_cases(scope_of(user)).filter(pk=OuterRef("pk")).order_by()
+    rows = EmergencyCase.objects.filter(pk__in=ids).annotate(visible=Exists(visible)).values_list("pk", "order_number", "visible")
+    return {pk: {"id": pk, "no": no, "visible": bool(vis)} for pk, no, vis in rows}
+
+
+def with_case_refs(user, alarms: list[Alarm]) -> list[Alarm]:
+    """Set ``case_ref`` (see :func:`case_refs`, or None) on each alarm; one query for the whole list."""
+    refs = case_refs(user, (a.case_id for a in alarms))
+    for a in alarms:
+        a.case_ref = refs.get(a.case_id) if a.case_id else None
+    return alarms
+
+
 def incidents_for(user) -> QuerySet[Incident]:
     """Incidents with at least one alarm the user may see (correlated power cuts), newest first."""
     visible = alarms_for(user).values("incident_id")
@@ -55,8 +83,8 @@ def incidents_for(user) -> QuerySet[Incident]:
 
 def incident_rows(user, limit: int = 20) -> list[dict]:
     """Correlated incidents for the overview, newest first: ``{"incident", "alarms", "active", "elevators",
-    "cases"}`` where the counts and the case ids (emergency cases opened by the incident's entrapment alarms)
-    are of the alarms ``user`` may see (an incident may span elevators of several units)."""
+    "cases"}`` where the counts and the cases (emergency cases opened by the incident's entrapment alarms, as
+    :func:`case_refs` dicts) are of the alarms ``user`` may see (an incident may span elevators of several units)."""
     incidents = list(incidents_for(user)[:limit])
     rows = {i.pk: {"incident": i, "alarms": 0, "active": 0, "elevators": set(), "cases": []} for i in incidents}
     for inc_id, elevator_id, cleared, case_id in (alarms_for(user).filter(incident_id__in=list(rows)).order_by("raised_at")
@@ -67,7 +95,8 @@ def incident_rows(user, limit: int = 20) -> list[dict]:
         r["elevators"].add(elevator_id)
         if case_id and case_id not in r["cases"]:
             r["cases"].append(case_id)
-    return [{**r, "elevators": len(r["elevators"])} for r in rows.values()]
+    refs = case_refs(user, (c for r in rows.values() for c in r["cases"]))
+    return [{**r, "elevators": len(r["elevators"]), "cases": [refs[c] for c in r["cases"] if c in refs]} for r in rows.values()]
 
 
 def door_sensors_for(user, limit: int = 20) -> list[dict]:

@@ -8,10 +8,14 @@ page it was sent from (house style of the hazards pages). The active-alarm panel
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,7 +24,7 @@ from liftsafe.registry.codes import ESCALATOR_CATEGORIES
 from liftsafe.registry.selectors import elevator_get
 
 from . import selectors, services
-from .codes import status_rows
+from .codes import AlarmType, status_rows
 from .door_stream import summary
 from .models import DeadLetter
 
@@ -45,12 +49,27 @@ def _reason_label(reason: str) -> str:
     return str(DeadLetter.Reason(reason).label) if reason in DeadLetter.Reason.values else reason
 
 
+def _stats_time(value):
+    """The ``ts`` of a device's last statistics (ISO 8601 string, as received) as an aware datetime, or None
+    when missing or not a date-time (a naive value is taken as UTC, the schema's time zone)."""
+    if isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:
+            parsed = None
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, dt.timezone.utc)
+    return parsed
+
+
 @login_required
 def overview(request):
     """Coverage by area, devices offline, active alarms, correlated incidents, door sensors (htmx → the alarm panel only)."""
     user = request.user
     ctx = {
-        "active": list(selectors.alarms_for(user, active=True)[:100]),
+        "active": selectors.with_case_refs(user, list(selectors.alarms_for(user, active=True)[:100])),
         "can_handle": services.may_handle_alarms(user),
     }
     if request.htmx:
@@ -61,6 +80,7 @@ def overview(request):
         "offline": list(selectors.devices_for(user).filter(active=True, online=False, last_seen__isnull=False)
                         .order_by("last_seen")[:50]),
         "door_sensors": selectors.door_sensors_for(user),
+        "vibration_label": AlarmType.ABNORMAL_VIBRATION.label,  # the flagged door sensor's badge = its alarm's label
         "dead": [(_reason_label(reason), n) for reason, n in selectors.dead_letter_counts(user).items()],
     })
     return render(request, "monitoring/overview.html", ctx)
@@ -77,8 +97,9 @@ def elevator_monitoring(request, pk: int):
         "e": elevator,
         "devices": [{"d": d, "door": summary((d.state or {}).get("door")),
                      "status": status_rows(d.last_status, escalator=escalator),
-                     "stats": status_rows({k: v for k, v in (d.last_stats or {}).items() if k != "ts"})} for d in devices],
-        "alarms": list(selectors.alarms_for(user, elevator_id=elevator.pk)[:200]),
+                     "stats": status_rows({k: v for k, v in (d.last_stats or {}).items() if k != "ts"}),
+                     "stats_at": _stats_time((d.last_stats or {}).get("ts"))} for d in devices],
+        "alarms": selectors.with_case_refs(user, list(selectors.alarms_for(user, elevator_id=elevator.pk)[:200])),
         "door_runs": list(selectors.door_runs_for(user, elevator)),
         "can_bind": services.may_bind(user, elevator),
         "can_handle": services.may_handle_alarms(user),

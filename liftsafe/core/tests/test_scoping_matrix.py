@@ -739,7 +739,7 @@ def make_destination(ctx: Ctx, side: str | None = None):
     ex.enqueue_changed(d)
     ex.send_due(d)
     ctx.store[f"dest-{side}"] = d
-    ctx.store[f"rec-{side}"] = f"LS{case.pk}"
+    ctx.store[f"rec-{side}"] = f"case:{case.pk}:1"  # the record's idempotency key (the pages show it as a tooltip)
     return d
 
 

@@ -62,6 +62,7 @@ def test_iot_entrapment_appears_on_open_board(browser, live_server, world, setti
     page.goto(f"{live_server.url}/emergency/board/")
     page.evaluate("window.__noReload = 'board-1'")
     assert page.locator("#board-rows > tr").count() == 0
+    assert page.locator("#board-tab-count").inner_text().strip() == ""
     assert page.get_attribute("#board-poll", "hx-trigger") == "every 1s"  # rule board_poll_s
     page.wait_for_function("() => document.getElementById('board-updated').textContent !== ''", timeout=15000)
     assert 204 in statuses and 200 not in statuses  # nothing changed yet: empty answers only
@@ -79,6 +80,8 @@ def test_iot_entrapment_appears_on_open_board(browser, live_server, world, setti
     assert row.locator("td.ch-iot").inner_text().strip() == iot_label
     assert row.get_attribute("data-st") == "received" and case.order_number in row.inner_text()
     assert 200 in statuses  # the row came with a delta, not a reload
+    # the tab badge follows the same delta counts as the count bar (it was empty with no open case)
+    page.wait_for_function("() => document.getElementById('board-tab-count').textContent === '1'", timeout=15000)
     assert page.evaluate("window.__noReload") == "board-1"
 
     # no further change: polls go back to 204, and the late counter turns 1 when the row's timer passes 6 s

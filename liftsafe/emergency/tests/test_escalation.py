@@ -88,3 +88,17 @@ def test_periodic_job_is_registered():
     assert names["emergency.escalate_late_cases"].seconds == 15
     assert names["core.deliver_notifications"].seconds <= 10
     assert names["emergency.demo_stream"].demo_only
+
+
+def test_escalation_reason_shown_as_label_on_regulator_and_case_pages(client, world, t0):
+    from django.urls import reverse
+
+    c = _dispatched(world, t0)
+    assert services.escalate_late_cases(now=t0 + 10 * S + rule("dispatch_response_limit_s") * S) == 1
+    client.cookies["django_language"] = "zh-hans"
+    client.force_login(world.users["regulator"])
+    html = client.get(reverse("emergency:regulator")).content.decode()
+    assert "<td>未响应</td>" in html and "no_response" not in html
+    client.force_login(world.users["operator"])
+    html = client.get(reverse("emergency:case_detail", args=[c.pk])).content.decode()
+    assert "· 未响应" in html and "· 升级：未响应" in html and "no_response" not in html

@@ -417,3 +417,22 @@ def test_cause_labels_and_close_hint_in_one_language(client, world, lang, expect
     for text in absent:
         assert text not in page, text
     assert expected[2] in responder
+
+
+def test_trapped_count_not_applicable_outside_entrapments(client, world):
+    import re
+
+    fault = open_case(world, "a1", case_type="fault_report", trapped_count=None)
+    unknown = open_case(world, "a2", case_type="entrapment", trapped_count=None)
+    login(client, world, "operator")
+    html = client.get(reverse("emergency:board")).content.decode()
+
+    def cell(case):
+        row = re.search(rf'<tr id="case-{case.pk}".*?</tr>', html, re.S).group(0)
+        return re.search(r'<td class="num">(.*?)</td>', row).group(1)
+
+    assert cell(fault) == "—" and cell(unknown) == "?"
+    assert '<span class="em-pill" id="board-tab-count">2</span>' in html  # the tab badge the delta poll updates
+    for case, shown in ((fault, "—"), (unknown, "?")):
+        page = client.get(reverse("emergency:case_detail", args=[case.pk])).content.decode()
+        assert f'<dd class="em-big">{shown}</dd>' in page

@@ -71,7 +71,7 @@ def test_reply_code_error_classes_are_labelled():
         assert send_error_label(busy) == "接收方繁忙（回复代码 503）"
         assert SendLog(error_class=refused).error_label == "接收方拒绝（回复代码 401）"
         assert Batch(last_error=busy).last_error_label == "接收方繁忙（回复代码 503）"
-        assert send_error_label("2 rejected") == "2 rejected" and send_error_label("") == ""
+        assert send_error_label("2 rejected") == "2 条被拒收" and send_error_label("") == ""
     with translation.override("en"):
         assert send_error_label(busy) == "receiver busy (reply code 503)"
 

@@ -65,6 +65,16 @@ def test_series_blocks_through_process_batch_raise_and_clear_the_alarm(world, cl
     client.cookies["django_language"] = "en"
     html = client.get(f"/monitoring/elevators/{world.elevators['a1'].pk}/").content.decode()
     assert "sustained abnormal vibration" in html and "Abnormal door vibration" in html
+    # zh-Hans: the flagged badge is the alarm type's label; the dB threshold is 阈值 (not the time limit 时限); 振动
+    client.cookies["django_language"] = "zh-hans"
+    overview = client.get("/monitoring/").content.decode()
+    assert '<span class="badge status-stopped">门机异常振动</span>' in overview and "abnormal vibration" not in overview
+    html = client.get(f"/monitoring/elevators/{world.elevators['a1'].pk}/").content.decode()
+    assert "阈值" in html and "时限" not in html and "震动" not in html and "持续异常振动" in html
+    # the last statistics' time in local time like the other times, not the raw ISO string
+    stats_ts = dev.last_stats["ts"]
+    local = timezone.localtime(dt.datetime.fromisoformat(stats_ts)).strftime("%Y-%m-%d %H:%M:%S")
+    assert f'<div class="muted">{local}</div>' in html and stats_ts not in html
     for i in range(4000, 7200, 400):
         block = values[i:i + 400]
         ts = start + dt.timedelta(seconds=(i + len(block) - 1) / 4)

@@ -115,3 +115,45 @@ def test_alarm_details_in_one_language(client, world, devs, settings, lang, expe
             assert text in html, (url, text)
         for text in absent:
             assert text not in html, (url, text)
+
+
+def test_alarm_case_shown_by_order_number_and_linked_only_when_visible(client, world, devs, django_assert_max_num_queries):
+    from liftsafe.emergency.models import EmergencyCase, Milestone
+    from liftsafe.emergency.selectors import cases_for
+    from liftsafe.monitoring import selectors
+
+    now = timezone.now()
+    services.process_batch([services.RawMessage(msg("D-a1", "event", {"code": "90"}, ts=now), transport="http")], now=now)
+    alarm = Alarm.objects.get(type=AlarmType.ENTRAPMENT)
+    case = EmergencyCase.objects.get(pk=alarm.case_id)
+    mu = world.users["maintenance_unit"]
+    # a maintenance unit sees a case only once it is dispatched to it (drop any automatic dispatch)
+    Milestone.objects.filter(case=case, kind=Milestone.Kind.DISPATCHED).delete()
+    assert not cases_for(mu).filter(pk=case.pk).exists()
+    link = f"/emergency/cases/{case.pk}/"
+    client.login(username="maintenance_unit", password=PASSWORD)
+    for url in ("/monitoring/", f"/monitoring/elevators/{world.elevators['a1'].pk}/"):
+        html = client.get(url).content.decode()
+        assert case.order_number in html and link not in html and f"#{case.pk}<" not in html
+    assert client.get(link).status_code == 404
+    # the operator may see it: the order number links to the case
+    client.login(username="operator", password=PASSWORD)
+    for url in ("/monitoring/", f"/monitoring/elevators/{world.elevators['a1'].pk}/"):
+        html = client.get(url).content.decode()
+        assert f'<a href="{link}" class="mono">{case.order_number}</a>' in html
+    # one query for the cases of all listed alarms, however many
+    alarms = [alarm] * 30
+    with django_assert_max_num_queries(1):
+        refs = selectors.with_case_refs(mu, alarms)
+    assert refs[0].case_ref == {"id": case.pk, "no": case.order_number, "visible": False}
+
+
+def test_stats_time_parsed_and_tolerant():
+    import datetime as dt
+
+    from liftsafe.monitoring.views import _stats_time
+
+    assert _stats_time("2026-11-29T10:00:00+00:00") == dt.datetime(2026, 11, 29, 10, tzinfo=dt.timezone.utc)
+    assert _stats_time("2026-11-29T10:00:00") == dt.datetime(2026, 11, 29, 10, tzinfo=dt.timezone.utc)  # naive: UTC
+    for bad in (None, "", "yesterday", "2026-13-45T99:00:00", 12345, {"x": 1}):
+        assert _stats_time(bad) is None, bad

@@ -110,6 +110,9 @@
     var counts = delta.querySelector("#board-counts-new");
     var target = document.getElementById("board-counts");
     if (counts && target) target.innerHTML = counts.innerHTML;
+    // the tab badge shows the same open total as the count bar (data-open of _board_counts.html)
+    var open = counts && counts.querySelector(".em-counts"), pill = document.getElementById("board-tab-count");
+    if (open && pill) pill.textContent = +(open.dataset.open || 0) ? open.dataset.open : "";
     board.dataset.cursor = delta.dataset.cursor;
     var empty = document.getElementById("board-empty");
     if (empty) empty.hidden = tbody.children.length > 0;
