@@ -89,9 +89,11 @@ class OperatorMilestoneForm(IdempotentForm):
 
 
 class ResponderMilestoneForm(IdempotentForm):
-    """A responder's progress report: responded (acknowledged), arrived, released (count freed)."""
+    """A responder's progress report: responded (acknowledged), arrived, released (count freed), or completed
+    (a fault report / enquiry handled on site; nobody was trapped)."""
 
-    kind = forms.ChoiceField(choices=[("responded", _("Responded")), ("arrived", _("Arrived")), ("released", _("Released"))])
+    kind = forms.ChoiceField(choices=[("responded", _("Responded")), ("arrived", _("Arrived")), ("released", _("Released")),
+                                      ("completed", _("Completed"))])
     released_count = forms.IntegerField(label=_("People freed"), min_value=0, max_value=99, required=False)
 
     def clean(self):

@@ -421,7 +421,7 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
     responder (maintenance unit / rescue station user) only on a case
     dispatched to its organisation, and not ``cancelled``. ``user`` None = platform (replays).
     Order: responded after dispatched; arrived after dispatched/responded;
-    released after arrived; completed after dispatch (or from ``received``
+    released after arrived, and only for an entrapment; completed after dispatch (or from ``received``
     for a fault report / enquiry closed on the phone); ``at`` not before the
     last milestone. Repeating the kind just recorded for the current dispatch
     returns that milestone (a double-tapped phone records once), as does a
@@ -470,6 +470,9 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
         _after_last(case, at, milestones)
         payload = {k: v for k, v in data.items() if v is not None}
         if kind == K.RELEASED:
+            if case.case_type != CaseType.ENTRAPMENT:
+                raise ValidationError({"kind": [_("Nobody is trapped in a %(t)s: record “completed” instead of a release.")
+                                                % {"t": case.get_case_type_display()}]})
             n = payload.get("released_count")
             if not isinstance(n, int) or isinstance(n, bool) or n < 0:
                 raise ValidationError({"released_count": [_("Give the number of people released (a whole number ≥ 0).")]})

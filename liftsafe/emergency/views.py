@@ -488,7 +488,8 @@ def _responder_forms(case) -> dict:
     return {
         "can_respond": state == State.DISPATCHED,
         "can_arrive": state in (State.DISPATCHED, State.RESPONDED),
-        "can_release": state == State.ARRIVED,
+        "can_release": state == State.ARRIVED and case.case_type == CaseType.ENTRAPMENT,
+        "can_complete": state == State.ARRIVED and case.case_type != CaseType.ENTRAPMENT,
         "can_cause": state in (State.RELEASED, State.COMPLETED) or (not case.is_open and case.case_type != CaseType.ENTRAPMENT),
         "milestone_form": ResponderMilestoneForm(),
         "cause_form": CauseForm(initial={"cause_class": case.cause_class}),

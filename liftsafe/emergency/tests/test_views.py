@@ -267,6 +267,26 @@ def test_responder_flow_respond_arrive_release_cause(client, world):
     assert r.status_code == 302
 
 
+def test_fault_report_is_closed_not_released_by_the_responder(client, world):
+    """Nobody is trapped in a fault report: after arrival the responder gets "close the case", not "released";
+    the service refuses a release for it (naming the field) and the case stays arrived."""
+    case = dispatched_case(world, case_type="fault_report", trapped_count=None)
+    login(client, world, "maintenance_unit")
+    url = reverse("emergency:responder_milestone", args=[case.pk])
+    client.post(url, {"kind": "responded", "idempotency_key": "f1"})
+    client.post(url, {"kind": "arrived", "idempotency_key": "f2"})
+    page = client.get(reverse("emergency:responder"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'value="completed"' in page and 'value="released"' not in page
+    with pytest.raises(services.ValidationError) as exc:
+        services.record_milestone(world.users["maintenance_unit"], case, "released", released_count=0)
+    assert "kind" in exc.value.message_dict
+    case.refresh_from_db()
+    assert case.state == "arrived"
+    client.post(url, {"kind": "completed", "idempotency_key": "f3"})
+    case.refresh_from_db()
+    assert case.state == "completed"
+
+
 def test_cause_item_must_belong_to_class(client, world):
     case = dispatched_case(world)
     login(client, world, "maintenance_unit")
