@@ -16,6 +16,33 @@ def devices_for(user) -> QuerySet[MonitoringDevice]:
     return scope_elevators(scope_of(user), MonitoringDevice.objects.all(), prefix="elevator__").select_related("elevator", "elevator__area")
 
 
+DEVICE_STATES = ("all", "online", "offline")
+
+
+def device_list(user, *, q: str = "", state: str = "all") -> QuerySet[MonitoringDevice]:
+    """Devices ``user`` may see (:func:`devices_for`) for the device list page, offline first, then by last
+    message received (oldest first, never-seen last), then device id.
+
+    ``q``: prefix (case-insensitive) of the device id or of the elevator's registration, equipment, rescue
+    code or device number (source id); blank = no filter. ``state``: one of :data:`DEVICE_STATES`.
+    Raises ValueError naming ``state`` for any other value.
+    """
+    from django.db.models import F
+    from django.utils.translation import gettext as _
+
+    if state not in DEVICE_STATES:
+        raise ValueError(_("state: must be one of %(states)s, not %(value)s") % {"states": ", ".join(DEVICE_STATES), "value": repr(state)})
+    qs = devices_for(user)
+    q = (q or "").strip()
+    if q:
+        qs = qs.filter(Q(device_id__istartswith=q) | Q(elevator__registration_code__istartswith=q)
+                       | Q(elevator__equipment_code__istartswith=q) | Q(elevator__rescue_code__istartswith=q)
+                       | Q(elevator__source_id__istartswith=q))
+    if state != "all":
+        qs = qs.filter(online=(state == "online"))
+    return qs.order_by("online", F("last_seen").asc(nulls_last=True), "device_id")
+
+
 def device_get(user, pk: int) -> MonitoringDevice:
     """One device (by primary key) if ``user`` may see its elevator. Raises Http404 otherwise (same as missing)."""
     d = devices_for(user).filter(pk=pk).first()

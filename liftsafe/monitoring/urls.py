@@ -6,6 +6,7 @@ from . import views
 app_name = "monitoring"
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path("devices/", views.device_list, name="devices"),
     path("elevators/<int:pk>/", views.elevator_monitoring, name="elevator"),
     path("elevators/<int:pk>/devices/bind/", views.device_bind, name="device_bind"),
     path("devices/<int:pk>/unbind/", views.device_unbind, name="device_unbind"),

@@ -86,6 +86,35 @@ def overview(request):
     return render(request, "monitoring/overview.html", ctx)
 
 
+DEVICE_PAGE_SIZE = 50
+
+
+@login_required
+def device_list(request):
+    """The caller's monitoring devices (scoped, :func:`selectors.device_list`): ``q`` device id or elevator code
+    prefix, ``state`` all/online/offline (an unknown value → a message, all shown), ``page``; 50 a page.
+    htmx → the results fragment."""
+    from urllib.parse import urlencode
+
+    from django.core.paginator import Paginator
+
+    q = request.GET.get("q", "").strip()[:64]
+    state = request.GET.get("state") or "all"
+    try:
+        qs = selectors.device_list(request.user, q=q, state=state)
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        state = "all"
+        qs = selectors.device_list(request.user, q=q)
+    page = Paginator(qs, DEVICE_PAGE_SIZE).get_page(request.GET.get("page"))
+    filters = {k: v for k, v in (("q", q), ("state", "" if state == "all" else state)) if v}
+    ctx = {"page": page, "filters": {"q": q, "state": state}, "query_string": urlencode(filters),
+           "states": [("all", _("All")), ("online", _("Online")), ("offline", _("Offline"))]}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "monitoring/_device_rows.html", ctx)
+    return render(request, "monitoring/devices.html", ctx)
+
+
 @login_required
 def elevator_monitoring(request, pk: int):
     """One elevator: its devices (last message, online/offline, last status, statistics, door condition) and alarm history."""

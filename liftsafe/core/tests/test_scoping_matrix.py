@@ -648,6 +648,7 @@ PAGES.update({
                            markers=lambda ctx, side: [ctx.world.district_a.name if side == "own" else ctx.world.district_b.name]),
     # monitoring: scoped through the elevator
     "monitoring:overview": Entry(None, listing(302), setup=both(make_alarm), markers=alarm_markers),
+    "monitoring:devices": Entry(None, listing(302), setup=both(make_alarm), markers=device_markers),
     "monitoring:elevator": Entry(lambda ctx: {"pk": make_alarm(ctx).elevator_id}, read(302),
                                  markers=lambda ctx, side: alarm_markers(ctx, side) + device_markers(ctx, side)),
     "monitoring:alarm_acknowledge": Entry(lambda ctx: {"pk": make_alarm(ctx).pk}, in_scope_write(302, 302), method="POST",

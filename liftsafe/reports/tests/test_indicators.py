@@ -222,6 +222,9 @@ def test_rescue_times_over_entrapments_only(dataset):
     assert all("entrapment" in formulas[k] for k in ("response", "arrival", "on_site", "response_kpi_rate", "arrival_kpi_rate"))
     zh = {x["key"]: x["formula"] for x in may(dataset, language="zh-hans")["definitions"]}
     assert "困人" in zh["arrival"] and "困人" in zh["arrival_kpi_rate"]
+    # the stored appendix names rule values, not rule keys (test_appendix.py covers the wording)
+    zh_defs = may(dataset, language="zh-hans")["definitions"]
+    assert "report_" not in repr(zh_defs) and "0–5、6–10" in {x["key"]: x["formula"] for x in zh_defs}["age_band"]
 
 
 def _require_pg():
