@@ -50,3 +50,23 @@ def require_service(name: str, ok: bool, why: str = "") -> None:
     if os.environ.get("CI"):
         pytest.fail(f"{name} is required in CI but unavailable: {why}")
     pytest.skip(f"{name} unavailable: {why}")
+
+
+#: Debian's chromium, headless, no network chatter (the browser is never downloaded)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """A headless Debian Chromium (``/usr/bin/chromium``) driven by Playwright, shared by one test module's
+    end-to-end tests; skipped when Playwright or chromium is missing. While Playwright's event loop runs in
+    the test thread, Django's "async unsafe" guard would refuse the test's own ORM calls, so it is lifted."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("chromium not installed at /usr/bin/chromium")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -4,9 +4,7 @@ appears on an operator's open live board, channel IoT, without reloading the pag
 polls are answered ``204 No Content`` and its "late" counter still follows the timers. No wall-clock assertions
 (timing lives in bench/bench_board_latency.py)."""
 import json
-import os
 import urllib.request
-from pathlib import Path
 
 import pytest
 from django.utils import timezone, translation
@@ -16,21 +14,6 @@ from liftsafe.emergency.models import Channel, EmergencyCase
 from liftsafe.monitoring import services as monitoring
 
 pytestmark = pytest.mark.e2e
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def submit(live_server, token, body):

@@ -5,9 +5,7 @@ reports the cause; the operator's live board follows every step without reloadin
 completed. Saves docs/img/emergency-board.png, docs/img/emergency-responder.png (and the console and
 case pages)."""
 import datetime as dt
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -18,24 +16,10 @@ from liftsafe.emergency.models import EmergencyCase
 from liftsafe.registry.models import MaintenanceContract
 
 pytestmark = pytest.mark.e2e
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 DOCS_IMG = screenshot_dir()  # docs/img only with LIFTSAFE_DOCS_SCREENSHOTS=1
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 ADDRESSES = ["南京市玄武区中山路18号", "南京市玄武区北京东路41号3号楼", "南京市玄武区龙蟠中路229号", "南京市玄武区太平北路120号",
              "南京市玄武区珠江路88号新世界中心", "南京市玄武区长江路292号", "南京市玄武区玄武大道699号", "南京市玄武区中央路1号"]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def populate(world):

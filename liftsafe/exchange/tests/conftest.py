@@ -56,3 +56,24 @@ def false_alarm_case(world, key: str):
     em.record_milestone(world.users["admin"], c, "false_alarm")
     c.refresh_from_db()
     return c
+
+
+def national(world, receiver, **kw):
+    """A national-platform destination (created by the admin) sending to the local test ``receiver``; ``kw``
+    overrides its fields."""
+    from liftsafe.exchange import services
+
+    fields = dict(name="national", kind="national", adapter="national", endpoint_url=receiver.url, auth_token="tok-secret",
+                  timeout_s=2, batch_size=100)
+    fields.update(kw)
+    return services.destination_create(world.users["admin"], **fields)
+
+
+def queued_case(world, receiver):
+    """One open case on elevator a1, queued for the national destination at ``receiver``; returns the destination."""
+    from liftsafe.exchange import services
+
+    open_case(world, "a1")
+    d = national(world, receiver)
+    services.enqueue_changed(d)
+    return d

@@ -15,18 +15,11 @@ from liftsafe.exchange.adapters.national import ESCALATOR_FAULT_TYPES, LIFT_FAUL
 from liftsafe.exchange.adapters.provincial_csv import HEADER
 from liftsafe.exchange.models import Batch, BatchItem, Destination, OutboxRecord, SendLog
 
-from .conftest import SNAPSHOT, false_alarm_case, full_case, open_case
+from .conftest import SNAPSHOT, false_alarm_case, full_case, national, open_case
 
 pytestmark = pytest.mark.django_db
 S = dt.timedelta(seconds=1)
 FACTS_DEAL_STATUS = {"00", "01", "02", "04", "05"}  # FACTS §3.5 (no 03)
-
-
-def national(world, receiver, **kw):
-    fields = dict(name="national", kind="national", adapter="national", endpoint_url=receiver.url, auth_token="tok-secret",
-                  timeout_s=2, batch_size=100)
-    fields.update(kw)
-    return services.destination_create(world.users["admin"], **fields)
 
 
 def test_national_payload_fields_and_status_codes(world, receiver):

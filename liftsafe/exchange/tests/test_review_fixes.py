@@ -17,17 +17,10 @@ from liftsafe.exchange import services
 from liftsafe.exchange.models import Batch, BatchItem, OutboxRecord, SendLog
 from liftsafe.registry.models import Elevator
 
-from .conftest import open_case
+from .conftest import national, open_case, queued_case
 
 pytestmark = pytest.mark.django_db
 S = dt.timedelta(seconds=1)
-
-
-def national(world, receiver, **kw):
-    fields = dict(name="national", kind="national", adapter="national", endpoint_url=receiver.url, auth_token="tok-secret",
-                  timeout_s=2, batch_size=100)
-    fields.update(kw)
-    return services.destination_create(world.users["admin"], **fields)
 
 
 def test_row_committed_late_with_older_updated_at_is_enqueued(world, receiver):
@@ -98,9 +91,7 @@ def test_a_receiver_that_stays_busy_is_retried_like_an_outage_never_failed(world
     """A 200 + {"code": 503} is transport-class: same backoff as a 5xx, never counted towards exchange_max_attempts
     (here 2), each attempt logged with why; explicit refusals (403) still finalise the batch after the limit."""
     settings.LIFTSAFE_RULES = {**settings.LIFTSAFE_RULES, "exchange_retry_max_s": 200, "exchange_max_attempts": 2}
-    open_case(world, "a1")
-    d = national(world, receiver)
-    services.enqueue_changed(d)
+    d = queued_case(world, receiver)
     receiver.mode = "busy"
     at = timezone.now()
     delays = []
@@ -135,9 +126,7 @@ def test_a_receiver_that_stays_busy_is_retried_like_an_outage_never_failed(world
 
 def test_reply_larger_than_the_limit_is_a_failed_attempt(world, receiver, settings):
     settings.LIFTSAFE_RULES = {**settings.LIFTSAFE_RULES, "exchange_max_reply_bytes": 1000}
-    open_case(world, "a1")
-    d = national(world, receiver)
-    services.enqueue_changed(d)
+    d = queued_case(world, receiver)
     receiver.mode, receiver.delay_bytes = "huge", 50_000
     s = services.send_due(d)
     assert s.failed_attempts == 1
@@ -148,17 +137,13 @@ def test_reply_larger_than_the_limit_is_a_failed_attempt(world, receiver, settin
 
 def test_send_budget_stops_one_destination(world, receiver, settings):
     settings.LIFTSAFE_RULES = {**settings.LIFTSAFE_RULES, "exchange_send_budget_s": 0}
-    open_case(world, "a1")
-    d = national(world, receiver)
-    services.enqueue_changed(d)
+    d = queued_case(world, receiver)
     s = services.send_due(d)
     assert s.attempts == 0 and s.out_of_time
 
 
 def test_lost_lease_does_not_record_a_result(world, receiver, monkeypatch):
-    open_case(world, "a1")
-    d = national(world, receiver)
-    services.enqueue_changed(d)
+    d = queued_case(world, receiver)
     real = services._post
 
     def post(dest, batch, body, ct):  # another worker re-claims the batch while we wait for the reply
@@ -173,9 +158,7 @@ def test_lost_lease_does_not_record_a_result(world, receiver, monkeypatch):
 
 def test_resend_all_failed(world, receiver, settings):
     settings.LIFTSAFE_RULES = {**settings.LIFTSAFE_RULES, "exchange_max_attempts": 1}
-    open_case(world, "a1")
-    d = national(world, receiver)
-    services.enqueue_changed(d)
+    d = queued_case(world, receiver)
     receiver.mode = "403"
     services.send_due(d)
     assert Batch.objects.get().status == "failed"
@@ -239,9 +222,7 @@ def test_regulator_sees_only_batches_with_own_records_on_city_wide_destination(w
 
 def test_resend_failed_api_and_page(world, receiver, client, settings):
     settings.LIFTSAFE_RULES = {**settings.LIFTSAFE_RULES, "exchange_max_attempts": 1}
-    open_case(world, "a1")
-    d = national(world, receiver)
-    services.enqueue_changed(d)
+    d = queued_case(world, receiver)
     receiver.mode = "403"
     services.send_due(d)
     client.force_login(world.users["regulator"])
@@ -295,9 +276,7 @@ def test_a_200_carrying_a_non_busy_code_is_an_explicit_refusal(world, receiver, 
     """200 + {"code": 401} without per-record results is a refusal like an HTTP 401: counted towards
     exchange_max_attempts (here 2) and the batch fails; only 5xx/429 codes inside a 200 mean "busy"."""
     settings.LIFTSAFE_RULES = {**settings.LIFTSAFE_RULES, "exchange_max_attempts": 2}
-    open_case(world, "a1")
-    d = national(world, receiver)
-    services.enqueue_changed(d)
+    d = queued_case(world, receiver)
     receiver.mode = "refused200"
     services.send_due(d, now=timezone.now())
     b = Batch.objects.get()

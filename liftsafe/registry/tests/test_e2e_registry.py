@@ -4,7 +4,6 @@ unit's elevator. Saves docs/img/registry-list.png and docs/img/registry-detail.p
 import datetime as dt
 import os
 import re
-from pathlib import Path
 
 import pytest
 
@@ -12,25 +11,11 @@ from liftsafe.core.testing import PASSWORD, make_elevator, screenshot_dir
 from liftsafe.registry import services
 
 pytestmark = pytest.mark.e2e
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 DOCS_IMG = screenshot_dir()  # docs/img only with LIFTSAFE_DOCS_SCREENSHOTS=1
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 STREETS = ["中山路", "北京东路", "龙蟠中路", "太平北路", "珠江路", "长江路", "汉中路", "洪武路", "中华路", "建康路"]
 PLACES = [11, 12, 6, 3, 1, 11, 12, 4]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def populate(world):

@@ -5,9 +5,7 @@ docs/img/reports-detail.png and docs/img/reports-pdf-page1.png with LIFTSAFE_DOC
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,23 +17,9 @@ from liftsafe.registry.models import MaintenanceContract, Organisation
 from liftsafe.reports.models import Report
 
 pytestmark = pytest.mark.e2e
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 DOCS_IMG = screenshot_dir()  # docs/img only with LIFTSAFE_DOCS_SCREENSHOTS=1
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SH = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def populate(world) -> int:
