@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "liftsafe.core"
     label = "core"
     verbose_name = _("Platform")
+
+    def ready(self):
+        from . import flows  # noqa: F401 - registers the flow-table system check

@@ -30,6 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from liftsafe.core import flows
 from liftsafe.core.models import Role
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator
@@ -992,25 +993,15 @@ def _correlate(alarm: Alarm, now: dt.datetime) -> Incident:
     raise RuntimeError("could not correlate alarm")  # pragma: no cover - three lost races in a row
 
 
-def _intake():
-    """The emergency intake service, or None while the emergency app does not provide it."""
-    try:
-        from liftsafe.emergency.services import intake_alarm
-    except ImportError:
-        return None
-    return intake_alarm
-
-
 def open_case_for(alarm: Alarm) -> bool:
-    """Open (or attach to) the elevator's emergency case for an entrapment alarm via the emergency intake.
+    """Open (or attach to) the elevator's emergency case for an entrapment alarm via the flow
+    ``monitoring.entrapment_alarm`` (emergency registers the handler at start-up; see :mod:`liftsafe.core.flows`).
 
-    Idempotent (``idempotency_key = "iot-alarm-<id>"``). A failure is recorded
-    in ``case_error`` and retried by the periodic job, never raised: the alarm
-    itself must not be lost. Returns True when the alarm is linked to a case.
+    Idempotent (``idempotency_key = "iot-alarm-<id>"``). A failure (including a
+    missing handler, :class:`~liftsafe.core.flows.FlowNotConnected`) is logged,
+    recorded in ``case_error`` and retried by the periodic job, never raised:
+    the alarm itself must not be lost. Returns True when the alarm is linked to a case.
     """
-    intake = _intake()
-    if intake is None:
-        return False
     details = {**(alarm.snapshot or {}), "alarm_id": alarm.pk, "code": alarm.code, "detail": alarm.detail,
                "device": alarm.device.device_id if alarm.device_id else "",
                "device_time": alarm.device_time.isoformat() if alarm.device_time else None}
@@ -1018,15 +1009,15 @@ def open_case_for(alarm: Alarm) -> bool:
     elevator = Elevator.objects.select_related("area").get(pk=alarm.elevator_id)
     try:
         with transaction.atomic():
-            result = intake(elevator, channel="iot", case_type="entrapment", received_at=alarm.raised_at,
-                            details=details, source_ref=f"monitoring.alarm:{alarm.pk}", idempotency_key=f"iot-alarm-{alarm.pk}",
-                            car_position="" if floor is None else str(floor))
+            case_id = flows.call("monitoring.entrapment_alarm", elevator=elevator, received_at=alarm.raised_at,
+                                 details=details, source_ref=f"monitoring.alarm:{alarm.pk}",
+                                 idempotency_key=f"iot-alarm-{alarm.pk}", car_position="" if floor is None else str(floor))
     except Exception as exc:  # noqa: BLE001 - the alarm stands; the job retries
         log.exception("intake_alarm failed for alarm %s", alarm.pk)
         Alarm.objects.filter(pk=alarm.pk).update(case_error=f"{type(exc).__name__}: {exc}"[:255])
         return False
-    Alarm.objects.filter(pk=alarm.pk).update(case_id=result.case.pk, case_error="")
-    alarm.case_id = result.case.pk
+    Alarm.objects.filter(pk=alarm.pk).update(case_id=case_id, case_error="")
+    alarm.case_id = case_id
     return True
 
 
@@ -1095,8 +1086,6 @@ def close_stale_incidents(now: dt.datetime | None = None) -> int:
 def retry_case_links() -> int:
     """Open cases for active entrapment alarms that have none yet (intake failed or arrived later)."""
     n = 0
-    if _intake() is None:
-        return 0
     for alarm in Alarm.objects.select_related("elevator", "device").filter(type=AlarmType.ENTRAPMENT, cleared_at__isnull=True, case_id__isnull=True)[:500]:
         n += open_case_for(alarm)
     return n
