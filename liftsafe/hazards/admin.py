@@ -13,5 +13,22 @@ class HazardAdmin(SimpleHistoryAdmin):
     readonly_fields = ("version",)
 
 
-for m in (Evidence, StopUseOrder, Campaign, Recheck):
+@admin.register(StopUseOrder)
+class StopUseOrderAdmin(SimpleHistoryAdmin):
+    """Read-only: an order is issued by ``services.stop_use_order`` and lifted only by a verified close-out
+    (it holds the elevator out of service; see ``liftsafe.registry.holds``)."""
+
+    list_display = ("elevator", "hazard", "ordered_on", "lifted_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+for m in (Evidence, Campaign, Recheck):
     admin.site.register(m, SimpleHistoryAdmin)

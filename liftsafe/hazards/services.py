@@ -272,22 +272,16 @@ def active_order(elevator: Elevator | int) -> StopUseOrder | None:
     return StopUseOrder.objects.filter(elevator_id=pk, lifted_at__isnull=True).first()
 
 
-def assert_status_change_allowed(elevator: Elevator, new_status: str) -> None:
-    """Guard for the registry: an elevator under an active stop-use order may not be put back in use.
+def stop_use_holds(elevator_ids: list[int]) -> dict[int, str]:
+    """Status-hold provider (registered in :class:`~liftsafe.hazards.apps.HazardsConfig`): an active
+    stop-use order holds its elevator out of service until a verified close-out of the hazard lifts it.
 
-    Connected as a ``pre_save`` check on Elevator (see apps.py), so
-    ``registry.services.elevator_update`` / ``elevator_set_status`` respect it.
-
-    Raises:
-        ValidationError: ``{"status": ...}`` naming the order and the hazard.
+    Returns ``{elevator_id: reason}`` for the held ones among ``elevator_ids`` (one query).
     """
-    if new_status != Elevator.Status.IN_USE or elevator.pk is None:
-        return
-    order = active_order(elevator)
-    if order is not None:
-        raise ValidationError({"status": _(
-            "Stop-use order of %(d)s (hazard #%(h)s) is in force; only a verified close-out of the hazard lifts it.")
-            % {"d": order.ordered_on, "h": order.hazard_id}})
+    rows = StopUseOrder.objects.filter(elevator_id__in=elevator_ids, lifted_at__isnull=True).values_list(
+        "elevator_id", "ordered_on", "hazard_id")
+    return {e: _("Stop-use order of %(d)s (hazard #%(h)s) is in force; only a verified close-out of the hazard lifts it.")
+            % {"d": d, "h": h} for e, d, h in rows}
 
 
 @transaction.atomic

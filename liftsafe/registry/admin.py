@@ -1,13 +1,41 @@
+"""Registry admin. Elevators and maintenance contracts save through :mod:`liftsafe.registry.services`
+(so status holds, contract overlap and audit attribution apply exactly as on the pages and the API);
+contracts are shown read-only under their elevator and edited on their own admin page."""
+from django import forms
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
+from . import services
 from .models import Building, Elevator, ImportRun, LifecycleEvent, MaintenanceContract, Organisation
 
 
 class ContractInline(admin.TabularInline):
+    """Read-only: a contract is added or changed on the maintenance-contract admin (through the services)."""
+
     model = MaintenanceContract
     extra = 0
-    autocomplete_fields = ("maintenance_unit",)
+    can_delete = False
+    fields = readonly_fields = ("maintenance_unit", "contract_no", "start_date", "end_date", "generated")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ServiceSavingAdmin(SimpleHistoryAdmin):
+    """Saves through the registry services; the form's model validation runs first (field errors show on the form)."""
+
+    def _changes(self, form) -> dict:
+        return {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+
+    def save_model(self, request, obj, form, change):
+        saved = self.service_save(request.user, obj, form, change)
+        obj.pk, obj._state.adding, obj._state.db = saved.pk, False, saved._state.db
+
+    def service_save(self, user, obj, form, change):  # pragma: no cover - overridden
+        raise NotImplementedError
 
 
 @admin.register(Organisation)
@@ -19,7 +47,7 @@ class OrganisationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Elevator)
-class ElevatorAdmin(SimpleHistoryAdmin):
+class ElevatorAdmin(ServiceSavingAdmin):
     list_display = ("source_id", "registration_code", "rescue_code", "category", "status", "area", "address")
     list_filter = ("status", "category", "source", "crowded_place", "urban")
     search_fields = ("source_id", "registration_code", "equipment_code", "use_certificate_no", "rescue_code", "address")
@@ -28,14 +56,47 @@ class ElevatorAdmin(SimpleHistoryAdmin):
     list_select_related = ("area",)
     show_full_result_count = False
 
+    def service_save(self, user, obj, form, change):
+        if not change:
+            return services.elevator_create(user, _reason="admin", **form.cleaned_data)
+        return services.elevator_update(user, obj, self._changes(form), reason="admin")
+
+
+class ContractAdminForm(forms.ModelForm):
+    """A new contract supersedes an open-ended earlier one (closed the day before, as ``contract_create`` does);
+    any other overlap is a form error from :meth:`MaintenanceContract.clean`."""
+
+    class Meta:
+        model = MaintenanceContract
+        fields = "__all__"
+
+    def _post_clean(self):
+        if self.instance._state.adding:
+            self.instance._supersede_open = True
+        super()._post_clean()
+
 
 @admin.register(MaintenanceContract)
-class MaintenanceContractAdmin(SimpleHistoryAdmin):
+class MaintenanceContractAdmin(ServiceSavingAdmin):
+    form = ContractAdminForm
     list_display = ("elevator", "maintenance_unit", "start_date", "end_date", "generated")
     list_filter = ("generated",)
     search_fields = ("elevator__source_id", "maintenance_unit__name", "contract_no")
     autocomplete_fields = ("elevator", "maintenance_unit")
     show_full_result_count = False
+
+    def get_readonly_fields(self, request, obj=None):
+        """A recorded contract keeps its elevator (its period may be corrected)."""
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields + ("elevator",) if obj is not None else fields
+
+    def service_save(self, user, obj, form, change):
+        if not change:
+            d = form.cleaned_data
+            return services.contract_create(user, elevator=d["elevator"], maintenance_unit=d["maintenance_unit"],
+                                            start_date=d["start_date"], end_date=d.get("end_date"),
+                                            contract_no=d.get("contract_no", ""), generated=d.get("generated", False))
+        return services.contract_update(user, obj, self._changes(form), reason="admin")
 
 
 @admin.register(LifecycleEvent)

@@ -7,6 +7,7 @@ full before/after row); history is never purged automatically.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -189,9 +190,46 @@ class Elevator(models.Model):
 
         return reverse("registry:elevator_detail", args=[self.pk])
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        obj = super().from_db(db, field_names, values)
+        if "status" in field_names:
+            obj._db_status = obj.status  # the status as loaded: a change is checked against the status holds
+        return obj
+
+    def _status_changed(self) -> bool:
+        """True when ``status`` differs from the stored row's (read from the database if not loaded)."""
+        if self._state.adding or self.pk is None:
+            return False
+        if not hasattr(self, "_db_status"):
+            self._db_status = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
+        return self._db_status != self.status
+
+    def check_status_hold(self) -> None:
+        """Refuse a status change that a registered status hold forbids (see :mod:`liftsafe.registry.holds`).
+
+        Raises:
+            ValidationError: ``{"status": [reason]}``.
+        """
+        from . import holds
+
+        if self.status in holds.BLOCKED_STATUSES and getattr(self, "_hold_checked", None) != self.status and self._status_changed():
+            holds.check_status_change(self.pk, self.status)
+            self._hold_checked = self.status  # clean() then save() in one service call: one look-up
+
+    def clean(self):
+        super().clean()
+        self.check_status_hold()
+
     def save(self, *args, **kwargs):
         self.search_address = normalize_address(self.address)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "status" in update_fields:
+            self.check_status_hold()
         super().save(*args, **kwargs)
+        if update_fields is None or "status" in update_fields:
+            self._db_status = self.status
+        self._hold_checked = None
 
 
 def normalize_address(address: str) -> str:
@@ -202,8 +240,12 @@ def normalize_address(address: str) -> str:
 class MaintenanceContract(models.Model):
     """Who maintained an elevator when: one contract per period (history kept, never overwritten).
 
-    ``end_date`` null = open-ended. Periods of one elevator must not overlap;
-    :func:`liftsafe.registry.services.contract_create` enforces it.
+    ``end_date`` null = open-ended. Periods of one elevator never overlap (both
+    days inclusive): :meth:`clean` checks it (model validation: services, the
+    admin), the services check it again under a lock on the elevator row (on
+    SQLite the IMMEDIATE transaction is that lock), and on PostgreSQL the
+    exclusion constraint ``contract_no_overlap`` (btree_gist; migration 0003)
+    refuses it whatever the path.
     """
 
     elevator = models.ForeignKey(Elevator, verbose_name=_("elevator"), on_delete=models.PROTECT, related_name="contracts")
@@ -228,6 +270,34 @@ class MaintenanceContract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.maintenance_unit} → {self.elevator} ({self.start_date}–{self.end_date or '…'})"
+
+    def overlapping(self, *, supersede_open: bool = False) -> models.QuerySet:
+        """The elevator's other contracts whose period overlaps this one's (days inclusive, None = open).
+
+        ``supersede_open``: leave out open-ended contracts that started earlier (the
+        service closes them the day before this one starts).
+        """
+        qs = MaintenanceContract.objects.filter(elevator_id=self.elevator_id).exclude(pk=self.pk)
+        qs = qs.filter(Q(end_date__isnull=True) | Q(end_date__gte=self.start_date))
+        if self.end_date:
+            qs = qs.filter(start_date__lte=self.end_date)
+        if supersede_open:
+            qs = qs.exclude(end_date__isnull=True, start_date__lt=self.start_date)
+        return qs
+
+    def clean(self):
+        """Refuse an end before the start and a period overlapping another contract of the elevator.
+
+        Raises:
+            ValidationError: ``end_date`` before ``start_date``; ``start_date`` when the period overlaps.
+        """
+        super().clean()
+        if self.start_date is None or self.elevator_id is None:
+            return
+        if self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": _("end date is before start date")})
+        if self.overlapping(supersede_open=getattr(self, "_supersede_open", False)).exists():
+            raise ValidationError({"start_date": _("this period overlaps an existing contract of the elevator")})
 
 
 class LifecycleEvent(models.Model):

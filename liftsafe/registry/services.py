@@ -12,7 +12,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from liftsafe.core.models import Role
@@ -113,17 +112,44 @@ def contract_create(user, *, elevator: Elevator, maintenance_unit: Organisation,
         c._change_reason = "superseded by a new contract"
         _attribute(c, user)
         c.save()
-    overlap = existing.filter(Q(end_date__isnull=True) | Q(end_date__gte=start_date))
-    if end_date:
-        overlap = overlap.filter(start_date__lte=end_date)
-    if overlap.exists():
-        raise ValidationError({"start_date": _("this period overlaps an existing contract of the elevator")})
     contract = MaintenanceContract(elevator=elevator, maintenance_unit=maintenance_unit, start_date=start_date,
                                    end_date=end_date, contract_no=contract_no, generated=generated)
-    contract.full_clean()
+    contract.full_clean()  # MaintenanceContract.clean: no overlap with the elevator's other contracts
     _attribute(contract, user)
     contract.save()
     return contract
+
+
+_CONTRACT_EDITABLE = ("maintenance_unit", "contract_no", "start_date", "end_date", "generated")
+
+
+@transaction.atomic
+def contract_update(user, contract: MaintenanceContract, changes: dict[str, Any], reason: str = "") -> MaintenanceContract:
+    """Correct a recorded contract (unit, number, period) after full validation; keeps audit history.
+
+    The elevator's row is locked while the period is checked, so two corrections
+    cannot together create an overlap (on SQLite the IMMEDIATE transaction is the lock).
+
+    Raises:
+        PermissionDenied: ``user`` may not edit the registry.
+        ValidationError: a field that cannot be changed, end before start, an overlap, a non-maintenance unit.
+    """
+    if user is not None:
+        require_registry_editor(user)
+    bad = sorted(set(changes) - set(_CONTRACT_EDITABLE))
+    if bad:
+        raise ValidationError({f: _("this field cannot be changed") for f in bad})
+    Elevator.objects.select_for_update().filter(pk=contract.elevator_id).first()
+    locked = MaintenanceContract.objects.select_for_update().get(pk=contract.pk)
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    if locked.maintenance_unit.kind != Organisation.Kind.MAINTENANCE_UNIT:
+        raise ValidationError({"maintenance_unit": _("%(org)s is not a maintenance unit") % {"org": locked.maintenance_unit}})
+    locked.full_clean()
+    locked._change_reason = reason
+    _attribute(locked, user)
+    locked.save()
+    return locked
 
 
 @transaction.atomic

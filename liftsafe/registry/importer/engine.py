@@ -47,6 +47,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from liftsafe.core.models import Area
 from liftsafe.rules import rule
 
+from .. import holds
 from ..codes import CROWDED_PLACE_TYPES
 from ..models import Building, Elevator, ImportRun, LifecycleEvent, MaintenanceContract, Organisation, normalize_address
 from .errors import ImportFileError
@@ -393,6 +394,8 @@ class _Importer:
                 updates.append((r, ex[0], changed))
             else:
                 self.counts["unchanged"] += 1
+        if updates and "status" in fields:
+            updates = self._respect_status_holds(updates, fields, attnames, existing)
         user = self.user
         if creates:
             src = self.m.source
@@ -421,6 +424,37 @@ class _Importer:
             self._events(touched, new={id(r) for r in creates})
         if any(ref.contract for ref in self.m.refs.values()):
             self._contracts(rows, existing)
+
+    def _respect_status_holds(self, updates: list, fields: list[str], attnames: list[str], existing: dict) -> list:
+        """Keep the stored status (and status date) of rows whose status change a status hold refuses
+        (:mod:`liftsafe.registry.holds`: e.g. an active stop-use order); one look-up per batch.
+
+        The refused value is reported ``dropped`` with reason ``status_hold``; the row's other changes are written.
+        """
+        si = fields.index("status")
+        moving = {pk: r.values["status"] for r, pk, changed in updates if attnames[si] in changed}
+        refused = holds.refused_status_changes(moving)
+        if not refused:
+            return updates
+        keep_back = {attnames[fields.index(f)] for f in ("status", "status_date") if f in fields}
+        out = []
+        for r, pk, changed in updates:
+            reason = refused.get(pk)
+            if reason is None:
+                out.append((r, pk, changed))
+                continue
+            spec = self.m.fields["status"]
+            self.issue(r.rownum, r.key, spec.column_label, "status", _cell(r.raw, spec), "dropped", "status_hold", reason)
+            old = existing[r.key]
+            for i, a in enumerate(attnames):
+                if a in keep_back:
+                    r.values[fields[i]] = old[i + 2]
+            changed = [a for a in changed if a not in keep_back]
+            if changed:
+                out.append((r, pk, changed))
+            else:
+                self.counts["unchanged"] += 1
+        return out
 
     def _check_db_codes(self, rows: list[_Row]) -> list[_Row]:
         """Reject rows whose identity code already belongs to another elevator in the database."""
