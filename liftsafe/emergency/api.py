@@ -234,10 +234,8 @@ def case_timeline(request, pk: int):
 def case_dispatch(request, pk: int, data: DispatchIn):
     case = _case(request, pk)
     responder = None
-    if data.responder_id is not None:
-        responder = Organisation.objects.filter(pk=data.responder_id).first()
-        if responder is None:
-            raise ValidationError({"responder_id": ["Unknown organisation."]})
+    if data.responder_id is not None:  # a referenced id: resolved through the caller's scope, else 404
+        responder = services.responder_get(request.user, case, data.level, data.responder_id)
     services.dispatch_case(request.user, case, data.level, responder, at=data.at)
     return _case(request, pk)
 

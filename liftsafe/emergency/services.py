@@ -336,6 +336,49 @@ def responder_for(elevator: Elevator, level: int, on: dt.date) -> Organisation |
     return _nearest(elevator, _LEVEL_KIND[level])
 
 
+def _require_dispatcher(user, case: EmergencyCase) -> None:
+    """Only operators (and admins, and the platform) dispatch: a role that sees the case gets PermissionDenied, else Http404."""
+    scope = scope_of(user) if user is not None else None
+    if scope is not None and not (scope.is_admin or scope.role == Role.OPERATOR):
+        _visible_case(user, case)
+        raise PermissionDenied(_("Only a 96333 operator may dispatch."))
+
+
+def responder_in_scope(user, case: EmergencyCase, level: int, responder: Organisation) -> bool:
+    """Whether ``user`` may name ``responder`` when dispatching ``case`` at ``level`` (a referenced id).
+
+    True for the platform (``user`` None) and administrators; otherwise the
+    organisation must be visible to the user (:func:`liftsafe.registry.selectors.organisations_for`),
+    be the automatic choice (:func:`responder_for`), or serve an area that contains
+    the elevator's (the city's fire brigade or rescue station).
+    """
+    if user is None or scope_of(user).is_admin:
+        return True
+    from liftsafe.registry.selectors import organisations_for
+
+    if organisations_for(user).filter(pk=responder.pk).exists():
+        return True
+    area = Organisation.objects.filter(pk=responder.pk).values_list("area__path", flat=True).first()
+    if area and case.elevator.area.path.startswith(area):
+        return True
+    auto = responder_for(case.elevator, level, timezone.localdate(case.received_at)) if level in (1, 2, 3) else None
+    return auto is not None and auto.pk == responder.pk
+
+
+def responder_get(user, case: EmergencyCase, level: int, pk: int) -> Organisation:
+    """Resolve a responder id sent in a request through ``user``'s scope (:func:`responder_in_scope`).
+
+    Raises:
+        PermissionDenied / Http404: ``user`` may not dispatch ``case`` (checked first, as :func:`dispatch_case` does).
+        Http404: no such organisation, or one the user may not name (indistinguishable on purpose).
+    """
+    _require_dispatcher(user, case)
+    org = Organisation.objects.filter(pk=pk).first()
+    if org is None or not responder_in_scope(user, case, level, org):
+        raise Http404("responder not found")
+    return org
+
+
 def dispatch_case(user, case: EmergencyCase, level: int, responder: Organisation | None = None, *,
                   at: dt.datetime | None = None, reason: str = "") -> EmergencyCase:
     """Dispatch ``case`` at ``level`` (1-3) to ``responder`` (default: :func:`responder_for`).
@@ -353,12 +396,10 @@ def dispatch_case(user, case: EmergencyCase, level: int, responder: Organisation
         ValidationError: case closed (``state``), bad or lower level (``level``),
             responder of the wrong kind (``responder``), no responder found
             (``level``), time out of order (``at``).
-        PermissionDenied: ``user`` is not an operator; Http404: case not visible.
+        PermissionDenied: ``user`` is not an operator; Http404: case not visible, or
+            ``responder`` outside the user's scope (:func:`responder_in_scope`).
     """
-    scope = scope_of(user) if user is not None else None
-    if scope is not None and not (scope.is_admin or scope.role == Role.OPERATOR):
-        _visible_case(user, case)
-        raise PermissionDenied(_("Only a 96333 operator may dispatch."))
+    _require_dispatcher(user, case)
     with transaction.atomic():
         case = _lock(case)
         if user is not None:
@@ -369,6 +410,8 @@ def dispatch_case(user, case: EmergencyCase, level: int, responder: Organisation
             raise ValidationError({"state": [_("The case is closed (%(s)s).") % {"s": case.state}]})
         if level not in (1, 2, 3):
             raise ValidationError({"level": [_("The level must be 1, 2 or 3.")]})
+        if responder is not None and not responder_in_scope(user, case, level, responder):
+            raise Http404("responder not found")
         if responder is not None and responder.kind != _LEVEL_KIND[level]:
             raise ValidationError({"responder": [_("A level-%(l)d responder must be a %(k)s.") % {"l": level, "k": _LEVEL_KIND[level].label}]})
         if level == case.level and (responder is None or responder.pk == case.responder_id):

@@ -377,8 +377,8 @@ def case_dispatch(request, pk: int):
         return redirect("emergency:case_detail", pk=pk)
     level = form.cleaned_data["level"]
     responder = dispatch_options(case)[level]["org"]
-    if form.cleaned_data.get("responder"):
-        responder = Organisation.objects.filter(pk=form.cleaned_data["responder"]).first() or responder
+    if form.cleaned_data.get("responder"):  # a referenced id: resolved through the caller's scope, else 404
+        responder = _services().responder_get(request.user, case, level, form.cleaned_data["responder"])
     try:
         _services().dispatch_case(request.user, case, level, responder=responder)
     except ValidationError as exc:

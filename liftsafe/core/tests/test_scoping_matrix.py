@@ -937,6 +937,102 @@ PAGES.update({
 })
 
 
+# --- referenced ids: the URL names an own object, the request BODY names an object of ctx.side ---------------
+# An id sent in a body (a responder, a responsible unit, a maintenance unit, a hazard) is resolved through the
+# caller's scope: naming another district's object is refused like a missing one (404, or the field's 422 where
+# the operation answers a bad reference with a field error) and records nothing. Rows: (kind, page URL name or
+# operationId, Entry); expectations are (body names own object, body names other object).
+
+def referencing(profile: dict, other: dict) -> dict:
+    """Expectations of a row whose URL object is own: the own column of ``profile`` for both sides, except the
+    roles in ``other`` (status when the body names the other side's object)."""
+    d = {}
+    for r, v in profile.items():
+        own = v[0] if isinstance(v, tuple) else v
+        d[r] = (own, other.get(r, own))
+    return d
+
+
+def own_case_kw(name: str = "pk"):
+    return lambda ctx: {name: make_case(ctx, "own").pk}
+
+
+def dispatched_to(level: int):
+    """verify: the own case went to the referenced responder iff the role may dispatch and may name it."""
+    def verify(ctx: Ctx, status: int, text: str) -> list[str]:
+        from liftsafe.emergency.models import EmergencyCase
+
+        case = EmergencyCase.objects.get(pk=ctx.store["own"].pk)
+        target = ctx.world.orgs[("rescue_station", SIDE[ctx.side])]
+        done = case.level == level and case.responder_id == target.pk
+        want = ctx.role == "admin" or (ctx.role == "operator" and ctx.side == "own")
+        return [f"dispatch to the referenced responder {'happened' if done else 'did not happen'} (HTTP {status})"] if done != want else []
+    return verify
+
+
+def own_hazard_recheck_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.hazards.models import Recheck
+
+    done = Recheck.objects.filter(result="pass").exists()
+    want = ctx.side == "own" and rechecker(ctx)
+    return [f"re-check {'recorded' if done else 'not recorded'} (HTTP {status})"] if done != want else []
+
+
+def own_campaign_kw(ctx: Ctx) -> dict:
+    c = make_campaign(ctx, "own")
+    if ctx.side == "other":
+        make_campaign(ctx, "other")  # the body then names the other campaign's hazard
+    return {"campaign_id": c.pk}
+
+
+def contract_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    unit = ctx.world.orgs[("maintenance_unit", SIDE[ctx.side])]
+    done = MaintenanceContract.objects.filter(elevator=ctx.world.elevators["a1"], maintenance_unit=unit,
+                                              start_date=dt.date(2026, 6, 1)).exists()
+    return [f"contract {'recorded' if done else 'not recorded'} (HTTP {status})"] if done != (status == 201) else []
+
+
+def use_unit_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    done = Elevator.objects.get(pk=ctx.world.elevators["a1"].pk).use_unit_id == ctx.world.orgs[("use_unit", "b")].pk
+    return [f"use unit {'changed' if done else 'not changed'} (HTTP {status})"] if done != (status == 200 and ctx.side == "other") else []
+
+
+def hazard_unit_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.hazards.models import Hazard
+
+    n = Hazard.objects.filter(title="HZ-ref", responsible_unit=ctx.world.orgs[("use_unit", SIDE[ctx.side])]).count()
+    return [] if n == (1 if status == 200 else 0) else [f"{n} hazard(s) filed after HTTP {status}"]
+
+
+REFERENCED: dict[str, tuple[str, str, Entry]] = {
+    "emergency dispatch API: responder_id": ("api", _E + "case_dispatch", Entry(
+        own_case_kw(), referencing(case_write_api(200, {"operator"}), {"operator": 404}),
+        data=lambda ctx: {"level": 2, "responder_id": ctx.world.orgs[("rescue_station", SIDE[ctx.side])].pk},
+        verify=dispatched_to(2), secret=case_secret)),
+    "emergency dispatch page: responder": ("page", "emergency:case_dispatch", Entry(
+        own_case_kw(), referencing(page_case_write({"admin", "operator"}), {"operator": 404}), method="POST",
+        data=lambda ctx: {"level": 2, "responder": ctx.world.orgs[("rescue_station", SIDE[ctx.side])].pk},
+        verify=dispatched_to(2), secret=case_secret)),
+    "hazard filing API: responsible_unit_id": ("api", _H + "hazard_create", Entry(
+        lambda ctx: {}, referencing(role_write_api(200, {"regulator"}, {"admin", "city_regulator"}), {"regulator": 422}),
+        data=lambda ctx: {"elevator_id": ctx.world.elevators["a1"].pk, "source": "inspection", "title": "HZ-ref",
+                          "level": "general", "responsible_unit_id": ctx.world.orgs[("use_unit", SIDE[ctx.side])].pk},
+        verify=hazard_unit_verify)),
+    "re-check API: hazard_id": ("api", _H + "recheck", Entry(
+        own_campaign_kw, referencing(role_write_api(200, {"regulator", "inspection_agency"}, {"admin", "city_regulator"}),
+                                     {**{r: 404 for r in LOGGED_IN if r not in SEES_OTHER}, "admin": 422, "city_regulator": 422}),
+        data=lambda ctx: {"hazard_id": ctx.store[ctx.side].pk, "result": "pass"}, verify=own_hazard_recheck_verify)),
+    "registry contract API: maintenance_unit": ("api", "registry_elevator_contract_create", Entry(
+        lambda ctx: {"elevator_id": ctx.world.elevators["a1"].pk}, referencing(write(201), {"regulator": 422}),
+        data=lambda ctx: {"maintenance_unit": ctx.world.orgs[("maintenance_unit", SIDE[ctx.side])].pk, "start_date": "2026-06-01"},
+        verify=contract_verify)),
+    "registry elevator API: use_unit": ("api", "registry_elevator_update", Entry(
+        lambda ctx: {"elevator_id": ctx.world.elevators["a1"].pk}, referencing(write(200), {"regulator": 422}),
+        data=lambda ctx: {"use_unit": ctx.world.orgs[("use_unit", SIDE[ctx.side])].pk, "reason": "matrix"},
+        verify=use_unit_verify)),
+}
+
+
 #: Declared with the right expectations but known broken for a reason other than scoping (strict xfail: when the
 #: bug is fixed the test XPASSes and fails, so remove the line then).
 KNOWN_BUGS: dict[str, str] = {}
@@ -1170,3 +1266,22 @@ def test_matrix_catches_personal_data_and_refused_writes(world, monkeypatch):
     monkeypatch.setattr(hz, "_require_responsible", lambda user, h, action: None)
     failures = run_entry(world, "page", "hazards:action", PAGES["hazards:action"])
     assert any("as maintenance_unit on own: rectification start happened" in f for f in failures), failures
+
+
+@pytest.mark.parametrize("row", sorted(REFERENCED))
+def test_referenced_id_matrix(world, row):
+    """Ids in request bodies are resolved through the caller's scope (issue 10, defect 3)."""
+    kind, name, entry = REFERENCED[row]
+    failures = run_entry(world, kind, name, entry)
+    assert not failures, "\n".join(failures)
+
+
+def test_referenced_id_matrix_catches_an_unscoped_reference(world, monkeypatch):
+    """The referenced-id rows can fail: with the responder resolved unscoped, the operator's dispatch to
+    another district's station is reported."""
+    from liftsafe.emergency import services as em
+
+    monkeypatch.setattr(em, "responder_in_scope", lambda user, case, level, responder: True)
+    kind, name, entry = REFERENCED["emergency dispatch API: responder_id"]
+    failures = run_entry(world, kind, name, entry)
+    assert any("as operator on other: dispatch to the referenced responder happened" in f for f in failures), failures
