@@ -5,9 +5,11 @@ every endpoint reads through the app's selectors, which scope to the user.
 """
 from ninja import NinjaAPI
 
-from liftsafe.core.api import install_error_handlers
 from liftsafe.core.api import router as core_router
 from liftsafe.core.auth import api_auth
+from liftsafe.core.errors import declare_error_responses
+from liftsafe.core.errors import install as install_error_handlers
+from liftsafe.core.input import FiniteJSONRenderer, StrictParser
 from liftsafe.emergency.api import router as emergency_router
 from liftsafe.exchange.api import router as exchange_router
 from liftsafe.hazards.api import router as hazards_router
@@ -21,8 +23,10 @@ api = NinjaAPI(
     description="Elevator safety supervision and 96333 emergency response. All reads are scoped to the caller.",
     auth=api_auth,
     urls_namespace="api",
+    parser=StrictParser(),  # strict JSON, NUL/surrogates/out-of-range refused (liftsafe.core.input)
+    renderer=FiniteJSONRenderer(),
 )
-install_error_handlers(api)  # JSON errors: 401/403/404/422 with the field named
+install_error_handlers(api)  # ONE handler: every error is {"detail", "errors"} (liftsafe.core.errors)
 api.add_router("/core/", core_router)
 api.add_router("/registry/", registry_router)
 api.add_router("/emergency/", emergency_router)
@@ -30,3 +34,4 @@ api.add_router("/monitoring/", monitoring_router)
 api.add_router("/hazards/", hazards_router)
 api.add_router("/reports/", reports_router)
 api.add_router("/exchange/", exchange_router)
+declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation

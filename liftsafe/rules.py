@@ -73,6 +73,9 @@ RULES: dict[str, Rule] = {
              "has dispatched yet turns its live-board timer red after this long since receipt (amber at board_warning_fraction)"),
         Rule("intake_future_skew_s", 5 * 60, "s",
              "liftsafe design: an alarm's received_at may be at most this far in the future (clock skew)"),
+        Rule("intake_max_past_age_s", 7 * 24 * 3600, "s",
+             "liftsafe design (issue 18 item 9), the same bound as iot_max_past_age_s: a call or alarm taken live "
+             "(by an operator, the API) may be at most 7 days old; replays of historic data carry no operator"),
         # --- notifications outbox ---
         Rule("notification_retry_base_s", 30, "s",
              "liftsafe design: first retry delay of a failed notification channel; doubles each attempt"),

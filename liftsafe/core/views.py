@@ -1,4 +1,6 @@
 """Core pages: home (what each role does here), health check."""
+import logging
+
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
@@ -62,10 +64,12 @@ def home(request):
 
 
 def healthz(request):
-    """Liveness and database readiness for load balancers: 200 {"ok": true} or 503."""
+    """Liveness and database readiness for load balancers: 200 ``{"ok": true}`` or 503 ``{"ok": false,
+    "error": "database unavailable"}``. The database's own message (host, port, role) is logged, never shown."""
     try:
         with connection.cursor() as cur:
             cur.execute("SELECT 1")
         return JsonResponse({"ok": True})
-    except Exception as exc:  # pragma: no cover - depends on the database being down
-        return JsonResponse({"ok": False, "error": str(exc)}, status=503)
+    except Exception:
+        logging.getLogger("liftsafe.health").exception("health check: database unavailable")
+        return JsonResponse({"ok": False, "error": "database unavailable"}, status=503)

@@ -16,7 +16,9 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
+
+from liftsafe.core.pagination import BoundedPage
 
 try:
     from ninja import Status
@@ -206,7 +208,7 @@ def intake(request, data: IntakeIn):
 
 
 @router.get("/cases", response=list[CaseOut], summary="Cases the caller may see, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPage)
 def case_list(request, filters: Query[CaseFilter]):
     qs = selectors.cases_for(request.user)
     if filters.open is True:
@@ -263,7 +265,7 @@ def board(request, since: dt.datetime | None = None):
 
 
 @router.get("/upload", response=list[UploadOut], summary="Regulator-upload records (FACTS §3.5) of cases changed since")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPage)
 def upload(request, since: dt.datetime | None = None):
     qs = selectors.cases_for(request.user).prefetch_related("milestones")
     if since:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.http import Http404
+from liftsafe.core.errors import NotFound as Http404  # the domain "not found" (a Http404: pages still answer 404)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -142,8 +142,9 @@ def _existing_key(idempotency_key: str | None) -> Milestone | None:
 
 
 def new_order_number(received_at: dt.datetime) -> str:
-    """处置单号: local date of receipt + 8 random hex digits, e.g. ``20261129-3F9A0C21``."""
-    return f"{timezone.localtime(received_at):%Y%m%d}-{secrets.token_hex(4).upper()}"
+    """处置单号: local date of receipt (zero-padded ``YYYYMMDD``) + 8 random hex digits, e.g. ``20261129-3F9A0C21``."""
+    day = timezone.localtime(received_at)
+    return f"{day.year:04d}{day.month:02d}{day.day:02d}-{secrets.token_hex(4).upper()}"
 
 
 # --------------------------------------------------------------------------- intake
@@ -179,7 +180,8 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
 
     Raises:
         ValidationError: unknown channel / case type, naive or future
-            ``received_at``, negative counts (field-named).
+            ``received_at``, or (live intake, ``actor`` given) one older than
+            the ``intake_max_past_age_s`` rule; negative counts (field-named).
         PermissionDenied / Http404: ``actor`` is not an operator covering the elevator.
     """
     errors: dict[str, list[str]] = {}
@@ -195,6 +197,9 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
     _require_aware(received_at, "received_at")
     if received_at > timezone.now() + dt.timedelta(seconds=rule("intake_future_skew_s")):
         raise ValidationError({"received_at": [_("The time is in the future.")]})
+    if actor is not None and received_at < timezone.now() - dt.timedelta(seconds=rule("intake_max_past_age_s")):
+        raise ValidationError({"received_at": [_("The time is more than %(days)d days in the past.") % {
+            "days": rule("intake_max_past_age_s") // 86400}]})  # live intake only: replays (no actor) keep history
     if actor is not None:
         _require_operator_for(actor, elevator)
     if (m := _existing_key(idempotency_key)) is not None:
@@ -407,7 +412,7 @@ def dispatch_case(user, case: EmergencyCase, level: int, responder: Organisation
         at = at or timezone.now()
         _require_aware(at, "at")
         if case.state not in _OPEN:
-            raise ValidationError({"state": [_("The case is closed (%(s)s).") % {"s": case.state}]})
+            raise ValidationError({"state": [_("The case is closed (%(s)s).") % {"s": State(case.state).label}]})
         if level not in (1, 2, 3):
             raise ValidationError({"level": [_("The level must be 1, 2 or 3.")]})
         if responder is not None and not responder_in_scope(user, case, level, responder):
@@ -509,7 +514,8 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
         if kind == K.COMPLETED and case.case_type != CaseType.ENTRAPMENT:
             allowed.add(State.RECEIVED)
         if d.state not in allowed:
-            raise ValidationError({"kind": [_("Cannot record %(k)s now: the case is %(s)s.") % {"k": kind, "s": d.state}]})
+            raise ValidationError({"kind": [_("Cannot record %(k)s now: the case is %(s)s.") % {
+                "k": K(kind).label, "s": State(d.state).label}]})  # labels in the user's language, never codes
         _after_last(case, at, milestones)
         payload = {k: v for k, v in data.items() if v is not None}
         if kind == K.RELEASED:

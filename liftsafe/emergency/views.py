@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
+from liftsafe.core.errors import add_service_error
 from liftsafe.core.models import Role
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry import selectors as registry_selectors
@@ -46,7 +47,7 @@ from . import selectors
 from .causes import CAUSES
 from .forms import CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
 from .lookup import identify
-from .models import OPEN_STATES, CaseType, Channel, Level, Milestone, State, milestone_reason_label, trapped_text
+from .models import OPEN_STATES, CaseType, Channel, EmergencyCase, Level, Milestone, State, milestone_reason_label, trapped_text
 
 OPERATOR_ROLES = {Role.OPERATOR, Role.ADMIN}
 BOARD_ROLES = {Role.OPERATOR, Role.REGULATOR, Role.ADMIN}
@@ -70,10 +71,6 @@ def can_use(user, page: str) -> bool:
     return _role(user) in roles
 
 
-def _error_text(exc: ValidationError) -> str:
-    if hasattr(exc, "message_dict"):
-        return "; ".join(f"{'' if k == '__all__' else k + ': '}{' '.join(v)}" for k, v in exc.message_dict.items())
-    return " ".join(exc.messages)
 
 
 def _services():
@@ -281,7 +278,7 @@ def intake(request, elevator_pk: int):
                     idempotency_key=d["idempotency_key"] or None,
                 )
             except ValidationError as exc:
-                form.add_error(None, _error_text(exc))
+                add_service_error(form, exc, EmergencyCase)
             else:
                 case = result.case
                 if result.created:
@@ -373,7 +370,7 @@ def case_dispatch(request, pk: int):
     case = selectors.case_get(request.user, pk)
     form = DispatchForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _error_text(ValidationError(form.errors)))
+        add_service_error(request, ValidationError(form.errors), Milestone, EmergencyCase, form=form)
         return redirect("emergency:case_detail", pk=pk)
     level = form.cleaned_data["level"]
     responder = dispatch_options(case)[level]["org"]
@@ -382,7 +379,7 @@ def case_dispatch(request, pk: int):
     try:
         _services().dispatch_case(request.user, case, level, responder=responder)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        add_service_error(request, exc, Milestone, EmergencyCase)
     else:
         messages.success(request, _("Dispatched at level %(level)d to %(org)s.") % {"level": level, "org": responder or "—"})
     return redirect("emergency:case_detail", pk=pk)
@@ -401,11 +398,11 @@ def case_close(request, pk: int):
         try:
             _services().record_milestone(request.user, case, d["kind"], idempotency_key=d["idempotency_key"] or None, **extra)
         except ValidationError as exc:
-            messages.error(request, _error_text(exc))
+            add_service_error(request, exc, Milestone, EmergencyCase)
         else:
             messages.success(request, _("Case %(no)s: %(kind)s recorded.") % {"no": case.order_number, "kind": Milestone.Kind(d["kind"]).label})
     else:
-        messages.error(request, _error_text(ValidationError(form.errors)))
+        add_service_error(request, ValidationError(form.errors), Milestone, EmergencyCase, form=form)
     return redirect("emergency:case_detail", pk=pk)
 
 
@@ -547,14 +544,14 @@ def responder_milestone(request, pk: int):
     case = _responder_case(request, pk)
     form = ResponderMilestoneForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _error_text(ValidationError(form.errors)))
+        add_service_error(request, ValidationError(form.errors), Milestone, EmergencyCase, form=form)
         return _back(request, case)
     d = form.cleaned_data
     extra = {"released_count": d["released_count"]} if d["kind"] == "released" else {}
     try:
         _services().record_milestone(request.user, case, d["kind"], idempotency_key=d["idempotency_key"] or None, **extra)
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        add_service_error(request, exc, Milestone, EmergencyCase)
     else:
         messages.success(request, _("%(no)s: %(kind)s recorded.") % {"no": case.order_number, "kind": Milestone.Kind(d["kind"]).label})
     return _back(request, case)
@@ -568,12 +565,12 @@ def responder_cause(request, pk: int):
     case = selectors.case_get(request.user, pk)
     form = CauseForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _error_text(ValidationError(form.errors)))
+        add_service_error(request, ValidationError(form.errors), Milestone, EmergencyCase, form=form)
         return _back(request, case)
     try:
         _services().report_cause(request.user, case, form.cleaned_data["cause_class"], form.cleaned_data["cause_item"])
     except ValidationError as exc:
-        messages.error(request, _error_text(exc))
+        add_service_error(request, exc, Milestone, EmergencyCase)
     else:
         messages.success(request, _("%(no)s: cause recorded.") % {"no": case.order_number})
     return _back(request, case)

@@ -10,7 +10,9 @@ everyone else 403. Errors: 401 / 403 / 404 (out of scope = missing) / 422 ``{"de
 import datetime as dt
 
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
+
+from liftsafe.core.pagination import BoundedPage
 
 from . import selectors, services
 from .models import ImportFile
@@ -244,7 +246,7 @@ def destination_update(request, destination_id: int, data: DestinationPatch):
 
 
 @router.get("/records", response=list[RecordOut], summary="Outbox records, newest first, with filters")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPage)
 def record_list(request, filters: Query[RecordFilter]):
     f = filters.dict()
     dest_id = f.pop("destination", None)
@@ -253,7 +255,7 @@ def record_list(request, filters: Query[RecordFilter]):
 
 
 @router.get("/batches", response=list[BatchOut], summary="Batches, newest first")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPage)
 def batch_list(request, filters: Query[BatchFilter]):
     dest = selectors.destination_get(request.user, filters.destination) if filters.destination else None
     return selectors.batches_for(request.user, dest, status=filters.status)
@@ -283,7 +285,7 @@ def resend_failed(request, destination: int | None = None):
 
 
 @router.get("/logs", response=list[LogOut], summary="Send log (every HTTP attempt), newest first")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPage)
 def log_list(request, filters: Query[LogFilter]):
     dest = selectors.destination_get(request.user, filters.destination) if filters.destination else None
     return _log_rows(request.user, selectors.logs_for(request.user, dest, errors_only=filters.errors)[:5000])

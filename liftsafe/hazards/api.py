@@ -1,18 +1,21 @@
 """Hazards API (mounted at /api/hazards/): scoped reads, the rectification workflow, look-back re-checks.
 
-Errors: 422 ``{"detail": {field: [messages]}}`` for bad input, 409 for a stale
-``version`` (optimistic concurrency), 403 for a caller without the right, 404
-outside the caller's scope.
+Errors (the API's one shape, liftsafe.core.errors): 422 ``{"detail", "errors": {field: [messages]}}``
+for bad input, 409 (same shape) for a stale ``version`` (optimistic concurrency), 403 for a caller
+without the right, 404 outside the caller's scope.
 """
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
+from liftsafe.core.pagination import BoundedPage
+
+from liftsafe.core.errors import ErrorOut
 from liftsafe.registry.models import Organisation
 from liftsafe.registry.selectors import elevator_get
 
@@ -85,22 +88,17 @@ class RecheckIn(Schema):
 
 
 def _call(fn):
-    try:
-        with transaction.atomic():
-            return Status(200, fn())
-    except services.HazardConflict as exc:
-        return Status(409, {"detail": exc.message_dict})
-    except ValidationError as exc:
-        return Status(422, {"detail": exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}})
-    except PermissionDenied as exc:
-        return Status(403, {"detail": str(exc)})
+    """Run a write in one transaction; its errors (ValidationError, HazardConflict, PermissionDenied, NotFound)
+    are answered by the API's one error handler (liftsafe.core.errors), in the one error shape."""
+    with transaction.atomic():
+        return Status(200, fn())
 
 
-ERRS = {409: dict, 422: dict, 403: dict}
+ERRS = {409: ErrorOut, 422: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 
 
 @router.get("/hazards", response=list[HazardOut], summary="Hazards the caller may see, with filters")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPage)
 def hazard_list(request, filters: Query[HazardFilter]):
     return selectors.hazard_search(request.user, **filters.dict())
 
@@ -148,7 +146,7 @@ def evidence_upload(request, hazard_id: int, file: File[UploadedFile]):
 def hazard_action(request, hazard_id: int, action: str, data: ActionIn):
     h = selectors.hazard_get(request.user, hazard_id)
     if action not in _ACTIONS and action != "stop-use":
-        return Status(422, {"detail": {"action": [f"unknown action {action!r}"]}})
+        raise ValidationError({"action": [f"unknown action {action!r}"]})
 
     def run():
         if action == "stop-use":

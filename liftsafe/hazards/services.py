@@ -29,6 +29,7 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from liftsafe.core.errors import Conflict, NotFound
 from liftsafe.core.models import Area, Role
 from liftsafe.core.scoping import Scope, scope_of
 from liftsafe.registry.models import Elevator, Organisation
@@ -40,7 +41,7 @@ from .models import (
 )
 
 
-class HazardConflict(ValidationError):
+class HazardConflict(Conflict):
     """The hazard changed since the caller read it (optimistic concurrency); reload and redo the edit."""
 
 
@@ -73,9 +74,7 @@ def _lock(user, hazard: Hazard | int, version: int | None) -> Hazard:
 
     pk = hazard if isinstance(hazard, int) else hazard.pk
     if not hazards_for(user).filter(pk=pk).exists():
-        from django.http import Http404
-
-        raise Http404("hazard not found")
+        raise NotFound("hazard not found")
     locked = Hazard.objects.select_for_update().select_related("elevator", "area").get(pk=pk)
     if version is not None and int(version) != locked.version:
         raise HazardConflict({"version": _(
@@ -621,9 +620,7 @@ def recheck_record(user, campaign: Campaign, hazard: Hazard, *, result: str, not
     from .selectors import hazards_for
 
     if not hazards_for(user).filter(pk=hazard.pk).exists():
-        from django.http import Http404
-
-        raise Http404("hazard not found")
+        raise NotFound("hazard not found")
     rc = Recheck.objects.select_for_update().filter(campaign=campaign, hazard_id=hazard.pk).first()
     if rc is None:
         raise ValidationError({"hazard": _("Hazard #%(h)s is not in campaign “%(c)s”.") % {"h": hazard.pk, "c": campaign}})

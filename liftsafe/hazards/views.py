@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from liftsafe.core.errors import add_service_error
 from liftsafe.core.models import Area, Role
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator, Organisation
@@ -21,16 +22,13 @@ from liftsafe.registry import selectors as selectors_registry
 from liftsafe.registry.selectors import areas_for, elevator_get, organisations_for
 
 from . import selectors, services
-from .models import OPEN_STATES, AuthorityLevel, CauseClass, Level, Recheck, Source, State
+from .models import (OPEN_STATES, AuthorityLevel, Campaign, CauseClass, Evidence, Hazard, Level, Recheck, Source, State,
+                     StopUseOrder)
 
 
 def _errors(request, exc: Exception) -> None:
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errs in exc.message_dict.items():
-            for e in errs:
-                messages.error(request, f"{field}: {e}")
-    else:
-        messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+    """A service error as messages, each field named by its label (liftsafe.core.errors.add_service_error)."""
+    add_service_error(request, exc, Hazard, Recheck, Campaign, StopUseOrder, Evidence)
 
 
 def _date(value: str | None) -> dt.date | None:

@@ -12,10 +12,11 @@ Processing is idempotent by message id.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from ninja import Router, Schema
-from liftsafe.core.api import Status
+from ninja import Field, Router, Schema
+from liftsafe.core.api import ErrorOut, Status
+from liftsafe.core.pagination import OFFSET_MAX
 from ninja.errors import HttpError
 
 from liftsafe.registry.selectors import elevator_get
@@ -24,13 +25,17 @@ from . import selectors, services
 
 router = Router(tags=["monitoring"])
 MAX_BATCH = 1000
+Limit = Annotated[int, Field(ge=1, le=1000, description="rows, 1-1000")]
+Offset = Annotated[int, Field(ge=0, le=OFFSET_MAX, description=f"rows to skip, 0-{OFFSET_MAX}")]
 
 
 class BatchIn(Schema):
     messages: list[Any]
 
 
-class BatchOut(Schema):
+class MessageBatchOut(Schema):
+    """Outcome of a batch of device messages (named apart from exchange's upload batch, so the OpenAPI keeps both)."""
+
     outcomes: list[str]
     accepted: int
     duplicates: int
@@ -39,7 +44,7 @@ class BatchOut(Schema):
     alarms_raised: int
 
 
-@router.post("/messages", response=BatchOut, summary="Submit a batch of device messages (same schema as MQTT)")
+@router.post("/messages", response={200: MessageBatchOut, 413: ErrorOut}, summary="Submit a batch of device messages (same schema as MQTT)")
 def submit_messages(request, payload: BatchIn):
     if len(payload.messages) > MAX_BATCH:
         raise HttpError(413, f"messages: at most {MAX_BATCH} per batch, got {len(payload.messages)}")
@@ -68,7 +73,7 @@ class BindIn(Schema):
 
 
 @router.get("/devices", response=list[DeviceOut], summary="Monitoring devices of the caller's elevators")
-def device_list(request, elevator_id: int | None = None, limit: int = 200, offset: int = 0):
+def device_list(request, elevator_id: int | None = None, limit: Limit = 200, offset: Offset = 0):
     qs = selectors.devices_for(request.user)
     if elevator_id is not None:
         qs = qs.filter(elevator_id=elevator_id)
@@ -105,7 +110,7 @@ class AlarmOut(Schema):
 
 
 @router.get("/alarms", response=list[AlarmOut], summary="Alarms of the caller's elevators, newest first")
-def alarm_list(request, elevator_id: int | None = None, active: bool | None = None, limit: int = 100, offset: int = 0):
+def alarm_list(request, elevator_id: int | None = None, active: bool | None = None, limit: Limit = 100, offset: Offset = 0):
     return list(selectors.alarms_for(request.user, elevator_id=elevator_id, active=active)[offset: offset + min(limit, 1000)])
 
 

@@ -19,6 +19,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 from pydantic import ConfigDict, field_validator
 
 from liftsafe.core.api import ErrorOut, Status
+from liftsafe.core.pagination import OFFSET_MAX
 
 from . import exports, selectors, services
 from .codes import CATEGORY_CODES
@@ -42,7 +43,7 @@ class Page(LimitOffsetPagination):
 
     class Input(Schema):
         limit: int = Field(50, ge=1, le=PAGE_MAX)
-        offset: int = Field(0, ge=0)
+        offset: int = Field(0, ge=0, le=OFFSET_MAX)
 
     class Output(Schema):
         items: list

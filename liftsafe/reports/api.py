@@ -10,7 +10,9 @@ import datetime as dt
 
 from django.http import HttpResponse
 from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
+
+from liftsafe.core.pagination import BoundedPage
 
 from liftsafe.core.api import ErrorOut, Status
 
@@ -81,7 +83,7 @@ def indicators(request, area: str | None = None, period: str | None = None, lang
 
 
 @router.get("/reports", response=list[ReportOut], summary="Stored reports the caller may see")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedPage)
 def report_list(request, status: str | None = None, period: str | None = None, area: str | None = None):
     qs = selectors.reports_for(request.user)
     if status:
