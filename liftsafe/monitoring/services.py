@@ -417,34 +417,35 @@ def _parse(raw: RawMessage, now: dt.datetime, max_bytes: int, future_s: float, p
     return _Msg(0, dev, mid, typ, ts, obj.get("data") or {}, raw), None
 
 
-class _NonFinite(ValueError):
-    pass
-
-
-def _refuse_constant(name: str):
-    raise _NonFinite(f"non-finite number {name} (JSON has no NaN or Infinity)")
-
-
-def _finite_float(text: str) -> float:
-    v = float(text)
-    if not math.isfinite(v):
-        raise _NonFinite(f"number {text[:40]} is beyond the range of a double")
-    return v
-
-
 def _json_error(p, exc: Exception) -> tuple:
-    """The dead-letter reason of a payload orjson refused: ``schema`` when it is JSON apart from a
-    non-finite number (NaN, Infinity, 1e400), else ``malformed_json`` (orjson's message)."""
+    """``(reason, detail, device, message id)`` of a payload orjson refused: ``schema`` when it is JSON but
+    for a non-finite number (NaN, Infinity, 1e400: no double, no JSON), else ``malformed_json`` (orjson's
+    message). The device and message id are named when Python's parser can read them."""
     msg = str(exc)
-    if "infinity" in msg.lower():
-        return R.SCHEMA, f"non-finite number: {msg}"[:300], "", ""
+    found: list[str] = []
+
+    def constant(name: str):
+        found.append(name)
+        return None
+
+    def number(text: str) -> float:
+        v = float(text)
+        if not math.isfinite(v):
+            found.append(text[:40])
+            return 0.0
+        return v
+
     try:
-        json.loads(p, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except _NonFinite as nf:
-        return R.SCHEMA, str(nf)[:300], "", ""
+        obj = json.loads(p, parse_constant=constant, parse_float=number)
     except Exception:  # noqa: BLE001 - not JSON for Python either
-        pass
-    return R.MALFORMED_JSON, msg[:300], "", ""
+        return R.MALFORMED_JSON, msg[:300], "", ""
+    dev = mid = ""
+    if isinstance(obj, dict):
+        dev = obj.get("device") if isinstance(obj.get("device"), str) else ""
+        mid = obj.get("id") if isinstance(obj.get("id"), str) else ""
+    if found:
+        return R.SCHEMA, f"non-finite number {', '.join(found[:3])} (JSON numbers are finite doubles)"[:300], dev[:64], mid[:64]
+    return R.MALFORMED_JSON, msg[:300], dev[:64], mid[:64]
 
 
 def split_batch(body: bytes) -> list[bytes]:
