@@ -12,13 +12,14 @@ Processing is idempotent by message id.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from ninja import Field, Router, Schema
 from liftsafe.core.api import ErrorOut, Status
 from liftsafe.core.pagination import OFFSET_MAX
 from ninja.errors import HttpError
 
+from liftsafe.core.scoping import scope_of
 from liftsafe.registry.selectors import elevator_get
 
 from . import selectors, services
@@ -27,10 +28,6 @@ router = Router(tags=["monitoring"])
 MAX_BATCH = 1000
 Limit = Annotated[int, Field(ge=1, le=1000, description="rows, 1-1000")]
 Offset = Annotated[int, Field(ge=0, le=OFFSET_MAX, description=f"rows to skip, 0-{OFFSET_MAX}")]
-
-
-class BatchIn(Schema):
-    messages: list[Any]
 
 
 class MessageBatchOut(Schema):
@@ -42,15 +39,55 @@ class MessageBatchOut(Schema):
     out_of_order: int
     dead: dict[str, int]
     alarms_raised: int
+    backfilled: int = 0
 
 
-@router.post("/messages", response={200: MessageBatchOut, 413: ErrorOut}, summary="Submit a batch of device messages (same schema as MQTT)")
-def submit_messages(request, payload: BatchIn):
-    if len(payload.messages) > MAX_BATCH:
-        raise HttpError(413, f"messages: at most {MAX_BATCH} per batch, got {len(payload.messages)}")
-    r = services.submit_messages(request.user, payload.messages)
+#: the largest request body read, bytes (a batch of 1,000 messages at ``iot_max_message_bytes`` fits; one
+#: oversized message inside is dead-lettered ``too_large`` on its own, the rest processed)
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def _body(request) -> bytes | None:
+    """The request body, at most :data:`MAX_BODY_BYTES` + 1 bytes (None when larger)."""
+    if hasattr(request, "_body"):
+        body = request._body
+    else:
+        body = request.read(MAX_BODY_BYTES + 1)
+    return None if len(body) > MAX_BODY_BYTES else body
+
+
+@router.post("/messages", response={200: MessageBatchOut, 403: ErrorOut, 413: ErrorOut, 422: ErrorOut},
+             summary="Submit a batch of device messages (same schema and parser as MQTT)",
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
+                 "type": "object", "required": ["messages"],
+                 "properties": {"messages": {"type": "array", "maxItems": MAX_BATCH, "items": {}}}}}}}})
+def submit_messages(request, backfill: bool = False):
+    """``{"messages": [...]}``: each message is parsed and validated by the MQTT path's own function
+    (:func:`liftsafe.monitoring.services.split_batch`, then ``_parse``), so NaN, Infinity or 1e400 are
+    dead-lettered ``schema`` per message, never a failed batch. ``?backfill=true``: historical intake
+    (docs/monitoring.md "Backfill"; integrators, regulators, administrators).
+
+    413: more than 1,000 messages or a body over 16 MiB; 422: a body that is not such a JSON object
+    (stored as one ``malformed_json`` dead letter for an allowed submitter); 403: not a submitter."""
+    roles = services.BACKFILLERS if backfill else services.SUBMITTERS
+    if scope_of(request.user).role not in roles:  # refused before anything is read or stored
+        services.submit_messages(request.user, [], backfill=backfill)  # raises PermissionDenied
+    body = _body(request)
+    if body is None:
+        services.dead_letter(services.RawMessage(b"", transport="http"), services.R.TOO_LARGE,
+                             f"request body over {MAX_BODY_BYTES} bytes")
+        raise HttpError(413, f"body: at most {MAX_BODY_BYTES} bytes")
+    try:
+        messages = services.split_batch(body)
+    except ValueError as exc:
+        services.dead_letter(services.RawMessage(body, transport="http"), services.R.MALFORMED_JSON, f"request body: {exc}")
+        raise HttpError(422, f"body: not a JSON object {{\"messages\": [...]}}: {exc}")
+    if len(messages) > MAX_BATCH:
+        raise HttpError(413, f"messages: at most {MAX_BATCH} per batch, got {len(messages)}")
+    r = services.submit_messages(request.user, messages, backfill=backfill)
     return {"outcomes": r.outcomes, "accepted": r.count("accepted"), "duplicates": r.count("duplicate"),
-            "out_of_order": r.count("out_of_order"), "dead": dict(r.dead), "alarms_raised": len(r.alarms_raised)}
+            "out_of_order": r.count("out_of_order"), "dead": dict(r.dead), "alarms_raised": len(r.alarms_raised),
+            "backfilled": r.count("backfilled")}
 
 
 class DeviceOut(Schema):

@@ -154,6 +154,7 @@ ALARM_TEXTS: dict[str, tuple[str, Any]] = {
     "cleared_down_limit": ("down_limit released", _iot("down_limit released")),
     "cleared_speed": ("speed normal", _iot("speed normal")),
     "cleared_vibration": ("vibration back to baseline", _iot("vibration back to baseline")),
+    "cleared_history": ("history (backfill)", _iot("historical record, loaded by backfill")),
 }
 #: texts stored by earlier versions → the key of :data:`ALARM_TEXTS` they mean
 _LEGACY_TEXTS = {

@@ -63,18 +63,54 @@ def samples_of(data: dict) -> tuple[list[float], float | None]:
     return [], None
 
 
+#: a stored statistic beyond this magnitude is corrupt (the schema bounds samples to -200…300 dB)
+_SANE = 1e9
+
+
+def _finite(v, default=None):
+    """``v`` as a float when it is a finite number of sane magnitude, else ``default``."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return default
+    try:
+        v = float(v)
+    except OverflowError:  # an int beyond a double (PostgreSQL writes a stored 1e400 out in digits)
+        return default
+    return v if math.isfinite(v) and abs(v) <= _SANE else default
+
+
+def _load(state: dict) -> tuple | None:
+    """The detector's variables from ``state``, or None when any is missing-but-required, of the wrong type,
+    non-finite or absurd (a corrupt row, or one an earlier version overflowed with ±1e308)."""
+    if not state:
+        return 0, 0.0, 0.0, [], 0, 0.0, False, None
+    n = state.get("n", 0)
+    mean, m2, peak = _finite(state.get("mean", 0.0)), _finite(state.get("m2", 0.0)), _finite(state.get("peak", 0.0))
+    win, run, limit = state.get("win", []), state.get("run", 0), state.get("limit")
+    if (type(n) is not int or n < 0 or type(run) is not int or run < 0 or None in (mean, m2, peak) or m2 < 0
+            or not isinstance(win, list) or (limit is not None and _finite(limit) is None)):
+        return None
+    window = [_finite(x) for x in win]
+    if None in window:
+        return None
+    return n, mean, m2, window, run, peak, bool(state.get("flag", False)), limit
+
+
 def observe(state: dict, values: list[float]) -> list[DoorEvent]:
     """Feed ``values`` (dB, time order) into the detector ``state`` (a JSON-able dict, updated in place).
 
-    Returns the raise/clear events in order. Pure: no database access."""
+    Returns the raise/clear events in order. Pure: no database access. A corrupt ``state`` (wrong types,
+    non-finite or absurd statistics) is reset first, and so is a state the values would drive beyond a
+    finite double: the detector then learns its baseline again rather than failing every later message."""
     nb, win = int(rule("door_vibration_baseline")), int(rule("door_vibration_window"))
     k, sustain = float(rule("door_vibration_sigma")), int(rule("door_vibration_sustain"))
-    n, mean, m2 = int(state.get("n", 0)), float(state.get("mean", 0.0)), float(state.get("m2", 0.0))
-    window: list[float] = list(state.get("win", []))
-    run, peak, flagged = int(state.get("run", 0)), float(state.get("peak", 0.0)), bool(state.get("flag", False))
+    values = [v for v in (_finite(x) for x in values) if v is not None]
+    loaded = _load(state)
+    if loaded is None:
+        state.clear()
+        loaded = _load(state)
+    n, mean, m2, window, run, peak, flagged, limit = loaded
     total = math.fsum(window)
     events: list[DoorEvent] = []
-    limit = state.get("limit")
     for i, v in enumerate(values):
         if n < nb:  # baseline (Welford); the limit is known once it is complete
             n += 1
@@ -99,22 +135,28 @@ def observe(state: dict, values: list[float]) -> list[DoorEvent]:
             if flagged:
                 events.append(DoorEvent("clear", i, run, peak, float(limit)))
             run, peak, flagged = 0, 0.0, False
+    if _finite(mean) is None or _finite(m2) is None or (limit is not None and _finite(limit) is None):
+        state.clear()  # overflowed: start a new baseline
+        return events
     state.update(n=n, mean=mean, m2=m2, win=[round(x, 3) for x in window], run=run, peak=peak, flag=flagged,
-                 limit=limit, last=values[-1] if values else state.get("last"))
+                 limit=limit, last=values[-1] if values else _finite(state.get("last")))
     return events
 
 
 def summary(state: dict | None) -> dict | None:
     """What a page shows of a device's door state: ``{"baseline_done", "samples", "mean", "sd", "limit",
     "rolling_mean", "last", "flagged", "run"}`` (dB), or None when the device never reported vibration."""
-    if not state or not state.get("n"):
+    if not isinstance(state, dict) or not state.get("n"):
         return None
-    n, nb = int(state["n"]), int(rule("door_vibration_baseline"))
-    win = state.get("win") or []
-    return {"baseline_done": n >= nb, "samples": n, "baseline_needed": nb, "mean": state.get("mean"),
-            "sd": math.sqrt(state.get("m2", 0.0) / max(1, n - 1)), "limit": state.get("limit"),
-            "rolling_mean": (sum(win) / len(win)) if win else None, "last": state.get("last"),
-            "flagged": bool(state.get("flag")), "run": int(state.get("run", 0))}
+    loaded = _load(state)
+    if loaded is None:  # corrupt: shown as not reporting until the next sample resets it
+        return None
+    n, mean, m2, win, run, _peak, flagged, limit = loaded
+    nb = int(rule("door_vibration_baseline"))
+    return {"baseline_done": n >= nb, "samples": n, "baseline_needed": nb, "mean": mean,
+            "sd": math.sqrt(m2 / max(1, n - 1)), "limit": limit,
+            "rolling_mean": (math.fsum(win) / len(win)) if win else None, "last": _finite(state.get("last")),
+            "flagged": flagged, "run": run}
 
 
 # --------------------------------------------------------------------------- demo replay of the real series

@@ -159,7 +159,12 @@ class ProcessedMessage(models.Model):
 
 
 class DeadLetter(models.Model):
-    """A rejected message with the reason; never processed further, kept for inspection and counted."""
+    """A rejected message with the reason; never processed further, kept for inspection and counted.
+
+    Every text column holds a safe representation (:func:`liftsafe.monitoring.services.safe_text`: control
+    characters and undecodable bytes escaped, lone surrogates escaped, truncated), so storing a dead letter
+    never fails on the content it stores (a NUL byte, binary data, 10 MB).
+    """
 
     class Reason(models.TextChoices):
         MALFORMED_JSON = "malformed_json", _("Malformed JSON")
@@ -171,6 +176,7 @@ class DeadLetter(models.Model):
         DEVICE_TIME_FUTURE = "device_time_future", _("Device time too far in the future")
         DEVICE_TIME_PAST = "device_time_past", _("Device time too far in the past")
         FLOOD = "flood", _("Flood from one device")
+        PROCESSING_ERROR = "processing_error", _("Could not be processed")
 
     reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices, db_index=True)
     detail = models.CharField(_("detail"), max_length=500, blank=True)
@@ -180,6 +186,10 @@ class DeadLetter(models.Model):
     topic = models.CharField(_("topic"), max_length=255, blank=True)
     transport = models.CharField(_("transport"), max_length=8, blank=True)
     payload = models.TextField(_("payload (first 4 KiB)"), blank=True)
+    #: the received payload's size and SHA-256 (of its bytes; of its UTF-8 JSON when it came parsed), so a
+    #: truncated or escaped ``payload`` still identifies the original exactly
+    payload_size = models.PositiveBigIntegerField(_("payload size (bytes)"), default=0)
+    payload_sha256 = models.CharField(_("payload SHA-256"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("dead letter")

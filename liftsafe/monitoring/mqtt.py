@@ -121,10 +121,12 @@ class Consumer:
     """
 
     def __init__(self, url: str, client_id: str, *, group: str = "liftsafe", batch_size: int = 1000,
-                 batch_wait_s: float = 0.05, shared: bool = True):
+                 batch_wait_s: float = 0.05, shared: bool = True, prefix: str = "liftsafe/v1"):
         self.url, self.client_id, self.group = url, client_id, group
         self.batch_size, self.batch_wait_s = batch_size, batch_wait_s
-        self.topic = f"$share/{group}/{SUBSCRIPTION}" if shared else SUBSCRIPTION
+        self.prefix = prefix  # topics are <prefix>/<device>/<type>; another root for a test run or a tenant
+        sub = f"{prefix}/+/+"
+        self.topic = f"$share/{group}/{sub}" if shared else sub
         self.queue: deque = deque()
         self.stop_event = threading.Event()
         self.processed = 0
@@ -133,6 +135,7 @@ class Consumer:
         self.generation = 0  # connection number, see the class doc
         self._gen_lock = threading.Lock()  # an ack is checked and queued under it; a disconnect advances under it
         self._closing = False
+        self._closed = threading.Event()  # set by on_disconnect once a requested DISCONNECT went out
         self.started_at: float | None = None  # wall clock (time.time()) at connect, for benchmarks
         self.last_batch_at: float | None = None  # wall clock after the last acknowledged batch
 
@@ -148,7 +151,9 @@ class Consumer:
         with self._gen_lock:
             self.generation += 1
         self.subscribed.clear()
-        if not self._closing:
+        if self._closing:
+            self._closed.set()
+        else:
             log.warning("MQTT connection lost (%s); paho reconnects", reason_code)
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
@@ -197,8 +202,14 @@ class Consumer:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def close(self, *, forget: bool = False) -> None:
-        """Disconnect. ``forget``: also unsubscribe and end the persistent session (tests, decommissioning)."""
+    def close(self, *, forget: bool = False, timeout_s: float = 5.0) -> None:
+        """Disconnect after every acknowledgement already handed to paho has been sent.
+
+        paho queues PUBACKs and the DISCONNECT in order and its network thread writes them; stopping
+        that thread right after ``disconnect()`` could drop the last PUBACKs (the broker would redeliver
+        a committed batch). So this waits (at most ``timeout_s``) until paho reports the disconnect, i.e.
+        everything before it was written, and only then stops the thread.
+        ``forget``: also unsubscribe and end the persistent session (tests, decommissioning)."""
         if self.client is None:
             return
         self._closing = True
@@ -208,7 +219,10 @@ class Consumer:
             if self.client.protocol == mqtt.MQTTv5:  # expiry 0 on DISCONNECT ends the session
                 props = Properties(PacketTypes.DISCONNECT)
                 props.SessionExpiryInterval = 0
+        connected = self.client.is_connected()
         self.client.disconnect(properties=props)
+        if connected and not self._closed.wait(timeout_s):
+            log.warning("MQTT disconnect not confirmed within %.0f s", timeout_s)
         self.client.loop_stop()
 
     def run(self, *, idle_exit_s: float | None = None, max_messages: int | None = None) -> int:
@@ -217,7 +231,7 @@ class Consumer:
 
         from django.db import close_old_connections, connection
 
-        from .services import RawMessage, prepare_batch, process_batch
+        from .services import RawMessage, prepare_batch, process_resilient
 
         if self.client is None:
             self.start()
@@ -226,8 +240,10 @@ class Consumer:
         def take(n: int) -> list:
             return [popleft() for _ in range(min(n, len(queue)))]
 
+        prefix = self.prefix
+
         def raws_of(batch: list) -> list:
-            return [RawMessage(p, t, r, "mqtt") for p, t, _m, _q, r in batch]
+            return [RawMessage(p, t, r, "mqtt", prefix) for p, t, _m, _q, r in batch]
 
         helper = ThreadPoolExecutor(1, thread_name_prefix=f"prepare-{self.client_id}")
         ahead = None  # (batch, future of its PreparedBatch)
@@ -258,10 +274,12 @@ class Consumer:
                     try:
                         if not connection.in_atomic_block:  # (inside a test's transaction: keep it)
                             close_old_connections()
-                        process_batch(raws, prepared=prepared)
+                        # a message that fails while the database answers is isolated and dead-lettered there
+                        process_resilient(raws, prepared=prepared)
                         break
-                    except Exception:  # noqa: BLE001 - database down etc.: keep the batch un-acked, retry
-                        log.exception("batch failed; retrying in 1 s (messages stay un-acknowledged)")
+                    except Exception:  # noqa: BLE001 - the database is down: keep the batch un-acked, retry
+                        log.exception("batch failed with the database unavailable; retrying in 1 s "
+                                      "(messages stay un-acknowledged)")
                         prepared = None  # prepare again from the raw messages
                         if self.stop_event.wait(1.0):
                             return self.processed

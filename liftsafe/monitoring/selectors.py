@@ -132,7 +132,7 @@ def door_sensors_for(user, limit: int = 20) -> list[dict]:
     from .door_stream import summary
 
     qs = devices_for(user).filter(active=True, last_stats__has_key="vibration_db").order_by("device_id")[:limit]
-    rows = [{"device": d, "door": summary((d.state or {}).get("door"))} for d in qs]
+    rows = [{"device": d, "door": summary(d.state.get("door") if isinstance(d.state, dict) else None)} for d in qs]
     return sorted(rows, key=lambda r: not (r["door"] or {}).get("flagged"))
 
 

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import hashlib
 import json
 import logging
+import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +28,7 @@ import fastjsonschema
 import orjson
 import psycopg
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -70,11 +73,15 @@ def _schema_for_type(schema: dict, type_: str) -> dict:
 _TYPE_VALIDATORS = {t: fastjsonschema.compile(_schema_for_type(SCHEMA, t)) for t in SCHEMA["properties"]["type"]["enum"]}
 TOPIC_PREFIX = "liftsafe/v1"
 R = DeadLetter.Reason
+#: the message types the per-device flood cap applies to (``iot_flood_*``); status and events, which carry
+#: entrapments and every other alarm, are never capped (docs/monitoring.md "Bad input")
+CAPPED_TYPES = frozenset({"heartbeat", "stats"})
 
 
-def topic_for(device_id: str, msg_type: str) -> str:
-    """MQTT topic of a device message: ``liftsafe/v1/<device id>/<type>`` (docs/monitoring.md)."""
-    return f"{TOPIC_PREFIX}/{device_id}/{msg_type}"
+def topic_for(device_id: str, msg_type: str, prefix: str = TOPIC_PREFIX) -> str:
+    """MQTT topic of a device message: ``liftsafe/v1/<device id>/<type>`` (docs/monitoring.md; ``prefix``
+    replaces ``liftsafe/v1`` for a consumer subscribed under another root, e.g. a test run's own)."""
+    return f"{prefix}/{device_id}/{msg_type}"
 
 
 # --------------------------------------------------------------------------- hooks
@@ -130,6 +137,9 @@ def unbind_device(device: MonitoringDevice) -> None:
 BINDERS = {Role.ADMIN, Role.MAINTENANCE_UNIT}
 #: submit device messages over HTTP: the same (an integrator's API token), for devices of its own elevators
 SUBMITTERS = {Role.ADMIN, Role.MAINTENANCE_UNIT}
+#: load device history older than the live window (``backfill``): integrators for their devices, regulators for
+#: their area's, administrators (issue 16: an integrator loads a monitoring system's history)
+BACKFILLERS = {Role.ADMIN, Role.MAINTENANCE_UNIT, Role.REGULATOR}
 #: acknowledge / clear alarms: 96333 operators of the area, the elevator's maintenance unit, administrators
 #: (regulators, use units, inspection agencies, insurers and rescue stations read alarms only)
 ALARM_HANDLERS = {Role.ADMIN, Role.OPERATOR, Role.MAINTENANCE_UNIT}
@@ -190,33 +200,39 @@ def device_unbind(user, device: MonitoringDevice) -> MonitoringDevice:
     return device
 
 
-def submit_messages(user, messages: list, *, now: dt.datetime | None = None) -> "BatchResult":
-    """HTTP batch intake on behalf of ``user`` (see :data:`SUBMITTERS`): :func:`process_batch` for the messages
-    of devices bound to the user's elevators; any other named device's messages are dead-lettered
+def submit_messages(user, messages: list, *, now: dt.datetime | None = None, backfill: bool = False) -> "BatchResult":
+    """HTTP batch intake on behalf of ``user`` (see :data:`SUBMITTERS`): :func:`process_resilient` for the
+    messages of devices bound to the user's elevators; any other named device's messages are dead-lettered
     ``unknown_device`` *without* a ledger entry, so a caller can never claim another device's message ids.
 
+    ``messages``: each message's JSON bytes (:func:`split_batch`: parsed by the same function as an MQTT
+    payload) or an already-parsed object. ``backfill``: historical intake (:func:`process_batch`),
+    only for :data:`BACKFILLERS`.
+
     Raises:
-        PermissionDenied: ``user`` may not submit device messages (nothing is stored).
+        PermissionDenied: ``user`` may not submit device messages, or not backfill (nothing is stored).
     """
     from liftsafe.registry.selectors import scope_elevators
 
     scope = scope_of(user)
-    if scope.role not in SUBMITTERS:
+    if scope.role not in (BACKFILLERS if backfill else SUBMITTERS):
+        if backfill:
+            raise PermissionDenied(_("Only an integrator (the elevators' maintenance unit), a regulator or an administrator may load device history."))
         raise PermissionDenied(_("Only an integrator (the elevators' maintenance unit) or an administrator may submit device messages."))
     now = now or timezone.now()
-    named = {m["device"] for m in messages if isinstance(m, dict) and isinstance(m.get("device"), str)}
+    peeked = [_peek(m) for m in messages]
+    named = {dev for dev, _mid in peeked if dev is not None}
     allowed = set(scope_elevators(scope, MonitoringDevice.objects.filter(device_id__in=named, active=True), prefix="elevator__")
                   .values_list("device_id", flat=True))
-    inside = [i for i, m in enumerate(messages)
-              if not (isinstance(m, dict) and isinstance(m.get("device"), str) and m["device"] not in allowed)]
-    res = process_batch([RawMessage(messages[i], transport="http", received_at=now) for i in inside], now=now,
-                        allowed_devices=allowed)
+    inside = [i for i, (dev, _mid) in enumerate(peeked) if dev is None or dev in allowed]
+    res = process_resilient([RawMessage(messages[i], transport="http", received_at=now) for i in inside], now=now,
+                            allowed_devices=allowed, backfill=backfill)
     outcomes = ["dead:" + str(R.UNKNOWN_DEVICE)] * len(messages)
     for j, i in enumerate(inside):
         outcomes[i] = res.outcomes[j]
     kept = set(inside)
     foreign = [(RawMessage(m, transport="http", received_at=now), R.UNKNOWN_DEVICE,
-                f"no active device {m['device'][:64]!r} of yours", m["device"], str(m.get("id", "")))
+                f"no active device {peeked[i][0][:64]!r} of yours", peeked[i][0], peeked[i][1])
                for i, m in enumerate(messages) if i not in kept]
     if foreign:
         DeadLetter.objects.bulk_create(_dead_letter_rows(foreign))
@@ -225,19 +241,36 @@ def submit_messages(user, messages: list, *, now: dt.datetime | None = None) -> 
     return res
 
 
+def _peek(m) -> tuple[str | None, str]:
+    """``(device id, message id)`` named by one HTTP message (JSON bytes or an object); device None when the
+    message names none (it is then judged by the parser)."""
+    obj = m
+    if isinstance(m, (bytes, bytearray, str)):
+        try:
+            obj = _loads(m)
+        except ValueError:
+            return None, ""
+    if isinstance(obj, dict) and isinstance(obj.get("device"), str):
+        mid = obj.get("id")
+        return obj["device"], mid if isinstance(mid, str) else ""
+    return None, ""
+
+
 # --------------------------------------------------------------------------- messages
 @dataclass
 class RawMessage:
     """One message as received: ``payload`` bytes/str (or an already-parsed dict from the HTTP API).
 
     ``received_at`` is the platform's receive time (aware); ``topic`` the MQTT
-    topic or "" (HTTP); ``transport`` ``mqtt`` | ``http`` | ``sim``.
+    topic or "" (HTTP); ``transport`` ``mqtt`` | ``http`` | ``sim``; ``prefix`` the
+    topic prefix the consumer subscribed under (``<prefix>/<device>/<type>``).
     """
 
     payload: Any
     topic: str = ""
     received_at: dt.datetime | None = None
     transport: str = "mqtt"
+    prefix: str = TOPIC_PREFIX
 
 
 class _Msg:
@@ -285,40 +318,77 @@ class _Cfg:
         self.overspeed_ratio = rule("iot_overspeed_ratio")
 
 
-def _payload_text(raw: RawMessage) -> str:
-    p = raw.payload
-    if isinstance(p, (bytes, bytearray)):
-        return bytes(p[:4096]).decode("utf-8", "replace")
-    if isinstance(p, str):
-        return p[:4096]
+_UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def safe_text(value: Any, limit: int) -> str:
+    """``value`` as text any database column can store, at most ``limit`` characters.
+
+    Bytes are decoded as UTF-8 with undecodable bytes written ``\\xNN``; control characters (NUL included,
+    except tab and newline) and lone surrogates are written ``\\xNN`` / ``\\udNNN``; anything else
+    goes through ``repr``. Never raises.
+    """
     try:
-        return json.dumps(p, ensure_ascii=False, default=str)[:4096]
-    except Exception:  # noqa: BLE001 - anything unserialisable is still kept as text
-        return repr(p)[:4096]
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            text = bytes(value[:limit * 4]).decode("utf-8", "backslashreplace")
+        elif isinstance(value, str):
+            text = value[:limit * 2]
+        else:
+            text = str(value)[:limit * 2]
+        text = _UNSAFE_CHARS.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
+                                 else f"\\u{ord(m.group()):04x}", text)
+        return text[:limit]
+    except Exception:  # noqa: BLE001 - a dead letter must always be storable
+        return "<unprintable>"
+
+
+def _payload_bytes(raw: RawMessage) -> bytes:
+    """The payload's bytes (its UTF-8 JSON, lone surrogates escaped, when it came as a Python object)."""
+    p = raw.payload
+    if isinstance(p, (bytes, bytearray, memoryview)):
+        return bytes(p)
+    if isinstance(p, str):
+        return p.encode("utf-8", "backslashreplace")
+    try:
+        return json.dumps(p, ensure_ascii=False, default=str).encode("utf-8", "backslashreplace")
+    except Exception:  # noqa: BLE001 - unserialisable (NaN inside a dict is fine; a cycle is not)
+        return repr(p).encode("utf-8", "backslashreplace")
+
+
+def _payload_text(raw: RawMessage) -> str:
+    """The first 4 KiB of the payload as safe text (:func:`safe_text`)."""
+    p = raw.payload
+    if isinstance(p, (bytes, bytearray, memoryview, str)):
+        return safe_text(p, 4096)
+    return safe_text(_payload_bytes(raw)[:16384], 4096)
 
 
 def _parse(raw: RawMessage, now: dt.datetime, max_bytes: int, future_s: float, past_s: float):
     """Return ``(_Msg, None)`` or ``(None, (reason, detail, device, message_id))``.
 
-    JSON by orjson (strict RFC 8259: NaN/Infinity are malformed); the schema by
-    the validator compiled for the message's type (:data:`_TYPE_VALIDATORS`,
-    equivalent to the whole schema), the whole schema for anything else.
+    The one parser of both transports: MQTT payloads and each message of an HTTP batch
+    (:func:`split_batch`) arrive as bytes and are parsed here by orjson (strict RFC 8259;
+    NaN, Infinity and numbers beyond a double such as 1e400 are ``schema`` errors, other
+    invalid JSON ``malformed_json``: :func:`_json_error`); the schema by the validator
+    compiled for the message's type (:data:`_TYPE_VALIDATORS`, equivalent to the whole
+    schema), the whole schema for anything else. An already-parsed object (the
+    in-process simulator) is validated the same way, non-finite floats refused.
     """
     p = raw.payload
     if isinstance(p, (bytes, bytearray)) or (isinstance(p, str) and raw.transport != "http"):
-        size = len(p) if not isinstance(p, str) else len(p.encode("utf-8"))
+        size = len(p) if not isinstance(p, str) else len(p.encode("utf-8", "surrogatepass"))
         if size > max_bytes:
             return None, (R.TOO_LARGE, f"{size} bytes > limit {max_bytes}", "", "")
         try:
             obj = _loads(p)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return None, (R.MALFORMED_JSON, str(exc)[:300], "", "")
+        except (ValueError, UnicodeError) as exc:
+            return None, _json_error(p, exc)
     else:
         obj = p
         try:
-            if len(json.dumps(obj, default=str)) > max_bytes:
+            if len(json.dumps(obj, default=str, allow_nan=False)) > max_bytes:
                 return None, (R.TOO_LARGE, f"message over the limit of {max_bytes} bytes", "", "")
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             return None, (R.SCHEMA, str(exc)[:300], "", "")
     validate = _validate
     if type(obj) is dict:
@@ -334,8 +404,8 @@ def _parse(raw: RawMessage, now: dt.datetime, max_bytes: int, future_s: float, p
     except fastjsonschema.JsonSchemaException as exc:
         return None, (R.SCHEMA, str(exc)[:300], dev_s, mid_s)
     # dev and typ contain no "/" (schema), so this is: 4 levels, the prefix, the device, the type
-    if raw.topic and raw.topic != f"{TOPIC_PREFIX}/{dev}/{typ}":
-        return None, (R.TOPIC_MISMATCH, f"topic {raw.topic!r} ≠ {topic_for(dev, typ)!r}", dev_s, mid_s)
+    if raw.topic and raw.topic != f"{raw.prefix}/{dev}/{typ}":
+        return None, (R.TOPIC_MISMATCH, f"topic {raw.topic!r} ≠ {topic_for(dev, typ, raw.prefix)!r}", dev_s, mid_s)
     try:
         ts = dt.datetime.fromisoformat(obj["ts"])
     except ValueError as exc:
@@ -346,6 +416,110 @@ def _parse(raw: RawMessage, now: dt.datetime, max_bytes: int, future_s: float, p
     if -skew > past_s:
         return None, (R.DEVICE_TIME_PAST, f"ts {obj['ts']} is {-skew:.0f} s before receive time", dev_s, mid_s)
     return _Msg(0, dev, mid, typ, ts, obj.get("data") or {}, raw), None
+
+
+def _json_error(p, exc: Exception) -> tuple:
+    """``(reason, detail, device, message id)`` of a payload orjson refused: ``schema`` when it is JSON but
+    for a non-finite number (NaN, Infinity, 1e400: no double, no JSON), else ``malformed_json`` (orjson's
+    message). The device and message id are named when Python's parser can read them."""
+    msg = str(exc)
+    found: list[str] = []
+
+    def constant(name: str):
+        found.append(name)
+        return None
+
+    def number(text: str) -> float:
+        v = float(text)
+        if not math.isfinite(v):
+            found.append(text[:40])
+            return 0.0
+        return v
+
+    try:
+        obj = json.loads(p, parse_constant=constant, parse_float=number)
+    except Exception:  # noqa: BLE001 - not JSON for Python either
+        return R.MALFORMED_JSON, msg[:300], "", ""
+    dev = mid = ""
+    if isinstance(obj, dict):
+        dev = obj.get("device") if isinstance(obj.get("device"), str) else ""
+        mid = obj.get("id") if isinstance(obj.get("id"), str) else ""
+    if found:
+        return R.SCHEMA, f"non-finite number {', '.join(found[:3])} (JSON numbers are finite doubles)"[:300], dev[:64], mid[:64]
+    return R.MALFORMED_JSON, msg[:300], dev[:64], mid[:64]
+
+
+def split_batch(body: bytes) -> list[bytes]:
+    """The messages of an HTTP batch body ``{"messages": [m1, m2, …]}`` as the exact bytes of each message.
+
+    Only the envelope is read here (by Python's JSON scanner, which also steps over NaN, Infinity or a
+    lone surrogate inside a message); each message's bytes then go through :func:`_parse` like an MQTT
+    payload, so both transports parse and validate identically and a bad message is dead-lettered alone.
+
+    Raises:
+        ValueError: the body is not UTF-8 JSON of that shape (with where it failed).
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"body is not UTF-8: {exc}") from None
+    dec = json.JSONDecoder()
+    ws = re.compile(r"[ \t\n\r]*")
+    n = len(text)
+
+    def skip(i: int) -> int:
+        return ws.match(text, i).end()
+
+    def expect(i: int, ch: str) -> int:
+        i = skip(i)
+        if i >= n or text[i] != ch:
+            raise ValueError(f"expected {ch!r} at character {i}")
+        return i + 1
+
+    out: list[bytes] | None = None
+    try:
+        i = expect(0, "{")
+        if skip(i) < n and text[skip(i)] == "}":
+            i = skip(i) + 1
+        else:
+            while True:
+                key, i = dec.raw_decode(text, skip(i))
+                if not isinstance(key, str):
+                    raise ValueError(f"expected a key at character {i}")
+                i = expect(i, ":")
+                if key == "messages":
+                    i = expect(i, "[")
+                    out = []
+                    if skip(i) < n and text[skip(i)] == "]":
+                        i = skip(i) + 1
+                    else:
+                        while True:
+                            start = skip(i)
+                            _val, i = dec.raw_decode(text, start)
+                            out.append(text[start:i].encode("utf-8", "surrogatepass"))
+                            i = skip(i)
+                            if i < n and text[i] == ",":
+                                i += 1
+                                continue
+                            i = expect(i, "]")
+                            break
+                else:
+                    _val, i = dec.raw_decode(text, skip(i))
+                i = skip(i)
+                if i < n and text[i] == ",":
+                    i += 1
+                    continue
+                i = expect(i, "}")
+                break
+        if skip(i) != n:
+            raise ValueError(f"extra data at character {skip(i)}")
+    except json.JSONDecodeError as exc:
+        raise ValueError(str(exc)) from None
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if out is None:
+        raise ValueError("messages: field required")
+    return out
 
 
 def _ledger_insert(rows: list[tuple[str, str, dt.datetime]]) -> set[tuple[str, str]]:
@@ -379,6 +553,16 @@ def _ledger_insert(rows: list[tuple[str, str, dt.datetime]]) -> set[tuple[str, s
     return new
 
 
+def _ledger_delete(pairs: list[tuple[str, str]]) -> None:
+    """Remove (device, message id) pairs from the ledger (messages dead-lettered as ``flood``: not processed)."""
+    by_device: dict[str, list[str]] = {}
+    for d, m in pairs:
+        by_device.setdefault(d, []).append(m)
+    for d, ids in by_device.items():
+        for i in range(0, len(ids), 500):
+            ProcessedMessage.objects.filter(device_key=d, message_id__in=ids[i:i + 500]).delete()
+
+
 def _pg_fetch(sql: str, params: list) -> list[tuple]:
     """PostgreSQL: run ``sql`` with server-side parameter binding (``%s`` placeholders) on the
     transaction's connection and return its rows.
@@ -397,9 +581,16 @@ def _pg_fetch(sql: str, params: list) -> list[tuple]:
 
 
 def _dead_letter_rows(items: list[tuple[RawMessage, str, str, str, str]]) -> list[DeadLetter]:
-    return [DeadLetter(reason=reason, detail=detail[:500], received_at=raw.received_at, device_key=dev[:64],
-                       message_id=mid[:64], topic=raw.topic[:255], transport=raw.transport[:8], payload=_payload_text(raw))
-            for raw, reason, detail, dev, mid in items]
+    """DeadLetter rows for ``(raw, reason, detail, device, message id)``, every text column made safe
+    (:func:`safe_text`) and the payload identified by its size and SHA-256."""
+    rows = []
+    for raw, reason, detail, dev, mid in items:
+        data = _payload_bytes(raw)
+        rows.append(DeadLetter(reason=reason, detail=safe_text(detail, 500), received_at=raw.received_at or timezone.now(),
+                               device_key=safe_text(dev, 64), message_id=safe_text(mid, 64), topic=safe_text(raw.topic, 255),
+                               transport=safe_text(raw.transport, 8), payload=_payload_text(raw), payload_size=len(data),
+                               payload_sha256=hashlib.sha256(data).hexdigest()))
+    return rows
 
 
 class _Dev:
@@ -420,6 +611,19 @@ class _Dev:
          self.last_status, self.last_stats, self.state, self.window_start, self.window_count, self.timer_due,
          self.elevator_id, self.elevator_status, self.area_id, self.rated_speed, self.category) = row
         self.accepted = 0
+        # stored JSON that is not an object (a corrupt row) is reset: detection starts afresh, never fails
+        if type(self.last_status) is not dict:
+            self.last_status = {}
+        if type(self.last_stats) is not dict:
+            self.last_stats = {}
+        if type(self.state) is not dict:
+            self.state = {}
+
+    def reset(self) -> None:
+        """Forget the derived state (timers, door analytics, last status and statistics) after it proved
+        unusable: the next messages rebuild it."""
+        log.warning("device %s: stored state unusable, reset", self.device_id)
+        self.state, self.last_status, self.last_stats = {}, {}, {}
 
     def elevator(self) -> Elevator:
         """An Elevator instance with the fields the alarm path reads (pk, area, category, status, speed)."""
@@ -458,7 +662,7 @@ def _load_devices(*, device_ids=None, pks=None, lock: bool = True) -> dict[str, 
         out = {}
         for r in rows:
             r = list(r)
-            r[7], r[8], r[9] = _loads(r[7]), _loads(r[8]), _loads(r[9])
+            r[7], r[8], r[9] = _json_column(r[7]), _json_column(r[8]), _json_column(r[9])
             d = _Dev(tuple(r))
             out[d.device_id] = d
         return out
@@ -469,6 +673,17 @@ def _load_devices(*, device_ids=None, pks=None, lock: bool = True) -> dict[str, 
     elif lock and connection.features.has_select_for_update:
         qs = qs.select_for_update()
     return {r[1]: _Dev(r) for r in qs.values_list(*_DEV_FIELDS)}
+
+
+def _json_column(text: str | None):
+    """A device JSON column's value; ``{}`` when orjson refuses it (jsonb holds numbers such as 1e400
+    that no double can: such a state is reset, never a reason for the device's messages to fail)."""
+    if text is None:
+        return {}
+    try:
+        return _loads(text)
+    except ValueError:
+        return {}
 
 
 def _save_devices(devices: list[_Dev]) -> None:
@@ -555,7 +770,12 @@ class PreparedBatch:
         self.raws, self.now, self.parsed, self.dead, self.duplicates = raws, now, parsed, dead, duplicates
 
 
-def prepare_batch(raws: Iterable[RawMessage], *, now: dt.datetime | None = None) -> PreparedBatch:
+#: how far back a backfill may reach (device time before receive time), s: ten years, the service life of an
+#: acquisition device's data (liftsafe design); the live path's limit is ``iot_max_past_age_s``
+BACKFILL_MAX_AGE_S = 10 * 365 * 86400
+
+
+def prepare_batch(raws: Iterable[RawMessage], *, now: dt.datetime | None = None, backfill: bool = False) -> PreparedBatch:
     """Parse and check a batch without touching the database (pure CPU: a worker runs it for
     the next batch in a second thread while the current one waits on PostgreSQL).
 
@@ -566,6 +786,8 @@ def prepare_batch(raws: Iterable[RawMessage], *, now: dt.datetime | None = None)
     now = now or timezone.now()
     cfg = _Cfg()
     max_bytes, future_s, past_s = cfg.max_bytes, cfg.future_s, cfg.past_s
+    if backfill:
+        past_s = BACKFILL_MAX_AGE_S
     dead: list[tuple[int, RawMessage, str, str, str, str]] = []
     parsed: list[_Msg] = []
     duplicates: list[int] = []
@@ -591,7 +813,8 @@ def prepare_batch(raws: Iterable[RawMessage], *, now: dt.datetime | None = None)
 
 
 def process_batch(raws: Iterable[RawMessage] = (), *, now: dt.datetime | None = None,
-                  allowed_devices: set[str] | None = None, prepared: PreparedBatch | None = None) -> BatchResult:
+                  allowed_devices: set[str] | None = None, prepared: PreparedBatch | None = None,
+                  backfill: bool = False) -> BatchResult:
     """Validate, de-duplicate and apply a batch of device messages in one transaction.
 
     Every message ends as exactly one outcome (see :class:`BatchResult`); rejected
@@ -610,8 +833,14 @@ def process_batch(raws: Iterable[RawMessage] = (), *, now: dt.datetime | None = 
     ``prepared``: the batch's :func:`prepare_batch` result, if the caller ran that stage
     already (``raws`` and ``now`` are then taken from it). Use it once: processing
     consumes it (after a failed attempt, pass ``raws`` again).
+
+    ``backfill`` (issue 16, historical intake): device times up to :data:`BACKFILL_MAX_AGE_S` back are
+    accepted, with the same schema, bounds, size and future-time checks, ledger and device checks; such a
+    message never touches the live state (online, last seen, status, timers, flood window) and raises no
+    live alarm or case: an alarm event is recorded as a historical alarm, cleared at its own device time
+    (:func:`_record_history`). Outcome ``backfilled``.
     """
-    p = prepared if prepared is not None else prepare_batch(raws, now=now)
+    p = prepared if prepared is not None else prepare_batch(raws, now=now, backfill=backfill)
     raws, now, parsed = p.raws, p.now, p.parsed
     dead = list(p.dead)
     res = BatchResult(outcomes=[""] * len(raws))
@@ -644,7 +873,13 @@ def process_batch(raws: Iterable[RawMessage] = (), *, now: dt.datetime | None = 
                     by_device[m.device] = [m]
                 else:
                     lst.append(m)
+        if backfill:
+            for dev_id, msgs in by_device.items():
+                for m in msgs:
+                    outcomes[m.index] = _record_history(devices[dev_id], m)
+            by_device = {}
         flood_window, flood_max = cfg.flood_window, cfg.flood_max
+        capped: list[tuple[str, str]] = []
         touched: list[_Dev] = []
         back_online: list[int] = []
         for dev_id, msgs in by_device.items():
@@ -653,12 +888,19 @@ def process_batch(raws: Iterable[RawMessage] = (), *, now: dt.datetime | None = 
                 msgs.sort(key=lambda m: (m.raw.received_at, m.ts))
             ok: list[_Msg] = []
             for m in msgs:
-                r = m.raw.received_at
-                if d.window_start is None or r - d.window_start >= flood_window:
-                    d.window_start, d.window_count = r, 0
+                if m.type not in CAPPED_TYPES:  # status and events (alarm codes, entrapments) are never capped
+                    ok.append(m)
+                    continue
+                # the window runs on device time and only forward: a backlog drained after an outage arrives
+                # all at once but spans its own (device) minutes; a device cannot reset it by sending older times
+                t = m.ts
+                if d.window_start is None or t - d.window_start >= flood_window:
+                    d.window_start, d.window_count = t, 0
                 d.window_count += 1
                 if d.window_count > flood_max:
-                    dead.append((m.index, m.raw, R.FLOOD, f"more than {flood_max} messages in {flood_window.total_seconds():.0f} s", m.device, m.id))
+                    dead.append((m.index, m.raw, R.FLOOD, f"more than {flood_max} {'/'.join(sorted(CAPPED_TYPES))} messages "
+                                 f"in {flood_window.total_seconds():.0f} s of device time", m.device, m.id))
+                    capped.append((m.device, m.id))
                 else:
                     ok.append(m)
             if ok:
@@ -671,11 +913,13 @@ def process_batch(raws: Iterable[RawMessage] = (), *, now: dt.datetime | None = 
                 else:
                     d.last_seen = ok[0].raw.received_at
                 for m in ok:
-                    outcomes[m.index] = _apply(d, m, res, now, cfg)
+                    outcomes[m.index] = _apply_safe(d, m, res, now, cfg)
                     d.last_message_id = m.id
                 d.accepted = len(ok)
             touched.append(d)
         _save_devices(touched)
+        if capped:  # a capped message was not processed: its resend must be, so it leaves the ledger
+            _ledger_delete(capped)
         if back_online:
             res.alarms_cleared += _clear_offline(back_online, now)
         for i, _raw, reason, *_rest in dead:
@@ -684,6 +928,107 @@ def process_batch(raws: Iterable[RawMessage] = (), *, now: dt.datetime | None = 
         if dead:
             DeadLetter.objects.bulk_create(_dead_letter_rows([tuple(x[1:]) for x in dead]))
     return res
+
+
+def _record_history(d: _Dev, m: _Msg) -> str:
+    """Backfill one message: an event whose code raises an alarm becomes a historical alarm (raised and
+    cleared at the message's device time, no case, no incident, not counted by the alarm cap); anything
+    else is only recorded in the ledger. Returns ``backfilled``."""
+    if m.type == "event":
+        type_ = C.CODE_ALARM.get(m.data["code"])
+        if type_ and not (type_ == AlarmType.ENTRAPMENT and not C.can_trap_passengers(d.category)):
+            Alarm.objects.create(elevator_id=d.elevator_id, device_id=d.pk, type=type_, code=m.data["code"][:32],
+                                 detail=C.EVENT_CODES.get(m.data["code"], "")[:255], device_time=m.ts, raised_at=m.ts,
+                                 last_occurred_at=m.ts, cleared_at=m.ts, cleared_reason=C.alarm_text("cleared_history"))
+    return "backfilled"
+
+
+#: attempts per message once a batch failed and is split (:func:`process_resilient`)
+MESSAGE_ATTEMPTS = 2
+
+
+def database_available() -> bool:
+    """Whether the database answers now (``SELECT 1``): tells a failure caused by a message (the database
+    answers) from an outage (it does not), so that only the first kind dead-letters a message."""
+    try:
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+            cur.fetchone()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: not now
+        return False
+
+
+def process_resilient(raws: Iterable[RawMessage] = (), *, now: dt.datetime | None = None,
+                      allowed_devices: set[str] | None = None, prepared: PreparedBatch | None = None,
+                      backfill: bool = False) -> BatchResult:
+    """:func:`process_batch`, but one message can never fail the others (the MQTT consumer and the HTTP
+    endpoint call this).
+
+    If the batch fails while the database answers (:func:`database_available`), it is split: each
+    message is processed alone, up to :data:`MESSAGE_ATTEMPTS` times; a message that still fails is
+    dead-lettered ``processing_error`` with the exception as its reason (:func:`dead_letter`) and counts as
+    handled, so the caller acknowledges it and goes on. Every other message has its normal outcome; one
+    already committed alone is a ``duplicate`` if the batch is ever retried (ledger).
+
+    Raises:
+        Exception: whatever :func:`process_batch` raised, when the database does not answer (an outage:
+            the caller keeps the messages unacknowledged and retries), or storing the dead letter failed.
+    """
+    if prepared is not None:
+        raws, now = prepared.raws, prepared.now
+    raws = list(raws)
+    now = now or timezone.now()
+    try:
+        return process_batch(raws, now=now, allowed_devices=allowed_devices, prepared=prepared, backfill=backfill)
+    except Exception:
+        if not database_available():
+            raise
+        log.exception("batch of %d failed with the database up: processing its messages one by one", len(raws))
+    total = BatchResult(outcomes=[""] * len(raws))
+    for i, raw in enumerate(raws):
+        error: Exception | None = None
+        for _attempt in range(MESSAGE_ATTEMPTS):
+            try:
+                r = process_batch([raw], now=now, allowed_devices=allowed_devices, backfill=backfill)
+                break
+            except Exception as exc:  # noqa: BLE001 - isolated below
+                error = exc
+        else:
+            if not database_available():
+                raise error
+            log.error("message %d of the batch failed %d times; dead-lettered: %r", i, MESSAGE_ATTEMPTS, error)
+            dead_letter(raw, R.PROCESSING_ERROR, f"{type(error).__name__}: {error}")
+            total.outcomes[i] = f"dead:{R.PROCESSING_ERROR}"
+            total.dead[str(R.PROCESSING_ERROR)] += 1
+            continue
+        total.outcomes[i] = r.outcomes[0]
+        total.dead.update(r.dead)
+        total.alarms_raised += r.alarms_raised
+        total.alarms_repeated += r.alarms_repeated
+        total.alarms_cleared += r.alarms_cleared
+        total.suppressed += r.suppressed
+        total.rate_capped += r.rate_capped
+    return total
+
+
+def dead_letter(raw: RawMessage, reason: str, detail: str, *, device: str = "", message_id: str = "") -> DeadLetter:
+    """Store one dead letter in its own transaction. Never fails on the content (:func:`safe_text`); the
+    device and message id are taken from the payload when it is a JSON object and not given."""
+    if not device and not message_id:
+        try:
+            obj = raw.payload if isinstance(raw.payload, dict) else _loads(raw.payload)
+            if isinstance(obj, dict):
+                device, message_id = str(obj.get("device", ""))[:64], str(obj.get("id", ""))[:64]
+        except Exception:  # noqa: BLE001 - any payload
+            pass
+    if raw.received_at is None:
+        raw.received_at = timezone.now()
+    with transaction.atomic():
+        (row,) = DeadLetter.objects.bulk_create(_dead_letter_rows([(raw, reason, detail, device, message_id)]))
+    return row
 
 
 # --------------------------------------------------------------------------- detection
@@ -744,10 +1089,13 @@ def _timer(d: _Dev, name: str, cond: bool, ts: dt.datetime, limit_s: float) -> b
         d.state.pop(key, None)
         return False
     since = d.state.get(key)
-    if since is None:
-        d.state[key] = ts.isoformat()
-        return limit_s <= 0
-    return (ts - dt.datetime.fromisoformat(since)).total_seconds() >= limit_s
+    if since is not None:
+        try:
+            return (ts - dt.datetime.fromisoformat(since)).total_seconds() >= limit_s
+        except (TypeError, ValueError, OverflowError):  # a corrupt stored timer restarts
+            pass
+    d.state[key] = ts.isoformat()
+    return limit_s <= 0
 
 
 def _door_vibration(d: _Dev, m: _Msg, res: BatchResult, now: dt.datetime) -> None:
@@ -772,6 +1120,19 @@ _POWER_LOSS, _ENTRAPMENT, _STOP_OUTSIDE = [AlarmType.POWER_LOSS], [AlarmType.ENT
 _DOOR_OPEN_RUNNING, _OVERSPEED = [AlarmType.DOOR_OPEN_RUNNING], [AlarmType.OVERSPEED]
 _LIMITS = (("up_limit", AlarmType.OVER_TRAVEL_TOP, [AlarmType.OVER_TRAVEL_TOP]),
            ("down_limit", AlarmType.OVER_TRAVEL_BOTTOM, [AlarmType.OVER_TRAVEL_BOTTOM]))
+
+
+def _apply_safe(d: _Dev, m: _Msg, res: BatchResult, now: dt.datetime, cfg: _Cfg | None = None) -> str:
+    """:func:`_apply`; if it fails on the device's stored state (not on the database), the state is reset
+    (:meth:`_Dev.reset`) and the message applied again, so a corrupt row cannot block its device's alarms."""
+    try:
+        return _apply(d, m, res, now, cfg)
+    except DatabaseError:
+        raise
+    except Exception:  # noqa: BLE001 - corrupt state: reset and apply once more
+        log.exception("device %s: applying message %r failed", d.device_id, m.id)
+        d.reset()
+        return _apply(d, m, res, now, cfg)
 
 
 def _apply(d: _Dev, m: _Msg, res: BatchResult, now: dt.datetime, cfg: _Cfg | None = None) -> str:
@@ -1065,7 +1426,7 @@ def fire_due_timers(now: dt.datetime | None = None) -> int:
             device_now = d.last_device_time + (now - (d.last_seen or now))
             m = _Msg(0, d.device_id, "", "status", device_now, d.last_status, RawMessage(None, received_at=now))
             saved_ts = d.last_device_time
-            _apply(d, m, res, now)
+            _apply_safe(d, m, res, now)
             d.last_device_time = saved_ts
             MonitoringDevice.objects.filter(pk=d.pk).update(state=d.state, timer_due=d.timer_due)
             raised += len(res.alarms_raised)

@@ -49,6 +49,11 @@ def _reason_label(reason: str) -> str:
     return str(DeadLetter.Reason(reason).label) if reason in DeadLetter.Reason.values else reason
 
 
+def _obj(value) -> dict:
+    """A device's stored JSON object, or ``{}`` when the row holds anything else (a corrupt row never breaks a page)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _stats_time(value):
     """The ``ts`` of a device's last statistics (ISO 8601 string, as received) as an aware datetime, or None
     when missing or not a date-time (a naive value is taken as UTC, the schema's time zone)."""
@@ -124,10 +129,10 @@ def elevator_monitoring(request, pk: int):
     escalator = elevator.category in ESCALATOR_CATEGORIES
     ctx = {
         "e": elevator,
-        "devices": [{"d": d, "door": summary((d.state or {}).get("door")),
-                     "status": status_rows(d.last_status, escalator=escalator),
-                     "stats": status_rows({k: v for k, v in (d.last_stats or {}).items() if k != "ts"}),
-                     "stats_at": _stats_time((d.last_stats or {}).get("ts"))} for d in devices],
+        "devices": [{"d": d, "door": summary(_obj(d.state).get("door")),
+                     "status": status_rows(_obj(d.last_status), escalator=escalator),
+                     "stats": status_rows({k: v for k, v in _obj(d.last_stats).items() if k != "ts"}),
+                     "stats_at": _stats_time(_obj(d.last_stats).get("ts"))} for d in devices],
         "alarms": selectors.with_case_refs(user, list(selectors.alarms_for(user, elevator_id=elevator.pk)[:200])),
         "door_runs": list(selectors.door_runs_for(user, elevator)),
         "can_bind": services.may_bind(user, elevator),

@@ -144,3 +144,74 @@ def test_demo_feed_over_mqtt_publishes_and_its_consumer_processes(fresh_feed):
     assert consumer.processed >= published > 0, (consumer.processed, published, sims, door.last_stats)
     assert sims == 4 and door.online and "vibration_db" in door.last_stats
     assert door.state["door"]["n"] > 0  # the streaming analytics ran on the consumer's side
+
+
+# --------------------------------------------------------------------------- issue 18 item 3: huge and non-finite numbers
+def _stats(dev_id, data, mid):
+    return {"v": 1, "type": "stats", "device": dev_id, "id": mid, "ts": timezone.now().isoformat(), "data": data}
+
+
+@pytest.mark.parametrize("data", [{"vibration_db": 1e308}, {"vibration_db": -1e308}, {"series": {"hz": 4, "vibration_db": [20.0, 1e308]}},
+                                  {"run_hours": 1e308}, {"distance_m": 1e300}, {"ball_bearing": -1e308}, {"run_count": 10 ** 18},
+                                  {"door_cycles": 10 ** 15}, {"rope_bends": 10 ** 13}])
+def test_every_number_is_bounded_by_the_schema_on_both_transports(world, client, data):
+    """±1e308 is valid JSON and was valid schema: it overflowed the door statistics (issue 18 item 3). Now every
+    number has bounds: a schema dead letter over MQTT (bytes) and HTTP alike, the device state untouched."""
+    from liftsafe.core.models import ApiToken
+    from liftsafe.monitoring.models import DeadLetter
+
+    dev = services.bind_device(world.elevators["a1"], "DOOR-B")
+    body = json.dumps(_stats("DOOR-B", data, "m1")).encode()
+    r = services.process_batch([services.RawMessage(body, topic=services.topic_for("DOOR-B", "stats"))])
+    assert r.outcomes == ["dead:schema"]
+    _rec, tok = ApiToken.issue(world.users["admin"], "t")
+    h = client.post("/api/monitoring/messages", b'{"messages": [' + body.replace(b'"m1"', b'"m2"') + b"]}",
+                    content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {tok}")
+    assert h.status_code == 200 and h.json()["outcomes"] == ["dead:schema"]
+    assert DeadLetter.objects.filter(reason="schema").count() == 2
+    dev.refresh_from_db()
+    assert dev.state == {} and dev.last_stats == {}
+
+
+def _poison_door_state(dev):
+    """The row an earlier version left after ±1e308 samples (jsonb keeps 1e400; the overflowed m2 became null)."""
+    from django.db import connection
+
+    from liftsafe.monitoring.models import MonitoringDevice
+
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {MonitoringDevice._meta.db_table} SET state = %s, last_stats = %s WHERE id = %s",
+                    ['{"door": {"n": 700, "mean": 1e400, "m2": null, "win": [1e308, -1e308], "run": 0, "peak": 1e308, '
+                     '"flag": false, "limit": 1e400, "last": 1e308}}',
+                     '{"vibration_db": 1e308, "humidity": -1e308, "ts": 17}', dev.pk])
+
+
+def test_poisoned_door_state_resets_and_no_page_answers_500(world, client):
+    """A device whose stored door statistics are huge or non-finite: its next sample resets the detector (which
+    learns its baseline again), the batch does not fail, and the monitoring pages answer for every role."""
+    from liftsafe.core.testing import PASSWORD
+
+    dev = services.bind_device(world.elevators["a1"], "DOOR-P")
+    _poison_door_state(dev)
+    for name, user in world.users.items():
+        client.login(username=user.username, password=PASSWORD)
+        for url in ("/monitoring/", f"/monitoring/elevators/{dev.elevator_id}/", "/monitoring/devices/"):
+            r = client.get(url)
+            assert r.status_code < 500, (name, url, r.status_code)
+        if name == "admin":
+            assert client.get(f"/monitoring/elevators/{dev.elevator_id}/").status_code == 200
+        client.logout()
+    body = json.dumps(_stats("DOOR-P", {"vibration_db": 21.5}, "after")).encode()
+    r = services.process_batch([services.RawMessage(body, topic=services.topic_for("DOOR-P", "stats"))])
+    assert r.outcomes == ["accepted"]
+    dev.refresh_from_db()
+    assert dev.state["door"]["n"] == 1 and dev.state["door"]["mean"] == 21.5 and dev.state["door"]["last"] == 21.5
+    # and a detector state driven beyond a double by values it is given directly restarts instead of failing
+    from liftsafe.monitoring import door_stream
+
+    st: dict = {}
+    door_stream.observe(st, [1e300, -1e300, 1e300])
+    assert door_stream.summary(st) is None or all(v is None or abs(v) < 1e301 for v in door_stream.summary(st).values()
+                                                  if isinstance(v, float))
+    door_stream.observe(st, [20.0])
+    assert door_stream.summary(st)["samples"] >= 1

@@ -19,6 +19,8 @@ from liftsafe.monitoring.services import RawMessage, process_batch, topic_for
 from .helpers import msg
 
 URL = "mqtt://127.0.0.1:1883"
+#: this run's own topic root: concurrent runs (other checkouts, CI jobs) on the same broker never see each other's messages
+PREFIX = f"t-{uuid.uuid4().hex[:10]}/liftsafe/v1"
 
 
 def _broker_up() -> bool:
@@ -36,7 +38,7 @@ def broker():
 
 
 def _pub(bodies):
-    publish_many(URL, [(topic_for(b["device"], b["type"]), json.dumps(b).encode()) for b in bodies])
+    publish_many(URL, [(topic_for(b["device"], b["type"], PREFIX), json.dumps(b).encode()) for b in bodies])
 
 
 def _wait(pred, timeout=10.0):
@@ -49,7 +51,7 @@ def _wait(pred, timeout=10.0):
 
 
 def _consumer(group, cid=None, batch_size=100):
-    c = Consumer(URL, cid or f"t-{uuid.uuid4().hex[:10]}", group=group, batch_size=batch_size, batch_wait_s=0.02)
+    c = Consumer(URL, cid or f"t-{uuid.uuid4().hex[:10]}", group=group, batch_size=batch_size, batch_wait_s=0.02, prefix=PREFIX)
     c.start()
     assert c.subscribed.wait(5)
     return c
@@ -63,7 +65,7 @@ def test_messages_flow_from_broker_into_alarms(world, broker):
         now = timezone.now()
         bodies = [msg(dev.device_id, "heartbeat", ts=now), msg(dev.device_id, "event", {"code": "92"}, ts=now)]
         _pub(bodies)
-        publish_many(URL, [(topic_for(dev.device_id, "status"), b"{broken")])
+        publish_many(URL, [(topic_for(dev.device_id, "status", PREFIX), b"{broken")])
         assert _wait(lambda: len(c.queue) >= 3)
         n = c.run(idle_exit_s=0.5)
         assert n >= 3
@@ -72,7 +74,7 @@ def test_messages_flow_from_broker_into_alarms(world, broker):
     dev.refresh_from_db()
     assert dev.online and dev.messages_accepted == 2
     assert Alarm.objects.get(device=dev).type == AlarmType.OVER_TRAVEL_TOP
-    assert DeadLetter.objects.filter(topic=topic_for(dev.device_id, "status"), reason="malformed_json").count() == 1
+    assert DeadLetter.objects.filter(topic=topic_for(dev.device_id, "status", PREFIX), reason="malformed_json").count() == 1
 
 
 def test_unacked_batch_is_redelivered_after_crash_and_has_no_second_effect(world, broker):
@@ -86,14 +88,14 @@ def test_unacked_batch_is_redelivered_after_crash_and_has_no_second_effect(world
     _pub(bodies)
     assert _wait(lambda: len(c.queue) >= 10)
     batch = [c.queue.popleft() for _ in range(10)]
-    process_batch([RawMessage(p, topic=t, received_at=r) for p, t, _m, _q, r in batch])
+    process_batch([RawMessage(p, topic=t, received_at=r, prefix=PREFIX) for p, t, _m, _q, r in batch])
     c.client.socket().close()  # crash: no PUBACK, no DISCONNECT
     c.client.loop_stop()
-    c2 = Consumer(URL, cid, group=group, batch_size=100, batch_wait_s=0.02)  # restart under the same session
+    c2 = Consumer(URL, cid, group=group, batch_size=100, batch_wait_s=0.02, prefix=PREFIX)  # restart under the same session
     c2.start()
     try:
         assert _wait(lambda: len(c2.queue) >= 10), len(c2.queue)
-        raws = [RawMessage(p, topic=t, received_at=r) for p, t, _m, _q, r in list(c2.queue)]
+        raws = [RawMessage(p, topic=t, received_at=r, prefix=PREFIX) for p, t, _m, _q, r in list(c2.queue)]
         r = process_batch(raws)
         assert r.count("duplicate") == 10
         assert c2.acknowledge(list(c2.queue)) == 10
@@ -179,7 +181,7 @@ def test_run_prepares_ahead_and_acks_each_batch_after_its_own_commit(world, brok
     _pub(bodies)
     assert _wait(lambda: len(c.queue) >= 140), len(c.queue)
     events: list = []
-    real_process, real_prepare = services.process_batch, services.prepare_batch
+    real_process, real_prepare = services.process_resilient, services.prepare_batch
     helper_prepares: list = []
     calls = [0]
 
@@ -191,7 +193,7 @@ def test_run_prepares_ahead_and_acks_each_batch_after_its_own_commit(world, brok
         calls[0] += 1
         if calls[0] == 2:  # the second batch (the one prepared ahead)
             c.stop()  # the worker is told to stop while the database is failing
-            raise RuntimeError("database down")
+            raise RuntimeError("database down")  # (what process_resilient raises in an outage)
         out = real_process(raws, **kw)
         events.append(("commit", ids_of(raws)))
         return out
@@ -206,7 +208,7 @@ def test_run_prepares_ahead_and_acks_each_batch_after_its_own_commit(world, brok
         events.append(("ack", frozenset(json.loads(p)["id"] for p, *_ in entries)))
         return real_ack(entries)
 
-    monkeypatch.setattr(services, "process_batch", process)
+    monkeypatch.setattr(services, "process_resilient", process)
     monkeypatch.setattr(services, "prepare_batch", prepare)
     monkeypatch.setattr(c, "acknowledge", ack)
     try:
@@ -226,3 +228,80 @@ def test_run_prepares_ahead_and_acks_each_batch_after_its_own_commit(world, brok
     finally:
         c2.close(forget=True)
     assert sum(MonitoringDevice.objects.get(pk=d.pk).messages_accepted for d in devs) == 140
+
+
+# --------------------------------------------------------------------------- issue 18: one message never stalls the consumer
+def _entrapment_opens_case(dev) -> bool:
+    a = Alarm.objects.filter(device=dev, type=AlarmType.ENTRAPMENT).first()
+    return a is not None and a.case_id is not None
+
+
+def _corrupt_state(dev) -> None:
+    """A device row as an earlier version could leave it: door statistics beyond any double (jsonb keeps
+    1e400), a timer that is no date, a status that is no object."""
+    from django.db import connection
+
+    from liftsafe.monitoring.models import MonitoringDevice as M
+
+    with connection.cursor() as cur:
+        cur.execute(f"UPDATE {M._meta.db_table} SET state = %s, last_status = %s WHERE id = %s",
+                    ['{"door": {"n": 3, "mean": 1e400, "m2": "x", "win": [1e400, null], "limit": null}, '
+                     '"trap_since": "not a time", "zone_since": 17}', '[1, 2, 3]', dev.pk])
+
+
+@pytest.mark.parametrize("trigger", ["nul_in_message_id", "binary_with_nul", "corrupt_device_state", "failing_message"])
+def test_one_bad_message_never_stalls_the_consumer(world, broker, trigger):
+    """Each trigger that once stalled the worker for good (issue 18 item 1), followed by a valid entrapment of the
+    same device through the real broker: the bad message is dead-lettered with its reason, the entrapment opens its
+    case, every message is acknowledged (the session holds nothing afterwards)."""
+    tag = uuid.uuid4().hex[:6]
+    dev = services.bind_device(world.elevators["a1"], f"POI-{tag}")
+    cid, group = f"poison-{tag}", f"po{tag}"
+    now = timezone.now()
+    topic = topic_for(dev.device_id, "event", PREFIX)
+    expect = {"nul_in_message_id": "schema", "binary_with_nul": "malformed_json", "failing_message": "processing_error"}
+    if trigger == "nul_in_message_id":
+        bad = [(topic, json.dumps(msg(dev.device_id, "event", {"code": "01"}, ts=now, mid="m\u0000x")).encode())]
+    elif trigger == "binary_with_nul":
+        bad = [(topic, b"\x00\x01\xff\xfe{\x00\"v\":1}" + bytes(range(256)))]
+    elif trigger == "corrupt_device_state":
+        _corrupt_state(dev)
+        bad = [(topic_for(dev.device_id, "stats", PREFIX),
+                json.dumps(msg(dev.device_id, "stats", {"vibration_db": 30.0}, ts=now)).encode())]
+    else:  # a message whose processing fails while the database answers (here: the maintenance hook raises for it)
+        other = services.bind_device(world.elevators["a2"], f"POX-{tag}")
+
+        def hook(elevator_id, at):
+            if elevator_id == other.elevator_id:
+                raise RuntimeError("maintenance system answered garbage")
+            return False
+
+        services.set_maintenance_visit_hook(hook)
+        bad = [(topic_for(other.device_id, "event", PREFIX),
+                json.dumps(msg(other.device_id, "event", {"code": "01"}, ts=now, mid="poison")).encode())]
+    good = msg(dev.device_id, "event", {"code": "90"}, ts=now, mid="trapped")
+    c = _consumer(group, cid, batch_size=50)
+    try:
+        publish_many(URL, bad + [(topic, json.dumps(good).encode())])
+        assert _wait(lambda: len(c.queue) >= 2), len(c.queue)
+        assert c.run(idle_exit_s=0.5) == 2
+    finally:
+        services.set_maintenance_visit_hook(None)
+        c.close()
+    assert _entrapment_opens_case(dev)
+    if trigger in expect:
+        dl = DeadLetter.objects.get(reason=expect[trigger])
+        assert dl.payload_sha256 and dl.payload_size == len(bad[0][1])
+        assert "\x00" not in dl.payload + dl.message_id + dl.detail
+        if trigger == "failing_message":
+            assert "maintenance system answered garbage" in dl.detail and dl.message_id == "poison"
+    else:  # the corrupt state was reset: the message was applied, the device works again
+        dev.refresh_from_db()
+        assert dev.messages_accepted == 2 and dev.state["door"]["n"] == 1
+        assert not DeadLetter.objects.exists()
+    c2 = _consumer(group, cid)  # same session: everything was acknowledged
+    try:
+        time.sleep(0.5)
+        assert len(c2.queue) == 0
+    finally:
+        c2.close(forget=True)

@@ -98,6 +98,44 @@ def test_flood_is_capped_and_counted(dev, settings):
     assert DeadLetter.objects.filter(reason="flood").count() == 3
 
 
+def test_flood_cap_never_drops_an_entrapment_and_a_capped_message_can_be_resent(dev, settings):
+    """Issue 18 item 2: past the cap, the alarm button (code 90) and statuses still go through; a capped heartbeat
+    is not in the ledger, so its resend (once the window has moved on) is processed, not a duplicate."""
+    settings.LIFTSAFE_RULES = {"iot_flood_max_messages": 5}
+    beats = [msg("DEV-A1", "heartbeat", ts=at(0), mid=f"hb{i}") for i in range(8)]
+    alarm = msg("DEV-A1", "event", {"code": "90"}, ts=at(0), mid="button")
+    st = status("DEV-A1", ts=at(0), mid="st", passenger=1, door_zone=2)  # (still trapped: clears nothing)
+    r = run(*beats, alarm, st)
+    assert r.outcomes[:8].count("accepted") == 5 and r.dead == {"flood": 3}
+    assert r.outcomes[8:] == ["accepted", "accepted"]
+    a = Alarm.objects.get(type=AlarmType.ENTRAPMENT)
+    assert a.code == "90"
+    capped = [b for b, o in zip(beats, r.outcomes) if o == "dead:flood"]
+    assert not ProcessedMessage.objects.filter(message_id__in=[b["id"] for b in capped]).exists()
+    # the device resends them a minute later (device time moved on): processed
+    resent = [{**b, "ts": at(61).isoformat()} for b in capped]
+    r2 = run(*resent, now=at(61))
+    assert r2.outcomes == ["accepted"] * 3
+    # and a flood of entrapment events is never capped either (the alarm repeats, the case stays one)
+    r3 = run(*[msg("DEV-A1", "event", {"code": "90"}, ts=at(62)) for _ in range(20)], now=at(62))
+    assert r3.outcomes == ["accepted"] * 20
+    assert Alarm.objects.get(type=AlarmType.ENTRAPMENT).occurrences == 21
+
+
+def test_backlog_drain_after_an_outage_is_not_capped(dev):
+    """5,000 heartbeats a device sent once a second during an 83-minute consumer outage arrive within seconds:
+    the cap counts device time, so none is dropped (120 per minute is the limit, these are 60)."""
+    drained_at = NOW
+    beats = [msg("DEV-A1", "heartbeat", ts=drained_at - dt.timedelta(seconds=5000 - i)) for i in range(5000)]
+    accepted = 0
+    for i in range(0, 5000, 1000):  # batches of 1,000 as the worker takes them, all received at the same instant
+        accepted += run(*beats[i:i + 1000], now=drained_at).count("accepted")
+    assert accepted == 5000 and not DeadLetter.objects.exists()
+    # while 200 heartbeats stamped in one device minute are still capped at 120
+    r = run(*[msg("DEV-A1", "heartbeat", ts=at(100)) for _ in range(200)], now=at(100))
+    assert r.count("accepted") == 120 and r.dead["flood"] == 80
+
+
 def test_redelivery_has_no_second_effect(dev):
     body = msg("DEV-A1", "event", {"code": "90"}, ts=at(0), mid="alarm-1")
     r1 = run(body, body)  # duplicated inside one batch

@@ -157,3 +157,66 @@ def test_stats_time_parsed_and_tolerant():
     assert _stats_time("2026-11-29T10:00:00") == dt.datetime(2026, 11, 29, 10, tzinfo=dt.timezone.utc)  # naive: UTC
     for bad in (None, "", "yesterday", "2026-13-45T99:00:00", 12345, {"x": 1}):
         assert _stats_time(bad) is None, bad
+
+
+# --------------------------------------------------------------------------- issue 18 item 4: one parser for both transports
+def _post_raw(client, body: bytes | str, h):
+    return client.post("/api/monitoring/messages", body, content_type="application/json", **h)
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"])
+def test_http_batch_rejects_non_finite_numbers_per_message_like_mqtt(client, world, devs, token):
+    """A non-finite number in one message of a batch of 1,000 (Python's JSON parser would accept it) is that
+    message's ``schema`` dead letter, exactly what the MQTT path gives for the same bytes; the other 999 are
+    processed; never a 500."""
+    import json as _json
+
+    from liftsafe.monitoring.models import DeadLetter
+    from liftsafe.monitoring.services import RawMessage, prepare_batch
+
+    h = _token(world.users["maintenance_unit"])
+    now = timezone.now()
+    ok = {"mode": 1, "running": 0, "door_zone": 1, "floor": 3, "door": 2, "passenger": 2, "power": 1}
+    msgs = [_json.dumps(msg("D-a1", "status", ok, ts=now)) for _ in range(999)]  # (statuses: never flood-capped)
+    bad = _json.dumps(msg("D-a1", "stats", {"vibration_db": 1.5}, ts=now, mid="bad")).replace("1.5", token)
+    msgs.insert(500, bad)
+    r = _post_raw(client, '{"messages": [' + ",".join(msgs) + "]}", h)
+    assert r.status_code == 200, r.content
+    out = r.json()
+    assert out["outcomes"][500] == "dead:schema" and out["dead"] == {"schema": 1} and out["accepted"] == 999
+    dl = DeadLetter.objects.get(reason="schema")
+    assert dl.transport == "http" and dl.message_id == "bad" and ("non-finite" in dl.detail), dl.detail
+    # the MQTT path, same bytes: the same reason
+    p = prepare_batch([RawMessage(bad.encode(), topic="liftsafe/v1/D-a1/stats", transport="mqtt")])
+    assert [str(d[2]) for d in p.dead] == ["schema"]
+
+
+def test_http_batch_of_1000_with_one_bad_message_processes_the_rest(client, world, devs):
+    import json as _json
+
+    h = _token(world.users["admin"])
+    now = timezone.now()
+    msgs = [_json.dumps(msg(f"D-{'a1' if i % 2 else 'b1'}", "status",
+                            {"mode": 1, "running": 0, "door_zone": 1, "floor": 3, "door": 2, "passenger": 2, "power": 1},
+                            ts=now)) for i in range(999)]
+    msgs.insert(3, '{"v":1,"type":"stats","device":"D-a1","id":"nan","ts":"%s","data":{"run_hours":NaN}}' % now.isoformat())
+    r = _post_raw(client, '{"messages": [' + ",".join(msgs) + "]}", h)
+    assert r.status_code == 200, r.content
+    out = r.json()
+    assert out["dead"] == {"schema": 1} and out["accepted"] == 999 and out["outcomes"][3] == "dead:schema"
+
+
+def test_http_malformed_body_is_422_and_dead_lettered_never_500(client, world, devs):
+    from liftsafe.monitoring.models import DeadLetter
+
+    h = _token(world.users["maintenance_unit"])
+    for body in (b'{"messages": [{"v":1,', b"\x00\x01binary\xff", b'{"messages": "x"}', b"[1,2]", b'{"other": []}',
+                 b'{"messages": [' + b"[" * 100000 + b"]" * 100000 + b"]}"):
+        r = _post_raw(client, body, h)
+        assert r.status_code == 422, (body[:40], r.status_code, r.content[:200])
+        assert "body" in r.json()["detail"]
+    assert DeadLetter.objects.filter(reason="malformed_json", transport="http").count() == 6
+    assert not any("\x00" in d.payload for d in DeadLetter.objects.all())
+    # not a submitter: 403, nothing stored
+    r = _post_raw(client, b"garbage", _token(world.users["regulator"]))
+    assert r.status_code == 403 and DeadLetter.objects.count() == 6
