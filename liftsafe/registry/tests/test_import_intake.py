@@ -172,3 +172,138 @@ def test_fit_key_is_deterministic_and_distinct():
     a, b = "K" * 100 + "1", "K" * 100 + "2"
     assert fit_key("short", 64) == "short"
     assert len(fit_key(a, 64)) == 64 and fit_key(a, 64) == fit_key(a, 64) and fit_key(a, 64) != fit_key(b, 64)
+
+
+# --- 3./4. government-form layouts: instructions sheet, title rows, two-row headers, header variants ---------
+
+# A 汇总表 as a district office fills it: group cells merged across their sub-headers, single
+# headers merged down over both header rows, full-width brackets, a trailing space, a line break.
+FORM_GROUPS = [  # (top-row text, [sub-headers] or None for a header merged down)
+    ("序号", None), ("注册代码", None), ("设备代码 ", None), ("使用登记证编号", None), ("救援识别码", None),
+    ("设备品种代码", None), ("使用单位", ["名称", "统一社会信用代码"]), ("维保单位", ["名称", "许可证编号"]),
+    ("所在地行政区划代码", None), ("省", None), ("市", None), ("区县", None), ("安装地址", None), ("场所类型", None),
+    ("制造单位", None), ("型号", None), ("出厂编号", None), ("安装日期", None), ("层数", None), ("站数", None),
+    ("额定载重量（kg）", None), ("额定速度\n（m/s）", None), ("设备状态", None), ("最近检验日期", None), ("检验结论", None),
+    ("下次检验日期", None), ("备注", None),
+]
+FORM_SOURCE = {"使用单位/名称": "使用单位名称", "使用单位/统一社会信用代码": "使用单位统一社会信用代码",
+               "维保单位/名称": "维保单位名称", "维保单位/许可证编号": "维保单位许可证编号"}
+
+
+def government_form(path: Path, rows: list[dict], *, title_rows: int = 7, instructions: bool = True) -> Path:
+    wb = openpyxl.Workbook()
+    if instructions:
+        ins = wb.active
+        ins.title = "填表说明"
+        for line in ["填表说明（测试数据）", "1. 设备代码为必填项，请按 TSG 08-2017 填写。", "2. 注册代码请设置为文本格式。",
+                     "3. 使用单位、维保单位请填写全称和代码。", "设备代码", "注册代码"]:
+            ins.append([line])
+        ws = wb.create_sheet("电梯使用登记汇总表")
+    else:
+        ws = wb.active
+        ws.title = "电梯使用登记汇总表"
+    columns: list[tuple[str, str | None]] = []  # (source column of the sample, sub-header)
+    for top, subs in FORM_GROUPS:
+        if subs:
+            columns += [(f"{top}/{s}", s) for s in subs]
+        else:
+            columns.append((top, None))
+    width = len(columns)
+    ws.cell(row=1, column=1, value="测试数据市电梯使用登记信息汇总表")
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    for i in range(2, title_rows + 1):
+        ws.cell(row=i, column=1, value=["填报单位：测试数据市市场监督管理局", "填报日期：2026年11月30日", "单位：台",
+                                        "（本表数据为测试数据）", "审核人：", "联系电话：", "备注：无"][(i - 2) % 7])
+    top_row, sub_row = title_rows + 1, title_rows + 2
+    col = 1
+    for top, subs in FORM_GROUPS:
+        ws.cell(row=top_row, column=col, value=top)
+        if subs:
+            ws.merge_cells(start_row=top_row, start_column=col, end_row=top_row, end_column=col + len(subs) - 1)
+            for k, s in enumerate(subs):
+                ws.cell(row=sub_row, column=col + k, value=s)
+            col += len(subs)
+        else:
+            ws.merge_cells(start_row=top_row, start_column=col, end_row=sub_row, end_column=col)
+            col += 1
+    for n, r in enumerate(rows, start=1):
+        values = []
+        for name, _sub in columns:
+            if name == "序号":
+                values.append(n)
+                continue
+            if name == "备注":
+                values.append("测试数据")
+                continue
+            key = FORM_SOURCE.get(name, re.sub(r"\s+", "", name).replace("（", "(").replace("）", ")"))
+            v = r.get(key, "")
+            values.append(v if v != "" else None)
+        ws.append(values)
+    wb.save(path)
+    return path
+
+
+@pytest.mark.django_db
+def test_government_form_with_instructions_sheet_title_rows_and_two_row_header(tmp_path):
+    _h, rows = sample_rows()
+    f = government_form(tmp_path / "汇总表.xlsx", rows[:3])
+    run = run_import(f, "cn-template")
+    # the sub-header row is a header, not a rejected data row; the grouped columns are read
+    assert (run.rows_total, run.rows_created, run.rows_rejected) == (3, 3, 0)
+    s = run.summary
+    assert (s["sheet"], s["header_row"], s["header_rows"]) == ("电梯使用登记汇总表", 9, 2)
+    e1 = Elevator.objects.get(source_id="311010123201500001")
+    assert e1.use_unit.name == "测试数据-使用单位甲" and e1.use_unit.credit_code == "91320102TEST00001A"
+    assert e1.contracts.get().maintenance_unit.licence_no == "TS-TEST-0001"
+    assert str(e1.rated_load_kg) == "1000.0" and str(e1.rated_speed_mps) == "1.750"  # （kg） and a line break in the header
+    assert e1.registration_code == "31103201022015080001" and e1.address == "测试数据 玄武区示例路1号"
+    # not silent: the extra column and the optional columns the form lacks are in the summary and the report
+    assert s["unrecognised_columns"] == ["备注"]
+    assert s["missing_optional_columns"] == ["是否公众聚集场所", "经度", "纬度"]
+    notes = {(r["column"], r["reason"]) for r in report_rows(run.report_csv) if r["action"] == "note"}
+    assert notes == {("备注", "unrecognised_column"), ("是否公众聚集场所", "missing_optional_column"),
+                     ("经度", "missing_optional_column"), ("纬度", "missing_optional_column")}
+
+
+@pytest.mark.django_db
+def test_header_variants_in_a_csv_with_many_title_rows(tmp_path):
+    """Full-width brackets, trailing spaces, a required-mark, 8 title rows above the header: nothing silently lost."""
+    header, rows = sample_rows()
+    variant = {"额定载重量(kg)": "额定载重量（kg）", "额定速度(m/s)": "额定速度（ｍ／ｓ） ", "安装地址": " 安装地址  ",
+               "设备代码": "*设备代码", "层数": "层 数"}
+    f = tmp_path / "登记.csv"
+    with open(f, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        for i in range(8):
+            w.writerow([f"测试数据 标题行 {i + 1}"] + [""] * 3)
+        w.writerow([variant.get(c, c) for c in header])
+        for r in rows[:3]:
+            w.writerow([r[c] for c in header])
+    run = run_import(f, "cn-template")
+    assert (run.rows_created, run.rows_rejected, run.summary["header_row"]) == (3, 0, 9)
+    assert run.summary["unrecognised_columns"] == [] and run.summary["missing_optional_columns"] == []
+    e1 = Elevator.objects.get(source_id="311010123201500001")
+    assert (str(e1.rated_load_kg), str(e1.rated_speed_mps), e1.floors) == ("1000.0", "1.750", 18)
+
+
+@pytest.mark.django_db
+def test_no_header_found_names_what_was_searched(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.title = "说明"
+    wb.active.append(["请按模板填写（测试数据）"])
+    ws = wb.create_sheet("数据")
+    ws.append(["测试数据汇总表"])
+    ws.append(["编号", "注册代码", "安装地址", "型号"])  # the key column 设备代码 is missing
+    ws.append(["1", "31103201022015080001", "测试数据 地址", "X"])
+    f = tmp_path / "无设备代码.xlsx"
+    wb.save(f)
+    with translation.override("en"):
+        with pytest.raises(ImportFileError) as exc:
+            run_import(f, "cn-template")
+    msg = str(exc.value)
+    assert "no header row with the column “设备代码”" in msg and "first 30 rows of every sheet (“说明”, “数据”)" in msg
+    assert "the closest is sheet “数据”, row 2 with 3 of the mapping's columns" in msg
+    with translation.override("zh-hans"):
+        with pytest.raises(ImportFileError, match="设备代码"):
+            run_import(f, "cn-template")
+    assert not ImportRun.objects.exists()
