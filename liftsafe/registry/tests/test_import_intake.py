@@ -307,3 +307,65 @@ def test_no_header_found_names_what_was_searched(tmp_path):
         with pytest.raises(ImportFileError, match="设备代码"):
             run_import(f, "cn-template")
     assert not ImportRun.objects.exists()
+
+
+# --- 5. encodings ------------------------------------------------------------------------------------
+
+
+def sample_text(rows: int = 3, delimiter: str = ",") -> str:
+    header, data = sample_rows()
+    lines = [delimiter.join(header)] + [delimiter.join(r[c] for c in header) for r in data[:rows]]
+    return "\r\n".join(lines) + "\r\n"
+
+
+@pytest.mark.django_db
+def test_gbk_csv_from_excel_on_chinese_windows_is_detected(tmp_path, capsys):
+    f = tmp_path / "登记表.csv"
+    f.write_bytes(sample_text().encode("gb18030"))  # "CSV (逗号分隔)" as Excel saves it: GBK, no byte-order mark
+    with translation.override("zh-hans"):
+        call_command("import", str(f), mapping="cn-template", no_progress=True)
+    out = capsys.readouterr().out
+    run = ImportRun.objects.get()
+    assert (run.rows_created, run.rows_rejected) == (3, 0)
+    assert (run.summary["encoding"], run.summary["encoding_detected"]) == ("GB18030", True)
+    assert "GB18030" in out
+    assert Elevator.objects.get(source_id="311010123201500001").use_unit.name == "测试数据-使用单位甲"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name,data,encoding", [
+    ("bom.csv", b"\xef\xbb\xbf" + sample_text().encode("utf-8"), "UTF-8"),
+    ("plain.csv", sample_text().encode("utf-8"), "UTF-8"),
+    ("unicode.txt", sample_text(delimiter="\t").encode("utf-16"), "UTF-16"),  # Excel "Unicode 文本": UTF-16 + BOM, tabs
+])
+def test_encodings_detected(tmp_path, name, data, encoding):
+    f = tmp_path / name
+    f.write_bytes(data)
+    run = run_import(f, "cn-template")
+    assert (run.rows_created, run.rows_rejected, run.summary["encoding"]) == (3, 0, encoding)
+
+
+@pytest.mark.django_db
+def test_encoding_option(tmp_path):
+    f = tmp_path / "登记表.csv"
+    f.write_bytes(sample_text().encode("gb18030"))
+    with translation.override("en"):
+        with pytest.raises(ImportFileError, match=r"not valid UTF-8 \(the declared encoding\) at byte \d+, line 1"):
+            run_import(f, "cn-template", encoding="utf-8")
+        with pytest.raises(ImportFileError, match="unknown encoding klingon"):
+            run_import(f, "cn-template", encoding="klingon")
+    run = run_import(f, "cn-template", encoding="gb18030")
+    assert (run.rows_created, run.summary["encoding"], run.summary["encoding_detected"]) == (3, "GB18030", False)
+
+
+@pytest.mark.django_db
+def test_undecodable_file_names_the_encodings_tried(tmp_path):
+    f = tmp_path / "坏.csv"
+    f.write_bytes(sample_text(1).encode("utf-8") + b"\xff\xfe\xff,x\r\n")
+    with translation.override("en"):
+        with pytest.raises(ImportFileError, match=r"not valid UTF-8 \(byte \d+, line 3\) nor GB18030 \(byte \d+, line \d+\)"):
+            run_import(f, "cn-template")
+    with translation.override("zh-hans"):
+        with pytest.raises(ImportFileError, match="UTF-8.*GB18030"):
+            run_import(f, "cn-template")
+    assert not Elevator.objects.exists()
