@@ -608,15 +608,16 @@ def load_mapping(name: str) -> Mapping:
     if _is_path(name):
         path = Path(name).expanduser()
         if not path.is_file():
-            raise MappingError(f"mapping file {name} does not exist (built-in mappings: {', '.join(available_mappings())})")
+            raise MappingError(_("mapping file %(path)s does not exist (built-in mappings: %(names)s)")
+                               % {"path": name, "names": ", ".join(available_mappings())})
         path = path.resolve()
         stem = path.name.removesuffix(".toml")[:64]
         m = _load(stem, path, path.stat().st_mtime)
     else:
         path = MAPPINGS_DIR / f"{name}.toml"
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name) or not path.exists():
-            raise MappingError(f"unknown mapping {name!r}; built-in mappings: {', '.join(available_mappings())}; "
-                               f"or give the path of a mapping file, e.g. --mapping ./my-source.toml")
+            raise MappingError(_("unknown mapping %(name)s; built-in mappings: %(names)s; or give the path of a mapping file, "
+                                 "e.g. --mapping ./my-source.toml") % {"name": repr(name), "names": ", ".join(available_mappings())})
         m = _load(name, path, path.stat().st_mtime)
     for spec in m.fields.values():  # fresh memo per load (validation depends on today's date and the language)
         spec._memo = {}

@@ -369,3 +369,67 @@ def test_undecodable_file_names_the_encodings_tried(tmp_path):
         with pytest.raises(ImportFileError, match="UTF-8.*GB18030"):
             run_import(f, "cn-template")
     assert not Elevator.objects.exists()
+
+
+# --- 6. a mapping given as a file path -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_mapping_by_path_and_unknown_name(tmp_path, monkeypatch):
+    from django.core.management.base import CommandError
+
+    from liftsafe.registry.importer import MappingError, load_mapping
+
+    f = tmp_path / "登记.csv"
+    f.write_text(sample_text(), encoding="utf-8")
+    (tmp_path / "my-source.toml").write_text(CN_TEMPLATE.read_text(encoding="utf-8").replace('name = "cn-template"', 'name = "my-city"'),
+                                             encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    call_command("import", str(f), mapping="./my-source.toml", no_progress=True)
+    run = ImportRun.objects.get()
+    assert run.mapping == "my-source" and run.rows_created == 3
+    assert set(Elevator.objects.values_list("source", flat=True)) == {"my-city"}
+    with translation.override("en"):
+        with pytest.raises(CommandError) as exc:
+            call_command("import", str(f), mapping="my-sauce", no_progress=True)
+        msg = str(exc.value)
+        assert "unknown mapping 'my-sauce'" in msg and "cn-template, mta-units, nyc-dob" in msg and "./my-source.toml" in msg
+        with pytest.raises(MappingError, match="mapping file ./nowhere.toml does not exist"):
+            load_mapping("./nowhere.toml")
+    (tmp_path / "bad.toml").write_text('[source]\nname = "x"\nkey = "设备代码"\n[area]\ncolumn = "区"\n[fields.nonsense]\ncolumn = "a"\n',
+                                       encoding="utf-8")
+    with pytest.raises(MappingError, match=r"\[fields.nonsense\] is not an Elevator field"):
+        load_mapping(str(tmp_path / "bad.toml"))
+
+
+# --- 8. messages in the user's language, with the field's label, no regex; stable codes alongside ---------
+
+
+@pytest.mark.django_db
+def test_report_in_the_ui_language_with_labels_and_stable_codes(tmp_path):
+    header, rows = sample_rows()
+    rows[1]["救援识别码"] = "12"  # too short: the message must not show the rule's regex
+    f = tmp_path / "登记.csv"
+    with open(f, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, header)
+        w.writeheader()
+        w.writerows(rows)
+    with translation.override("zh-hans"):
+        run = run_import(f, "cn-template")
+    first = next(csv.reader(run.report_csv.splitlines()))
+    assert first == ["行号", "设备编号", "列", "字段", "值", "处理", "原因", "原因代码", "字段代码", "处理代码"]
+    lines = {r["source_id"]: r for r in report_rows(run.report_csv) if r["action"] == "rejected"}
+    rescue = lines["331010123201800002"]
+    assert (rescue["field_label"], rescue["action_label"], rescue["reason"], rescue["field"]) == ("救援识别码", "整行拒收", "layout", "rescue_code")
+    assert rescue["message"] == "救援识别码应为 5-6 位数字，实际为 '12'"
+    area = lines["311010123201500008"]
+    assert (area["field_label"], area["reason"]) == ("区域", "not_gbt2260") and "不是 GB/T 2260 行政区划代码" in area["message"]
+    assert lines["311010123201500004"]["field_label"] == "注册代码"
+    assert not re.search(r"\\d|\^|\$'|\[0-9", run.report_csv)  # no regex shown anywhere
+    # the histogram keys stay machine-readable in any language
+    assert run.summary["rejected_reasons"]["救援识别码: layout"] == 1
+    with translation.override("en"):
+        again = run_import(f, "cn-template", dry_run=True)
+    assert next(csv.reader(again.report_csv.splitlines()))[:4] == ["row", "device id", "column", "field"]
+    en = {r["source_id"]: r for r in report_rows(again.report_csv) if r["action"] == "rejected"}
+    assert en["331010123201800002"]["message"] == "rescue code must be 5-6 digits, got '12'"

@@ -144,7 +144,10 @@ def test_dry_run_counts_and_writes_nothing(tmp_path):
 def test_import_command_writes_report(tmp_path, capsys):
     f = nyc_csv(tmp_path / "a.csv", [{"DV_DEVICE_NUMBER": "1P1", "DV_SPEED_FPM": "95UP"}, {"DV_DEVICE_NUMBER": "1P2", "Borough": ""}])
     out = tmp_path / "rejected.csv"
-    call_command("import", str(f), mapping="nyc-dob", report=str(out), no_progress=True)
+    from django.utils import translation
+
+    with translation.override("en"):
+        call_command("import", str(f), mapping="nyc-dob", report=str(out), no_progress=True)
     text = capsys.readouterr().out
     assert "2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected" in text and str(out) in text
     rows = report_rows(out.read_text(encoding="utf-8-sig"))

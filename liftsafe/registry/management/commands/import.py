@@ -53,8 +53,11 @@ class Command(BaseCommand):
             read.append((_("header rows %(first)s-%(last)s") if s.get("header_rows", 1) > 1 else _("header row %(last)s"))
                         % {"first": s["header_row"] - 1, "last": s["header_row"]})
         if read:
-            self.stdout.write("  " + _("read: %(how)s") % {"how": ", ".join(read)})
-        orgs = ", ".join(f"{v} {k}" for k, v in s.get("organisations_created", {}).items())
+            self.stdout.write("  " + _("read: %(how)s") % {"how": "; ".join(read)})
+        from liftsafe.registry.models import Organisation
+
+        kinds = dict(Organisation.Kind.choices)
+        orgs = ", ".join(f"{kinds.get(k, k)} {v}" for k, v in s.get("organisations_created", {}).items())
         self.stdout.write("  " + _("areas created %(areas)s, buildings %(buildings)s, organisations: %(orgs)s, lifecycle events "
                                    "%(events)s, contracts %(contracts)s (closed %(closed)s)") % {
             "areas": s["areas_created"], "buildings": s["buildings_created"], "orgs": orgs or _("none"),
