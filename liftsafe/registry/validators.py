@@ -82,8 +82,19 @@ def validate_rescue_code(value: str) -> None:
     Raises:
         ValidationError: if it does not match.
     """
-    if not re.match(rule("rescue_code_pattern"), value or ""):
-        raise ValidationError(_("rescue code must match %(p)s, got %(v)r"), code="layout", params={"p": rule("rescue_code_pattern"), "v": value})
+    pattern = rule("rescue_code_pattern")
+    if not re.match(pattern, value or ""):
+        raise ValidationError(_("rescue code must be %(what)s, got %(v)r"), code="layout", params={"what": _pattern_in_words(pattern), "v": value})
+
+
+def _pattern_in_words(pattern: str) -> str:
+    """A digits-only rule pattern in words for people (``^\\d{5,6}$`` → "5-6 digits"), never the regex itself."""
+    m = re.fullmatch(r"\^?\\d\{(\d+)(?:,(\d+))?\}\$?", pattern)
+    if m and m.group(2):
+        return _("%(min)s-%(max)s digits") % {"min": m.group(1), "max": m.group(2)}
+    if m:
+        return _("%(n)s digits") % {"n": m.group(1)}
+    return _("in the format set for this jurisdiction (rule rescue_code_pattern)")
 
 
 def validate_category(value: str) -> None:

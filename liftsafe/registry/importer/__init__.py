@@ -5,14 +5,15 @@ Public interface (other modules code against exactly this)::
     from liftsafe.registry.importer import run_import, ImportFileError
     run = run_import(path, "nyc-dob", user=None, dry_run=False, progress=False)  # -> ImportRun
 
-``mapping`` names ``liftsafe/registry/mappings/<name>.toml``. Everything
+``mapping`` names ``liftsafe/registry/mappings/<name>.toml`` or is the path
+of a mapping file (``./my-source.toml``). Everything
 source-specific (columns, null tokens, value maps, unit conversions, date
 formats, organisation aliases, areas, lifecycle events) lives in that file;
 the engine in :mod:`.engine` is generic. A malformed file raises
 :class:`ImportFileError` before anything is written.
 """
 from .errors import ImportFileError, MappingError
-from .engine import run_import
+from .engine import REPORT_KEYS, report_rows, run_import
 from .mapping import available_mappings, load_mapping
 
-__all__ = ["run_import", "ImportFileError", "MappingError", "load_mapping", "available_mappings"]
+__all__ = ["run_import", "report_rows", "REPORT_KEYS", "ImportFileError", "MappingError", "load_mapping", "available_mappings"]

@@ -6,8 +6,20 @@ conversions, dates) and validated with the Elevator model field's own
 distinct value, so 76k rows validate in well under a second). A row with a
 problem in a field whose mapping says ``on_error = "reject"`` is rejected; a
 problem in an ``on_error = "drop"`` field blanks that value and keeps the
-row. Both are written to the report CSV (row number, source id, column,
-field, value, action, reason code, message).
+row. Both are written to the report CSV (see :data:`REPORT_KEYS`: row
+number, source id, column, field label, value, action, translated reason,
+and the stable machine-readable field name, action and reason code), with
+notes on the file itself (columns the mapping does not use, optional
+columns missing) and corrected values (a fixed-width code whose leading zeros
+a spreadsheet number lost). The header row and the messages are in the
+active language; read a report back with :func:`report_rows`.
+
+Identity codes (mapping ``identity``) are read exactly: an XLSX number that
+cannot hold all digits (a 20-digit 注册代码 typed into Excel) or a value in
+scientific notation rejects the row, naming the field; digits are never
+invented. Building and organisation keys longer than their column are stored
+as a deterministic prefix + hash (:func:`fit_key`), the same for storing and
+looking up, so a re-import finds them.
 
 Per batch (rule ``import_batch_rows``): organisations, buildings and areas
 are resolved (get-or-create), the batch's existing elevators are read by
@@ -29,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import logging
 import re
@@ -42,6 +55,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from liftsafe.core.models import Area
@@ -53,11 +67,44 @@ from ..models import Building, Elevator, ImportRun, LifecycleEvent, MaintenanceC
 from .errors import ImportFileError
 from .fastinsert import FastInserter
 from .mapping import Mapping, ValueProblem, load_mapping
-from .readers import open_source
+from .readers import NumCell, encoding_label, open_source
 
 log = logging.getLogger(__name__)
 
-REPORT_HEADER = ["row", "source_id", "column", "field", "value", "action", "reason", "message"]
+# Report CSV columns, in order (stable keys; the header row shows their translated labels).
+# "field_label"/"action_label"/"message" are for people, "field"/"action"/"reason" for machines.
+REPORT_KEYS = ["row", "source_id", "column", "field_label", "value", "action_label", "message", "reason", "field", "action"]
+ACTIONS = ("rejected", "dropped", "corrected", "note")
+_SCIENTIFIC_RE = re.compile(r"^[+-]?\d(?:\.\d+)?[eE]\+\d{2,}$")  # as Excel shows a long number: 3.11032E+19
+
+
+def _report_labels() -> list[str]:
+    return [_("row"), _("device id"), _("column"), _("field"), _("value"), _("action"), _("reason"),
+            _("reason code"), _("field code"), _("action code")]
+
+
+def _action_label(action: str) -> str:
+    return {"rejected": _("row rejected"), "dropped": _("value dropped, row kept"), "corrected": _("value corrected"),
+            "note": _("note")}[action]
+
+
+def report_rows(report_csv: str) -> list[dict[str, str]]:
+    """Parse an ImportRun.report_csv (any language) into dicts keyed by :data:`REPORT_KEYS`."""
+    rows = list(csv.reader(io.StringIO(report_csv)))
+    return [dict(zip(REPORT_KEYS, r)) for r in rows[1:]]
+
+
+def fit_key(key: str, max_length: int) -> str:
+    """``key`` if it fits ``max_length``, else a deterministic prefix + ``~`` + 32 hex of its SHA-256.
+
+    The same function is used to store and to look up (building ``source_key``, organisation
+    ``source_key``), so a long key is found again on re-import and two long keys sharing a
+    prefix stay distinct.
+    """
+    if len(key) <= max_length:
+        return key
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return key[: max_length - 33] + "~" + digest
 # unique identity codes: field -> the field that scopes the uniqueness (None = global)
 UNIQUE_CODES = {"registration_code": None, "equipment_code": None, "rescue_code": "jurisdiction"}
 # GB/T 2260 province-level codes (first two digits)
@@ -74,7 +121,7 @@ class _Row:
     raw: dict[str, str]
     values: dict[str, Any]
     refs: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)  # ref name -> (name, key)
-    building: tuple[str, str, str] | None = None
+    building: tuple[str, str, str] | None = None  # (stored key, name, address)
     area_code: str | None = None
     pk: int | None = None
     contract_units: dict = field(default_factory=dict)
@@ -95,9 +142,20 @@ class _Importer:
         self.counts = Counter()
         self.rejected = Counter()
         self.dropped = Counter()
+        self.notes = Counter()
         self.report = io.StringIO()
         self.writer = csv.writer(self.report, lineterminator="\n")
-        self.writer.writerow(REPORT_HEADER)
+        self.writer.writerow(_report_labels())
+        self.labels: dict[str, str] = {}
+        identity: dict[str, Any] = {}
+        for spec in m.fields.values():  # one check per column (设备代码 may feed source_id and equipment_code)
+            if spec.identity and spec.column:
+                identity.setdefault(spec.column, spec)
+        self.identity = list(identity.items())
+        self.identity_refs = [ref for ref in m.refs.values() if ref.key_column]
+        self.building_key_len = Building._meta.get_field("source_key").max_length
+        self.org_key_len = Organisation._meta.get_field("source_key").max_length
+        self.org_name_len = Organisation._meta.get_field("name").max_length
         self.seen: set[str] = set()
         self.last_row_of: dict[str, int] | None = None
         self.code_seen: dict[tuple, str] = {}
@@ -109,6 +167,7 @@ class _Importer:
         self.unique_fields = [f for f in UNIQUE_CODES if f in m.fields]
         self._inserters: dict = {}
         self.fast = self._fast_checks()
+        self.xlsx = False
 
     def inserter(self, model) -> FastInserter:
         ins = self._inserters.get(model)
@@ -119,9 +178,101 @@ class _Importer:
 
     # --- reporting ---------------------------------------------------------------------
 
+    def label(self, fname: str) -> str:
+        """The field's label in the active language (``registration_code`` → 注册代码)."""
+        hit = self.labels.get(fname)
+        if hit is None:
+            f = self.model_fields.get(fname)
+            if f is not None:
+                hit = str(f.verbose_name)
+            else:
+                hit = {"maintenance_unit": _("maintenance unit"), "": ""}.get(fname, fname)
+            self.labels[fname] = hit
+        return hit
+
     def issue(self, rownum: int, key: str, column: str, fname: str, value: str, action: str, code: str, message: str):
-        self.writer.writerow([rownum, key, column, fname, value, action, code, message])
-        (self.rejected if action == "rejected" else self.dropped)[f"{column}: {code}"] += 1
+        """One report line. ``action``: rejected (the row) | dropped (the value) | corrected | note."""
+        self.writer.writerow([rownum, key, column, self.label(fname), value, _action_label(action), message, code, fname, action])
+        counter = {"rejected": self.rejected, "dropped": self.dropped}.get(action, self.notes)
+        counter[f"{column}: {code}"] += 1
+
+    def file_notes(self, src) -> None:
+        """Report the file's columns the mapping does not use, and the mapping's optional columns the file lacks."""
+        fields_of: dict[str, str] = {}
+        for fname, spec in self.m.fields.items():
+            for c in spec.columns:
+                fields_of.setdefault(c, fname)
+        for ref in self.m.refs.values():
+            for c in (ref.column, ref.key_column):
+                if c:
+                    fields_of.setdefault(c, ref.field or ref.name)
+        self.xlsx = src.kind == "xlsx"
+        for c in src.unrecognised:
+            self.issue(src.header_row, "", c, "", "", "note", "unrecognised_column",
+                       _("this column is not used by the mapping %(mapping)s; its values are not imported") % {"mapping": self.m.name})
+        for c in src.missing_optional:
+            self.issue(src.header_row, "", c, fields_of.get(c, ""), "", "note", "missing_optional_column",
+                       _("optional column missing from the file; the field stays empty"))
+
+    def check_identity(self, rownum: int, raw: dict) -> bool:
+        """Identity codes exactly as written, or reject the row (False). XLSX number cells become text.
+
+        A spreadsheet number that cannot hold all its digits, or a value in scientific notation
+        (``3.11032E+19``, Excel's CSV display of a long number), rejects the row naming the field.
+        A fixed-width code (mapping ``width``) typed as a number gets its leading zeros back
+        (reported as corrected); a text value of another length is rejected.
+        """
+        key = raw[self.m.key]
+        ok = True
+        for col, spec in self.identity:
+            v = raw[col]
+            if not v:
+                continue
+            label = self.label(spec.name)
+            numeric = type(v) is NumCell
+            if numeric and not v.exact:
+                self.issue(rownum, key, col, spec.name, v, "rejected", "inexact_number",
+                           _("%(field)s is stored in the spreadsheet as the number %(value)s, which has lost its last digits; "
+                             "format the column as text, type the code again and re-import") % {"field": label, "value": v})
+                ok = False
+                continue
+            if not numeric and _SCIENTIFIC_RE.match(v):
+                self.issue(rownum, key, col, spec.name, v, "rejected", "scientific_notation",
+                           _("%(field)s %(value)s is a number in scientific notation, its digits are lost; "
+                             "format the column as text in the spreadsheet and export again") % {"field": label, "value": v})
+                ok = False
+                continue
+            if spec.width and v.isdigit() and len(v) != spec.width:
+                if numeric and len(v) < spec.width:
+                    fixed = v.zfill(spec.width)
+                    self.issue(rownum, key, col, spec.name, v, "corrected", "zero_padded",
+                               _("%(field)s was a number in the spreadsheet and lost its leading zeros; restored to %(fixed)s "
+                                 "(the mapping declares %(width)s digits)") % {"field": label, "fixed": fixed, "width": spec.width})
+                    raw[col] = fixed
+                    continue
+                self.issue(rownum, key, col, spec.name, v, "rejected", "wrong_width",
+                           _("%(field)s must have %(width)s digits (declared by the mapping), got %(value)s")
+                           % {"field": label, "width": spec.width, "value": v})
+                ok = False
+                continue
+            if numeric:
+                raw[col] = str(v)
+                if spec.name == "rescue_code":
+                    self.issue(rownum, key, col, spec.name, v, "note", "numeric_cell",
+                               _("%(field)s was a number in the spreadsheet: a leading zero, if it had one, is lost "
+                                 "(declare the code's width in the mapping to restore it)") % {"field": label})
+        for ref in self.identity_refs:
+            v = raw[ref.key_column]
+            if type(v) is NumCell and not v.exact:
+                self.issue(rownum, key, ref.key_column, ref.field or ref.name, v, "dropped", "inexact_number",
+                           _("%(column)s is stored in the spreadsheet as the number %(value)s, which has lost its last digits; "
+                             "the organisation is found by its name only") % {"column": ref.key_column, "value": v})
+                raw[ref.key_column] = ""
+        if self.xlsx:
+            for c, v in raw.items():
+                if type(v) is NumCell:
+                    raw[c] = str(v)
+        return ok
 
     # --- setup -------------------------------------------------------------------------
 
@@ -210,6 +361,9 @@ class _Importer:
         for c, v in raw.items():
             if v and self._is_null(v):
                 raw[c] = ""
+        if not self.check_identity(rownum, raw):
+            self._reject_row()
+            return None
         key = raw[m.key]
         reject = False
         values: dict[str, Any] = {}
@@ -242,7 +396,7 @@ class _Importer:
         row = _Row(rownum=rownum, key=values["source_id"], raw=raw, values=values)
         # duplicates inside the file
         if key in self.seen:
-            self.issue(rownum, key, m.key, "source_id", key, "rejected", "duplicate_key", "the same device id appears earlier in the file")
+            self.issue(rownum, key, m.key, "source_id", key, "rejected", "duplicate_key", _("the same device id appears earlier in the file"))
             self._reject_row()
             return None
         # area
@@ -258,7 +412,19 @@ class _Importer:
             name = ref.normalise(rawname) if rawname else None
             if rawname and name is None:
                 self.issue(rownum, key, ref.column, ref.field or rname, rawname, "dropped", "not_an_organisation",
-                           f"{rawname!r} does not name a {ref.kind.replace('_', ' ')}; left empty")
+                           _("%(value)s does not name an organisation of this kind (%(kind)s); left empty")
+                           % {"value": f"“{rawname}”", "kind": Organisation.Kind(ref.kind).label})
+            elif name is not None and len(name) > self.org_name_len:
+                self.issue(rownum, key, ref.column, ref.field or rname, rawname, "dropped", "too_long",
+                           _("an organisation name has at most %(n)s characters; left empty") % {"n": self.org_name_len})
+                name = None
+            if rkey and ref.key_field:
+                max_len = Organisation._meta.get_field(ref.key_field).max_length
+                if len(rkey) > max_len:
+                    self.issue(rownum, key, ref.key_column, ref.field or rname, rkey, "dropped", "too_long",
+                               _("%(column)s has at most %(n)s characters; the organisation is found by its name only")
+                               % {"column": ref.key_column, "n": max_len})
+                    rkey = ""
             if name is None and not rkey:
                 row.refs[rname] = (None, None)
                 continue
@@ -268,7 +434,10 @@ class _Importer:
         if b:
             bkey = raw[b["key"]]
             if bkey and bkey not in b.get("null", []):
-                row.building = (bkey, _fmt(b.get("name"), raw), _fmt(b.get("address"), raw))
+                stored = fit_key(bkey, self.building_key_len)
+                if stored is not bkey:
+                    self.counts["building_keys_hashed"] += 1
+                row.building = (stored, _fmt(b.get("name"), raw), _fmt(b.get("address"), raw))
         if m.extra_columns:
             values["extra"] = {c: raw[c] for c in m.extra_columns if raw[c]}
         if m.crowded_from_place_type and "crowded_place" not in m.fields:
@@ -285,7 +454,8 @@ class _Importer:
                 other = self.code_seen.setdefault((uf, scope, val), key)
                 if other != key:
                     self.issue(rownum, key, m.fields[uf].column_label, uf, val, "rejected", "duplicate_code",
-                               f"{uf} {val} is also given to device {other} in this file")
+                               _("%(field)s %(value)s is also given to device %(other)s in this file")
+                               % {"field": self.label(uf), "value": val, "other": other})
                     self._reject_row()
                     return None
         self.seen.add(key)
@@ -303,22 +473,22 @@ class _Importer:
             if a.get("default"):
                 val = a["default"]
             else:
-                self.issue(row.rownum, row.key, col, "area", "", "rejected", "required", "the area is required")
+                self.issue(row.rownum, row.key, col, "area", "", "rejected", "required", _("the area is required"))
                 return False
         if a.get("gbt2260"):
             if not re.fullmatch(r"\d{6}", val) or val[:2] not in GBT2260_PROVINCES:
                 self.issue(row.rownum, row.key, col, "area", val, "rejected", "not_gbt2260",
-                           f"{val!r} is not a GB/T 2260 administrative division code (6 digits, known province)")
+                           _("%(value)s is not a GB/T 2260 administrative division code (6 digits of a known province)") % {"value": f"“{val}”"})
                 return False
             code = val
         else:
             code = a.get("map", {}).get(val)
             if code is None:
-                self.issue(row.rownum, row.key, col, "area", val, "rejected", "unknown_value", f"{val!r} is not a known area")
+                self.issue(row.rownum, row.key, col, "area", val, "rejected", "unknown_value", _("%(value)s is not a known area") % {"value": f"“{val}”"})
                 return False
         area = self._area(code, raw)
         if area is None:
-            self.issue(row.rownum, row.key, col, "area", val, "rejected", "unknown_area", f"area {code} does not exist")
+            self.issue(row.rownum, row.key, col, "area", val, "rejected", "unknown_area", _("area %(code)s does not exist") % {"code": code})
             return False
         row.area_code = code
         v = row.values
@@ -472,7 +642,8 @@ class _Importer:
                 owner = owners.get((val, r.values.get(scope_f) if scope_f else None)) if val else None
                 if owner and owner != (self.m.source, r.key):
                     self.issue(r.rownum, r.key, self.m.fields[uf].column_label, uf, val, "rejected", "duplicate_code",
-                               f"{uf} {val} already belongs to elevator {owner[0]}:{owner[1]}")
+                               _("%(field)s %(value)s already belongs to elevator %(other)s")
+                               % {"field": self.label(uf), "value": val, "other": f"{owner[0]}:{owner[1]}"})
                     self._reject_row()
                 else:
                     kept.append(r)
@@ -503,8 +674,8 @@ class _Importer:
                 if pk is None:
                     ident = ("key", key) if key else ("name", name)
                     if ident not in new:
-                        org = Organisation(kind=kind, name=(name or key)[:200], source=self.m.source,
-                                           source_key=(key or name)[:128], area_id=r.values.get("area_id"))
+                        org = Organisation(kind=kind, name=(name or key)[: self.org_name_len], source=self.m.source,
+                                           source_key=fit_key(key or name, self.org_key_len), area_id=r.values.get("area_id"))
                         if key and ref.key_field:
                             setattr(org, ref.key_field, key)
                         new[ident] = org
@@ -537,8 +708,8 @@ class _Importer:
         new = {}
         for r in rows:
             if r.building and r.building[0] not in self.building_cache and r.building[0] not in new:
-                k, name, addr = r.building
-                new[k] = Building(source=self.m.source, source_key=k[:64], name=name[:200], address=addr[:255], area_id=r.values["area_id"])
+                k, name, addr = r.building  # k is already the stored key (fit_key)
+                new[k] = Building(source=self.m.source, source_key=k, name=name[:200], address=addr[:255], area_id=r.values["area_id"])
         if new:
             for obj in Building.objects.bulk_create(list(new.values()), batch_size=self.batch_rows):
                 self.building_cache[obj.source_key] = obj.pk
@@ -605,7 +776,7 @@ class _Importer:
                 if blocking:
                     c = blocking[0]
                     self.issue(r.rownum, r.key, ref.column, "maintenance_unit", r.raw[ref.column], "dropped", "contract_overlap",
-                               f"not contracted: overlaps the existing contract from {c.start_date} with another unit")
+                               _("not contracted: overlaps the existing contract from %(date)s with another unit") % {"date": c.start_date})
                     continue
                 for c in cs:
                     c.end_date = today - dt.timedelta(days=1)
@@ -631,20 +802,29 @@ def _fmt(template: str | None, raw: dict) -> str:
     return " ".join(template.format_map(raw).split())
 
 
-def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress: bool = False) -> ImportRun:
+def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress: bool = False,
+               encoding: str | None = None) -> ImportRun:
     """Import a registry file with the named mapping; returns the ImportRun (unsaved for a dry run).
 
     Args:
         path: a .csv, .csv.gz or .xlsx file.
-        mapping: name of ``liftsafe/registry/mappings/<name>.toml``.
+        mapping: a built-in mapping name (``liftsafe/registry/mappings/<name>.toml``) or the
+            path of a mapping TOML file.
+        encoding: text encoding of a CSV (overrides the mapping's; default: the mapping's,
+            ``"auto"`` = BOM, strict UTF-8, then GB18030).
         user: recorded as the history user of every change (None = system).
         dry_run: validate and count exactly, commit nothing.
         progress: show a tqdm progress bar on stderr.
 
     Returns:
         ImportRun with rows_total / created / updated / unchanged / rejected, the
-        rejected-and-dropped-values report in ``report_csv`` and a ``summary``
-        (reason histograms, organisations/areas/buildings/events/contracts created).
+        rejected-and-dropped-values report in ``report_csv`` (read it with
+        :func:`report_rows`) and a ``summary``: reason histograms keyed
+        ``"<column>: <reason code>"`` (``rejected_reasons``, ``dropped_reasons``,
+        ``notes``), organisations/areas/buildings/events/contracts created, and how
+        the file was read (``encoding``, ``encoding_detected``, ``sheet``,
+        ``header_row``, ``header_rows``, ``unrecognised_columns``,
+        ``missing_optional_columns``, ``building_keys_hashed``).
 
     Raises:
         ImportFileError: the file cannot be imported at all (before any write).
@@ -654,14 +834,15 @@ def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress
 
     t0 = time.monotonic()
     m = load_mapping(mapping)
-    src = open_source(path, m)
-    run = ImportRun(mapping=m.name, file_name=Path(path).name[:255], file_sha256=src.sha256, dry_run=dry_run,
+    src = open_source(path, m, encoding=encoding)
+    run = ImportRun(mapping=m.name[:64], file_name=Path(path).name[:255], file_sha256=src.sha256, dry_run=dry_run,
                     user=user if (user is not None and getattr(user, "pk", None)) else None)
     if not dry_run:
         run.save()
     imp = _Importer(m, run, user if getattr(user, "pk", None) else None, dry_run)
     if run.pk:
         imp.reason = f"import {m.name} #{run.pk}"
+    imp.file_notes(src)
     total = 0
     merged = 0
     try:
@@ -715,6 +896,15 @@ def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress
         "events_created": c["events_created"],
         "contracts_created": c["contracts_created"],
         "contracts_closed": c["contracts_closed"],
+        "notes": dict(sorted(imp.notes.items())),
+        "encoding": encoding_label(src.encoding) if src.kind != "xlsx" else "",
+        "encoding_detected": src.encoding_detected,
+        "sheet": src.sheet or "",
+        "header_row": src.header_row,
+        "header_rows": src.header_rows,
+        "unrecognised_columns": src.unrecognised,
+        "missing_optional_columns": src.missing_optional,
+        "building_keys_hashed": c["building_keys_hashed"],
         "seconds": round(time.monotonic() - t0, 2),
     }
     run.status = ImportRun.Status.DONE
@@ -729,4 +919,4 @@ def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress
     return run
 
 
-__all__ = ["run_import", "ImportFileError"]
+__all__ = ["run_import", "report_rows", "fit_key", "REPORT_KEYS", "ImportFileError"]

@@ -12,14 +12,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from liftsafe.core.models import Area
-from liftsafe.registry.importer import run_import
+from liftsafe.registry.importer import report_rows, run_import
 from liftsafe.registry.models import Elevator, LifecycleEvent, MaintenanceContract, Organisation
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "cn_template_sample.csv"
 
 
 def rejected(run) -> dict[str, tuple[str, str]]:
-    return {r["source_id"]: (r["field"], r["reason"]) for r in csv.DictReader(run.report_csv.splitlines()) if r["action"] == "rejected"}
+    return {r["source_id"]: (r["field"], r["reason"]) for r in report_rows(run.report_csv) if r["action"] == "rejected"}
 
 
 def check_sample_result(run):

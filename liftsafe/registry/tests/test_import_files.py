@@ -4,11 +4,19 @@ from __future__ import annotations
 import zipfile
 
 import pytest
+from django.utils import translation
 
 from liftsafe.registry.importer import ImportFileError, run_import
 from liftsafe.registry.models import Elevator, ImportRun, LifecycleEvent
 
 from .test_import_nyc import HEADER, nyc_csv
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """These tests match the English messages (the Chinese ones are tested in test_import_intake.py)."""
+    with translation.override("en"):
+        yield
 
 
 def assert_nothing_written():
@@ -19,7 +27,7 @@ def assert_nothing_written():
 def test_wrong_encoding(tmp_path):
     f = nyc_csv(tmp_path / "a.csv", [{"DV_DEVICE_NUMBER": "1P1"}] * 1)
     f.write_bytes(f.read_bytes() + "1P2,A,ACTIVE,1,1,1,1,CAFÉ STREET\n".encode("latin-1"))
-    with pytest.raises(ImportFileError, match=r"not valid utf-8.*line 3"):
+    with pytest.raises(ImportFileError, match=r"not valid UTF-8 \(the declared encoding\).*line 3"):
         run_import(f, "nyc-dob")
     assert_nothing_written()
 

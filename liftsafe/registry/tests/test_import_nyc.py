@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from liftsafe.core.models import Area
-from liftsafe.registry.importer import run_import
+from liftsafe.registry.importer import report_rows, run_import
 from liftsafe.registry.models import Building, Elevator, ImportRun, LifecycleEvent, Organisation
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "nyc_dob_elevator_devices_2015.csv.gz"
@@ -40,7 +40,7 @@ def nyc_csv(path: Path, rows: list[dict]) -> Path:
 
 
 def issues(run: ImportRun) -> list[dict]:
-    return list(csv.DictReader(run.report_csv.splitlines()))
+    return report_rows(run.report_csv)
 
 
 @pytest.mark.django_db
@@ -144,10 +144,13 @@ def test_dry_run_counts_and_writes_nothing(tmp_path):
 def test_import_command_writes_report(tmp_path, capsys):
     f = nyc_csv(tmp_path / "a.csv", [{"DV_DEVICE_NUMBER": "1P1", "DV_SPEED_FPM": "95UP"}, {"DV_DEVICE_NUMBER": "1P2", "Borough": ""}])
     out = tmp_path / "rejected.csv"
-    call_command("import", str(f), mapping="nyc-dob", report=str(out), no_progress=True)
+    from django.utils import translation
+
+    with translation.override("en"):
+        call_command("import", str(f), mapping="nyc-dob", report=str(out), no_progress=True)
     text = capsys.readouterr().out
     assert "2 rows: 1 created, 0 updated, 0 unchanged, 1 rejected" in text and str(out) in text
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    rows = report_rows(out.read_text(encoding="utf-8-sig"))
     assert {(r["row"], r["column"], r["action"]) for r in rows} == {("2", "DV_SPEED_FPM", "dropped"), ("3", "Borough", "rejected")}
 
 
