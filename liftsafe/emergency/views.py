@@ -38,6 +38,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from liftsafe.core.models import Role
 from liftsafe.core.scoping import scope_of
+from liftsafe.core.zones import local_date
 from liftsafe.registry import selectors as registry_selectors
 from liftsafe.registry.models import Organisation
 from liftsafe.rules import rule
@@ -226,7 +227,7 @@ def dispatch_options(case) -> dict[int, dict]:
     """
     services = _services()
     e = case.elevator
-    on = timezone.localdate(case.received_at)
+    on = local_date(case.received_at, case.area_id)  # the contract date in the case area's local time
     out: dict[int, dict] = {}
     for level in (1, 2, 3):
         org = services.responder_for(e, level, on)
