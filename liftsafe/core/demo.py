@@ -48,6 +48,7 @@ SEED = 96333
 SOURCE = "demo"
 NYC_SOURCE = "nyc-dob"
 NYC_CITY_CODE = "US-NY-NYC"
+NYC_TIME_ZONE = "America/New_York"  # the NYC areas' local time (Area.time_zone, inherited by the boroughs)
 #: The password of every demo account (documented in README.md). Never use the demo on a public host.
 DEMO_PASSWORD = "liftsafe-demo"
 NYC_DATA_FILE = Path(__file__).resolve().parent.parent / "registry" / "data" / "nyc_dob_elevator_devices_2015.csv.gz"
@@ -254,6 +255,9 @@ def generate(city_code: str = NYC_CITY_CODE, elevator_source: str = NYC_SOURCE, 
     _ensure_orgs.created = 0  # type: ignore[attr-defined]
     result = Result()
     city = Area.objects.get(code=city_code)
+    for root in Area.objects.filter(code=city.jurisdiction_code, code__startswith="US-NY").exclude(time_zone=NYC_TIME_ZONE):
+        root.time_zone = NYC_TIME_ZONE  # New York's local time for its statistics, periods and order numbers
+        root.save()
     area_to_borough, boroughs = _boroughs(city)
     borough_by_name = {_borough_name(b): b for b in boroughs.values()}
 

@@ -15,6 +15,21 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name known to :mod:`zoneinfo` (``"America/New_York"``); empty is allowed (= inherit).
+
+    Raises:
+        ValidationError: unknown name.
+    """
+    from django.core.exceptions import ValidationError
+
+    from .zones import is_time_zone
+
+    if value and not is_time_zone(value):
+        raise ValidationError(_("“%(value)s” is not a known time zone (use an IANA name such as Asia/Shanghai or America/New_York)."),
+                              params={"value": value[:64]}, code="invalid")
+
+
 class Area(models.Model):
     """An administrative area (province, city, district) or a source's district.
 
@@ -22,6 +37,8 @@ class Area(models.Model):
     in ``/`` (``"110000/110100/110105/"``); a descendant's path starts with
     its ancestor's. ``urban`` marks a 直辖市 / 设区的市 area, which sets the
     30-minute rescue arrival limit of its elevators (FACTS §3.4, TSG T5002 Art. 5).
+    ``time_zone`` (IANA name, empty = inherit) is the area's local time: its effective zone is
+    inherited down the tree and defaults to ``settings.TIME_ZONE`` (:mod:`liftsafe.core.zones`).
     """
 
     class Level(models.TextChoices):
@@ -37,6 +54,8 @@ class Area(models.Model):
     parent = models.ForeignKey("self", verbose_name=_("parent area"), null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     path = models.CharField(max_length=255, unique=True, editable=False)
     urban = models.BooleanField(_("urban (直辖市/设区的市)"), default=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, blank=True, default="", validators=[validate_time_zone],
+                                 help_text=_("IANA time zone name (e.g. America/New_York); empty: the parent area's, or the deployment's"))
     history = HistoricalRecords()
 
     class Meta:
@@ -59,6 +78,25 @@ class Area(models.Model):
     def save(self, *args, **kwargs):
         self.path = (self.parent.path if self.parent_id else "") + f"{self.code}/"
         super().save(*args, **kwargs)
+        from .zones import clear_zone_cache
+
+        clear_zone_cache()
+
+    def delete(self, *args, **kwargs):
+        from .zones import clear_zone_cache
+
+        try:
+            return super().delete(*args, **kwargs)
+        finally:
+            clear_zone_cache()
+
+    @property
+    def zone(self):
+        """The effective time zone (:class:`zoneinfo.ZoneInfo`): this area's, else the nearest ancestor's, else the
+        deployment's ``settings.TIME_ZONE`` (:func:`liftsafe.core.zones.zone_for_path`)."""
+        from .zones import zone_for_path
+
+        return zone_for_path(self.path)
 
     @property
     def jurisdiction_code(self) -> str:

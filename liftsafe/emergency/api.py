@@ -4,7 +4,8 @@
   use an operator's API token or call the service directly); ``dispatch: true``
   also dispatches level 1 in the same request (the storm benchmark path).
 - ``POST /cases/{id}/dispatch``, ``/milestones``, ``/cause``.
-- ``GET /cases``, ``/cases/{id}``, ``/cases/{id}/timeline``, ``/board``
+- ``GET /cases`` (scoped search: ``q``, ``number``, ``elevator``, ``address``, ``date_from``/``date_to``,
+  ``case_type``, ``state``, ``channel``, ``open``, ``elevator_id``, ``since``), ``/cases/{id}``, ``/cases/{id}/timeline``, ``/board``
   (delta since a cursor), ``/upload`` (regulator-upload records with the
   derived ``deal_status``), ``/causes`` (the cause code tree).
 
@@ -157,6 +158,16 @@ class CaseFilter(Schema):
     open: bool | None = None
     elevator_id: int | None = None
     since: dt.datetime | None = Field(None, description="only cases changed since")
+    q: str = Field("", max_length=200, description="order number (or its beginning), else an elevator code (exact), "
+                   "the sender's reference (exact) or part of the address")
+    number: str = Field("", max_length=32, description="order number, exact or its beginning")
+    elevator: str = Field("", max_length=64, description="any elevator identity code, exact")
+    address: str = Field("", max_length=200, description="part of the elevator's address")
+    date_from: dt.date | None = Field(None, description="received on or after this local date")
+    date_to: dt.date | None = Field(None, description="received on or before this local date")
+    case_type: str = Field("", description="entrapment | fault_report | enquiry")
+    state: str = Field("", description="a state (received … cancelled), or open / closed")
+    channel: str = Field("", description="phone_96333 | car_alarm | iot | qr_report | transfer_12345 | transfer_119")
 
 
 class UploadOut(Schema):
@@ -210,7 +221,10 @@ def intake(request, data: IntakeIn):
 @router.get("/cases", response=list[CaseOut], summary="Cases the caller may see, newest first")
 @paginate(BoundedPage)
 def case_list(request, filters: Query[CaseFilter]):
-    qs = selectors.cases_for(request.user)
+    """Scoped case search (``selectors.search_cases``): every given filter applies, newest first."""
+    qs = selectors.search_cases(request.user, q=filters.q, number=filters.number, elevator=filters.elevator,
+                                address=filters.address, date_from=filters.date_from, date_to=filters.date_to,
+                                case_type=filters.case_type, state=filters.state, channel=filters.channel)
     if filters.open is True:
         qs = qs.filter(state__in=[s.value for s in OPEN_STATES])
     elif filters.open is False:

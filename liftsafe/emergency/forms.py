@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .causes import CAUSES
-from .models import CaseType, Channel, Level
+from .models import CaseType, Channel, Level, State
 
 
 def new_key() -> str:
@@ -120,3 +120,30 @@ class CauseForm(IdempotentForm):
             else:
                 data["cause_item"] = item_code
         return data
+
+
+class CaseSearchForm(forms.Form):
+    """The case search (``views.case_search``; filters of :func:`liftsafe.emergency.selectors.search_cases`)."""
+
+    q = forms.CharField(label=_("Search"), required=False, max_length=200,
+                        help_text=_("Order number, an elevator code or part of the address"))
+    number = forms.CharField(label=_("Order number"), required=False, max_length=32)
+    elevator = forms.CharField(label=_("Elevator code"), required=False, max_length=64,
+                               help_text=_("Rescue code, registration code, equipment code, certificate or device number"))
+    address = forms.CharField(label=_("Address"), required=False, max_length=200)
+    date_from = forms.DateField(label=_("Received from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("Received until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    case_type = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("Any"))] + list(CaseType.choices))
+    state = forms.ChoiceField(label=_("State"), required=False,
+                              choices=[("", _("Any")), ("open", _("Any open state")), ("closed", _("Any closed state"))] + list(State.choices))
+    channel = forms.ChoiceField(label=_("Channel"), required=False, choices=[("", _("Any"))] + list(Channel.choices))
+
+    def clean(self):
+        d = super().clean()
+        if d.get("date_from") and d.get("date_to") and d["date_to"] < d["date_from"]:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return d
+
+    def filters(self) -> dict:
+        """The cleaned values as keyword arguments of ``search_cases`` (call after ``is_valid()``)."""
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}

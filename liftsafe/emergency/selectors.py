@@ -18,6 +18,7 @@ page and API schema shows what the selector gives it.
 from __future__ import annotations
 
 import datetime as dt
+import re as _re
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -355,3 +356,138 @@ def case_counts(user, now: dt.datetime | None = None) -> dict[str, int]:
     out = {row["state"]: row["n"] for row in qs.order_by().values("state").annotate(n=Count("pk"))}
     out["late"] = qs.filter(late_q(now)).count()
     return out
+
+
+# --------------------------------------------------------------------------- case search and history
+#: an order number (处置单号, ``services.new_order_number``) or its beginning: ``20230131-3F9A0C21``, ``20230131-3F``
+ORDER_NUMBER_RE = _re.compile(r"^\d{8}-[0-9A-F]{0,8}$")
+#: identity codes of an elevator a case search matches exactly (after trimming; codes upper-cased)
+ELEVATOR_CODE_FIELDS = ("rescue_code", "registration_code", "equipment_code", "use_certificate_no", "source_id")
+
+
+def looks_like_order_number(text: str) -> bool:
+    """Whether ``text`` (trimmed, upper-cased) is an order number or its beginning (date, dash, hex digits)."""
+    return bool(ORDER_NUMBER_RE.match(_normalise(text).upper()))
+
+
+def _normalise(text) -> str:
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFKC", str(text or "")).split())
+
+
+def _elevator_code_q(code: str):
+    """Cases of the elevators carrying ``code`` (as typed or upper-cased) in any identity field (a subquery)."""
+    from django.db.models import Q
+
+    from liftsafe.registry.models import Elevator
+
+    q = Q(pk__in=[])
+    for f in ELEVATOR_CODE_FIELDS:
+        q |= Q(**{f: code}) | Q(**{f: code.upper()})
+    return Q(elevator_id__in=Elevator.objects.filter(q).values("pk"))
+
+
+def search_cases(user, *, q: str = "", number: str = "", elevator: str = "", address: str = "",
+                 date_from: dt.date | None = None, date_to: dt.date | None = None, case_type: str = "",
+                 state: str = "", channel: str = "", elevator_id: int | None = None) -> QuerySet[EmergencyCase]:
+    """The cases ``user`` may see (:func:`cases_for`: scoped, personal data masked) matching every given filter,
+    newest first.
+
+    Args:
+        q: free text: an order number (or its beginning, see :data:`ORDER_NUMBER_RE`) searches order numbers
+            only — a case number is never taken for an elevator code; anything else matches an elevator's
+            identity code exactly (:data:`ELEVATOR_CODE_FIELDS`), the sender's ``source_ref`` exactly, or a part
+            of the elevator's address.
+        number: order number, exact or its beginning (case-insensitive).
+        elevator: any elevator identity code, exact (rescue code, 注册代码, 设备代码, certificate no., source id).
+        address: part of the elevator's address (case-insensitive).
+        date_from, date_to: local dates of receipt, inclusive, in the zone of each case's area
+            (``liftsafe.core.zones``; bounds are taken in the zone of the user's area, else the deployment's).
+        case_type, state, channel: a value of :class:`CaseType` / :class:`State` / :class:`Channel`, or
+            ``"open"`` / ``"closed"`` for ``state``.
+        elevator_id: one elevator's cases.
+
+    Raises:
+        ValidationError: ``{field: [reason]}`` for an unknown type/state/channel or ``date_to`` before
+            ``date_from``.
+    """
+    from django.core.exceptions import ValidationError
+    from django.db.models import Q
+    from django.utils.translation import gettext as _
+
+    from liftsafe.core.zones import zone_for_path
+
+    from .models import Channel
+
+    errors: dict[str, list[str]] = {}
+    for field, value, choices in (("case_type", case_type, CaseType), ("channel", channel, Channel)):
+        if value and value not in choices.values:
+            errors[field] = [_("Unknown value “%(v)s”.") % {"v": str(value)[:32]}]
+    if state and state not in State.values and state not in ("open", "closed"):
+        errors["state"] = [_("Unknown value “%(v)s”.") % {"v": str(state)[:32]}]
+    if date_from and date_to and date_to < date_from:
+        errors["date_to"] = [_("The end date is before the start date.")]
+    if errors:
+        raise ValidationError(errors)
+    qs = cases_for(user)
+    q, number, elevator, address = (_normalise(v) for v in (q, number, elevator, address))
+    if q:
+        if looks_like_order_number(q):
+            qs = qs.filter(order_number__startswith=q.upper())
+        else:
+            qs = qs.filter(_elevator_code_q(q) | Q(source_ref=q) | Q(elevator__address__icontains=q))
+    if number:
+        qs = qs.filter(order_number__startswith=number.upper())
+    if elevator:
+        qs = qs.filter(_elevator_code_q(elevator))
+    if address:
+        qs = qs.filter(elevator__address__icontains=address)
+    if date_from or date_to:
+        tz = zone_for_path(scope_of(user).area_path)
+        if date_from:
+            qs = qs.filter(received_at__gte=dt.datetime.combine(date_from, dt.time.min, tzinfo=tz))
+        if date_to:
+            qs = qs.filter(received_at__lt=dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz))
+    if case_type:
+        qs = qs.filter(case_type=case_type)
+    if channel:
+        qs = qs.filter(channel=channel)
+    if state == "open":
+        qs = qs.filter(state__in=[s.value for s in OPEN_STATES])
+    elif state == "closed":
+        qs = qs.filter(state__in=[s.value for s in CLOSED_STATES])
+    elif state:
+        qs = qs.filter(state=state)
+    if elevator_id is not None:
+        qs = qs.filter(elevator_id=elevator_id)
+    return qs.order_by("-received_at", "-pk")
+
+
+#: the false-alarm predicate of the case history (today: the case closed as a false alarm)
+def false_alarm_q():
+    from django.db.models import Q
+
+    return Q(state=State.FALSE_ALARM)
+
+
+def elevator_case_history(user, elevator_id: int, *, show: str = "") -> tuple[QuerySet[EmergencyCase], dict[str, int]]:
+    """One elevator's 96333 cases ``user`` may see, newest first, and their counts.
+
+    Args:
+        show: ``""`` every case, ``"false_alarm"`` only false alarms, ``"real"`` every case but false alarms
+            (anything else: every case).
+
+    Returns:
+        ``(cases, {"total": n, "false_alarms": m})`` — the counts over every case of the elevator the user may
+        see, whatever ``show`` is (so "176 cases, of which 120 false alarms" stands out).
+    """
+    from django.db.models import Count
+
+    qs = cases_for(user).filter(elevator_id=elevator_id)
+    counts = qs.order_by().aggregate(total=Count("pk"), false_alarms=Count("pk", filter=false_alarm_q()))
+    if show == "false_alarm":
+        qs = qs.filter(false_alarm_q())
+    elif show == "real":
+        qs = qs.exclude(false_alarm_q())
+    return qs.order_by("-received_at", "-pk"), {"total": counts["total"] or 0, "false_alarms": counts["false_alarms"] or 0}

@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liftsafe.core.models import Role
+from liftsafe.core.zones import local_date
 from liftsafe.core.notifications import notify
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator, Organisation
@@ -141,9 +142,10 @@ def _existing_key(idempotency_key: str | None) -> Milestone | None:
     return Milestone.objects.select_related("case", "case__elevator", "case__elevator__area", "case__responder").get(pk=pk)
 
 
-def new_order_number(received_at: dt.datetime) -> str:
-    """处置单号: local date of receipt (zero-padded ``YYYYMMDD``) + 8 random hex digits, e.g. ``20261129-3F9A0C21``."""
-    day = timezone.localtime(received_at)
+def new_order_number(received_at: dt.datetime, area_id: int | None = None) -> str:
+    """处置单号: local date of receipt in the case area's zone (``liftsafe.core.zones``; the deployment's for
+    None), zero-padded ``YYYYMMDD``, + 8 random hex digits, e.g. ``20261129-3F9A0C21``."""
+    day = local_date(received_at, area_id)
     return f"{day.year:04d}{day.month:02d}{day.day:02d}-{secrets.token_hex(4).upper()}"
 
 
@@ -206,7 +208,7 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
         return IntakeResult(m.case, created=False, duplicate=True)
     details = dict(details or {})
     # read outside the write transaction (SQLite holds its write lock for the whole IMMEDIATE transaction)
-    level1 = responder_for(elevator, 1, timezone.localdate(received_at)) if dispatch else None
+    level1 = responder_for(elevator, 1, local_date(received_at, elevator.area_id)) if dispatch else None
     for attempt in range(5):
         try:
             with transaction.atomic():
@@ -218,12 +220,12 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
                             trapped_count=trapped_count, injured_count=injured_count, car_position=car_position,
                             idempotency_key=idempotency_key)
                     if dispatch and open_case.level == 0:
-                        responder = responder_for(elevator, 1, timezone.localdate(open_case.received_at))
+                        responder = responder_for(elevator, 1, local_date(open_case.received_at, open_case.area_id))
                         if responder is not None:
                             _dispatch_locked(open_case, 1, responder, max(timezone.now(), open_case.received_at), actor, "")
                     return IntakeResult(open_case, created=False)
                 # the case keeps the area where it happened: a later re-coding of the elevator's area does not move it
-                case = EmergencyCase(elevator=elevator, area_id=elevator.area_id, order_number=new_order_number(received_at),
+                case = EmergencyCase(elevator=elevator, area_id=elevator.area_id, order_number=new_order_number(received_at, elevator.area_id),
                                      channel=channel, case_type=case_type, received_at=received_at, trapped_count=trapped_count,
                                      injured_count=injured_count, car_position=car_position[:32],
                                      caller_phone=caller_phone[:32], special_circumstances=special_circumstances,
@@ -424,7 +426,7 @@ def dispatch_case(user, case: EmergencyCase, level: int, responder: Organisation
         if level < case.level:
             raise ValidationError({"level": [_("The case is already at level %(l)d.") % {"l": case.level}]})
         if responder is None:
-            responder = responder_for(case.elevator, level, timezone.localdate(case.received_at))
+            responder = responder_for(case.elevator, level, local_date(case.received_at, case.area_id))
             if responder is None:
                 raise ValidationError({"level": [_("No level-%(l)d responder (%(k)s) found for this elevator.") % {"l": level, "k": _LEVEL_KIND[level].label}]})
         _dispatch_locked(case, level, responder, at, user, reason)
@@ -643,7 +645,7 @@ def _escalate_one(pk: int, now: dt.datetime, resp_limit: int) -> int:
         deadline = d.level_dispatched_at + dt.timedelta(seconds=limit)
         nxt, responder = None, None
         for lvl in range(d.level + 1, 4):
-            responder = responder_for(e, lvl, timezone.localdate(case.received_at))
+            responder = responder_for(e, lvl, local_date(case.received_at, case.area_id))
             if responder is not None:
                 nxt = lvl
                 break

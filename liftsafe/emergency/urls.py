@@ -16,4 +16,6 @@ urlpatterns = [
     path("responder/<int:pk>/milestone/", views.responder_milestone, name="responder_milestone"),
     path("responder/<int:pk>/cause/", views.responder_cause, name="responder_cause"),
     path("regulator/", views.regulator, name="regulator"),
+    path("cases/", views.case_search, name="case_search"),
+    path("elevators/<int:elevator_pk>/cases/", views.elevator_cases, name="elevator_cases"),
 ]

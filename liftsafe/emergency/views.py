@@ -39,13 +39,14 @@ from django.views.decorators.http import require_GET, require_POST
 from liftsafe.core.errors import add_service_error
 from liftsafe.core.models import Role
 from liftsafe.core.scoping import scope_of
+from liftsafe.core.zones import local_date
 from liftsafe.registry import selectors as registry_selectors
 from liftsafe.registry.models import Organisation
 from liftsafe.rules import rule
 
 from . import selectors
 from .causes import CAUSES
-from .forms import CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
+from .forms import CaseSearchForm, CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
 from .lookup import identify
 from .models import OPEN_STATES, CaseType, Channel, EmergencyCase, Level, Milestone, State, milestone_reason_label, trapped_text
 
@@ -223,7 +224,7 @@ def dispatch_options(case) -> dict[int, dict]:
     """
     services = _services()
     e = case.elevator
-    on = timezone.localdate(case.received_at)
+    on = local_date(case.received_at, case.area_id)  # the contract date in the case area's local time
     out: dict[int, dict] = {}
     for level in (1, 2, 3):
         org = services.responder_for(e, level, on)
@@ -241,7 +242,9 @@ def console(request):
     """Operator console: identify the elevator, open cases at a glance."""
     _require(request.user, OPERATOR_ROLES)
     q = request.GET.get("q", "")
-    result = identify(request.user, q) if q.strip() else None
+    # a case number is looked up among the cases, never taken for an elevator code (issue 16)
+    case_hits = list(selectors.search_cases(request.user, number=q)[:10]) if selectors.looks_like_order_number(q) else None
+    result = identify(request.user, q) if q.strip() and case_hits is None else None
     if result and result.matches:  # flag candidates that already have an open case (a new call attaches to it)
         ids = [m.elevator.pk for m in result.matches]
         open_by_elevator = {eid: (pk, no) for eid, pk, no in selectors.open_cases_for(request.user)
@@ -249,7 +252,7 @@ def console(request):
         for m in result.matches:
             m.elevator.open_case = open_by_elevator.get(m.elevator.pk)
     started = parse_datetime((request.GET.get("t", "") or "").replace(" ", "+"))
-    ctx = {"q": q, "result": result,
+    ctx = {"q": q, "result": result, "case_hits": case_hits,
            "call_started": (started or timezone.now()).isoformat(), "counts": _counts(request.user)}
     if request.htmx and request.GET.get("partial"):
         return render(request, "emergency/_identify_results.html", ctx)
@@ -636,3 +639,58 @@ def regulator(request):
         "escalations": escalations[:200], "late_cases": late_cases[:200],
         "response_limit_min": response_limit // 60,
     })
+
+
+# --------------------------------------------------------------------------- case search and an elevator's case history
+
+SEARCH_ROLES = {Role.OPERATOR, Role.REGULATOR, Role.ADMIN, Role.MAINTENANCE_UNIT, Role.RESCUE_STATION}
+SEARCH_PAGE_SIZE = 25
+
+
+@login_required
+@require_GET
+def case_search(request):
+    """Case search for operators, regulators, responders and admins: order number, elevator code, address,
+    date range, type, state, channel (:func:`selectors.search_cases`, scoped), newest first, 25 a page.
+    An htmx request gets the results fragment only (the form updates them in place)."""
+    from django.core.paginator import Paginator
+
+    _require(request.user, SEARCH_ROLES)
+    form = CaseSearchForm(request.GET or None)
+    page = None
+    error = ""
+    if form.is_bound and form.is_valid():
+        try:
+            qs = selectors.search_cases(request.user, **form.filters())
+        except ValidationError as exc:
+            error = _error_text(exc)
+        else:
+            page = Paginator(qs, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    elif not form.is_bound:
+        page = Paginator(selectors.search_cases(request.user), SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    ctx = {"form": form, "page": page, "error": error, "params": params.urlencode(), "counts": _counts(request.user)
+           if _role(request.user) in BOARD_ROLES else None}
+    if request.htmx:
+        return render(request, "emergency/_case_results.html", ctx)
+    return render(request, "emergency/case_search.html", ctx)
+
+
+@login_required
+@require_GET
+def elevator_cases(request, elevator_pk: int):
+    """An elevator's 96333 case history (the panel of the registry's elevator page, loaded by htmx): the cases
+    the user may see, newest first, 20 a page, with the count of false alarms; ``?show=false_alarm`` / ``real``
+    filters. 404 when the elevator is not visible to the user."""
+    from django.core.paginator import Paginator
+
+    elevator = registry_selectors.elevator_get(request.user, elevator_pk)
+    show = request.GET.get("show", "")
+    show = show if show in ("false_alarm", "real") else ""
+    qs, counts = selectors.elevator_case_history(request.user, elevator.pk, show=show)
+    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    ctx = {"e": elevator, "page": page, "counts": counts, "show": show}
+    if request.htmx:
+        return render(request, "emergency/_elevator_cases.html", ctx)
+    return render(request, "emergency/elevator_cases.html", ctx)

@@ -1,7 +1,9 @@
 """Report periods: a calendar month, quarter or year in the platform's local time.
 
-A :class:`Period` is half-open ``[start, end)`` over *local dates*
-(``settings.TIME_ZONE``, set by ``LIFTSAFE_TIME_ZONE``, default Asia/Shanghai);
+A :class:`Period` is half-open ``[start, end)`` over *local dates* in the report's zone: the report
+area's time zone (``Area.time_zone``, inherited, :mod:`liftsafe.core.zones`) while a report is
+built inside :func:`report_zone`, else the deployment's ``settings.TIME_ZONE`` (``LIFTSAFE_TIME_ZONE``,
+default Asia/Shanghai): a month report for New York covers New York's month;
 :attr:`Period.start_at` / :attr:`Period.end_at` are the aware datetime bounds
 used to filter timestamps (``start_at <= t < end_at``).
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -27,9 +31,24 @@ _RE_QUARTER = re.compile(r"^(\d{4})-?[Qq]([1-4])$")
 _RE_YEAR = re.compile(r"^(\d{4})$")
 
 
+_REPORT_ZONE: ContextVar[dt.tzinfo | None] = ContextVar("liftsafe_report_zone", default=None)
+
+
 def local_tz() -> dt.tzinfo:
-    """The platform's display/report time zone (``settings.TIME_ZONE``)."""
-    return ZoneInfo(settings.TIME_ZONE)
+    """The report's local time zone: the one set by :func:`report_zone` (the report area's), else the
+    deployment's (``settings.TIME_ZONE``)."""
+    return _REPORT_ZONE.get() or ZoneInfo(settings.TIME_ZONE)
+
+
+@contextmanager
+def report_zone(tz: dt.tzinfo | None):
+    """Within the block, :func:`local_tz` (period bounds, "today", local hours and months) is ``tz``
+    (None: the deployment's). Nested blocks restore the outer zone on exit."""
+    token = _REPORT_ZONE.set(tz)
+    try:
+        yield tz or ZoneInfo(settings.TIME_ZONE)
+    finally:
+        _REPORT_ZONE.reset(token)
 
 
 def _add_months(d: dt.date, n: int) -> dt.date:

@@ -122,7 +122,10 @@ def period_range(period: dict) -> str:
 
 
 def generated_text(data: dict) -> str:
-    """``generated_at`` as ``YYYY-MM-DD HH:MM (UTC+0800)`` in the platform's time zone, or the raw text."""
+    """``generated_at`` as ``YYYY-MM-DD HH:MM (UTC+0800)`` in the report's time zone (``time_zone``, the report
+    area's; the platform's for a report without one), or the raw text."""
+    from liftsafe.core.zones import get_zone
+
     from .periods import local_tz
 
     raw = data.get("generated_at") or ""
@@ -131,7 +134,7 @@ def generated_text(data: dict) -> str:
     except ValueError:
         return raw
     if when.tzinfo is not None:
-        when = when.astimezone(local_tz())
+        when = when.astimezone(get_zone(data["time_zone"]) if data.get("time_zone") else local_tz())
     return when.strftime("%Y-%m-%d %H:%M (UTC%z)")
 
 

@@ -17,6 +17,8 @@ rate over zero elevators)::
                    "months": 1},
         "compare": {"previous": {"label": ...}, "last_year": {"label": ...}},
         "generated_at": ISO-8601 aware datetime,
+        "time_zone": "America/New_York",  # local time of the period, hours and months (the report area's zone)
+        "time_zones": [str, ...],       # every zone among the report's areas (time_zone first)
         "empty": bool,                  # no cases and no hazards in the period (an honest empty report)
         "sections": [Section, ...],
         "definitions": [Definition, ...],  # the appendix
@@ -102,6 +104,8 @@ class ReportData(TypedDict):
     period: dict
     compare: dict
     generated_at: str
+    time_zone: str          # IANA zone of the period bounds, hours and months (the report area's)
+    time_zones: list[str]   # every zone among the report's areas (the report's first)
     empty: bool
     sections: list[Section]
     definitions: list[Definition]

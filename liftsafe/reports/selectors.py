@@ -86,7 +86,9 @@ from liftsafe.registry.models import Elevator, MaintenanceContract, Organisation
 from liftsafe.registry.selectors import scope_elevators
 from liftsafe.rules import rule
 
-from .periods import Period, local_tz, parse_period
+from liftsafe.core.zones import area_zone, zone_names_under
+
+from .periods import Period, local_tz, parse_period, report_zone
 from .schema import SCHEMA_VERSION, ReportData
 
 LANGUAGES = ("zh-hans", "en")
@@ -970,8 +972,38 @@ def _report_transaction():
                 cur.execute("SELECT set_config('work_mem', %s, true)", [previous])
 
 
+def _zone(user, area_code: str | None):
+    """The report's local time zone: the effective zone of the report area (:func:`resolve_area`;
+    ``liftsafe.core.zones``), the deployment's for no area. A bad area gives the deployment's here (the
+    report itself raises the area error)."""
+    try:
+        return area_zone(resolve_area(user, area_code))
+    except ValidationError:
+        return None
+
+
+def _zone_notes(area: Area | None) -> tuple[str, list[str], list[str]]:
+    """``(zone name, every zone among the report's areas, notes)``: the note names the one zone the report's
+    period, hours and months use and, when the report's areas lie in several zones, says so."""
+    zones = zone_names_under(area.path if area is not None else None)
+    zone = zones[0]
+    if len(zones) > 1:
+        return zone, zones, [_("Local time: %(zone)s, for the period, the hours and the months of this report. Its areas lie in "
+                               "several time zones (%(zones)s); the report of one area uses that area's own local time.")
+                             % {"zone": zone, "zones": ", ".join(zones)}]
+    return zone, zones, [_("Local time: %(zone)s, for the period, the hours and the months of this report.") % {"zone": zone}]
+
+
 def build(user, *, area_code: str | None, period: Period, language: str, now: dt.datetime) -> ReportData:
-    """Compute the :class:`ReportData` of ``period`` (already validated) for ``user``; see :func:`report_data`."""
+    """Compute the :class:`ReportData` of ``period`` (already validated) for ``user``; see :func:`report_data`.
+
+    Local time (period bounds, hour of day, month) is the report area's zone (:func:`_zone`), stated in the
+    report (``time_zone``, ``time_zones`` and a note in the overview and cases sections)."""
+    with report_zone(_zone(user, area_code)):
+        return _build(user, area_code=area_code, period=period, language=language, now=now)
+
+
+def _build(user, *, area_code: str | None, period: Period, language: str, now: dt.datetime) -> ReportData:
     if language not in LANGUAGES:
         raise ValidationError({"language": [_("Unknown language “%(l)s”: use zh-hans or en.") % {"l": str(language)[:16]}]})
     with translation.override(language), _report_transaction():
@@ -1007,7 +1039,8 @@ def build(user, *, area_code: str | None, period: Period, language: str, now: dt
             sections.append({"key": key, "title": str(SECTION_TITLES[key]), "indicators": inds(SECTION_INDICATORS[key]),
                              "tables": list(tables), "charts": list(charts), "notes": [str(n) for n in notes]})
 
-        overview_notes = [_("Elevators in use are counted at the end of each period (installation date, scrapping date); stopped "
+        zone_name, zone_names, zone_notes = _zone_notes(area)
+        overview_notes = zone_notes + [_("Elevators in use are counted at the end of each period (installation date, scrapping date); stopped "
                             "and sealed elevators are not counted.")]
         if partial:
             overview_notes.insert(0, _("Partial period: %(n)s of %(d)s days elapsed. Comparisons use the same first %(n)s days of the "
@@ -1026,7 +1059,8 @@ def build(user, *, area_code: str | None, period: Period, language: str, now: dt
                  _chart("by_hour_band", _l("Faults by hour band"), "bar", [r[0] for r in t_hour["rows"]],
                         [(_l("Faults"), [r[1] for r in t_hour["rows"]]), (_l("Entrapments"), [r[2] for r in t_hour["rows"]])], "count"),
                  _chart("by_month", _l("Faults by month"), "line", [r[0] for r in t_month["rows"]],
-                        [(_l("Faults"), [r[1] for r in t_month["rows"]]), (_l("Entrapments"), [r[2] for r in t_month["rows"]])], "count")])
+                        [(_l("Faults"), [r[1] for r in t_month["rows"]]), (_l("Entrapments"), [r[2] for r in t_month["rows"]])], "count")],
+                zone_notes)
         section("causes", [t_cls, t_item],
                 [_chart("causes_by_class", _l("Faults by cause class"), "pie", [r[0] for r in t_cls["rows"]],
                         [(_l("Faults"), [r[1] for r in t_cls["rows"]])], "count")])
@@ -1052,6 +1086,8 @@ def build(user, *, area_code: str | None, period: Period, language: str, now: dt
             "period": {**period.as_dict(), "partial": partial},
             "compare": {"previous": prev_p.as_dict(), "last_year": ly_p.as_dict()},
             "generated_at": now.isoformat(),
+            "time_zone": zone_name,
+            "time_zones": zone_names,
             "empty": empty,
             "sections": sections,
             "definitions": definitions(),
@@ -1075,7 +1111,8 @@ def report_data(user, *, area_code: str | None, period: Period | str, language: 
             ``{"language": …}`` unknown language.
     """
     now = now or timezone.now()
-    p = parse_period(period, today=timezone.localtime(now, local_tz()).date())
+    with report_zone(_zone(user, area_code)):  # "finished" in the report area's local time
+        p = parse_period(period, today=timezone.localtime(now, local_tz()).date())
     return build(user, area_code=area_code, period=p, language=language, now=now)
 
 
@@ -1086,8 +1123,9 @@ def dashboard(user, *, area_code: str | None, period: Period | str | None = None
     ``period`` None = the current month. Same numbers, same definitions.
     """
     now = now or timezone.now()
-    today = timezone.localtime(now, local_tz()).date()
-    p = parse_period(period if period else Period.containing("month", today), today=today, allow_current=True)
+    with report_zone(_zone(user, area_code)):  # the current month in the report area's local time
+        today = timezone.localtime(now, local_tz()).date()
+        p = parse_period(period if period else Period.containing("month", today), today=today, allow_current=True)
     return build(user, area_code=area_code, period=p, language=language, now=now)
 
 
@@ -1118,9 +1156,10 @@ def elevator_month_entrapments(user, *, area_code: str | None, period: Period | 
         ValidationError: as :func:`report_data`.
     """
     now = now or timezone.now()
-    p = parse_period(period, today=timezone.localtime(now, local_tz()).date())
-    base = _Base(user=user, scope=scope_of(user), area=resolve_area(user, area_code), tz=local_tz())
-    cells = entrapments_by_elevator_month(base, p)
+    with report_zone(_zone(user, area_code)):
+        p = parse_period(period, today=timezone.localtime(now, local_tz()).date())
+        base = _Base(user=user, scope=scope_of(user), area=resolve_area(user, area_code), tz=local_tz())
+        cells = entrapments_by_elevator_month(base, p)
     ids = dict(Elevator.objects.filter(pk__in={k[0] for k in cells}).values_list("pk", "source_id"))
     return {(ids[pk], month): n for (pk, month), n in sorted(cells.items())}
 

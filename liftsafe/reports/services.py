@@ -21,7 +21,9 @@ from liftsafe.core.scoping import scope_of
 
 from . import selectors
 from .models import Report
-from .periods import Period, local_tz, parse_period
+from liftsafe.core.zones import area_zone
+
+from .periods import Period, local_tz, parse_period, report_zone
 
 
 class _Platform:
@@ -81,7 +83,8 @@ def generate_report(user, *, area_code: str | None, period: str | Period, langua
     """
     now = now or timezone.now()
     area = _check(user, area_code)
-    p = parse_period(period, today=timezone.localtime(now, local_tz()).date())
+    with report_zone(area_zone(area)):  # "finished" in the report area's local time
+        p = parse_period(period, today=timezone.localtime(now, local_tz()).date())
     acting = user if user is not None else _platform_user()
     with transaction.atomic():
         existing = (Report.objects.select_for_update()

@@ -1285,3 +1285,74 @@ def test_referenced_id_matrix_catches_an_unscoped_reference(world, monkeypatch):
     kind, name, entry = REFERENCED["emergency dispatch API: responder_id"]
     failures = run_entry(world, kind, name, entry)
     assert any("as operator on other: dispatch to the referenced responder happened" in f for f in failures), failures
+
+
+# --- case search and an elevator's case history (issue 16) ------------------------------------------
+SEARCH_ROLES = {"admin", "operator", "regulator", "city_regulator", "maintenance_unit", "rescue_station"}
+
+PAGES.update({
+    "emergency:case_search": Entry(None, roles_only(SEARCH_ROLES), setup=both(make_case), markers=case_markers, secret=case_secret),
+    "emergency:elevator_cases": Entry(lambda ctx: {"elevator_pk": make_case(ctx).elevator_id}, read(302),
+                                      markers=case_markers, secret=case_secret),
+})
+
+
+def _other_number(ctx: Ctx) -> str:
+    return ctx.store["other"].order_number
+
+
+def _only_other(ctx: Ctx, side: str) -> list[str]:
+    """The search asks for the other side's case only: its number is the marker (never the own one's)."""
+    return case_markers(ctx, "other") if side == "other" else []
+
+
+def _only_other_link(ctx: Ctx, side: str) -> list[str]:
+    """Pages echo the query (form value, language switch ``next``): the marker is the case's link, not its number."""
+    c = ctx.store.get("other")
+    return [f"/emergency/cases/{c.pk}/"] if side == "other" and c is not None and _only_other(ctx, side) else []
+
+
+#: the search with queries that name the other district's case (its number, its elevator's code) or both
+#: districts (an address part both share): a role outside district B must get nothing of B's
+SEARCH_ROWS = {
+    "page q=<other's order number>": ("page", "emergency:case_search", Entry(
+        None, roles_only(SEARCH_ROLES), setup=both(make_case), markers=_only_other_link, secret=case_secret,
+        query=lambda ctx: {"q": _other_number(ctx)})),
+    "page number=<other's order number>": ("page", "emergency:case_search", Entry(
+        None, roles_only(SEARCH_ROLES), setup=both(make_case), markers=_only_other_link, secret=case_secret,
+        query=lambda ctx: {"number": _other_number(ctx)})),
+    "page elevator=<other's rescue code>": ("page", "emergency:case_search", Entry(
+        None, roles_only(SEARCH_ROLES), setup=both(make_case), markers=_only_other_link, secret=case_secret,
+        query=lambda ctx: {"elevator": elevator_of(ctx, "other").rescue_code})),
+    "page q=<address part of both>": ("page", "emergency:case_search", Entry(
+        None, roles_only(SEARCH_ROLES), setup=both(make_case), markers=case_markers, secret=case_secret,
+        query=lambda ctx: {"q": "Test Road", "state": "dispatched", "case_type": "entrapment", "channel": "phone_96333"})),
+    "api q=<other's order number>": ("api", _E + "case_list", Entry(
+        None, listing(401), setup=both(make_case), markers=_only_other, secret=case_secret,
+        query=lambda ctx: {"q": _other_number(ctx)})),
+    "api elevator=<other's registration code>": ("api", _E + "case_list", Entry(
+        None, listing(401), setup=both(make_case), markers=_only_other, secret=case_secret,
+        query=lambda ctx: {"elevator": elevator_of(ctx, "other").registration_code})),
+    "api q=<address part of both>, date range": ("api", _E + "case_list", Entry(
+        None, listing(401), setup=both(make_case), markers=case_phone_markers, secret=case_secret,
+        query=lambda ctx: {"q": "Test Road", "date_from": (timezone.localdate() - dt.timedelta(days=1)).isoformat(),
+                           "date_to": (timezone.localdate() + dt.timedelta(days=1)).isoformat()})),
+}
+
+
+@pytest.mark.parametrize("row", sorted(SEARCH_ROWS))
+def test_case_search_matrix(world, row):
+    kind, name, entry = SEARCH_ROWS[row]
+    failures = run_entry(world, kind, name, entry)
+    assert not failures, "\n".join(failures)
+
+
+def test_case_search_matrix_catches_a_leak(world, monkeypatch):
+    """With the search's scoping switched off, the matrix reports the other district's case."""
+    from liftsafe.emergency import selectors as em_selectors
+    from liftsafe.emergency.models import EmergencyCase
+
+    monkeypatch.setattr(em_selectors, "cases_for", lambda user: EmergencyCase.objects.select_related("elevator", "responder"))
+    kind, name, entry = SEARCH_ROWS["api q=<other's order number>"]
+    failures = run_entry(world, kind, name, entry)
+    assert any("as operator" in f and "LEAK" in f for f in failures), failures
