@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "liftsafe.hazards",
     "liftsafe.reports",
     "liftsafe.exchange",
+    "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 """Demo destinations: one national and one provincial destination pointing at the app's own loopback
 receiver (``/exchange/loopback/<kind>/``, enabled under ``liftsafe demo``), so the demo's send log shows
-real HTTP traffic sent by the worker's periodic jobs. Called by :func:`liftsafe.core.demo.create_accounts`.
+real HTTP traffic sent by the worker's periodic jobs. Called by :func:`liftsafe.demo.services.create_accounts`.
 """
 from __future__ import annotations
 

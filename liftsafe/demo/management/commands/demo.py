@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from liftsafe.core import demo
+from liftsafe.demo import services as demo
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""The demo generator (liftsafe.core.demo): complete, deterministic, idempotent, scoped accounts."""
+"""The demo generator (liftsafe.demo.services): complete, deterministic, idempotent, scoped accounts."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from liftsafe.core import demo
+from liftsafe.demo import services as demo
 from liftsafe.core.models import Area, Profile, Role
 from liftsafe.registry.models import Building, Elevator, MaintenanceContract, Organisation
 from liftsafe.registry.selectors import current_contracts, elevators_for, maintenance_unit_on
