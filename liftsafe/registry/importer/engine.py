@@ -27,7 +27,6 @@ rolled back, so its counts are exact and nothing is committed.
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import logging
@@ -44,6 +43,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from liftsafe.core.exports import SafeCsvWriter
 from liftsafe.core.models import Area
 from liftsafe.rules import rule
 
@@ -95,7 +95,8 @@ class _Importer:
         self.rejected = Counter()
         self.dropped = Counter()
         self.report = io.StringIO()
-        self.writer = csv.writer(self.report, lineterminator="\n")
+        # a report people open in a spreadsheet: raw input values go through the shared export helper
+        self.writer = SafeCsvWriter(self.report, lineterminator="\n")
         self.writer.writerow(REPORT_HEADER)
         self.seen: set[str] = set()
         self.last_row_of: dict[str, int] | None = None
