@@ -150,6 +150,10 @@ RULES: dict[str, Rule] = {
         Rule("exchange_watermark_overlap_s", 3600, "s", "liftsafe design: look-back before the exchange watermark (late commits with an older updated_at are still collected)"),
         Rule("exchange_max_reply_bytes", 1048576, "bytes", "liftsafe design: largest receiver reply read; a longer one is a failed attempt"),
         Rule("exchange_send_budget_s", 120, "s", "liftsafe design: time one send_due call may spend on one destination"),
+        # --- security (issue 18) ---
+        Rule("api_token_default_days", 90, "days",
+             "liftsafe design after OWASP ASVS 4.0 V3.5 (API tokens revocable and time-limited): default validity of a new API token"),
+        Rule("api_token_max_days", 366, "days", "liftsafe design: the longest validity a user or operator may give an API token"),
         Rule("exchange_import_settle_s", 60, "s", "liftsafe design: a dropped file modified more recently than this is imported on a later run"),
     ]
 }
