@@ -153,6 +153,11 @@ RULES: dict[str, Rule] = {
         # --- security (issue 18) ---
         Rule("api_token_default_days", 90, "days",
              "liftsafe design after OWASP ASVS 4.0 V3.5 (API tokens revocable and time-limited): default validity of a new API token"),
+        Rule("login_failure_limit", 5, "count",
+             "GB/T 22239-2019 (等保 2.0) 8.1.4.1 b: limit failed sign-ins (登录失败处理, 限制非法登录次数); "
+             "OWASP Authentication Cheat Sheet, account lockout; per account and per address"),
+        Rule("login_lockout_s", 15 * 60, "s",
+             "GB/T 22239-2019 8.1.4.1 b / OWASP Authentication Cheat Sheet: lockout duration after the failure limit (liftsafe design value)"),
         Rule("api_token_max_days", 366, "days", "liftsafe design: the longest validity a user or operator may give an API token"),
         Rule("exchange_import_settle_s", 60, "s", "liftsafe design: a dropped file modified more recently than this is imported on a later run"),
     ]

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "ninja",  # serves Swagger UI's files locally (/api/docs works without internet)
+    "axes",  # login throttling (liftsafe.core.throttle)
     "liftsafe.core",
     "liftsafe.registry",
     "liftsafe.emergency",
@@ -92,6 +93,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # login throttling: turns a locked-out sign-in into the 429 page (last)
 ]
 
 ROOT_URLCONF = "liftsafe.urls"
@@ -151,6 +153,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Login throttling per account and per address (django-axes; liftsafe.core.throttle, limits in rules.py)
+AUTHENTICATION_BACKENDS = ["liftsafe.core.throttle.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = "liftsafe.core.throttle.failure_limit"
+AXES_COOLOFF_TIME = "liftsafe.core.throttle.cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "liftsafe.core.throttle.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -6,3 +6,6 @@ class CoreConfig(AppConfig):
     name = "liftsafe.core"
     label = "core"
     verbose_name = _("Platform")
+
+    def ready(self):
+        from . import checks, throttle  # noqa: F401 - system checks; lockout audit log receiver
