@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from liftsafe.core import exports
+from liftsafe.core.redirects import safe_next_url
 from liftsafe.core.models import Area, Role
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator, Organisation
@@ -193,7 +194,8 @@ def evidence_upload(request, pk: int):
         messages.success(request, _("Evidence uploaded."))
     except (ValidationError, PermissionDenied) as exc:
         _errors(request, exc)
-    return redirect(request.POST.get("next") or h.get_absolute_url())
+    # only a same-host relative URL (no open redirect through ``next``)
+    return redirect(safe_next_url(request, request.POST.get("next")) or h.get_absolute_url())
 
 
 @login_required
