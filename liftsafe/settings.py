@@ -210,6 +210,10 @@ if env("LIFTSAFE_S3_BUCKET"):
     }
 
 # --- Uploads / imports -------------------------------------------------------
+# Import drop directory: scheduled imports (exchange) may only watch directories inside it
+# (LIFTSAFE_IMPORT_DIR; default <data dir>/imports; `check --deploy` warns when it is not set).
+LIFTSAFE_IMPORT_DIR = Path(env("LIFTSAFE_IMPORT_DIR", str(DATA_DIR / "imports")))
+LIFTSAFE_IMPORT_DIR_CONFIGURED = env("LIFTSAFE_IMPORT_DIR") is not None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

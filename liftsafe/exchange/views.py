@@ -218,7 +218,8 @@ def schedule_new(request):
             return redirect(s)
         except ValidationError as exc:
             _errors(request, exc)
-    return render(request, "exchange/schedule_form.html", _ctx(request, form=form, mappings=available_mappings()))
+    return render(request, "exchange/schedule_form.html", _ctx(request, form=form, mappings=available_mappings(),
+                                                               import_dir=services.drop_root()))
 
 
 @login_required

@@ -762,7 +762,7 @@ def make_schedule(ctx: Ctx, side: str | None = None):
     from liftsafe.exchange import services as ex
 
     if not _SCHED_DIR:
-        _SCHED_DIR.append(tempfile.mkdtemp(prefix="liftsafe-matrix-drop-"))
+        _SCHED_DIR.append(tempfile.mkdtemp(prefix="liftsafe-matrix-drop-", dir=ex.drop_root()))  # inside LIFTSAFE_IMPORT_DIR
     return ex.schedule_create(ctx.world.users["admin"], name=f"SCHED-{_side(ctx, side) or 'x'}", mapping="cn-template",
                               drop_dir=_SCHED_DIR[0])
 
