@@ -52,6 +52,9 @@ RULES: dict[str, Rule] = {
         Rule("import_xlsx_max_ratio", 200, "ratio",
              "liftsafe design: XLSX (zip) bomb guard, max compression ratio of any member"),
         Rule("import_batch_rows", 2000, "rows", "liftsafe design: rows per database batch"),
+        Rule("import_heartbeat_s", 30, "s", "liftsafe design: a running import writes a sign of life this often"),
+        Rule("import_stale_after_s", 15 * 60, "s",
+             "liftsafe design: a running import on another host without a sign of life for this long is marked interrupted"),
         # --- emergency (FACTS §3.4) ---
         Rule("rescue_arrival_limit_urban_s", 30 * 60, "s",
              "FACTS §3.4: TSG T5002-2017 Art. 5, arrival within 30 min in 直辖市/设区的市"),

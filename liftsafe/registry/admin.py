@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import Building, Elevator, ImportRun, LifecycleEvent, MaintenanceContract, Organisation
@@ -54,6 +55,10 @@ class BuildingAdmin(admin.ModelAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    list_display = ("mapping", "file_name", "started_at", "status", "rows_total", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected", "dry_run")
+    list_display = ("mapping", "file_name", "started_at", "status_shown", "rows_total", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected", "dry_run")
     list_filter = ("mapping", "status", "dry_run")
     readonly_fields = [f.name for f in ImportRun._meta.fields]
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_shown(self, obj):
+        return obj.status_text  # "Failed: interrupted (…)" for a killed import

@@ -27,6 +27,8 @@ rolled back, so its counts are exact and nothing is committed.
 """
 from __future__ import annotations
 
+import contextlib
+
 import datetime as dt
 import io
 import logging
@@ -48,6 +50,7 @@ from liftsafe.core.models import Area
 from liftsafe.rules import rule
 
 from ..codes import CROWDED_PLACE_TYPES
+from .liveness import Heartbeat, process_identity
 from ..models import Building, Elevator, ImportRun, LifecycleEvent, MaintenanceContract, Organisation, normalize_address
 from .errors import ImportFileError
 from .fastinsert import FastInserter
@@ -622,10 +625,13 @@ def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress
     t0 = time.monotonic()
     m = load_mapping(mapping)
     src = open_source(path, m)
+    host, pid, pstart = process_identity()  # a killed import is found and marked "interrupted" (registry.tasks)
     run = ImportRun(mapping=m.name, file_name=Path(path).name[:255], file_sha256=src.sha256, dry_run=dry_run,
-                    user=user if (user is not None and getattr(user, "pk", None)) else None)
+                    user=user if (user is not None and getattr(user, "pk", None)) else None,
+                    host=host, pid=pid, process_start=pstart, heartbeat_at=timezone.now())
     if not dry_run:
         run.save()
+    beat = Heartbeat(run.pk, float(rule("import_heartbeat_s"))) if run.pk else contextlib.nullcontext()
     imp = _Importer(m, run, user if getattr(user, "pk", None) else None, dry_run)
     if run.pk:
         imp.reason = f"import {m.name} #{run.pk}"
@@ -638,7 +644,7 @@ def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress
             for rownum, raw in src.rows():
                 last_of[raw[m.key]] = rownum
         bar = tqdm(total=src.total_rows, unit="row", disable=not progress, desc=f"import {m.name}")
-        with transaction.atomic():
+        with beat, transaction.atomic():
             imp.ensure_declared_areas()
             batch: list[_Row] = []
             for rownum, raw in src.rows():
