@@ -52,6 +52,9 @@ RULES: dict[str, Rule] = {
         Rule("import_xlsx_max_ratio", 200, "ratio",
              "liftsafe design: XLSX (zip) bomb guard, max compression ratio of any member"),
         Rule("import_batch_rows", 2000, "rows", "liftsafe design: rows per database batch"),
+        Rule("import_heartbeat_s", 30, "s", "liftsafe design: a running import writes a sign of life this often"),
+        Rule("import_stale_after_s", 15 * 60, "s",
+             "liftsafe design: a running import on another host without a sign of life for this long is marked interrupted"),
         # --- emergency (FACTS §3.4) ---
         Rule("rescue_arrival_limit_urban_s", 30 * 60, "s",
              "FACTS §3.4: TSG T5002-2017 Art. 5, arrival within 30 min in 直辖市/设区的市"),
@@ -153,6 +156,15 @@ RULES: dict[str, Rule] = {
         Rule("exchange_watermark_overlap_s", 3600, "s", "liftsafe design: look-back before the exchange watermark (late commits with an older updated_at are still collected)"),
         Rule("exchange_max_reply_bytes", 1048576, "bytes", "liftsafe design: largest receiver reply read; a longer one is a failed attempt"),
         Rule("exchange_send_budget_s", 120, "s", "liftsafe design: time one send_due call may spend on one destination"),
+        # --- security (issue 18) ---
+        Rule("api_token_default_days", 90, "days",
+             "liftsafe design after OWASP ASVS 4.0 V3.5 (API tokens revocable and time-limited): default validity of a new API token"),
+        Rule("login_failure_limit", 5, "count",
+             "GB/T 22239-2019 (等保 2.0) 8.1.4.1 b: limit failed sign-ins (登录失败处理, 限制非法登录次数); "
+             "OWASP Authentication Cheat Sheet, account lockout; per account and per address"),
+        Rule("login_lockout_s", 15 * 60, "s",
+             "GB/T 22239-2019 8.1.4.1 b / OWASP Authentication Cheat Sheet: lockout duration after the failure limit (liftsafe design value)"),
+        Rule("api_token_max_days", 366, "days", "liftsafe design: the longest validity a user or operator may give an API token"),
         Rule("exchange_import_settle_s", 60, "s", "liftsafe design: a dropped file modified more recently than this is imported on a later run"),
     ]
 }

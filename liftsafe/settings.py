@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "ninja",  # serves Swagger UI's files locally (/api/docs works without internet)
+    "axes",  # login throttling (liftsafe.core.throttle)
     "liftsafe.core",
     "liftsafe.registry",
     "liftsafe.emergency",
@@ -94,6 +95,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # login throttling: turns a locked-out sign-in into the 429 page (last)
 ]
 
 ROOT_URLCONF = "liftsafe.urls"
@@ -153,6 +155,15 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Login throttling per account and per address (django-axes; liftsafe.core.throttle, limits in rules.py)
+AUTHENTICATION_BACKENDS = ["liftsafe.core.throttle.LoginThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = "liftsafe.core.throttle.failure_limit"
+AXES_COOLOFF_TIME = "liftsafe.core.throttle.cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_CALLABLE = "liftsafe.core.throttle.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -201,6 +212,10 @@ if env("LIFTSAFE_S3_BUCKET"):
     }
 
 # --- Uploads / imports -------------------------------------------------------
+# Import drop directory: scheduled imports (exchange) may only watch directories inside it
+# (LIFTSAFE_IMPORT_DIR; default <data dir>/imports; `check --deploy` warns when it is not set).
+LIFTSAFE_IMPORT_DIR = Path(env("LIFTSAFE_IMPORT_DIR", str(DATA_DIR / "imports")))
+LIFTSAFE_IMPORT_DIR_CONFIGURED = env("LIFTSAFE_IMPORT_DIR") is not None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

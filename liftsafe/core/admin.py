@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import ApiToken, Area, Profile
@@ -22,8 +23,32 @@ class ProfileAdmin(SimpleHistoryAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("name", "user", "created_at", "last_used_at", "revoked")
-    readonly_fields = ("digest", "created_at", "last_used_at")
+    """Read-only: tokens are issued by their user (account page) or by an operator (``liftsafe token create``),
+    which shows the secret once; the admin can only look and revoke."""
+
+    list_display = ("name", "user", "prefix", "created_at", "expires_at", "last_used_at", "revoked")
+    list_filter = ("revoked",)
+    search_fields = ("name", "user__username", "prefix")
+    readonly_fields = ("user", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked", "revoked_at")
+    exclude = ("digest",)
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_revoke_permission(self, request):
+        return request.user.has_perm("core.change_apitoken")
+
+    @admin.action(description=_("Revoke selected tokens"), permissions=["revoke"])
+    def revoke(self, request, queryset):
+        from .auth import token_revoke_by_operator
+
+        for pk in queryset.values_list("pk", flat=True):
+            token_revoke_by_operator(pk)
+        self.message_user(request, _("%(n)d token(s) revoked.") % {"n": len(queryset)})
 
 
 from .models import Notification, NotificationAttempt  # noqa: E402

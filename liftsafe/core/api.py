@@ -15,9 +15,10 @@ except ImportError:  # django-ninja < 1.5: a (status, value) tuple does the same
     def Status(code, value):  # noqa: N802
         return code, value
 
-from .auth import token_issue, token_revoke, tokens_of
+from .auth import session_only, token_issue, token_revoke, tokens_of
 from .errors import ErrorOut, field_errors
 from .errors import install as install_error_handlers  # noqa: F401 - the one handler, see liftsafe.core.errors
+from .logfilters import FORBIDDEN_REASON
 from .scoping import scope_of
 
 router = Router(tags=["core"])
@@ -75,35 +76,44 @@ def area_list(request, level: str | None = None):
 
 class TokenIn(Schema):
     name: str
+    expires_days: int | None = None
 
 
 class TokenOut(Schema):
     id: int
     name: str
+    prefix: str
     created_at: dt.datetime
+    expires_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked: bool
+    expired: bool
 
 
 class TokenIssuedOut(TokenOut):
     token: str
 
 
-@router.get("/tokens", response=list[TokenOut], summary="My API tokens", operation_id="core_token_list")
+# Token management needs a logged-in session: a bearer token gets 401 here, so a leaked token can
+# never mint a successor that would survive its revocation.
+@router.get("/tokens", response={200: list[TokenOut], 401: ErrorOut}, auth=session_only,
+            summary="My API tokens (browser session only)", operation_id="core_token_list")
 def token_list(request):
     return list(tokens_of(request.user))
 
 
-@router.post("/tokens", response={201: TokenIssuedOut, 422: ErrorOut},
-             summary="Issue an API token for myself (the token is shown once)", operation_id="core_token_issue")
+@router.post("/tokens", response={201: TokenIssuedOut, 401: ErrorOut, 422: ErrorOut}, auth=session_only,
+             summary="Issue an API token for myself (browser session only; the token is shown once)",
+             operation_id="core_token_issue")
 def token_create(request, payload: TokenIn):
-    rec, plaintext = token_issue(request.user, payload.name)
-    return Status(201, TokenIssuedOut(id=rec.pk, name=rec.name, created_at=rec.created_at, last_used_at=rec.last_used_at,
-                                     revoked=rec.revoked, token=plaintext))
+    rec, plaintext = token_issue(request.user, payload.name, payload.expires_days)
+    return Status(201, TokenIssuedOut(id=rec.pk, name=rec.name, prefix=rec.prefix, created_at=rec.created_at,
+                                     expires_at=rec.expires_at, last_used_at=rec.last_used_at, revoked=rec.revoked,
+                                     expired=rec.expired, token=plaintext))
 
 
-@router.delete("/tokens/{token_id}", response={204: None, 404: ErrorOut}, summary="Revoke one of my API tokens",
-               operation_id="core_token_revoke")
+@router.delete("/tokens/{token_id}", response={204: None, 401: ErrorOut, 404: ErrorOut}, auth=session_only,
+               summary="Revoke one of my API tokens (browser session only)", operation_id="core_token_revoke")
 def token_delete(request, token_id: int):
     token_revoke(request.user, token_id)
     return Status(204, None)

@@ -9,3 +9,4 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import flows  # noqa: F401 - registers the flow-table system check
+        from . import checks, throttle  # noqa: F401 - system checks; lockout audit log receiver

@@ -6,7 +6,10 @@ Order matters: the token is tried first, so a script sending
 Anyone else gets 401.
 
 Token management (issue / list / revoke one's own tokens) lives here too:
-only a SHA-256 digest is stored; the plaintext is shown once.
+only a SHA-256 digest is stored; the plaintext is shown once. Managing tokens needs
+a logged-in session (:data:`session_only`) or the operator's ``token`` command: a
+token can never mint, list or revoke tokens, so revoking a leaked token ends
+everything it could do. Expired tokens are refused (401) like revoked ones.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie, HttpBearer
 
+from liftsafe.rules import rule
+
 from .models import ApiToken
 
 _LAST_USED_RESOLUTION = dt.timedelta(seconds=60)
@@ -29,10 +34,11 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer ls_…`` → the token's user (revoked tokens and inactive users refused)."""
 
     def authenticate(self, request, token: str):
-        rec = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(token), revoked=False).first()
+        now = timezone.now()
+        rec = (ApiToken.objects.select_related("user")
+               .filter(digest=ApiToken.hash(token), revoked=False, expires_at__gt=now).first())
         if rec is None or not rec.user.is_active:
             return None
-        now = timezone.now()
         if rec.last_used_at is None or now - rec.last_used_at > _LAST_USED_RESOLUTION:
             # at most one write a minute per token: an alarm storm must not queue on this row
             ApiToken.objects.filter(pk=rec.pk).update(last_used_at=now)
@@ -58,25 +64,45 @@ class SessionAuth(APIKeyCookie):
 
 
 api_auth = [TokenAuth(), SessionAuth()]
+#: token management routes: a browser session only (a bearer token gets 401)
+session_only = [SessionAuth()]
 
 TOKEN_NAME_MAX = ApiToken._meta.get_field("name").max_length
 
 
+def _expiry_days(expires_days) -> int:
+    max_days = int(rule("api_token_max_days"))
+    if expires_days in (None, ""):
+        return int(rule("api_token_default_days"))
+    try:
+        days = int(expires_days)
+    except (TypeError, ValueError):
+        raise ValidationError({"expires_days": _("enter a whole number of days")}) from None
+    if not 1 <= days <= max_days:
+        raise ValidationError({"expires_days": _("between 1 and %(max)d days") % {"max": max_days}})
+    return days
+
+
 @transaction.atomic
-def token_issue(user, name: str) -> tuple[ApiToken, str]:
-    """Issue a bearer token for ``user`` (any logged-in user, for their own scope).
+def token_issue(user, name: str, expires_days: int | str | None = None) -> tuple[ApiToken, str]:
+    """Issue a bearer token for ``user`` (any logged-in user, for their own scope), valid ``expires_days``
+    days (default ``rules.api_token_default_days``, at most ``rules.api_token_max_days``).
 
     Returns ``(record, plaintext)``; the plaintext is not stored and cannot be shown again.
 
     Raises:
-        ValidationError: ``name`` empty or longer than 100 characters.
+        ValidationError: ``name`` empty or longer than 100 characters; ``expires_days`` not a whole
+            number in 1 … max; ``user`` inactive.
     """
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": _("give the token a name (e.g. the script or device using it)")})
     if len(name) > TOKEN_NAME_MAX:
         raise ValidationError({"name": _("at most %(n)d characters") % {"n": TOKEN_NAME_MAX}})
-    return ApiToken.issue(user, name)
+    days = _expiry_days(expires_days)
+    if not user.is_active:
+        raise ValidationError({"user": _("This user account is inactive.")})
+    return ApiToken.issue(user, name, expires_days=days)
 
 
 def tokens_of(user):
@@ -94,7 +120,22 @@ def token_revoke(user, token_id: int) -> ApiToken:
     rec = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
     if rec is None:
         raise Http404("token not found")
+    return _revoke(rec)
+
+
+def _revoke(rec: ApiToken) -> ApiToken:
     if not rec.revoked:
         rec.revoked = True
-        rec.save(update_fields=["revoked"])
+        rec.revoked_at = timezone.now()
+        rec.save(update_fields=["revoked", "revoked_at"])
     return rec
+
+
+@transaction.atomic
+def token_revoke_by_operator(token_id: int) -> ApiToken:
+    """Revoke any token (operators, through the ``token revoke`` command; idempotent).
+
+    Raises:
+        ApiToken.DoesNotExist: no token with this id.
+    """
+    return _revoke(ApiToken.objects.select_for_update().get(pk=token_id))

@@ -154,17 +154,25 @@ class Profile(models.Model):
 
 
 class ApiToken(models.Model):
-    """A bearer token for the JSON API (devices, integrations, scripts).
+    """A bearer token for the JSON API (devices, integrations, scripts); acts with its user's role scope.
 
-    Only a SHA-256 digest is stored; the token itself is shown once.
+    Only a SHA-256 digest of the secret is stored (the secret is 256 random bits, so a fast hash is
+    enough); the secret itself is shown once, when issued. ``prefix`` (the first characters of the
+    secret) lets a user tell tokens apart. Every token expires (``expires_at``; validity from
+    ``rules.api_token_default_days``, at most ``rules.api_token_max_days``). ``last_used_at`` is
+    written at most once a minute. Issued, listed and revoked only through
+    :mod:`liftsafe.core.auth` (a logged-in session or the ``token`` management command), never with a token.
     """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(_("name"), max_length=100)
     digest = models.CharField(max_length=64, unique=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked = models.BooleanField(default=False)
+    prefix = models.CharField(_("token begins with"), max_length=12, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked = models.BooleanField(_("revoked"), default=False)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API token")
@@ -177,11 +185,30 @@ class ApiToken(models.Model):
     def hash(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
+    @property
+    def expired(self) -> bool:
+        from django.utils import timezone
+
+        return self.expires_at <= timezone.now()
+
+    @property
+    def active(self) -> bool:
+        return not self.revoked and not self.expired
+
     @classmethod
-    def issue(cls, user, name: str) -> tuple["ApiToken", str]:
-        """Create a token for ``user``; returns (record, plaintext token shown once)."""
+    def issue(cls, user, name: str, *, expires_days: int | None = None) -> tuple["ApiToken", str]:
+        """Create a token for ``user`` valid ``expires_days`` days (default ``rules.api_token_default_days``);
+        returns (record, plaintext token shown once). No validation: use :func:`liftsafe.core.auth.token_issue`."""
+        import datetime as dt
+
+        from django.utils import timezone
+
+        from liftsafe.rules import rule
+
+        days = int(rule("api_token_default_days") if expires_days is None else expires_days)
         token = "ls_" + secrets.token_urlsafe(32)
-        return cls.objects.create(user=user, name=name, digest=cls.hash(token)), token
+        return cls.objects.create(user=user, name=name, digest=cls.hash(token), prefix=token[:10],
+                                  expires_at=timezone.now() + dt.timedelta(days=days)), token
 
 
 class Notification(models.Model):

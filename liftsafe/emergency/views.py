@@ -37,6 +37,7 @@ from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
 from liftsafe.core.errors import add_service_error
+from liftsafe.core.redirects import safe_next_url
 from liftsafe.core.models import Role
 from liftsafe.core.scoping import scope_of
 from liftsafe.core.zones import local_date
@@ -535,7 +536,7 @@ def _responder_case(request, pk: int):
 
 def _back(request, case):
     nxt = request.POST.get("next") or ""
-    if nxt.startswith("/emergency/") and "//" not in nxt:
+    if nxt.startswith("/emergency/") and "//" not in nxt and safe_next_url(request, nxt):
         return redirect(nxt)
     return redirect("emergency:responder")
 

@@ -194,3 +194,15 @@ def schedule_get(user, pk: int) -> ImportSchedule:
 def schedule_files(user, schedule: ImportSchedule) -> QuerySet[ImportFile]:
     schedules_for(user)
     return ImportFile.objects.filter(schedule=schedule).select_related("run").order_by("-seen_at", "-pk")
+
+
+def schedule_open_runs(user, schedule: ImportSchedule, limit: int = 20):
+    """Import runs of the schedule's mapping that have no file record yet: running now, or interrupted
+    (their process ended; marked by ``registry.interrupted_imports``), newest first."""
+    from liftsafe.registry.models import ImportRun
+
+    schedules_for(user)
+    linked = ImportFile.objects.filter(run__isnull=False).values("run_id")
+    return list(ImportRun.objects.filter(mapping=schedule.mapping, dry_run=False)
+                .filter(Q(status=ImportRun.Status.RUNNING) | Q(status=ImportRun.Status.FAILED, error=ImportRun.INTERRUPTED))
+                .exclude(pk__in=linked).order_by("-started_at")[:limit])

@@ -814,14 +814,18 @@ def _clean_schedule(s: ImportSchedule) -> None:
     known = list(available_mappings())
     if s.mapping not in known:
         errors["mapping"] = [_("Unknown mapping %(m)r; known: %(known)s.") % {"m": s.mapping, "known": ", ".join(known)}]
-    p = Path(s.drop_dir or "")
-    if not s.drop_dir or not p.is_absolute():
-        errors["drop_dir"] = [_("Enter an absolute directory path.")]
-    elif not p.is_dir():
-        errors["drop_dir"] = [_("Directory %(d)s does not exist.") % {"d": s.drop_dir}]
-    elif not _under_drop_root(p):
-        errors["drop_dir"] = [_("The directory must be inside %(root)s (setting LIFTSAFE_IMPORT_DROP_ROOT).")
-                              % {"root": drop_root()}]
+    raw = (s.drop_dir or "").strip()
+    root = drop_root()
+    resolved = resolve_drop_dir(raw)
+    if not raw:
+        errors["drop_dir"] = [_("Enter a directory inside %(root)s.") % {"root": root}]
+    elif resolved is None:
+        errors["drop_dir"] = [_("The directory must be inside %(root)s (setting LIFTSAFE_IMPORT_DIR); %(d)s is not.")
+                              % {"root": root, "d": raw}]
+    elif not resolved.is_dir():
+        errors["drop_dir"] = [_("Directory %(d)s does not exist.") % {"d": raw}]
+    else:
+        s.drop_dir = str(resolved)  # stored resolved: what was checked is what is watched
     g = (s.file_glob or "").strip()
     s.file_glob = g
     if not g or "/" in g or "\\" in g or ".." in g:
@@ -830,18 +834,36 @@ def _clean_schedule(s: ImportSchedule) -> None:
         raise ValidationError(errors)
 
 
-def drop_root() -> Path | None:
-    """Setting ``LIFTSAFE_IMPORT_DROP_ROOT``: import schedules may only watch directories inside it (None = unset,
-    no restriction; set it in production)."""
+def drop_root() -> Path:
+    """The import drop directory (setting ``LIFTSAFE_IMPORT_DIR``, environment variable of the same name, default
+    ``<data dir>/imports``), resolved; created when missing. Import schedules may only watch directories inside it."""
     from django.conf import settings
 
-    root = getattr(settings, "LIFTSAFE_IMPORT_DROP_ROOT", None)
-    return Path(root).resolve() if root else None
+    root = Path(getattr(settings, "LIFTSAFE_IMPORT_DIR", None) or Path(settings.DATA_DIR) / "imports")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:  # read-only or not ours: schedules will say the directories do not exist
+        pass
+    return root.resolve()
+
+
+def resolve_drop_dir(value: str) -> Path | None:
+    """``value`` (absolute, or relative to :func:`drop_root`) resolved (symlinks followed, ``..`` applied), or
+    ``None`` when the result is outside :func:`drop_root` (``/etc``, ``../..``, a symlink leading out) or the
+    text is not a usable path (NUL byte, over-long)."""
+    if not value or "\x00" in value or len(value) > 1000:
+        return None
+    root = drop_root()
+    try:
+        p = Path(value)
+        full = (p if p.is_absolute() else root / p).resolve()
+    except (OSError, ValueError, RuntimeError):  # symlink loop, bad path
+        return None
+    return full if full == root or full.is_relative_to(root) else None
 
 
 def _under_drop_root(p: Path) -> bool:
-    root = drop_root()
-    return root is None or p.resolve().is_relative_to(root)
+    return resolve_drop_dir(str(p)) is not None
 
 
 def schedule_create(user, **fields) -> ImportSchedule:
@@ -899,7 +921,7 @@ def run_schedule(schedule: ImportSchedule, *, user=None) -> list[ImportFile]:
         log.warning("exchange: import schedule %s: drop directory %s is missing", s.name, d)
         return out
     if not _under_drop_root(d):
-        log.error("exchange: import schedule %s: %s is outside LIFTSAFE_IMPORT_DROP_ROOT; not run", s.name, d)
+        log.error("exchange: import schedule %s: %s is outside LIFTSAFE_IMPORT_DIR; not run", s.name, d)
         return out
     # a file still being written (modified within rule exchange_import_settle_s) waits for the next run;
     # symlinks leading out of the drop directory are not followed

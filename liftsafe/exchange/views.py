@@ -218,7 +218,8 @@ def schedule_new(request):
             return redirect(s)
         except ValidationError as exc:
             _errors(request, exc)
-    return render(request, "exchange/schedule_form.html", _ctx(request, form=form, mappings=available_mappings()))
+    return render(request, "exchange/schedule_form.html", _ctx(request, form=form, mappings=available_mappings(),
+                                                               import_dir=services.drop_root()))
 
 
 @login_required
@@ -228,7 +229,8 @@ def schedule_detail(request, pk: int):
     files = list(selectors.schedule_files(request.user, s)[:100])
     for f in files:
         f.report_head = "\n".join(f.run.report_csv.splitlines()[:51]) if f.run and f.run.report_csv else ""
-    return render(request, "exchange/schedule_detail.html", _ctx(request, s=s, files=files))
+    return render(request, "exchange/schedule_detail.html", _ctx(request, s=s, files=files,
+                                                                 open_runs=selectors.schedule_open_runs(request.user, s)))
 
 
 @login_required

@@ -1,9 +1,7 @@
 """Hazard pages (server-rendered, htmx for the live list). Thin: reads via selectors, writes via services."""
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,6 +13,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from liftsafe.core.errors import add_service_error
+from liftsafe.core import exports
+from liftsafe.core.redirects import safe_next_url
 from liftsafe.core.models import Area, Role
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator, Organisation
@@ -192,7 +192,8 @@ def evidence_upload(request, pk: int):
         messages.success(request, _("Evidence uploaded."))
     except (ValidationError, PermissionDenied) as exc:
         _errors(request, exc)
-    return redirect(request.POST.get("next") or h.get_absolute_url())
+    # only a same-host relative URL (no open redirect through ``next``)
+    return redirect(safe_next_url(request, request.POST.get("next")) or h.get_absolute_url())
 
 
 @login_required
@@ -286,32 +287,12 @@ def statistics(request):
     table = [[str(_("Total")) if r["area"] == "*" else r["area"], "" if r["level"] == "*" else str(level_names.get(r["level"], r["level"])), r["filed"], r["closed"], r["closed_on_time"], r["open"],
               r["overdue"], r["listed_open"], r["rechecked"], r["recurrences"],
               r["rectification_rate"], r["on_time_rate"], r["recurrence_rate"]] for r in rows]
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        w.writerow(header)
-        for row in table:
-            w.writerow(["" if v is None else (round(v, 4) if isinstance(v, float) else v) for v in row])
-        resp = HttpResponse("\ufeff" + buf.getvalue(), content_type="text/csv; charset=utf-8")
-        resp["Content-Disposition"] = 'attachment; filename="hazard-statistics.csv"'
-        return resp
+    if fmt == "csv":  # one export helper for every download: formula-like text neutralised
+        return exports.csv_response([header] + [[round(v, 4) if isinstance(v, float) else v for v in row] for row in table],
+                                    "hazard-statistics.csv", stream=False)
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        ws = wb.active
-        ws.title = "hazards"
-        ws.append(header)
-        for row in table:
-            ws.append(row)
-        for col in ("K", "L", "M"):
-            for cell in ws[col][1:]:
-                cell.number_format = "0.0%"
-        out = io.BytesIO()
-        wb.save(out)
-        resp = HttpResponse(out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-        resp["Content-Disposition"] = 'attachment; filename="hazard-statistics.xlsx"'
-        return resp
+        return exports.xlsx_response([header] + table, "hazard-statistics.xlsx", sheet_title="hazards",
+                                     number_formats={10: "0.0%", 11: "0.0%", 12: "0.0%"}, stream=False)
     display = [row[:10] + [_fmt_rate(v) for v in row[10:]] for row in table]
     return render(request, "hazards/stats.html", {"header": header, "rows": display, "filters": g,
                                                   "counts": selectors.hazard_counts(request.user, area=g.get("area") or None),

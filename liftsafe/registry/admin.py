@@ -3,6 +3,7 @@
 contracts are shown read-only under their elevator and edited on their own admin page."""
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import services
@@ -115,6 +116,10 @@ class BuildingAdmin(admin.ModelAdmin):
 
 @admin.register(ImportRun)
 class ImportRunAdmin(admin.ModelAdmin):
-    list_display = ("mapping", "file_name", "started_at", "status", "rows_total", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected", "dry_run")
+    list_display = ("mapping", "file_name", "started_at", "status_shown", "rows_total", "rows_created", "rows_updated", "rows_unchanged", "rows_rejected", "dry_run")
     list_filter = ("mapping", "status", "dry_run")
     readonly_fields = [f.name for f in ImportRun._meta.fields]
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_shown(self, obj):
+        return obj.status_text  # "Failed: interrupted (…)" for a killed import

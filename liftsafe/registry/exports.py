@@ -14,9 +14,6 @@ the caller is told to narrow the filters or use CSV.
 """
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import tempfile
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -28,6 +25,8 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from liftsafe.core import exports
 
 from . import selectors
 from .codes import CATEGORY_CHOICES, CATEGORY_CODES, PLACE_TYPE_CHOICES
@@ -179,23 +178,10 @@ def _filename(ext: str) -> str:
     return f"elevators-{timezone.localtime():%Y%m%d-%H%M}.{ext}"
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def csv_response(user, filters: dict, *, human: bool = True) -> StreamingHttpResponse:
-    """Stream the result as UTF-8 CSV with a BOM (so Excel opens Chinese text correctly)."""
-    writer = csv.writer(_Echo())
-
-    def gen():
-        yield "\ufeff"
-        for row in export_rows(user, filters, human=human):
-            yield writer.writerow(["" if v is None else (v.isoformat() if isinstance(v, dt.date) else v) for v in row])
-
-    resp = StreamingHttpResponse(gen(), content_type="text/csv; charset=utf-8")
-    resp["Content-Disposition"] = f'attachment; filename="{_filename("csv")}"'
-    return resp
+    """Stream the result as UTF-8 CSV with a BOM (so Excel opens Chinese text correctly); formula-like
+    values are neutralised (:mod:`liftsafe.core.exports`)."""
+    return exports.csv_response(export_rows(user, filters, human=human), _filename("csv"))
 
 
 def xlsx_response(user, filters: dict, *, human: bool = True) -> FileResponse:
@@ -204,21 +190,12 @@ def xlsx_response(user, filters: dict, *, human: bool = True) -> FileResponse:
     Raises:
         ValidationError: ``{"filters": …}`` when the result exceeds :func:`xlsx_max_rows`.
     """
-    from openpyxl import Workbook
-
     cap = xlsx_max_rows()
     n = selectors.elevator_search(user, **{k: filters.get(k) for k in FILTER_KEYS if k != "q"}, q=filters.get("q") or "").count()
     if n > cap:
         raise ValidationError({"filters": _("%(n)d elevators match; an XLSX export holds at most %(cap)d. Narrow the filters or download CSV.") % {"n": n, "cap": cap}})
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title="elevators")
-    for row in export_rows(user, filters, human=human):
-        ws.append([None if v == "" else v for v in row])  # empty cells are not written (half the cells of a row)
-    tmp = tempfile.TemporaryFile(suffix=".xlsx")
-    wb.save(tmp)
-    tmp.seek(0)
-    return FileResponse(tmp, as_attachment=True, filename=_filename("xlsx"),
-                        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    # empty cells are not written (half the cells of a row); formula-like text stored inert
+    return exports.xlsx_response(export_rows(user, filters, human=human), _filename("xlsx"), sheet_title="elevators")
 
 
 def _page_export(request, kind: str):

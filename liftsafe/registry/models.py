@@ -335,7 +335,17 @@ class LifecycleEvent(models.Model):
 
 
 class ImportRun(models.Model):
-    """One run of the registry importer, with its counts and its rejected-rows report (kept)."""
+    """One run of the registry importer, with its counts and its rejected-rows report (kept).
+
+    A running import records the process running it (``host``, ``pid``, ``process_start``: the
+    kernel's start time of that pid, so a reused pid is not mistaken for it) and beats
+    ``heartbeat_at`` every ``rules.import_heartbeat_s``. A run whose process is gone (same host) or
+    whose heartbeat is older than ``rules.import_stale_after_s`` (other hosts) is marked failed with
+    ``error = "interrupted"`` by the periodic job ``registry.interrupted_imports``
+    (:func:`liftsafe.registry.tasks.mark_interrupted_imports`).
+    """
+
+    INTERRUPTED = "interrupted"
 
     class Status(models.TextChoices):
         RUNNING = "running", _("Running")
@@ -358,6 +368,10 @@ class ImportRun(models.Model):
     error = models.TextField(blank=True)
     report_csv = models.TextField(_("rejected rows (CSV)"), blank=True)
     summary = models.JSONField(default=dict, blank=True)
+    host = models.CharField(_("host"), max_length=255, blank=True)
+    pid = models.PositiveIntegerField(_("process id"), null=True, blank=True)
+    process_start = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("import run")
@@ -366,3 +380,14 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.mapping} {self.file_name} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def interrupted(self) -> bool:
+        return self.status == self.Status.FAILED and self.error == self.INTERRUPTED
+
+    @property
+    def status_text(self) -> str:
+        """The status in the UI language; an interrupted run says so."""
+        if self.interrupted:
+            return str(_("Failed: interrupted (the import process ended without finishing)"))
+        return str(self.get_status_display())

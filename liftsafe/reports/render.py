@@ -35,6 +35,7 @@ from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from liftsafe.core import exports
 from liftsafe.core.formatting import DASH, fmt_number  # noqa: F401 - re-exported: reports.render.fmt_number
 
 from .charts import chart_png, chart_svg, unit_label
@@ -436,27 +437,15 @@ def _sheet_name(title: str, used: set[str]) -> str:
     return name
 
 
-_FORMULA_START = ("=", "+", "-", "@")
-
-
 def _xlsx_clean(value):
-    """A cell value safe for openpyxl: strings lose the control characters openpyxl refuses
-    (``ILLEGAL_CHARACTERS_RE``, which would raise and turn a download into a 500)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
+    """A cell value safe for openpyxl (:func:`liftsafe.core.exports.xlsx_clean`)."""
+    return exports.xlsx_clean(value)
 
 
 def _xlsx_append(sheet, values) -> None:
-    """Append one row of :func:`_xlsx_clean`-ed values; a string starting with ``= + - @`` (formula injection,
-    e.g. an address ``=HYPERLINK(...)``) is stored as text, never as a formula."""
-    sheet.append([_xlsx_clean(v) for v in values])
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str) and cell.value.startswith(_FORMULA_START):
-            cell.data_type = "s"
-            cell.quotePrefix = True  # shown as typed text in Excel/LibreOffice, also after an edit
+    """Append one row through the shared export helper: a formula-like string (``= + - @``, tab, CR, also
+    after leading spaces; e.g. an address ``=HYPERLINK(...)``) is stored as text, never as a formula."""
+    exports.xlsx_append(sheet, values)
 
 
 def render_xlsx(data: dict, *, status: str | None = None) -> bytes:

@@ -91,11 +91,12 @@ def test_session_writes_need_csrf_token_writes_do_not(world):
     r = c.post("/api/core/tokens", {"name": "x"}, content_type="application/json",
                HTTP_X_CSRFTOKEN=c.cookies["csrftoken"].value)
     assert r.status_code == 201
-    token = r.json()["token"]
-    # a bearer-token client has no session cookie: no CSRF needed
-    r = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {token}").post(
-        "/api/core/tokens", {"name": "y"}, content_type="application/json")
-    assert r.status_code == 201
+    # a bearer-token client has no session cookie: no CSRF needed (on an endpoint a token may use)
+    _rec, token = ApiToken.issue(world.users["regulator"], "sync")
+    e = world.elevators["a1"]
+    r = Client(enforce_csrf_checks=True, HTTP_AUTHORIZATION=f"Bearer {token}").patch(
+        f"/api/registry/elevators/{e.pk}", {"address": "1 Test Road", "reason": "t"}, content_type="application/json")
+    assert r.status_code == 200, r.content
 
 
 @pytest.mark.parametrize("who,expected", [

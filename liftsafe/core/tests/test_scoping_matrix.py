@@ -176,6 +176,9 @@ PAGES: dict[str, Entry] = {
     "login": Entry(None, public(200)),
     "logout": Entry(None, public(302), method="POST"),
     "healthz": Entry(None, public(200)),
+    "account_tokens": Entry(tokens_setup, listing(302), markers=lambda ctx, side: [f"TOK-{side}"],
+                            sees_other=frozenset(), personal=True),
+    "account_token_revoke": Entry(token_kw, {**{r: (302, 404) for r in LOGGED_IN}, "anonymous": (302, 302)}, method="POST"),
     "registry:elevator_list": Entry(None, listing(302), markers=codes),
     "registry:elevator_detail": Entry(elevator_kw("pk"), read(302), markers=one_code),
     "registry:elevator_export_csv": Entry(None, listing(302), markers=codes),
@@ -759,7 +762,7 @@ def make_schedule(ctx: Ctx, side: str | None = None):
     from liftsafe.exchange import services as ex
 
     if not _SCHED_DIR:
-        _SCHED_DIR.append(tempfile.mkdtemp(prefix="liftsafe-matrix-drop-"))
+        _SCHED_DIR.append(tempfile.mkdtemp(prefix="liftsafe-matrix-drop-", dir=ex.drop_root()))  # inside LIFTSAFE_IMPORT_DIR
     return ex.schedule_create(ctx.world.users["admin"], name=f"SCHED-{_side(ctx, side) or 'x'}", mapping="cn-template",
                               drop_dir=_SCHED_DIR[0])
 

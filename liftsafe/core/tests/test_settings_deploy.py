@@ -28,10 +28,13 @@ def run_manage(args, env, timeout=300):
 def test_check_deploy_passes_in_production_profile(tmp_path):
     env = clean_env(tmp_path, LIFTSAFE_PROFILE="production",
                     LIFTSAFE_SECRET_KEY="x7#Kq9!vR2p$Lm4@Zt8^Wn6&Yb3*Hc5(Jd1)Fg0_Se+Ua-Qi=Xo~Pl|Ek",
-                    LIFTSAFE_ALLOWED_HOSTS="example.org")
+                    LIFTSAFE_ALLOWED_HOSTS="example.org", LIFTSAFE_IMPORT_DIR=str(tmp_path / "imports"))
     out = run_manage(["check", "--deploy", "--fail-level", "WARNING"], env)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "System check identified no issues (0 silenced)." in out.stdout
+    del env["LIFTSAFE_IMPORT_DIR"]  # unset: the deploy check warns (issue 18 item 14)
+    out = run_manage(["check", "--deploy", "--fail-level", "WARNING"], env)
+    assert out.returncode != 0 and "liftsafe.W001" in out.stdout + out.stderr and "LIFTSAFE_IMPORT_DIR" in out.stdout + out.stderr
 
 
 def test_production_profile_refuses_to_start_without_a_secret_key(tmp_path):

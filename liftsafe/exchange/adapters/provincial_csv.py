@@ -63,6 +63,8 @@ class ProvincialCsvAdapter(Adapter):
         return str(payload["order_number"])
 
     def encode(self, record_type: str, payloads: list[dict]) -> bytes:
+        # A machine payload whose bytes the provincial platform specifies (not a download for people):
+        # deliberately NOT passed through liftsafe.core.exports' formula neutralisation, which would alter values.
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\r\n")
         w.writerow(HEADER)

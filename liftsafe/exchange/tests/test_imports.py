@@ -14,6 +14,13 @@ from liftsafe.exchange.models import ImportFile, ImportSchedule
 from liftsafe.registry.models import Elevator
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def import_dir(tmp_path, settings):
+    """Schedules may only watch directories inside LIFTSAFE_IMPORT_DIR: here the test's own tmp directory."""
+    settings.LIFTSAFE_IMPORT_DIR = str(tmp_path)
+    return tmp_path
 SAMPLE = Path(__file__).resolve().parents[2] / "registry" / "tests" / "fixtures" / "cn_template_sample.csv"
 
 
@@ -87,7 +94,7 @@ def test_drop_root_and_files_still_being_written(world, tmp_path, settings):
     root, outside = tmp_path / "root", tmp_path / "elsewhere"
     (root / "drop").mkdir(parents=True)
     outside.mkdir()
-    settings.LIFTSAFE_IMPORT_DROP_ROOT = str(root)
+    settings.LIFTSAFE_IMPORT_DIR = str(root)
     with pytest.raises(ValidationError) as e:
         services.schedule_create(world.users["admin"], name="out", mapping="cn-template", drop_dir=str(outside))
     assert "drop_dir" in e.value.message_dict
@@ -101,3 +108,37 @@ def test_drop_root_and_files_still_being_written(world, tmp_path, settings):
     old = time.time() - 120
     os.utime(f, (old, old))
     assert [x.status for x in services.run_schedule(s)] == ["imported"]
+
+
+@pytest.mark.parametrize("bad", ["/etc", "/etc/passwd", "../", "../..", "drop/../../..", "/", "link-out", "link-out/sub",
+                                 "drop\x00", "x" * 2000])
+def test_drop_dir_outside_the_import_dir_is_refused(world, tmp_path, settings, bad):
+    """Regression (issue 18 item 14): a data officer pointed a schedule at /etc and listed *.conf."""
+    root = tmp_path / "imports"
+    (root / "drop").mkdir(parents=True)
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "sub").mkdir()
+    (root / "link-out").symlink_to(tmp_path / "secret")
+    settings.LIFTSAFE_IMPORT_DIR = str(root)
+    with pytest.raises(ValidationError) as e:
+        services.schedule_create(world.users["admin"], name="x", mapping="cn-template", drop_dir=bad, file_glob="*.conf")
+    assert "drop_dir" in e.value.message_dict
+    c = Client()
+    c.force_login(world.users["admin"])
+    r = c.post("/exchange/imports/new/", {"name": "y", "mapping": "cn-template", "drop_dir": bad, "file_glob": "*.conf",
+                                          "enabled": "on"})
+    assert r.status_code == 200 and not ImportSchedule.objects.exists()
+
+
+def test_relative_drop_dir_resolves_inside_and_a_swapped_symlink_is_not_run(world, tmp_path, settings):
+    root = tmp_path / "imports"
+    (root / "drop").mkdir(parents=True)
+    settings.LIFTSAFE_IMPORT_DIR = str(root)
+    s = services.schedule_create(world.users["admin"], name="rel", mapping="cn-template", drop_dir="drop")
+    assert s.drop_dir == str((root / "drop").resolve())
+    # the directory is replaced by a symlink leading out after the schedule was made: not read
+    (tmp_path / "outside").mkdir()
+    shutil.copy(SAMPLE, tmp_path / "outside" / "x.csv")
+    (root / "drop").rmdir()
+    (root / "drop").symlink_to(tmp_path / "outside")
+    assert services.run_schedule(s) == [] and not ImportFile.objects.exists()

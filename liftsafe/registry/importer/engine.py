@@ -39,7 +39,8 @@ rolled back, so its counts are exact and nothing is committed.
 """
 from __future__ import annotations
 
-import csv
+import contextlib
+
 import datetime as dt
 import hashlib
 import io
@@ -58,11 +59,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from liftsafe.core.exports import SafeCsvWriter
 from liftsafe.core.models import Area
 from liftsafe.rules import rule
 
 from .. import holds
 from ..codes import CROWDED_PLACE_TYPES
+from .liveness import Heartbeat, process_identity
 from ..models import Building, Elevator, ImportRun, LifecycleEvent, MaintenanceContract, Organisation, normalize_address
 from .errors import ImportFileError
 from .fastinsert import FastInserter
@@ -144,7 +147,8 @@ class _Importer:
         self.dropped = Counter()
         self.notes = Counter()
         self.report = io.StringIO()
-        self.writer = csv.writer(self.report, lineterminator="\n")
+        # a report people open in a spreadsheet: raw input values go through the shared export helper
+        self.writer = SafeCsvWriter(self.report, lineterminator="\n")
         self.writer.writerow(_report_labels())
         self.labels: dict[str, str] = {}
         identity: dict[str, Any] = {}
@@ -835,10 +839,13 @@ def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress
     t0 = time.monotonic()
     m = load_mapping(mapping)
     src = open_source(path, m, encoding=encoding)
+    host, pid, pstart = process_identity()  # a killed import is found and marked "interrupted" (registry.tasks)
     run = ImportRun(mapping=m.name[:64], file_name=Path(path).name[:255], file_sha256=src.sha256, dry_run=dry_run,
-                    user=user if (user is not None and getattr(user, "pk", None)) else None)
+                    user=user if (user is not None and getattr(user, "pk", None)) else None,
+                    host=host, pid=pid, process_start=pstart, heartbeat_at=timezone.now())
     if not dry_run:
         run.save()
+    beat = Heartbeat(run.pk, float(rule("import_heartbeat_s"))) if run.pk else contextlib.nullcontext()
     imp = _Importer(m, run, user if getattr(user, "pk", None) else None, dry_run)
     if run.pk:
         imp.reason = f"import {m.name} #{run.pk}"
@@ -852,7 +859,7 @@ def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress
             for rownum, raw in src.rows():
                 last_of[raw[m.key]] = rownum
         bar = tqdm(total=src.total_rows, unit="row", disable=not progress, desc=f"import {m.name}")
-        with transaction.atomic():
+        with beat, transaction.atomic():
             imp.ensure_declared_areas()
             batch: list[_Row] = []
             for rownum, raw in src.rows():
