@@ -433,3 +433,125 @@ def test_report_in_the_ui_language_with_labels_and_stable_codes(tmp_path):
     assert next(csv.reader(again.report_csv.splitlines()))[:4] == ["row", "device id", "column", "field"]
     en = {r["source_id"]: r for r in report_rows(again.report_csv) if r["action"] == "rejected"}
     assert en["331010123201800002"]["message"] == "rescue code must be 5-6 digits, got '12'"
+
+
+# --- 7. units in words -----------------------------------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+
+from liftsafe.registry.importer.mapping import FieldSpec, ValueProblem, t_length_ft_in, t_quantity  # noqa: E402
+
+
+def q(value: str, unit: str, default_unit: str | None = None) -> Decimal:
+    return t_quantity(value, FieldSpec(name="x", column="x", transform="quantity", unit=unit, default_unit=default_unit))
+
+
+@pytest.mark.parametrize("value,unit,default,expected", [
+    ("22 feet 3 inches", "m", None, "6.7818"),
+    ("22 ft 3 in", "m", None, "6.7818"),
+    ("22'3\"", "m", None, "6.7818"),
+    ("22' 3", "m", None, "6.7818"),
+    ("22 FEET", "m", None, "6.7056"),
+    ("40 inches", "m", None, "1.016"),
+    ("6.8 m", "m", None, "6.8"),
+    ("6800mm", "m", None, "6.8"),
+    ("60", "m", "ft", "18.288"),
+    ("3500LBS", "kg", None, "1587.573295"),
+    ("1000 kg", "kg", None, "1000"),
+    ("2000", "kg", "lb", "907.18474"),
+    ("350FPM", "m/s", None, "1.778"),
+    ("350 ft/min", "m/s", None, "1.778"),
+    ("1.75m/s", "m/s", None, "1.75"),
+    ("90 m/min", "m/s", None, "1.5"),
+])
+def test_quantities_with_units(value, unit, default, expected):
+    assert q(value, unit, default).quantize(Decimal("0.000001")) == Decimal(expected).quantize(Decimal("0.000001"))
+
+
+@pytest.mark.parametrize("value,unit,default,code", [
+    ("3,500 LBS", "kg", None, "ambiguous_number"),   # thousands or decimal separator?
+    ("2,25", "m/s", "fpm", "ambiguous_number"),
+    ("22 3", "m", "ft", "ambiguous_unit"),            # two bare numbers
+    ("6 m 20 cm", "m", None, "ambiguous_unit"),       # only feet + inches combine
+    ("22 ft 13 in", "m", None, "not_length"),
+    ("95UP", "m/s", "fpm", "unknown_unit"),
+    ("350FPM", "m", None, "wrong_unit"),              # a speed typed into the travel column
+    ("3500", "kg", None, "missing_unit"),             # no default unit declared: not guessed
+    ("feet", "m", None, "not_quantity"),
+])
+def test_ambiguous_quantities_are_refused_with_a_reason(value, unit, default, code):
+    with pytest.raises(ValueProblem) as exc:
+        q(value, unit, default)
+    assert exc.value.code == code
+
+
+def test_length_ft_in_accepts_unit_words():
+    spec = None
+    assert t_length_ft_in("22 feet 3 inches", spec) == Decimal("22.25")
+    assert t_length_ft_in("22 FT 3 IN", spec) == Decimal("22.25") and t_length_ft_in("1 foot", spec) == 1
+    assert t_length_ft_in("30 inches", spec) == Decimal("2.5")
+    with pytest.raises(ValueProblem):
+        t_length_ft_in('22"', spec)  # inches or a typo for feet? not guessed (NYC)
+
+
+STATE_MAPPING = '''
+[source]
+name = "md-test"
+key = "Device ID"
+null_tokens = [""]
+[[areas]]
+code = "US-MD-TEST"
+name = "测试数据州"
+name_en = "Test State"
+level = "province"
+[area]
+column = "County"
+map = { "Test County" = "US-MD-TEST" }
+[fields.category]
+value = "3110"
+[fields.address]
+column = "Address"
+[fields.travel_height_m]
+column = "Travel"
+transform = "quantity"
+unit = "m"
+default_unit = "ft"
+on_error = "drop"
+[fields.rated_load_kg]
+column = "Capacity"
+transform = "quantity"
+unit = "kg"
+default_unit = "lb"
+on_error = "drop"
+[fields.rated_speed_mps]
+column = "Speed"
+transform = "quantity"
+unit = "m/s"
+default_unit = "fpm"
+on_error = "drop"
+'''
+
+
+@pytest.mark.django_db
+def test_state_registry_with_units_in_words(tmp_path):
+    """Another US state's registry writes lengths in words and values with unit suffixes."""
+    mapping = tmp_path / "md-test.toml"
+    mapping.write_text(STATE_MAPPING, encoding="utf-8")
+    f = tmp_path / "state.csv"
+    rows = [("D1", "22 feet 3 inches", "3500LBS", "350FPM"), ("D2", "48 ft", "2500 lbs", "200 fpm"),
+            ("D3", "60", "3000", "100"), ("D4", "12 feet 14 inches", "3,500", "95UP"), ("D5", "1.75 m/s", "1000 kg", "1.75m/s")]
+    with open(f, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Device ID", "County", "Address", "Travel", "Capacity", "Speed"])
+        for r in rows:
+            w.writerow([r[0], "Test County", "1 TEST ST", *r[1:]])
+    run = run_import(f, str(mapping))
+    assert (run.rows_created, run.rows_rejected) == (5, 0)
+    e = {x.source_id: x for x in Elevator.objects.filter(source="md-test")}
+    assert (str(e["D1"].travel_height_m), str(e["D1"].rated_load_kg), str(e["D1"].rated_speed_mps)) == ("6.78", "1587.6", "1.778")
+    assert (str(e["D2"].travel_height_m), str(e["D2"].rated_load_kg), str(e["D2"].rated_speed_mps)) == ("14.63", "1134.0", "1.016")
+    assert (str(e["D3"].travel_height_m), str(e["D3"].rated_load_kg), str(e["D3"].rated_speed_mps)) == ("18.29", "1360.8", "0.508")
+    assert (e["D4"].travel_height_m, e["D4"].rated_load_kg, e["D4"].rated_speed_mps) == (None, None, None)
+    assert e["D5"].travel_height_m is None and str(e["D5"].rated_load_kg) == "1000.0" and str(e["D5"].rated_speed_mps) == "1.750"
+    assert run.summary["dropped_reasons"] == {"Travel: not_length": 1, "Travel: wrong_unit": 1, "Capacity: ambiguous_number": 1,
+                                              "Speed: unknown_unit": 1}
