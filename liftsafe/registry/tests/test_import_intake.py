@@ -555,3 +555,26 @@ def test_state_registry_with_units_in_words(tmp_path):
     assert e["D5"].travel_height_m is None and str(e["D5"].rated_load_kg) == "1000.0" and str(e["D5"].rated_speed_mps) == "1.750"
     assert run.summary["dropped_reasons"] == {"Travel: not_length": 1, "Travel: wrong_unit": 1, "Capacity: ambiguous_number": 1,
                                               "Speed: unknown_unit": 1}
+
+
+@pytest.mark.django_db
+def test_organisation_keys_and_names_longer_than_their_columns(tmp_path):
+    """A credit code longer than 18 characters crashed PostgreSQL (value too long); a 250-character
+    name was cut silently. Both are now dropped with a reason; the row and the rest are kept."""
+    header, rows = sample_rows()
+    rows[0]["使用单位统一社会信用代码"] = "91320102TEST00001A-0001"
+    rows[1]["使用单位名称"] = "测试数据" * 60
+    f = tmp_path / "登记.csv"
+    with open(f, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, header)
+        w.writeheader()
+        w.writerows(rows[:3])
+    run = run_import(f, "cn-template")
+    assert (run.rows_created, run.rows_rejected) == (3, 0)
+    assert by_action(run, "dropped") == {"311010123201500001": ("use_unit", "too_long"), "331010123201800002": ("use_unit", "too_long")}
+    e1 = Elevator.objects.get(source_id="311010123201500001")
+    assert e1.use_unit.name == "测试数据-使用单位甲" and e1.use_unit.credit_code == ""
+    e2 = Elevator.objects.get(source_id="331010123201800002")
+    assert e2.use_unit.credit_code == "91320115TEST00002B"  # found by its code; the over-long name is not stored
+    again = run_import(f, "cn-template")
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 3)
