@@ -84,7 +84,7 @@ def _report_labels() -> list[str]:
 
 def _action_label(action: str) -> str:
     return {"rejected": _("row rejected"), "dropped": _("value dropped, row kept"), "corrected": _("value corrected"),
-            "note": _("note")}[action]
+            "note": _("for information")}[action]
 
 
 def report_rows(report_csv: str) -> list[dict[str, str]]:
@@ -147,9 +147,10 @@ class _Importer:
         self.writer.writerow(_report_labels())
         self.labels: dict[str, str] = {}
         identity: dict[str, Any] = {}
-        for spec in m.fields.values():  # one check per column (设备代码 may feed source_id and equipment_code)
-            if spec.identity and spec.column:
-                identity.setdefault(spec.column, spec)
+        for spec in m.fields.values():  # one check per column (设备代码 may feed source_id and equipment_code:
+            if spec.identity and spec.column:  # named by the code's own label, not "source device number")
+                if spec.column not in identity or identity[spec.column].name == "source_id":
+                    identity[spec.column] = spec
         self.identity = list(identity.items())
         self.identity_refs = [ref for ref in m.refs.values() if ref.key_column]
         self.building_key_len = Building._meta.get_field("source_key").max_length

@@ -78,7 +78,7 @@ def test_numeric_identity_cells_are_read_exactly_or_the_row_is_rejected(tmp_path
     assert rejected == {
         "311010123201500001": ("registration_code", "inexact_number"),
         "331010123201800002": ("registration_code", "inexact_number"),
-        "3.110101232019e+17": ("source_id", "inexact_number"),  # the number as stored, not invented digits
+        "3.110101232019e+17": ("equipment_code", "inexact_number"),  # the number as stored, not invented digits
     }
     lines = {r["source_id"]: r for r in report_rows(run.report_csv)}
     msg = lines["311010123201500001"]["message"]
@@ -261,6 +261,7 @@ def test_government_form_with_instructions_sheet_title_rows_and_two_row_header(t
     assert s["unrecognised_columns"] == ["备注"]
     assert s["missing_optional_columns"] == ["是否公众聚集场所", "经度", "纬度"]
     notes = {(r["column"], r["reason"]) for r in report_rows(run.report_csv) if r["action"] == "note"}
+    assert {r["action_label"] for r in report_rows(run.report_csv) if r["action"] == "note"} == {"提示"}
     assert notes == {("备注", "unrecognised_column"), ("是否公众聚集场所", "missing_optional_column"),
                      ("经度", "missing_optional_column"), ("纬度", "missing_optional_column")}
 
