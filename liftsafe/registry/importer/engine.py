@@ -168,6 +168,7 @@ class _Importer:
         self._inserters: dict = {}
         self.fast = self._fast_checks()
         self.xlsx = False
+        self.inexact: set[str] | None = None  # this row's XLSX columns holding a number that lost digits
 
     def inserter(self, model) -> FastInserter:
         ins = self._inserters.get(model)
@@ -269,9 +270,13 @@ class _Importer:
                              "the organisation is found by its name only") % {"column": ref.key_column, "value": v})
                 raw[ref.key_column] = ""
         if self.xlsx:
+            inexact = None
             for c, v in raw.items():
                 if type(v) is NumCell:
+                    if not v.exact:
+                        inexact = (inexact or set()) | {c}
                     raw[c] = str(v)
+            self.inexact = inexact
         return ok
 
     # --- setup -------------------------------------------------------------------------
@@ -367,8 +372,14 @@ class _Importer:
         key = raw[m.key]
         reject = False
         values: dict[str, Any] = {}
+        inexact = self.inexact
         for fname, spec in m.fields.items():
             try:
+                if inexact and spec.column in inexact and spec.transform in ("text", "upper"):
+                    # a text field (出厂编号, 型号 …) typed as a long number: never store "1.2345678901234568e+16"
+                    raise ValueProblem("inexact_number", _("%(field)s is stored in the spreadsheet as the number %(value)s, "
+                                                           "which has lost its last digits; format the column as text, type "
+                                                           "the code again and re-import") % {"field": self.label(fname), "value": raw[spec.column]})
                 v = spec.convert(raw)
             except ValueProblem as p:
                 action = "rejected" if spec.on_error == "reject" else "dropped"

@@ -64,7 +64,9 @@ def _numeric_code_rows():
     ok1 = dict(good[0], 注册代码="", 设备代码="311010123202000011", 救援识别码=12345, 层数=18.0, 站数=18,
                **{"额定载重量(kg)": 1000, "额定速度(m/s)": 1.75})  # rescue code "012345" typed as a number
     ok2 = dict(good[1], 设备代码="331010123202000012", 救援识别码=900012.0)  # an integer-valued float cell
-    return header, [r1, r2, r3, ok1, ok2]
+    # a factory number typed as a long number: never stored as "1.2345678901234568e+16" (cn-template rejects the row)
+    r6 = dict(good[2], 设备代码="311010123202000013", 救援识别码="900013", 出厂编号=12345678901234567)
+    return header, [r1, r2, r3, ok1, ok2, r6]
 
 
 @pytest.mark.django_db
@@ -73,12 +75,13 @@ def test_numeric_identity_cells_are_read_exactly_or_the_row_is_rejected(tmp_path
     f = write_xlsx(tmp_path / "台账.xlsx", header, rows)
     with translation.override("zh-hans"):
         run = run_import(f, "cn-template")
-    assert (run.rows_total, run.rows_created, run.rows_rejected) == (5, 2, 3)
+    assert (run.rows_total, run.rows_created, run.rows_rejected) == (6, 2, 4)
     rejected = by_action(run, "rejected")
     assert rejected == {
         "311010123201500001": ("registration_code", "inexact_number"),
         "331010123201800002": ("registration_code", "inexact_number"),
         "3.110101232019e+17": ("equipment_code", "inexact_number"),  # the number as stored, not invented digits
+        "311010123202000013": ("factory_number", "inexact_number"),
     }
     lines = {r["source_id"]: r for r in report_rows(run.report_csv)}
     msg = lines["311010123201500001"]["message"]
@@ -105,7 +108,7 @@ def test_fixed_width_rescue_code_gets_its_leading_zeros_back_and_says_so(tmp_pat
     mapping.write_text(text, encoding="utf-8")
     header, rows = _numeric_code_rows()
     short_text = dict(rows[4], 设备代码="331010123202000013", 救援识别码="12346")  # typed as text, 5 digits: not 6
-    f = write_xlsx(tmp_path / "台账.xlsx", header, rows[3:] + [short_text])
+    f = write_xlsx(tmp_path / "台账.xlsx", header, rows[3:5] + [short_text])
     out = tmp_path / "report.csv"
     with translation.override("zh-hans"):
         call_command("import", str(f), mapping=str(mapping), report=str(out), no_progress=True)
