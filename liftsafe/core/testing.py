@@ -90,20 +90,26 @@ def make_world() -> World:
     return w
 
 
+_SCREENSHOT_RUN_DIR = None
+
+
 def screenshot_dir():
     """Where end-to-end tests save their screenshots (a :class:`pathlib.Path`, created).
 
     ``docs/img`` when ``LIFTSAFE_DOCS_SCREENSHOTS=1`` (refreshing the documentation's
-    pictures is a deliberate act), else a folder under the system's temporary directory,
-    so that running the tests never rewrites tracked files.
+    pictures is a deliberate act), else a folder of this test run only
+    (``<tmp>/liftsafe-e2e-XXXXXXXX``, made once per process), so that running the tests never
+    rewrites tracked files and concurrent runs never overwrite each other's pictures.
     """
     import os
     import tempfile
     from pathlib import Path
 
+    global _SCREENSHOT_RUN_DIR
     if os.environ.get("LIFTSAFE_DOCS_SCREENSHOTS") == "1":
         path = Path(__file__).resolve().parents[2] / "docs" / "img"
-    else:
-        path = Path(tempfile.gettempdir()) / "liftsafe-e2e"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    if _SCREENSHOT_RUN_DIR is None or not _SCREENSHOT_RUN_DIR.is_dir():
+        _SCREENSHOT_RUN_DIR = Path(tempfile.mkdtemp(prefix="liftsafe-e2e-"))
+    return _SCREENSHOT_RUN_DIR

@@ -1,8 +1,9 @@
 """Elevator identification for the call-taker: codes first, typo-tolerant ranked addresses, scoped.
 
-Addresses are real rows of the NYC DOB registry (shared/data/real/nyc-dob-elevator-devices).
+Addresses are real rows of the NYC DOB registry (the repository's copy, liftsafe/registry/data/).
 """
 import csv
+import gzip
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -12,13 +13,11 @@ import pytest
 from liftsafe.emergency.lookup import address_score, canonical_tokens, identify
 from liftsafe.registry.models import Elevator, normalize_address
 
-NYC = Path("/work/shared/data/real/nyc-dob-elevator-devices/nyc_dob_elevator_devices_2015.csv")
-if not NYC.exists():  # repo-relative fallback (CI checkout next to shared/)
-    NYC = Path(__file__).resolve().parents[4] / "shared/data/real/nyc-dob-elevator-devices/nyc_dob_elevator_devices_2015.csv"
+NYC = Path(__file__).resolve().parents[2] / "registry" / "data" / "nyc_dob_elevator_devices_2015.csv.gz"
 
 
 def nyc_rows(limit=None, pred=None):
-    with NYC.open(newline="", encoding="utf-8") as fh:
+    with gzip.open(NYC, "rt", newline="", encoding="utf-8") as fh:
         for i, row in enumerate(csv.DictReader(fh)):
             if limit is not None and i >= limit:
                 return

@@ -88,7 +88,7 @@ def _report_labels() -> list[str]:
 
 def _action_label(action: str) -> str:
     return {"rejected": _("row rejected"), "dropped": _("value dropped, row kept"), "corrected": _("value corrected"),
-            "note": _("note")}[action]
+            "note": _("for information")}[action]
 
 
 def report_rows(report_csv: str) -> list[dict[str, str]]:
@@ -152,9 +152,10 @@ class _Importer:
         self.writer.writerow(_report_labels())
         self.labels: dict[str, str] = {}
         identity: dict[str, Any] = {}
-        for spec in m.fields.values():  # one check per column (设备代码 may feed source_id and equipment_code)
-            if spec.identity and spec.column:
-                identity.setdefault(spec.column, spec)
+        for spec in m.fields.values():  # one check per column (设备代码 may feed source_id and equipment_code:
+            if spec.identity and spec.column:  # named by the code's own label, not "source device number")
+                if spec.column not in identity or identity[spec.column].name == "source_id":
+                    identity[spec.column] = spec
         self.identity = list(identity.items())
         self.identity_refs = [ref for ref in m.refs.values() if ref.key_column]
         self.building_key_len = Building._meta.get_field("source_key").max_length
@@ -172,6 +173,7 @@ class _Importer:
         self._inserters: dict = {}
         self.fast = self._fast_checks()
         self.xlsx = False
+        self.inexact: set[str] | None = None  # this row's XLSX columns holding a number that lost digits
 
     def inserter(self, model) -> FastInserter:
         ins = self._inserters.get(model)
@@ -273,9 +275,13 @@ class _Importer:
                              "the organisation is found by its name only") % {"column": ref.key_column, "value": v})
                 raw[ref.key_column] = ""
         if self.xlsx:
+            inexact = None
             for c, v in raw.items():
                 if type(v) is NumCell:
+                    if not v.exact:
+                        inexact = (inexact or set()) | {c}
                     raw[c] = str(v)
+            self.inexact = inexact
         return ok
 
     # --- setup -------------------------------------------------------------------------
@@ -371,8 +377,14 @@ class _Importer:
         key = raw[m.key]
         reject = False
         values: dict[str, Any] = {}
+        inexact = self.inexact
         for fname, spec in m.fields.items():
             try:
+                if inexact and spec.column in inexact and spec.transform in ("text", "upper"):
+                    # a text field (出厂编号, 型号 …) typed as a long number: never store "1.2345678901234568e+16"
+                    raise ValueProblem("inexact_number", _("%(field)s is stored in the spreadsheet as the number %(value)s, "
+                                                           "which has lost its last digits; format the column as text, type "
+                                                           "the code again and re-import") % {"field": self.label(fname), "value": raw[spec.column]})
                 v = spec.convert(raw)
             except ValueProblem as p:
                 action = "rejected" if spec.on_error == "reject" else "dropped"

@@ -162,7 +162,7 @@ UNITS: dict[str, tuple[str, Decimal]] = {
     **{u: ("speed", _FT / 60) for u in ("fpm", "ft/min", "feet/min", "feetperminute", "ftperminute", "feet/minute")},
 }
 _DIMENSION_OF_UNIT = {"m": "length", "kg": "mass", "m/s": "speed"}
-_QTY_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\d]+")
+_QTY_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\d\s]+(?:\s+[^\d\s]+)*")  # numbers, and unit words ("feet per minute")
 
 
 def _dimension_name(dimension: str) -> str:
@@ -172,25 +172,25 @@ def _dimension_name(dimension: str) -> str:
 def _parse_quantity(value: str, default_unit: str | None, dimension: str) -> Decimal:
     """``"22 feet 3 inches"`` → Decimal in the dimension's base unit (m, kg, m/s), or raise ValueProblem.
 
-    The value is read as number-unit pairs (white space ignored). Two pairs are accepted only
+    The value is read as number-unit pairs (white space around units ignored). Two pairs are accepted only
     as feet followed by inches (``22 ft 3 in``, ``22'3"``, ``22'3``, inches under 12); a lone
     number takes ``default_unit``. Refused as ambiguous: a comma (``2,25`` / ``3,500``: decimal
     or thousands separator?), a bare number when no default unit is declared, an unknown word
     (``95UP``), a unit of another quantity (``350FPM`` as a length), any other combination.
     """
-    squeezed = "".join(value.split()).lower()
-    if "," in squeezed or "，" in squeezed:
+    text = value.strip().lower()
+    if "," in text or "，" in text:
         raise ValueProblem("ambiguous_number", _("%(value)s: a comma may be a decimal or a thousands separator; write the number without it") % {"value": _q(value)})
-    tokens = _QTY_TOKEN.findall(squeezed)
+    tokens = ["".join(t.split()) for t in _QTY_TOKEN.findall(text)]
     pairs: list[tuple[str, str]] = []
     i = 0
     while i < len(tokens):
         num = tokens[i]
         if not num[0].isdigit():
             raise ValueProblem("not_quantity", _("%(value)s is not a number with a unit") % {"value": _q(value)})
-        unit = tokens[i + 1] if i + 1 < len(tokens) else ""
+        unit = tokens[i + 1] if i + 1 < len(tokens) and not tokens[i + 1][0].isdigit() else ""
         pairs.append((num, unit))
-        i += 2
+        i += 2 if unit else 1
     if not pairs:
         raise ValueProblem("not_quantity", _("%(value)s is not a number with a unit") % {"value": _q(value)})
     if len(pairs) == 2 and dimension == "length" and UNITS.get(pairs[0][1]) == ("length", _FT) and pairs[1][1] in ("", *[u for u, d in UNITS.items() if d == ("length", _IN)]):

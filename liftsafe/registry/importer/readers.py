@@ -2,12 +2,14 @@
 
 :func:`open_source` runs every check that can refuse a file BEFORE anything
 is written: size (rule ``import_max_file_bytes``), type (magic bytes), the
-declared encoding (the whole file is decoded in a pre-pass), the XLSX zip
-members (rules ``import_xlsx_max_uncompressed_bytes`` and
-``import_xlsx_max_ratio``, checked before openpyxl opens the file) and the
-required columns. It returns a :class:`Source` whose ``rows()`` yields
-``(row_number, {column: folded value})``; ``row_number`` is the file's own
-row number (header row = the row it sits on, counted from 1).
+text encoding (declared, or detected: byte-order mark, strict UTF-8, then
+GB18030; the whole file is decoded in a pre-pass), the XLSX zip members
+(rules ``import_xlsx_max_uncompressed_bytes`` and ``import_xlsx_max_ratio``,
+checked before openpyxl opens the file), the sheet and header row (searched,
+see :func:`open_source`) and the required columns. It returns a
+:class:`Source` whose ``rows()`` yields ``(row_number, {column: folded
+value})``; ``row_number`` is the file's own row number (counted from 1).
+XLSX numbers arrive as :class:`NumCell` so identity codes can be checked.
 """
 from __future__ import annotations
 

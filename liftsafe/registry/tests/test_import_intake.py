@@ -64,7 +64,9 @@ def _numeric_code_rows():
     ok1 = dict(good[0], 注册代码="", 设备代码="311010123202000011", 救援识别码=12345, 层数=18.0, 站数=18,
                **{"额定载重量(kg)": 1000, "额定速度(m/s)": 1.75})  # rescue code "012345" typed as a number
     ok2 = dict(good[1], 设备代码="331010123202000012", 救援识别码=900012.0)  # an integer-valued float cell
-    return header, [r1, r2, r3, ok1, ok2]
+    # a factory number typed as a long number: never stored as "1.2345678901234568e+16" (cn-template rejects the row)
+    r6 = dict(good[2], 设备代码="311010123202000013", 救援识别码="900013", 出厂编号=12345678901234567)
+    return header, [r1, r2, r3, ok1, ok2, r6]
 
 
 @pytest.mark.django_db
@@ -73,12 +75,13 @@ def test_numeric_identity_cells_are_read_exactly_or_the_row_is_rejected(tmp_path
     f = write_xlsx(tmp_path / "台账.xlsx", header, rows)
     with translation.override("zh-hans"):
         run = run_import(f, "cn-template")
-    assert (run.rows_total, run.rows_created, run.rows_rejected) == (5, 2, 3)
+    assert (run.rows_total, run.rows_created, run.rows_rejected) == (6, 2, 4)
     rejected = by_action(run, "rejected")
     assert rejected == {
         "311010123201500001": ("registration_code", "inexact_number"),
         "331010123201800002": ("registration_code", "inexact_number"),
-        "3.110101232019e+17": ("source_id", "inexact_number"),  # the number as stored, not invented digits
+        "3.110101232019e+17": ("equipment_code", "inexact_number"),  # the number as stored, not invented digits
+        "311010123202000013": ("factory_number", "inexact_number"),
     }
     lines = {r["source_id"]: r for r in report_rows(run.report_csv)}
     msg = lines["311010123201500001"]["message"]
@@ -105,7 +108,7 @@ def test_fixed_width_rescue_code_gets_its_leading_zeros_back_and_says_so(tmp_pat
     mapping.write_text(text, encoding="utf-8")
     header, rows = _numeric_code_rows()
     short_text = dict(rows[4], 设备代码="331010123202000013", 救援识别码="12346")  # typed as text, 5 digits: not 6
-    f = write_xlsx(tmp_path / "台账.xlsx", header, rows[3:] + [short_text])
+    f = write_xlsx(tmp_path / "台账.xlsx", header, rows[3:5] + [short_text])
     out = tmp_path / "report.csv"
     with translation.override("zh-hans"):
         call_command("import", str(f), mapping=str(mapping), report=str(out), no_progress=True)
@@ -261,6 +264,7 @@ def test_government_form_with_instructions_sheet_title_rows_and_two_row_header(t
     assert s["unrecognised_columns"] == ["备注"]
     assert s["missing_optional_columns"] == ["是否公众聚集场所", "经度", "纬度"]
     notes = {(r["column"], r["reason"]) for r in report_rows(run.report_csv) if r["action"] == "note"}
+    assert {r["action_label"] for r in report_rows(run.report_csv) if r["action"] == "note"} == {"提示"}
     assert notes == {("备注", "unrecognised_column"), ("是否公众聚集场所", "missing_optional_column"),
                      ("经度", "missing_optional_column"), ("纬度", "missing_optional_column")}
 
@@ -433,3 +437,148 @@ def test_report_in_the_ui_language_with_labels_and_stable_codes(tmp_path):
     assert next(csv.reader(again.report_csv.splitlines()))[:4] == ["row", "device id", "column", "field"]
     en = {r["source_id"]: r for r in report_rows(again.report_csv) if r["action"] == "rejected"}
     assert en["331010123201800002"]["message"] == "rescue code must be 5-6 digits, got '12'"
+
+
+# --- 7. units in words -----------------------------------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+
+from liftsafe.registry.importer.mapping import FieldSpec, ValueProblem, t_length_ft_in, t_quantity  # noqa: E402
+
+
+def q(value: str, unit: str, default_unit: str | None = None) -> Decimal:
+    return t_quantity(value, FieldSpec(name="x", column="x", transform="quantity", unit=unit, default_unit=default_unit))
+
+
+@pytest.mark.parametrize("value,unit,default,expected", [
+    ("22 feet 3 inches", "m", None, "6.7818"),
+    ("22 ft 3 in", "m", None, "6.7818"),
+    ("22'3\"", "m", None, "6.7818"),
+    ("22' 3", "m", None, "6.7818"),
+    ("22 FEET", "m", None, "6.7056"),
+    ("40 inches", "m", None, "1.016"),
+    ("6.8 m", "m", None, "6.8"),
+    ("6800mm", "m", None, "6.8"),
+    ("60", "m", "ft", "18.288"),
+    ("3500LBS", "kg", None, "1587.573295"),
+    ("1000 kg", "kg", None, "1000"),
+    ("2000", "kg", "lb", "907.18474"),
+    ("350FPM", "m/s", None, "1.778"),
+    ("350 ft/min", "m/s", None, "1.778"),
+    ("1.75m/s", "m/s", None, "1.75"),
+    ("90 m/min", "m/s", None, "1.5"),
+])
+def test_quantities_with_units(value, unit, default, expected):
+    assert q(value, unit, default).quantize(Decimal("0.000001")) == Decimal(expected).quantize(Decimal("0.000001"))
+
+
+@pytest.mark.parametrize("value,unit,default,code", [
+    ("3,500 LBS", "kg", None, "ambiguous_number"),   # thousands or decimal separator?
+    ("2,25", "m/s", "fpm", "ambiguous_number"),
+    ("22 3", "m", "ft", "ambiguous_unit"),            # two bare numbers
+    ("6 m 20 cm", "m", None, "ambiguous_unit"),       # only feet + inches combine
+    ("22 ft 13 in", "m", None, "not_length"),
+    ("95UP", "m/s", "fpm", "unknown_unit"),
+    ("350FPM", "m", None, "wrong_unit"),              # a speed typed into the travel column
+    ("3500", "kg", None, "missing_unit"),             # no default unit declared: not guessed
+    ("feet", "m", None, "not_quantity"),
+])
+def test_ambiguous_quantities_are_refused_with_a_reason(value, unit, default, code):
+    with pytest.raises(ValueProblem) as exc:
+        q(value, unit, default)
+    assert exc.value.code == code
+
+
+def test_length_ft_in_accepts_unit_words():
+    spec = None
+    assert t_length_ft_in("22 feet 3 inches", spec) == Decimal("22.25")
+    assert t_length_ft_in("22 FT 3 IN", spec) == Decimal("22.25") and t_length_ft_in("1 foot", spec) == 1
+    assert t_length_ft_in("30 inches", spec) == Decimal("2.5")
+    with pytest.raises(ValueProblem):
+        t_length_ft_in('22"', spec)  # inches or a typo for feet? not guessed (NYC)
+
+
+STATE_MAPPING = '''
+[source]
+name = "md-test"
+key = "Device ID"
+null_tokens = [""]
+[[areas]]
+code = "US-MD-TEST"
+name = "测试数据州"
+name_en = "Test State"
+level = "province"
+[area]
+column = "County"
+map = { "Test County" = "US-MD-TEST" }
+[fields.category]
+value = "3110"
+[fields.address]
+column = "Address"
+[fields.travel_height_m]
+column = "Travel"
+transform = "quantity"
+unit = "m"
+default_unit = "ft"
+on_error = "drop"
+[fields.rated_load_kg]
+column = "Capacity"
+transform = "quantity"
+unit = "kg"
+default_unit = "lb"
+on_error = "drop"
+[fields.rated_speed_mps]
+column = "Speed"
+transform = "quantity"
+unit = "m/s"
+default_unit = "fpm"
+on_error = "drop"
+'''
+
+
+@pytest.mark.django_db
+def test_state_registry_with_units_in_words(tmp_path):
+    """Another US state's registry writes lengths in words and values with unit suffixes."""
+    mapping = tmp_path / "md-test.toml"
+    mapping.write_text(STATE_MAPPING, encoding="utf-8")
+    f = tmp_path / "state.csv"
+    rows = [("D1", "22 feet 3 inches", "3500LBS", "350FPM"), ("D2", "48 ft", "2500 lbs", "200 fpm"),
+            ("D3", "60", "3000", "100"), ("D4", "12 feet 14 inches", "3,500", "95UP"), ("D5", "1.75 m/s", "1000 kg", "1.75m/s")]
+    with open(f, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Device ID", "County", "Address", "Travel", "Capacity", "Speed"])
+        for r in rows:
+            w.writerow([r[0], "Test County", "1 TEST ST", *r[1:]])
+    run = run_import(f, str(mapping))
+    assert (run.rows_created, run.rows_rejected) == (5, 0)
+    e = {x.source_id: x for x in Elevator.objects.filter(source="md-test")}
+    assert (str(e["D1"].travel_height_m), str(e["D1"].rated_load_kg), str(e["D1"].rated_speed_mps)) == ("6.78", "1587.6", "1.778")
+    assert (str(e["D2"].travel_height_m), str(e["D2"].rated_load_kg), str(e["D2"].rated_speed_mps)) == ("14.63", "1134.0", "1.016")
+    assert (str(e["D3"].travel_height_m), str(e["D3"].rated_load_kg), str(e["D3"].rated_speed_mps)) == ("18.29", "1360.8", "0.508")
+    assert (e["D4"].travel_height_m, e["D4"].rated_load_kg, e["D4"].rated_speed_mps) == (None, None, None)
+    assert e["D5"].travel_height_m is None and str(e["D5"].rated_load_kg) == "1000.0" and str(e["D5"].rated_speed_mps) == "1.750"
+    assert run.summary["dropped_reasons"] == {"Travel: not_length": 1, "Travel: wrong_unit": 1, "Capacity: ambiguous_number": 1,
+                                              "Speed: unknown_unit": 1}
+
+
+@pytest.mark.django_db
+def test_organisation_keys_and_names_longer_than_their_columns(tmp_path):
+    """A credit code longer than 18 characters crashed PostgreSQL (value too long); a 250-character
+    name was cut silently. Both are now dropped with a reason; the row and the rest are kept."""
+    header, rows = sample_rows()
+    rows[0]["使用单位统一社会信用代码"] = "91320102TEST00001A-0001"
+    rows[1]["使用单位名称"] = "测试数据" * 60
+    f = tmp_path / "登记.csv"
+    with open(f, "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, header)
+        w.writeheader()
+        w.writerows(rows[:3])
+    run = run_import(f, "cn-template")
+    assert (run.rows_created, run.rows_rejected) == (3, 0)
+    assert by_action(run, "dropped") == {"311010123201500001": ("use_unit", "too_long"), "331010123201800002": ("use_unit", "too_long")}
+    e1 = Elevator.objects.get(source_id="311010123201500001")
+    assert e1.use_unit.name == "测试数据-使用单位甲" and e1.use_unit.credit_code == ""
+    e2 = Elevator.objects.get(source_id="331010123201800002")
+    assert e2.use_unit.credit_code == "91320115TEST00002B"  # found by its code; the over-long name is not stored
+    again = run_import(f, "cn-template")
+    assert (again.rows_created, again.rows_updated, again.rows_unchanged) == (0, 0, 3)
