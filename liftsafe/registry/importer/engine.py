@@ -40,6 +40,7 @@ rolled back, so its counts are exact and nothing is committed.
 from __future__ import annotations
 
 import contextlib
+import csv
 
 import datetime as dt
 import hashlib
