@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-
 import datetime as dt
 import hashlib
 import io
