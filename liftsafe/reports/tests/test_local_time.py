@@ -127,3 +127,19 @@ def test_pages_show_a_new_york_case_in_new_york_time(ny):
     c.force_login(ny.users["admin"])
     html = c.get(f"/registry/elevators/{ny.ny_elevator.pk}/").content.decode()
     assert "2023-02-01 11:00" not in html
+
+
+def test_scheduled_reports_wait_for_the_end_of_the_month_in_the_areas_local_time(ny):
+    from liftsafe.reports.models import Report
+    from liftsafe.reports.tasks import generate_due_reports
+
+    _intake(ny, dt.datetime(2023, 1, 31, 22, 0, tzinfo=NY))
+    # 2023-02-01 02:00 in Shanghai = 2023-01-31 13:00 in New York: January has ended in Jiangsu only
+    generate_due_reports(dt.datetime(2023, 2, 1, 2, 0, tzinfo=SH))
+    jan = Report.objects.filter(period_kind="month", period_start=dt.date(2023, 1, 1))
+    codes = set(jan.values_list("area__code", flat=True))
+    assert "320000" in codes and "US-NY" not in codes
+    # 01:00 on 1 February in New York: New York's January report, with the late case of the 31st in it
+    generate_due_reports(dt.datetime(2023, 2, 1, 1, 0, tzinfo=NY))
+    report = jan.get(area__code="US-NY")
+    assert report.data["time_zone"] == "America/New_York" and S.indicator(report.data, "cases")["value"] == 1
