@@ -7,7 +7,7 @@ from .models import ApiToken, Area, Profile
 
 @admin.register(Area)
 class AreaAdmin(SimpleHistoryAdmin):
-    list_display = ("code", "name", "name_en", "level", "parent", "urban")
+    list_display = ("code", "name", "name_en", "level", "parent", "urban", "time_zone")
     list_filter = ("level", "urban")
     search_fields = ("code", "name", "name_en")
     readonly_fields = ("path",)

@@ -99,6 +99,14 @@ def zone_for_path(path: str | None) -> ZoneInfo:
     return get_zone(zone_name_for_path(path))
 
 
+def zone_name_for_area_id(area_id: int | None) -> str:
+    """The effective zone name of the area with primary key ``area_id`` (the deployment's for None or unknown)."""
+    if area_id is None:
+        return settings.TIME_ZONE
+    _explicit, paths = _table()
+    return zone_name_for_path(paths.get(area_id))
+
+
 def zone_for_area_id(area_id: int | None) -> ZoneInfo:
     """The effective zone of the area with primary key ``area_id`` (the deployment's for None or unknown)."""
     if area_id is None:

@@ -126,11 +126,16 @@ class CaseSearchForm(forms.Form):
     """The case search (``views.case_search``; filters of :func:`liftsafe.emergency.selectors.search_cases`)."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=200,
+                        widget=forms.TextInput(attrs={"type": "search", "class": "live-text", "autocomplete": "off",
+                                                      "placeholder": _("Order number, an elevator code or part of the address")}),
                         help_text=_("Order number, an elevator code or part of the address"))
-    number = forms.CharField(label=_("Order number"), required=False, max_length=32)
+    number = forms.CharField(label=_("Order number"), required=False, max_length=32,
+                             widget=forms.TextInput(attrs={"class": "live-text", "autocomplete": "off"}))
     elevator = forms.CharField(label=_("Elevator code"), required=False, max_length=64,
+                               widget=forms.TextInput(attrs={"class": "live-text", "autocomplete": "off"}),
                                help_text=_("Rescue code, registration code, equipment code, certificate or device number"))
-    address = forms.CharField(label=_("Address"), required=False, max_length=200)
+    address = forms.CharField(label=_("Address"), required=False, max_length=200,
+                              widget=forms.TextInput(attrs={"class": "live-text", "autocomplete": "off"}))
     date_from = forms.DateField(label=_("Received from"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("Received until"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     case_type = forms.ChoiceField(label=_("Type"), required=False, choices=[("", _("Any"))] + list(CaseType.choices))

@@ -86,7 +86,7 @@ from liftsafe.registry.models import Elevator, MaintenanceContract, Organisation
 from liftsafe.registry.selectors import scope_elevators
 from liftsafe.rules import rule
 
-from liftsafe.core.zones import area_zone, zone_names_under
+from liftsafe.core.zones import zone_names_under
 
 from .periods import Period, local_tz, parse_period, report_zone
 from .schema import SCHEMA_VERSION, ReportData
@@ -972,26 +972,48 @@ def _report_transaction():
                 cur.execute("SELECT set_config('work_mem', %s, true)", [previous])
 
 
+def report_zones(user, area: Area | None) -> list[str]:
+    """Every effective time zone among the areas a report of ``user`` over ``area`` covers; the first is the one
+    the report uses (period bounds, hours, months).
+
+    With an area: its zone, then those of areas below it. Without one: for an administrator the deployment's
+    zone, then every other; for an organisation role, the zones of its elevators' areas — the one zone when
+    they share one (a New York maintenance unit reads New York time), else the deployment's first."""
+    from liftsafe.core.zones import zone_name_for_area_id
+
+    if area is not None:
+        return zone_names_under(area.path)
+    scope = scope_of(user)
+    if scope.is_admin or scope.sees_nothing:
+        return zone_names_under(None)
+    area_ids = scope_elevators(scope, Elevator.objects.order_by()).values_list("area_id", flat=True).distinct()
+    names = sorted({zone_name_for_area_id(pk) for pk in area_ids})
+    if len(names) == 1:
+        return names
+    default = zone_names_under(None)[0]
+    return [default] + [n for n in names if n != default]
+
+
 def _zone(user, area_code: str | None):
-    """The report's local time zone: the effective zone of the report area (:func:`resolve_area`;
-    ``liftsafe.core.zones``), the deployment's for no area. A bad area gives the deployment's here (the
-    report itself raises the area error)."""
+    """The report's local time zone (the first of :func:`report_zones`). A bad area gives the deployment's here
+    (the report itself raises the area error)."""
+    from liftsafe.core.zones import get_zone
+
     try:
-        return area_zone(resolve_area(user, area_code))
+        return get_zone(report_zones(user, resolve_area(user, area_code))[0])
     except ValidationError:
         return None
 
 
-def _zone_notes(area: Area | None) -> tuple[str, list[str], list[str]]:
-    """``(zone name, every zone among the report's areas, notes)``: the note names the one zone the report's
-    period, hours and months use and, when the report's areas lie in several zones, says so."""
-    zones = zone_names_under(area.path if area is not None else None)
+def _zone_notes(zones: list[str]) -> list[str]:
+    """The note naming the one zone (``zones[0]``) the report's period, hours and months use and, when the
+    report's areas lie in several zones, saying so."""
     zone = zones[0]
     if len(zones) > 1:
-        return zone, zones, [_("Local time: %(zone)s, for the period, the hours and the months of this report. Its areas lie in "
-                               "several time zones (%(zones)s); the report of one area uses that area's own local time.")
-                             % {"zone": zone, "zones": ", ".join(zones)}]
-    return zone, zones, [_("Local time: %(zone)s, for the period, the hours and the months of this report.") % {"zone": zone}]
+        return [_("Local time: %(zone)s, for the period, the hours and the months of this report. Its areas lie in "
+                  "several time zones (%(zones)s); the report of one area uses that area's own local time.")
+                % {"zone": zone, "zones": ", ".join(zones)}]
+    return [_("Local time: %(zone)s, for the period, the hours and the months of this report.") % {"zone": zone}]
 
 
 def build(user, *, area_code: str | None, period: Period, language: str, now: dt.datetime) -> ReportData:
@@ -1039,7 +1061,8 @@ def _build(user, *, area_code: str | None, period: Period, language: str, now: d
             sections.append({"key": key, "title": str(SECTION_TITLES[key]), "indicators": inds(SECTION_INDICATORS[key]),
                              "tables": list(tables), "charts": list(charts), "notes": [str(n) for n in notes]})
 
-        zone_name, zone_names, zone_notes = _zone_notes(area)
+        zone_names = report_zones(user, area)
+        zone_name, zone_notes = zone_names[0], _zone_notes(zone_names)
         overview_notes = zone_notes + [_("Elevators in use are counted at the end of each period (installation date, scrapping date); stopped "
                             "and sealed elevators are not counted.")]
         if partial:

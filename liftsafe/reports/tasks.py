@@ -18,7 +18,9 @@ from liftsafe.core.models import Area, Profile, Role
 from liftsafe.core.tasks import periodic
 
 from .models import Report
-from .periods import Period, local_tz
+from liftsafe.core.zones import area_zone
+
+from .periods import Period
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +48,16 @@ def report_areas() -> list[Area]:
 
 
 def generate_due_reports(now: dt.datetime | None = None) -> int:
-    """Generate the reports due at ``now`` (default now); returns how many were created."""
+    """Generate the reports due at ``now`` (default now) in each area's local time (``Area.time_zone``);
+    returns how many were created."""
     from .services import generate_report
 
     now = now or timezone.now()
-    today = timezone.localtime(now, local_tz()).date()
     language = getattr(settings, "LANGUAGE_CODE", "zh-hans")
     created = 0
-    for period in due_periods(today):
-        for area in report_areas():
+    for area in report_areas():
+        today = timezone.localtime(now, area_zone(area)).date()  # the period has ended in the area's local time
+        for period in due_periods(today):
             if Report.objects.filter(area=area, period_kind=period.kind, period_start=period.start, language=language).exists():
                 continue
             try:

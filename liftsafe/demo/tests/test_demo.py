@@ -259,3 +259,22 @@ def test_demo_command_without_serving(nyc, capsys):
     assert "elevators completed: 323" in out
     call_command("demo", "--no-serve")
     assert "organisations: 0 created" in capsys.readouterr().out
+
+
+def test_the_demo_nyc_areas_use_new_york_time(nyc, settings):
+    """Issue 16: the demo's NYC areas are in America/New_York (set on New York State, inherited by the city and
+    the boroughs); an NYC case's order number carries the New York date."""
+    from zoneinfo import ZoneInfo
+
+    from liftsafe.core.zones import area_zone
+    from liftsafe.emergency import services
+
+    settings.TIME_ZONE = "Asia/Shanghai"
+    demo.generate()
+    assert Area.objects.get(code="US-NY").time_zone == "America/New_York"
+    for code in ("US-NY-NYC", "US-NY-NYC-MN", "US-NY-NYC-BK"):
+        assert area_zone(Area.objects.get(code=code)) == ZoneInfo("America/New_York"), code
+    e = Elevator.objects.filter(source="nyc-dob", area__code="US-NY-NYC-MN").first()
+    at = dt.datetime(2023, 1, 31, 22, 0, tzinfo=ZoneInfo("America/New_York"))
+    case = services.intake_alarm(e, channel="phone_96333", case_type="entrapment", received_at=at).case
+    assert case.order_number.startswith("20230131-")

@@ -127,3 +127,35 @@ def test_pages_show_a_new_york_case_in_new_york_time(ny):
     c.force_login(ny.users["admin"])
     html = c.get(f"/registry/elevators/{ny.ny_elevator.pk}/").content.decode()
     assert "2023-02-01 11:00" not in html
+
+
+def test_scheduled_reports_wait_for_the_end_of_the_month_in_the_areas_local_time(ny):
+    from liftsafe.reports.models import Report
+    from liftsafe.reports.tasks import generate_due_reports
+
+    _intake(ny, dt.datetime(2023, 1, 31, 22, 0, tzinfo=NY))
+    # 2023-02-01 02:00 in Shanghai = 2023-01-31 13:00 in New York: January has ended in Jiangsu only
+    generate_due_reports(dt.datetime(2023, 2, 1, 2, 0, tzinfo=SH))
+    jan = Report.objects.filter(period_kind="month", period_start=dt.date(2023, 1, 1))
+    codes = set(jan.values_list("area__code", flat=True))
+    assert "320000" in codes and "US-NY" not in codes
+    # 01:00 on 1 February in New York: New York's January report, with the late case of the 31st in it
+    generate_due_reports(dt.datetime(2023, 2, 1, 1, 0, tzinfo=NY))
+    report = jan.get(area__code="US-NY")
+    assert report.data["time_zone"] == "America/New_York" and S.indicator(report.data, "cases")["value"] == 1
+
+
+def test_an_organisation_reads_its_elevators_local_time(ny):
+    """A maintenance unit (no area) whose elevators are all in New York gets New York's hours; Nanjing's unit keeps
+    Shanghai time and is not told about zones it has no elevator in."""
+    from liftsafe.registry.models import MaintenanceContract, Organisation
+
+    mu = Organisation.objects.create(kind="maintenance_unit", name="NY Lift Co", area=ny.ny_city)
+    MaintenanceContract.objects.create(elevator=ny.ny_elevator, maintenance_unit=mu, start_date=dt.date(2020, 1, 1))
+    user = make_user("ny_mu", "maintenance_unit", organisation=mu)
+    _intake(ny, dt.datetime(2023, 1, 10, 9, 0, tzinfo=NY))
+    d = S.report_data(user, area_code=None, period="2023-01", language="en", now=NOW)
+    assert d["time_zone"] == "America/New_York" and d["time_zones"] == ["America/New_York"]
+    assert _row(S.table(d, "by_hour_band"), "09:00–12:00")[1:] == [1, 1]
+    cn = S.report_data(ny.users["maintenance_unit"], area_code=None, period="2023-01", language="en", now=NOW)
+    assert cn["time_zones"] == ["Asia/Shanghai"]
