@@ -233,7 +233,8 @@ def submit_messages(user, messages: list, *, now: dt.datetime | None = None, bac
     outside = [i for i in range(len(messages)) if i not in kept]
     # judged by the parser first (a message naming an invalid device id is a schema error, as over MQTT);
     # only a valid message of a device that is not the caller's is unknown_device, without a ledger entry
-    checked = prepare_batch([RawMessage(messages[i], transport="http", received_at=now) for i in outside], now=now)
+    checked = prepare_batch([RawMessage(messages[i], transport="http", received_at=now) for i in outside], now=now,
+                            backfill=backfill)
     invalid = {outside[j]: (reason, detail, dev, mid) for j, _raw, reason, detail, dev, mid in checked.dead}
     foreign = []
     for i in outside:
