@@ -95,7 +95,8 @@ def publish_many(url: str, messages: list[tuple[str, bytes]], *, qos: int = 1, c
 class Consumer:
     """Worker: pull messages from a shared subscription, process them in batches, ack after commit.
 
-    ``client_id`` must be stable per worker (the persistent session lives under it);
+    ``client_id`` must be stable per worker slot, never random (its session, :data:`SESSION_EXPIRY_S`, lives under
+    it; a graceful stop ends it with :meth:`leave`);
     ``group`` is the shared-subscription group. ``batch_size`` messages or
     ``batch_wait_s`` seconds, whichever comes first, make a batch.
 

@@ -296,7 +296,8 @@ class _Msg:
 @dataclass
 class BatchResult:
     """What one :func:`process_batch` call did. ``outcomes[i]`` is the fate of message ``i``:
-    ``accepted`` | ``duplicate`` | ``out_of_order`` (stored, status not applied) | ``dead:<reason>``."""
+    ``accepted`` | ``duplicate`` | ``out_of_order`` (stored, status not applied) | ``backfilled`` (historical
+    intake) | ``dead:<reason>``."""
 
     outcomes: list[str] = field(default_factory=list)
     dead: Counter = field(default_factory=Counter)
@@ -336,8 +337,8 @@ def safe_text(value: Any, limit: int) -> str:
     """``value`` as text any database column can store, at most ``limit`` characters.
 
     Bytes are decoded as UTF-8 with undecodable bytes written ``\\xNN``; control characters (NUL included,
-    except tab and newline) and lone surrogates are written ``\\xNN`` / ``\\udNNN``; anything else
-    goes through ``repr``. Never raises.
+    except tab and newline) and lone surrogates are written ``\\xNN`` / ``\\uNNNN``; anything else
+    goes through ``str``. Never raises.
     """
     try:
         if isinstance(value, (bytes, bytearray, memoryview)):

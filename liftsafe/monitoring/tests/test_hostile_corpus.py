@@ -11,7 +11,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from django.utils import timezone
 
 from liftsafe.core.models import ApiToken
