@@ -72,7 +72,7 @@ def create_session(client_id: str, topic: str) -> None:
     """Create a persistent session (MQTT 5, 1 week expiry) subscribed at QoS 1, then leave."""
     from liftsafe.monitoring.mqtt import make_client
 
-    c, _ = make_client(URL, client_id, persistent=True)
+    c, _ = make_client(URL, client_id, persistent=True, session_expiry_s=7 * 24 * 3600)  # holds the loaded queue
     done = []
     c.on_subscribe = lambda *a: done.append(1)
     c.loop_start()

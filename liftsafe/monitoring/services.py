@@ -231,12 +231,24 @@ def submit_messages(user, messages: list, *, now: dt.datetime | None = None, bac
     for j, i in enumerate(inside):
         outcomes[i] = res.outcomes[j]
     kept = set(inside)
-    foreign = [(RawMessage(m, transport="http", received_at=now), R.UNKNOWN_DEVICE,
-                f"no active device {peeked[i][0][:64]!r} of yours", peeked[i][0], peeked[i][1])
-               for i, m in enumerate(messages) if i not in kept]
+    outside = [i for i in range(len(messages)) if i not in kept]
+    # judged by the parser first (a message naming an invalid device id is a schema error, as over MQTT);
+    # only a valid message of a device that is not the caller's is unknown_device, without a ledger entry
+    checked = prepare_batch([RawMessage(messages[i], transport="http", received_at=now) for i in outside], now=now,
+                            backfill=backfill)
+    invalid = {outside[j]: (reason, detail, dev, mid) for j, _raw, reason, detail, dev, mid in checked.dead}
+    foreign = []
+    for i in outside:
+        raw = RawMessage(messages[i], transport="http", received_at=now)
+        if i in invalid:
+            foreign.append((raw, *invalid[i]))
+            outcomes[i] = f"dead:{invalid[i][0]}"
+            res.dead[str(invalid[i][0])] += 1
+        else:
+            foreign.append((raw, R.UNKNOWN_DEVICE, f"no active device {peeked[i][0][:64]!r} of yours", peeked[i][0], peeked[i][1]))
+            res.dead[str(R.UNKNOWN_DEVICE)] += 1
     if foreign:
         DeadLetter.objects.bulk_create(_dead_letter_rows(foreign))
-        res.dead[str(R.UNKNOWN_DEVICE)] += len(foreign)
     res.outcomes = outcomes
     return res
 
@@ -285,7 +297,8 @@ class _Msg:
 @dataclass
 class BatchResult:
     """What one :func:`process_batch` call did. ``outcomes[i]`` is the fate of message ``i``:
-    ``accepted`` | ``duplicate`` | ``out_of_order`` (stored, status not applied) | ``dead:<reason>``."""
+    ``accepted`` | ``duplicate`` | ``out_of_order`` (stored, status not applied) | ``backfilled`` (historical
+    intake) | ``dead:<reason>``."""
 
     outcomes: list[str] = field(default_factory=list)
     dead: Counter = field(default_factory=Counter)
@@ -325,8 +338,8 @@ def safe_text(value: Any, limit: int) -> str:
     """``value`` as text any database column can store, at most ``limit`` characters.
 
     Bytes are decoded as UTF-8 with undecodable bytes written ``\\xNN``; control characters (NUL included,
-    except tab and newline) and lone surrogates are written ``\\xNN`` / ``\\udNNN``; anything else
-    goes through ``repr``. Never raises.
+    except tab and newline) and lone surrogates are written ``\\xNN`` / ``\\uNNNN``; anything else
+    goes through ``str``. Never raises.
     """
     try:
         if isinstance(value, (bytes, bytearray, memoryview)):

@@ -305,3 +305,64 @@ def test_one_bad_message_never_stalls_the_consumer(world, broker, trigger):
         assert len(c2.queue) == 0
     finally:
         c2.close(forget=True)
+
+
+# --------------------------------------------------------------------------- issue 18 item 5: sessions never hold alarms
+def test_a_worker_that_leaves_holds_nothing_of_the_shared_stream(world, broker):
+    """Scale-down: worker A stops gracefully (leave: unsubscribe, drain, end the session) while B keeps running.
+    Every entrapment published afterwards reaches B — none waits in A's session (on Mosquitto 2.0.11 a plain
+    disconnect with a live session kept 8 of 16 for A)."""
+    tag = uuid.uuid4().hex[:6]
+    group = f"lv{tag}"
+    devs = [services.bind_device(world.elevators[e], f"LV-{tag}-{e}") for e in ("a1", "a2", "b1", "b2")]
+    a, b = _consumer(group, f"lva-{tag}"), _consumer(group, f"lvb-{tag}")
+    try:
+        _pub([msg(d.device_id, "heartbeat") for d in devs for _ in range(4)])
+        assert _wait(lambda: len(a.queue) + len(b.queue) >= 16)
+        assert _wait(lambda: len(a.queue) > 0)  # A has its share in hand when told to stop
+        assert a.leave() is True  # drained and acknowledged what it had, then ended its session
+        assert a.processed > 0 and not a.queue
+        _pub([msg(d.device_id, "event", {"code": "90"}, mid=f"trap-{d.device_id}") for d in devs for _ in range(1)]
+             + [msg(d.device_id, "heartbeat") for d in devs for _ in range(3)])
+        assert _wait(lambda: len(b.queue) >= 16 - a.processed + 16), len(b.queue)
+        b.run(idle_exit_s=0.5)
+    finally:
+        b.close(forget=True)
+    for d in devs:
+        assert Alarm.objects.get(device=d, type=AlarmType.ENTRAPMENT).case_id is not None
+    assert sum(MonitoringDevice.objects.get(pk=d.pk).messages_accepted for d in devs) == 32
+    again = _consumer(group, f"lva-{tag}")  # A's client id again: a new, empty session
+    try:
+        time.sleep(0.5)
+        assert len(again.queue) == 0
+    finally:
+        again.close(forget=True)
+
+
+def test_a_crashed_worker_stops_holding_new_messages_once_its_session_expires(world, broker):
+    """A worker that crashed and never comes back (scaled away, renamed): its session expires after the session
+    expiry (5 minutes by default; 2 s here) and from then on every new message goes to the live workers."""
+    tag = uuid.uuid4().hex[:6]
+    group = f"cr{tag}"
+    dev = services.bind_device(world.elevators["a1"], f"CR-{tag}")
+    a = Consumer(URL, f"cra-{tag}", group=group, batch_size=50, batch_wait_s=0.02, prefix=PREFIX, session_expiry_s=2)
+    a.start()
+    assert a.subscribed.wait(5)
+    b = _consumer(group, f"crb-{tag}")
+    try:
+        a.client.socket().close()  # crash: no DISCONNECT, the session stays for its expiry
+        a.client.loop_stop()
+        time.sleep(3.5)  # past A's session expiry
+        _pub([msg(dev.device_id, "event", {"code": "90"}, mid="trap")] + [msg(dev.device_id, "heartbeat") for _ in range(15)])
+        assert _wait(lambda: len(b.queue) >= 16), len(b.queue)
+        assert b.run(idle_exit_s=0.5) == 16
+    finally:
+        b.close(forget=True)
+    assert Alarm.objects.get(device=dev, type=AlarmType.ENTRAPMENT).case_id is not None
+
+
+def test_consumer_session_expiry_is_minutes_not_days():
+    from liftsafe.monitoring import mqtt as m
+
+    assert 60 <= m.SESSION_EXPIRY_S <= 900
+    assert Consumer(URL, "x").session_expiry_s == m.SESSION_EXPIRY_S

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 
+import datetime as dt
+
 import pytest
 from django.utils import timezone
 
@@ -220,3 +222,59 @@ def test_http_malformed_body_is_422_and_dead_lettered_never_500(client, world, d
     # not a submitter: 403, nothing stored
     r = _post_raw(client, b"garbage", _token(world.users["regulator"]))
     assert r.status_code == 403 and DeadLetter.objects.count() == 6
+
+
+# --------------------------------------------------------------------------- issue 16: historical backfill
+def test_backfill_loads_history_without_live_alarms_or_cases_and_keeps_the_protections(client, world, devs):
+    """A monitoring system's history (30 days old: refused by the live path) loaded with ?backfill=true by the
+    integrator: accepted as ``backfilled``; the entrapment and the fault become historical alarms, cleared at their
+    own device time; no case, no active alarm, the device's live state untouched; schema, bounds and the ledger
+    still apply; roles other than integrators, regulators and administrators are refused."""
+    import json as _json
+
+    from liftsafe.emergency.models import EmergencyCase
+    from liftsafe.monitoring.models import DeadLetter, ProcessedMessage
+
+    h = _token(world.users["maintenance_unit"])
+    then = timezone.now() - dt.timedelta(days=30)
+    history = [msg("D-a1", "event", {"code": "90"}, ts=then, mid="old-90"),
+               msg("D-a1", "event", {"code": "01"}, ts=then + dt.timedelta(minutes=5), mid="old-01"),
+               msg("D-a1", "status", {"mode": 1, "running": 0, "door_zone": 1, "floor": 3, "door": 1, "passenger": 1, "power": 2},
+                   ts=then, mid="old-st"),
+               msg("D-a1", "stats", {"run_count": 5}, ts=then, mid="old-stats"),
+               msg("D-a1", "heartbeat", ts=then, mid="old-hb")]
+    body = {"messages": history}
+    live = client.post("/api/monitoring/messages", body, content_type="application/json", **h)
+    assert live.json()["outcomes"] == ["dead:device_time_past"] * 5
+    r = client.post("/api/monitoring/messages?backfill=true", body, content_type="application/json", **h)
+    assert r.status_code == 200, r.content
+    assert r.json()["outcomes"] == ["backfilled"] * 5 and r.json()["backfilled"] == 5 and r.json()["alarms_raised"] == 0
+    alarms = Alarm.objects.filter(device__device_id="D-a1").order_by("device_time")
+    assert [(a.type, a.code) for a in alarms] == [(AlarmType.ENTRAPMENT, "90"), (AlarmType.SAFETY_CIRCUIT, "01")]
+    assert all(a.cleared_at == a.device_time == a.raised_at and a.case_id is None for a in alarms)
+    assert not Alarm.objects.filter(cleared_at__isnull=True).exists()
+    assert not EmergencyCase.objects.exists()
+    d = MonitoringDevice.objects.get(device_id="D-a1")
+    assert not d.online and d.last_seen is None and d.last_status == {} and d.messages_accepted == 0
+    # the ledger still de-duplicates
+    again = client.post("/api/monitoring/messages?backfill=true", body, content_type="application/json", **h)
+    assert again.json()["outcomes"] == ["duplicate"] * 5 and Alarm.objects.count() == 2
+    assert ProcessedMessage.objects.filter(device_key="D-a1").count() == 5
+    # schema, bounds and time limits still apply: NaN, an 11-year-old time, a future time, a foreign device
+    bad = ['{"v":1,"type":"stats","device":"D-a1","id":"nan","ts":"%s","data":{"run_hours":NaN}}' % then.isoformat(),
+           _json.dumps(msg("D-a1", "heartbeat", ts=timezone.now() - dt.timedelta(days=11 * 365), mid="ancient")),
+           _json.dumps(msg("D-a1", "heartbeat", ts=timezone.now() + dt.timedelta(hours=2), mid="future")),
+           _json.dumps(msg("D-b1", "heartbeat", ts=then, mid="foreign"))]
+    r = client.post("/api/monitoring/messages?backfill=true", '{"messages": [' + ",".join(bad) + "]}",
+                    content_type="application/json", **h)
+    assert r.json()["outcomes"] == ["dead:schema", "dead:device_time_past", "dead:device_time_future", "dead:unknown_device"]
+    assert DeadLetter.objects.filter(message_id="nan", reason="schema").exists()
+    # who may backfill: the area's regulator yes (its area's device), a use unit no (nothing stored)
+    rr = client.post("/api/monitoring/messages?backfill=true", {"messages": [msg("D-a1", "heartbeat", ts=then, mid="reg")]},
+                     content_type="application/json", **_token(world.users["regulator"]))
+    assert rr.status_code == 200 and rr.json()["outcomes"] == ["backfilled"]
+    n = DeadLetter.objects.count()
+    ru = client.post("/api/monitoring/messages?backfill=true", {"messages": [msg("D-a1", "heartbeat", ts=then, mid="uu")]},
+                     content_type="application/json", **_token(world.users["use_unit"]))
+    assert ru.status_code == 403 and DeadLetter.objects.count() == n
+    assert not ProcessedMessage.objects.filter(message_id="uu").exists()
