@@ -18,8 +18,8 @@ from liftsafe.demo import services as demo
 
 
 class Command(BaseCommand):
-    help = ("Set up the demo (migrate, NYC registry, generated organisations, demo accounts; each step only "
-            "once) and run the web server and the background worker until Ctrl-C.")
+    help = ("Set up the demo and run it: the NYC registry, the MTA units and Ontario leads, generated organisations "
+            "and one account per role (each loaded once), then the web server and the worker until Ctrl-C.")
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
