@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 from django.db.models.signals import pre_save
 
 
@@ -18,6 +19,7 @@ def _guard_elevator_status(sender, instance, raw=False, **kwargs):
 class HazardsConfig(AppConfig):
     name = "liftsafe.hazards"
     label = "hazards"
+    verbose_name = _("Hazards and problem elevators")
 
     def ready(self):
         from liftsafe.registry.models import Elevator
