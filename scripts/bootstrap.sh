@@ -11,7 +11,8 @@ stamp=.venv/.liftsafe-installed
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  # PYTHONWARNINGS: the build backend's notes (setuptools' "Editable installation" banner) are not errors
+  PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -e ".[dev]"
   echo "$want" > "$stamp"
 fi
 # Report PDFs and charts embed a CJK font (liftsafe/reports/fonts.py): Debian's fonts-noto-cjk.

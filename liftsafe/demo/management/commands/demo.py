@@ -35,12 +35,16 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     @contextlib.contextmanager
-    def step(self, label: str):
+    def step(self, label: str, *, ticker: bool = True):
         """Announce ``label``, then repeat "… still <label> (N s)" every :attr:`TICK_SECONDS` while it runs, so no
-        step of the first start is silent (the Ontario import took 115 s on a loaded machine, with no output)."""
+        step of the first start is silent (the Ontario import took 115 s on a loaded machine, with no output).
+        ``ticker=False`` for a step that draws its own progress bar (the imports: tqdm on stderr)."""
         t0 = time.monotonic()
         self.log(f"{label} …")
         done = threading.Event()
+        if not ticker:
+            yield
+            return
 
         def tick():
             while not done.wait(self.TICK_SECONDS):
@@ -64,7 +68,7 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
         t_import, c_import = time.monotonic(), time.process_time()
         try:
-            with self.step("NYC registry (76,088 devices)"):
+            with self.step("NYC registry (76,088 devices)", ticker=False):
                 imported = demo.load_registry(progress=True, log=self.log)
         except FileNotFoundError as exc:
             raise CommandError(str(exc)) from exc
@@ -93,7 +97,7 @@ class Command(BaseCommand):
         if not Elevator.objects.filter(source=demo.MTA_SOURCE).exists():
             from liftsafe.registry.importer import run_import
 
-            with self.step("MTA station units (638)"):
+            with self.step("MTA station units (638)", ticker=False):
                 run = run_import(demo.MTA_DATA_FILE, "mta-units", progress=True)
             self.log(f"MTA station units imported: {run.rows_created} created, {run.rows_rejected} rejected")
         with self.step("completing the MTA units (use unit, maintenance contract, rescue code, coordinates)"):
@@ -108,7 +112,7 @@ class Command(BaseCommand):
             t = time.monotonic()
             from liftsafe.hazards import ontario
 
-            with self.step("Ontario incident reports as hazard leads"):
+            with self.step("Ontario incident reports as hazard leads", ticker=False):
                 res = ontario.import_ontario(ontario.DATA_FILE, progress=True)
             self.log(f"Ontario incident leads imported: {res.leads_created} leads, {res.elevators_created} elevators "
                      f"in {time.monotonic() - t:.1f} s")
