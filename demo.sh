@@ -14,7 +14,8 @@ Runs the liftsafe demo: creates .venv/ and installs liftsafe (scripts/bootstrap.
 (their 2023 outage tickets replayed as 96333 cases) and Ontario's incident reports as hazard leads,
 generates the organisations, creates one account per role and prints them, then serves the platform
 with its background worker (simulated live 96333 and IoT traffic) until Ctrl-C. The first start takes
-one to three minutes; later starts skip what is already loaded. Options go to `liftsafe demo`:
+1½ to 4 minutes (idle to busy 2-core machine) after a one-time install of 1-2 minutes, showing each step's
+progress; later starts skip what is already loaded (15-30 s). Options go to `liftsafe demo`:
   --port N       port to serve on (default 8000)
   --host ADDR    address to bind (default 127.0.0.1)
   --workers N    web worker processes (default 2)

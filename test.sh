@@ -23,7 +23,9 @@ Environment:
                                removed at the end; a file, not memory, so threads queue on its lock)
   CI                           set (e.g. CI=true): a test whose service is missing (the MQTT broker
                                mosquitto; PostgreSQL when LIFTSAFE_TEST_DATABASE_URL is set) fails
-                               instead of being skipped (.ci/run sets it)
+                               instead of being skipped, and a missing CJK font (fonts-noto-cjk) stops
+                               the run before the tests (.ci/run sets it)
+  LIFTSAFE_APT_LOCK_TIMEOUT    seconds to wait for another apt/dpkg run before installing (default 120)
   PYTHON                       the Python (>= 3.11) that creates .venv/ (default python3)
 USAGE
     exit 0 ;;
@@ -37,7 +39,15 @@ need=""
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need="$need fonts-noto-cjk"
 if [ -n "$need" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   echo "installing Debian packages:$need"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need >/dev/null) || echo "apt-get install$need failed"
+  # waits (bounded, LIFTSAFE_APT_LOCK_TIMEOUT, default 120 s) for a concurrent apt/dpkg run, then installs
+  # shellcheck disable=SC2086
+  scripts/apt-install.sh $need || echo "apt-get install$need failed"
+fi
+# Under CI the report tests must not pass or fail by luck: without the CJK font, stop here with the reason.
+if [ -n "${CI:-}" ] && ! .venv/bin/python -c "from liftsafe.reports.fonts import cjk_font; cjk_font()" 2>/dev/null; then
+  echo "CI: no CJK font for the report tests (Debian package fonts-noto-cjk is not installed and could not be" >&2
+  echo "installed: run as root, or wait for the other package install holding the apt lock). Not running the tests." >&2
+  exit 1
 fi
 status=0
 echo "== tests on SQLite =="

@@ -11,7 +11,8 @@ stamp=.venv/.liftsafe-installed
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  # PYTHONWARNINGS: the build backend's notes (setuptools' "Editable installation" banner) are not errors
+  PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -e ".[dev]"
   echo "$want" > "$stamp"
 fi
 # Report PDFs and charts embed a CJK font (liftsafe/reports/fonts.py): Debian's fonts-noto-cjk.
@@ -19,7 +20,8 @@ fi
 if command -v dpkg >/dev/null && ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing Debian package fonts-noto-cjk (Chinese text in report PDFs and charts)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null) \
+    # waits (bounded) for a concurrent apt/dpkg run to release the package locks, then installs
+    scripts/apt-install.sh fonts-noto-cjk \
       || echo "apt-get install fonts-noto-cjk failed: report PDFs need a CJK font (see liftsafe/reports/fonts.py)"
   else
     echo "note: Debian package fonts-noto-cjk is not installed; report PDFs and charts need it (apt-get install fonts-noto-cjk)"

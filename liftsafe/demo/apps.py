@@ -5,4 +5,4 @@ from django.utils.translation import gettext_lazy as _
 class DemoConfig(AppConfig):
     name = "liftsafe.demo"
     label = "demo"
-    verbose_name = _("Demo")
+    verbose_name = _("Demo data")

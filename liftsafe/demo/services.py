@@ -27,7 +27,10 @@ bulk (a few dozen statements per 1,000 rows) to stay fast on SQLite.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import gzip
+import io
 import math
 import random
 import time
@@ -53,6 +56,14 @@ NYC_TIME_ZONE = "America/New_York"  # the NYC areas' local time (Area.time_zone,
 DEMO_PASSWORD = "liftsafe-demo"
 NYC_DATA_FILE = Path(__file__).resolve().parent.parent / "registry" / "data" / "nyc_dob_elevator_devices_2015.csv.gz"
 MTA_DATA_FILE = NYC_DATA_FILE.with_name("nyc_mta_2023_opendata.csv.gz")
+MTA_SOURCE = "nyc-mta"
+#: MTA's Subway Stations table (GTFS stop coordinates per Station ID = the units' Station MRN); data/SOURCE.md
+MTA_STATIONS_FILE = Path(__file__).resolve().parent / "data" / "mta_subway_stations.csv.gz"
+MTA_USE_UNIT_KEY = "uu:mta:nyct"
+MTA_USE_UNIT = ("MTA New York City Transit", "2 Broadway, New York, NY")
+MTA_CONTRACT_NO = "MTA in-house (E&E)"
+#: history reason of a completed MTA unit (history_change_reason holds at most 100 characters)
+MTA_HISTORY_REASON = "demo: MTA unit completed (use unit, rescue code, its station's coordinates)"
 
 Log = Callable[[str], None]
 
@@ -200,10 +211,11 @@ def _history_of_new(model, where: str) -> int:
 
 
 _FILL_COLUMNS = [("use_unit_id", "bigint"), ("inspection_agency_id", "bigint"), ("insurer_id", "bigint"),
-                 ("rescue_code", "varchar(12)"), ("place_type", "smallint"), ("crowded_place", "boolean")]
+                 ("rescue_code", "varchar(12)"), ("place_type", "smallint"), ("crowded_place", "boolean"),
+                 ("latitude", "double precision"), ("longitude", "double precision")]
 
 
-def _fill_elevators(changes: dict[int, dict]) -> None:
+def _fill_elevators(changes: dict[int, dict], reason: str = HISTORY_REASON) -> None:
     """Set the generated fields of many elevators at once and record a "~" audit record for each.
 
     ``changes`` maps elevator pk → {column: value} (columns of ``_FILL_COLUMNS``);
@@ -228,7 +240,7 @@ def _fill_elevators(changes: dict[int, dict]) -> None:
         cols = ", ".join(connection.ops.quote_name(c) for c in _history_columns(Elevator))
         cur.execute(f"INSERT INTO {htable} ({cols}, history_date, history_change_reason, history_type, history_user_id) "
                     f"SELECT {cols}, %s, %s, '~', NULL FROM {table} WHERE id IN (SELECT id FROM demo_fill)",
-                    [_now(), HISTORY_REASON])
+                    [_now(), reason])
         cur.execute("DROP TABLE demo_fill")
 
 
@@ -454,6 +466,129 @@ def generate(city_code: str = NYC_CITY_CODE, elevator_source: str = NYC_SOURCE, 
     return result
 
 
+# --- the MTA station units ----------------------------------------------------------------------
+
+@dataclass
+class MtaResult:
+    """What one :func:`complete_mta` run filled (all zero on a second run)."""
+
+    elevators_updated: int = 0
+    contracts: int = 0
+    coordinates: int = 0
+    rescue_codes: int = 0
+    seconds: float = 0.0
+
+
+def read_station_points(path: Path = MTA_STATIONS_FILE) -> dict[str, tuple[float, float]]:
+    """MTA Station ID → (latitude, longitude) of its GTFS stop (the first row of a Station ID wins).
+
+    Raises:
+        FileNotFoundError: the stations file is missing.
+    """
+    text = gzip.decompress(Path(path).read_bytes()).decode("utf-8-sig")
+    points: dict[str, tuple[float, float]] = {}
+    for row in csv.DictReader(io.StringIO(text, newline="")):
+        sid = (row.get("Station ID") or "").strip()
+        try:
+            lat, lon = float(row["GTFS Latitude"]), float(row["GTFS Longitude"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if sid and sid not in points:
+            points[sid] = (lat, lon)
+    return points
+
+
+def complete_mta(source: str = MTA_SOURCE, log: Log = lambda m: None) -> MtaResult:
+    """Complete the MTA station units the way :func:`generate` completes the NYC registry, so that level-1
+    dispatch and the reports work for them. Only fills what is missing; a second run changes nothing.
+
+    - **maintenance contract**: MTA maintains its own units (its outage tickets are work orders of its
+      Elevator & Escalator department), so every unit without any contract gets an open-ended contract with
+      that department from 2023-01-01 (the 2023 data's first day), ``generated=True``; a unit with no contract
+      cannot overlap one, so they are written in bulk like :func:`generate`'s; the department is the same
+      organisation :func:`liftsafe.emergency.mta_replay.ensure_in_house_maintainer` uses;
+    - **use unit**: MTA New York City Transit, the operator of every station (one organisation,
+      ``generated=True``, ``source="demo"``);
+    - **rescue code**: a unique 6-digit code within the jurisdiction (docs/domain §1.5), never one already used;
+    - **coordinates**: those of the unit's station (its ``Station MRN`` in MTA's Subway Stations table, real
+      data, see ``liftsafe/demo/data/SOURCE.md``); a unit whose station is not in the table keeps none.
+
+    Every changed elevator gets a "~" history record naming the demo (:data:`MTA_HISTORY_REASON`).
+
+    Returns:
+        :class:`MtaResult` with the counts (zeros when nothing was missing).
+    """
+    from liftsafe.emergency.mta_replay import MAINTAINER_SINCE, MTA_MAINTAINER
+
+    started = time.monotonic()
+    result = MtaResult()
+    elevators = list(Elevator.objects.filter(source=source).select_related("area").order_by("source_id"))
+    if not elevators:
+        return result
+    points = read_station_points()
+    city = elevators[0].area
+    while city.parent_id and city.level != "city":
+        city = city.parent
+    with transaction.atomic():
+        _ensure_orgs.created = 0  # type: ignore[attr-defined]
+        name, address = MTA_USE_UNIT
+        use_unit = _ensure_orgs([dict(kind=Organisation.Kind.USE_UNIT, source_key=MTA_USE_UNIT_KEY, name=name,
+                                      area=city, address=address)], log)[MTA_USE_UNIT_KEY]
+        maintainer, _ = Organisation.objects.get_or_create(
+            kind=Organisation.Kind.MAINTENANCE_UNIT, source="nyc-mta", source_key="E&E",
+            defaults={"name": MTA_MAINTAINER, "area": city, "address": "2 Broadway, New York, NY"})
+        has_contract = set(MaintenanceContract.objects.filter(elevator__in=elevators).values_list("elevator_id", flat=True))
+        # units without any contract cannot overlap one: written in bulk like generate()'s contracts
+        contracts = [MaintenanceContract(elevator_id=e.pk, maintenance_unit=maintainer, start_date=MAINTAINER_SINCE,
+                                         end_date=None, contract_no=MTA_CONTRACT_NO, generated=True)
+                     for e in elevators if e.pk not in has_contract]
+        if contracts:
+            _insert(MaintenanceContract, contracts)
+            _history_of_new(MaintenanceContract, "generated")
+        result.contracts = len(contracts)
+        log(f"MTA units: {result.contracts} in-house maintenance contracts created [{time.monotonic() - started:.1f} s]")
+
+        by_jurisdiction: dict[str, list[Elevator]] = defaultdict(list)
+        for e in elevators:
+            if not e.rescue_code:
+                by_jurisdiction[e.jurisdiction].append(e)
+        changes: dict[int, dict] = defaultdict(dict)
+        for j, todo in sorted(by_jurisdiction.items()):
+            used = set(Elevator.objects.filter(jurisdiction=j).exclude(rescue_code="").values_list("rescue_code", flat=True))
+            pool = (str(c) for c in _rng("rescue", "mta", j).sample(range(100000, 1000000), min(900000, len(todo) + len(used))))
+            for e, code in zip(todo, (c for c in pool if c not in used)):
+                changes[e.pk]["rescue_code"] = code
+                result.rescue_codes += 1
+        for e in elevators:
+            if e.use_unit_id is None:
+                changes[e.pk]["use_unit_id"] = use_unit.pk
+            point = points.get(str((e.extra or {}).get("Station MRN", "")).strip())
+            if (e.latitude is None or e.longitude is None) and point:
+                changes[e.pk]["latitude"], changes[e.pk]["longitude"] = point
+                result.coordinates += 1
+        _fill_elevators(dict(changes), reason=MTA_HISTORY_REASON)
+        result.elevators_updated = len(changes)
+    result.seconds = time.monotonic() - started
+    log(f"MTA units completed: {result.elevators_updated} (use unit, {result.rescue_codes} rescue codes, "
+        f"{result.coordinates} coordinates) [{result.seconds:.1f} s]")
+    return result
+
+
+def describe_replay(rep) -> str:
+    """One line saying what a :func:`liftsafe.emergency.mta_replay.replay` run did: cases opened and calls
+    attached, or, when every ticket had been replayed before (a restart), that nothing new was replayed."""
+    tickets = sum(rep.rows.values())
+    opened = sum(n for k, n in rep.outcome.items() if k.startswith("case opened"))
+    attached = rep.outcome.get("attached to the unit's open case (call_attached)", 0)
+    again = rep.outcome.get("already replayed (idempotent)", 0)
+    if not opened and not attached:
+        return (f"MTA 2023 tickets: already replayed, nothing new ({tickets} tickets read, {again} replayed before)"
+                if again else f"MTA 2023 tickets: none replayed ({tickets} tickets read, no unit of them in the registry)")
+    dispatched = sum(n for k, n in rep.milestones.items() if k.startswith("dispatched"))
+    return (f"MTA 2023 tickets replayed: {tickets} tickets read, {opened} cases opened ({dispatched} dispatched), "
+            f"{attached} calls attached to an open case, {again} replayed before")
+
+
 # --- accounts ---------------------------------------------------------------------------------
 
 @dataclass
@@ -469,7 +604,7 @@ class Account:
 
 def _biggest(kind: str, city: Area) -> Organisation | None:
     """The generated organisation of ``kind`` with the most current elevators (deterministic tie-break on pk)."""
-    qs = Organisation.objects.filter(kind=kind, source=SOURCE)
+    qs = Organisation.objects.filter(kind=kind, source=SOURCE).exclude(source_key=MTA_USE_UNIT_KEY)  # a building's unit
     if kind == Organisation.Kind.MAINTENANCE_UNIT:
         from liftsafe.registry.selectors import current_contracts
 

@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class HazardsConfig(AppConfig):
     name = "liftsafe.hazards"
     label = "hazards"
+    verbose_name = _("Hazards and problem elevators")
 
     def ready(self):
         from liftsafe.registry import holds

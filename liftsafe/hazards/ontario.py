@@ -187,8 +187,11 @@ class ImportResult:
     unmapped: Counter = field(default_factory=Counter)
 
 
-def import_ontario(path: Path = DATA_FILE) -> ImportResult:
-    """Import (or re-import, idempotently) the Ontario incidents. Rows without a device number or a date are rejected."""
+def import_ontario(path: Path = DATA_FILE, progress: bool = False) -> ImportResult:
+    """Import (or re-import, idempotently) the Ontario incidents. Rows without a device number or a date are rejected.
+    ``progress``: show a tqdm progress bar on stderr (rows done / total, rate, time left)."""
+    from tqdm import tqdm
+
     from liftsafe.registry.services import elevator_create
 
     from .services import lead_raise
@@ -200,7 +203,7 @@ def import_ontario(path: Path = DATA_FILE) -> ImportResult:
         city = ensure_areas()
         existing_refs = set(Hazard.objects.filter(source=Source.INCIDENT, source_ref__startswith="on-tssa:").values_list("source_ref", flat=True))
         elevators = {e.source_id: e for e in Elevator.objects.filter(source=SOURCE)}
-        for row in rows:
+        for row in tqdm(rows, unit="row", disable=not progress, desc="import on-tssa"):
             num = row["Incident Number"].strip()
             device = row["elevating devices number"].strip()
             narrative = " ".join(row["Reported occurrence narrative"].split())

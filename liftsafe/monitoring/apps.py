@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MonitoringConfig(AppConfig):
     name = "liftsafe.monitoring"
     label = "monitoring"
+    verbose_name = _("IoT monitoring")
 
     def ready(self):
         from liftsafe.core import flows

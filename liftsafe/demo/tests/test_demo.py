@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.urls import reverse
 
 from liftsafe.demo import services as demo
@@ -257,8 +258,35 @@ def test_demo_command_without_serving(nyc, capsys):
     for username in ("admin", "regulator", "regulator_mn", "operator", "maintenance", "useunit", "inspector", "insurer", "rescue"):
         assert re.search(rf"^{username}\s+{demo.DEMO_PASSWORD}\s", out, re.M), username
     assert "elevators completed: 323" in out
+    # the MTA units: completed, their tickets replayed (the first time only), every long step announced
+    assert "MTA units completed: 638 (use unit, 638 rescue codes, 638 coordinates)" in out
+    assert re.search(r"MTA 2023 tickets replayed: 718 tickets read, [1-9]\d* cases opened", out)
+    assert "Ontario incident reports as hazard leads …" in out
+    mta = Elevator.objects.filter(source="nyc-mta")
+    assert mta.count() == 638
+    assert not mta.filter(Q(rescue_code="") | Q(use_unit__isnull=True) | Q(latitude__isnull=True)).exists()
+    assert current_contracts().filter(elevator__source="nyc-mta").count() == 638
+    # level-1 dispatch worked for every replayed case (no level 2/3 for want of a maintainer)
+    from liftsafe.emergency.models import EmergencyCase
+
+    replayed = EmergencyCase.objects.filter(elevator__source="nyc-mta").exclude(level=0)
+    assert replayed.exists() and not replayed.exclude(level=1).exists()
+    # the 2023 report counts the 638 units in the in-house maintainer's fleet
+    from liftsafe.emergency.mta_replay import MTA_MAINTAINER
+    from liftsafe.reports.selectors import report_data, table
+
+    data = report_data(get_user_model().objects.get(username="regulator"), area_code=None, period="2023", language="en")
+    rows = {r[1]: r[2] for r in table(data, "top_maintenance_units")["rows"]}
+    assert rows[MTA_MAINTAINER] == 638
+
     call_command("demo", "--no-serve")
-    assert "organisations: 0 created" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "organisations: 0 created" in out
+    # a restart replays nothing and says so (it used to say "replayed (718 rows)")
+    assert "MTA 2023 tickets: already replayed, nothing new (718 tickets read" in out
+    assert "tickets replayed:" not in out and "718 rows" not in out
+    assert "MTA units completed: 0 " in out
+
 
 
 def test_the_demo_nyc_areas_use_new_york_time(nyc, settings):
@@ -278,3 +306,118 @@ def test_the_demo_nyc_areas_use_new_york_time(nyc, settings):
     at = dt.datetime(2023, 1, 31, 22, 0, tzinfo=ZoneInfo("America/New_York"))
     case = services.intake_alarm(e, channel="phone_96333", case_type="entrapment", received_at=at).case
     assert case.order_number.startswith("20230131-")
+
+
+# --- the MTA station units (issue 16: no rescue code, use unit, contract or coordinates before) ---------------
+
+@pytest.fixture
+def mta_units(db, tmp_path):
+    """The first 60 rows (60 units of January 2023) of the real MTA file, through the real importer, plus one
+    NYC DOB elevator of the same jurisdiction already holding a rescue code."""
+    import gzip
+
+    from liftsafe.registry.importer import run_import
+
+    lines = gzip.open(demo.MTA_DATA_FILE, "rt", encoding="utf-8-sig").read().splitlines()[:61]
+    small = tmp_path / "mta_small.csv.gz"
+    with gzip.open(small, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    run = run_import(small, "mta-units")
+    assert run.rows_created == 60 and run.rows_rejected == 0
+    mn = Area.objects.get(code="US-NY-NYC-MN")
+    Elevator.objects.create(source="nyc-dob", source_id="1P99999", jurisdiction="US-NY", category="3110", area=mn,
+                            address="1 BROADWAY", status="in_use", rescue_code="654321")
+    return Elevator.objects.filter(source="nyc-mta")
+
+
+def test_complete_mta_gives_every_unit_a_use_unit_contract_rescue_code_and_its_station_coordinates(mta_units):
+    from liftsafe.emergency import services as emergency
+    from liftsafe.emergency.models import CaseType, Channel
+    from liftsafe.emergency.mta_replay import MTA_MAINTAINER
+
+    before = {e.pk: (e.rescue_code, e.use_unit_id, e.latitude, e.longitude) for e in mta_units}
+    assert all(v == ("", None, None, None) for v in before.values())  # what the source gives
+    assert not MaintenanceContract.objects.exists()
+
+    result = demo.complete_mta()
+    assert (result.elevators_updated, result.contracts, result.rescue_codes, result.coordinates) == (60, 60, 60, 60)
+    points = demo.read_station_points()
+    codes = list(Elevator.objects.filter(jurisdiction="US-NY").exclude(rescue_code="").values_list("rescue_code", flat=True))
+    assert len(codes) == len(set(codes)) == 61 and "654321" in codes
+    for e in mta_units.select_related("use_unit"):
+        assert re.fullmatch(r"\d{6}", e.rescue_code) and e.rescue_code != "654321"
+        assert e.use_unit.name == "MTA New York City Transit" and e.use_unit.generated and e.use_unit.source == "demo"
+        assert (e.latitude, e.longitude) == points[e.extra["Station MRN"]]
+        assert 40.4 < e.latitude < 41.0 and -74.3 < e.longitude < -73.6
+        contract = e.contracts.get()
+        assert contract.generated and contract.start_date == dt.date(2023, 1, 1) and contract.end_date is None
+        assert maintenance_unit_on(e, dt.date(2023, 12, 31)).name == MTA_MAINTAINER == maintenance_unit_on(e).name
+        rec = e.history.latest()
+        assert rec.history_type == "~" and rec.history_change_reason == demo.MTA_HISTORY_REASON
+    # the same station gives the same point; the 60 units stand at several stations
+    assert len({(e.latitude, e.longitude) for e in mta_units.all()}) > 10
+    assert MaintenanceContract.history.filter(history_type="+").count() == 60
+
+    # level-1 dispatch now finds the in-house maintainer (refused before: no contract)
+    unit = mta_units.order_by("source_id").first()
+    r = emergency.intake_alarm(unit, channel=Channel.PHONE_96333, case_type=CaseType.ENTRAPMENT,
+                               received_at=dt.datetime(2023, 6, 1, 9, 0, tzinfo=dt.timezone.utc))
+    case = emergency.dispatch_case(None, r.case, 1)
+    assert (case.level, case.responder.name) == (1, MTA_MAINTAINER)
+
+    # idempotent: nothing changes on a second run
+    snap = list(Elevator.objects.order_by("pk").values_list("rescue_code", "use_unit_id", "latitude", "longitude"))
+    hist = (Elevator.history.count(), MaintenanceContract.history.count(), Organisation.history.count())
+    again = demo.complete_mta()
+    assert (again.elevators_updated, again.contracts, again.rescue_codes, again.coordinates) == (0, 0, 0, 0)
+    assert list(Elevator.objects.order_by("pk").values_list("rescue_code", "use_unit_id", "latitude", "longitude")) == snap
+    assert (Elevator.history.count(), MaintenanceContract.history.count(), Organisation.history.count()) == hist
+
+
+def test_complete_mta_keeps_what_a_unit_has_and_does_not_overlap_a_contract(mta_units):
+    from liftsafe.registry.services import contract_create
+
+    unit = mta_units.order_by("source_id").first()
+    other_mu = Organisation.objects.create(kind="maintenance_unit", name="Contractor X", area=unit.area)
+    contract_create(None, elevator=unit, maintenance_unit=other_mu, start_date=dt.date(2022, 1, 1))
+    Elevator.objects.filter(pk=unit.pk).update(rescue_code="000777", latitude=40.7, longitude=-74.0)
+    demo.complete_mta()
+    unit.refresh_from_db()
+    assert (unit.rescue_code, unit.latitude, unit.longitude) == ("000777", 40.7, -74.0)
+    assert [c.maintenance_unit for c in unit.contracts.all()] == [other_mu]
+
+
+def test_describe_replay_says_when_nothing_was_replayed():
+    from liftsafe.emergency.mta_replay import ReplayReport
+
+    rep = ReplayReport()
+    rep.rows.update({"a.csv.gz": 571, "b.csv.gz": 147})
+    rep.outcome.update({"already replayed (idempotent)": 51, "planned work (not an alarm): not replayed": 600,
+                        "unit not in the registry: reported": 67})
+    assert demo.describe_replay(rep) == "MTA 2023 tickets: already replayed, nothing new (718 tickets read, 51 replayed before)"
+    rep = ReplayReport()
+    rep.rows.update({"a.csv.gz": 2})
+    rep.outcome.update({"case opened: entrapment": 1, "attached to the unit's open case (call_attached)": 1})
+    rep.milestones.update({"dispatched (level 1)": 1})
+    assert demo.describe_replay(rep) == ("MTA 2023 tickets replayed: 2 tickets read, 1 cases opened (1 dispatched), "
+                                         "1 calls attached to an open case, 0 replayed before")
+
+
+def test_a_long_demo_step_keeps_saying_it_is_running():
+    """No silent step: a step announces itself and repeats "… still …" while it runs (Ontario took 115 s silently)."""
+    import io
+    import time
+
+    from liftsafe.demo.management.commands.demo import Command
+
+    out = io.StringIO()
+    cmd = Command(stdout=out)
+    cmd.TICK_SECONDS = 0.05
+    with cmd.step("importing X"):
+        time.sleep(0.32)
+    with cmd.step("quick"):
+        pass
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "  importing X …"
+    assert 3 <= sum(line.startswith("  … still importing X (") for line in lines) <= 7
+    assert lines[-1] == "  quick …"  # a short step prints only its announcement

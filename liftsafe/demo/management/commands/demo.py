@@ -2,10 +2,12 @@
 account per role, print them, then run the web server and the worker (LIFTSAFE_DEMO=1) until Ctrl-C."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 from django.conf import settings
@@ -16,8 +18,8 @@ from liftsafe.demo import services as demo
 
 
 class Command(BaseCommand):
-    help = ("Set up the demo (migrate, NYC registry, generated organisations, demo accounts; each step only "
-            "once) and run the web server and the background worker until Ctrl-C.")
+    help = ("Set up the demo and run it: the NYC registry, the MTA units and Ontario leads, generated organisations "
+            "and one account per role (each loaded once), then the web server and the worker until Ctrl-C.")
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
@@ -25,9 +27,36 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2, help="web worker processes (default 2)")
         parser.add_argument("--no-serve", action="store_true", help="only set up the data and the accounts, then exit")
 
+    #: a step still running after this many seconds says so again, every as many seconds (never silent)
+    TICK_SECONDS = 10.0
+
     def log(self, msg: str) -> None:
         self.stdout.write(f"  {msg}")
         self.stdout.flush()
+
+    @contextlib.contextmanager
+    def step(self, label: str, *, ticker: bool = True):
+        """Announce ``label``, then repeat "… still <label> (N s)" every :attr:`TICK_SECONDS` while it runs, so no
+        step of the first start is silent (the Ontario import took 115 s on a loaded machine, with no output).
+        ``ticker=False`` for a step that draws its own progress bar (the imports: tqdm on stderr)."""
+        t0 = time.monotonic()
+        self.log(f"{label} …")
+        done = threading.Event()
+        if not ticker:
+            yield
+            return
+
+        def tick():
+            while not done.wait(self.TICK_SECONDS):
+                self.log(f"… still {label} ({time.monotonic() - t0:.0f} s)")
+
+        ticker = threading.Thread(target=tick, name="demo-progress", daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            done.set()
+            ticker.join()
 
     def handle(self, *args, port, host, workers, no_serve, **opts):
         t0, c0 = time.monotonic(), time.process_time()
@@ -35,21 +64,24 @@ class Command(BaseCommand):
         shown = host if host not in ("0.0.0.0", "::") else "127.0.0.1"
         os.environ.setdefault("LIFTSAFE_DEMO_BASE_URL", f"http://{shown}:{port}")
         self.stdout.write(f"liftsafe demo — data in {settings.DATA_DIR} ({settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]})")
-        self.log("migrating the database …")
-        call_command("migrate", interactive=False, verbosity=0)
+        with self.step("migrating the database"):
+            call_command("migrate", interactive=False, verbosity=0)
         t_import, c_import = time.monotonic(), time.process_time()
         try:
-            imported = demo.load_registry(progress=True, log=self.log)
+            with self.step("NYC registry (76,088 devices)", ticker=False):
+                imported = demo.load_registry(progress=True, log=self.log)
         except FileNotFoundError as exc:
             raise CommandError(str(exc)) from exc
         if imported:
             self.log(f"NYC registry imported in {time.monotonic() - t_import:.1f} s (CPU {time.process_time() - c_import:.1f} s)")
         self.load_second_sources()
         c_gen = time.process_time()
-        result = demo.generate(log=self.log)
+        with self.step("generating the organisations, contracts and codes the NYC registry lacks"):
+            result = demo.generate(log=self.log)
         self.log(f"generated data in {result.seconds:.1f} s (CPU {time.process_time() - c_gen:.1f} s)")
-        accounts = demo.create_accounts()
-        counts = demo.visible_counts(accounts)
+        with self.step("creating the demo accounts"):
+            accounts = demo.create_accounts()
+            counts = demo.visible_counts(accounts)
         self.stdout.write(f"demo ready in {time.monotonic() - t0:.1f} s (CPU {time.process_time() - c0:.1f} s)\n")
         self.print_accounts(accounts, counts)
         if no_serve:
@@ -57,26 +89,31 @@ class Command(BaseCommand):
         self.serve(host, port, workers)
 
     def load_second_sources(self) -> None:
-        """Real second sources, each idempotent: the MTA station units with their 2023 outage
-        tickets replayed as emergency cases (issue 3), and Ontario's TSSA incident reports as
-        hazard leads of a second jurisdiction (issue 5)."""
+        """Real second sources, each idempotent: the MTA station units, completed like the NYC registry
+        (:func:`liftsafe.demo.services.complete_mta`), with their 2023 outage tickets replayed as emergency
+        cases (issue 3), and Ontario's TSSA incident reports as hazard leads of a second jurisdiction (issue 5)."""
         from liftsafe.registry.models import Elevator
 
-        t = time.monotonic()
-        if not Elevator.objects.filter(source="nyc-mta").exists():
+        if not Elevator.objects.filter(source=demo.MTA_SOURCE).exists():
             from liftsafe.registry.importer import run_import
 
-            run = run_import(demo.MTA_DATA_FILE, "mta-units")
+            with self.step("MTA station units (638)", ticker=False):
+                run = run_import(demo.MTA_DATA_FILE, "mta-units", progress=True)
             self.log(f"MTA station units imported: {run.rows_created} created, {run.rows_rejected} rejected")
+        with self.step("completing the MTA units (use unit, maintenance contract, rescue code, coordinates)"):
+            demo.complete_mta(log=self.log)
         from liftsafe.emergency.mta_replay import DEFAULT_FILES, replay
 
-        rep = replay(DEFAULT_FILES)
-        self.log(f"MTA 2023 tickets replayed ({sum(rep.rows.values())} rows) in {time.monotonic() - t:.1f} s")
+        t = time.monotonic()
+        with self.step("replaying the MTA 2023 outage tickets as 96333 cases"):
+            rep = replay(DEFAULT_FILES)
+        self.log(f"{demo.describe_replay(rep)} in {time.monotonic() - t:.1f} s")
         if not Elevator.objects.filter(source="on-tssa").exists():
             t = time.monotonic()
             from liftsafe.hazards import ontario
 
-            res = ontario.import_ontario(ontario.DATA_FILE)
+            with self.step("Ontario incident reports as hazard leads", ticker=False):
+                res = ontario.import_ontario(ontario.DATA_FILE, progress=True)
             self.log(f"Ontario incident leads imported: {res.leads_created} leads, {res.elevators_created} elevators "
                      f"in {time.monotonic() - t:.1f} s")
 
