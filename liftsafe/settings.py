@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "simple_history",
     "ninja",  # serves Swagger UI's files locally (/api/docs works without internet)
     "axes",  # login throttling (liftsafe.core.throttle)
+    "csp",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     "liftsafe.core",
     "liftsafe.registry",
     "liftsafe.emergency",
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy header on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "liftsafe.core.i18n.PlatformLanguageMiddleware",  # zh-Hans unless the user chose another language
@@ -111,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "liftsafe.core.context_processors.platform",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the few inline <style> blocks
             ],
         },
     },
@@ -229,6 +232,27 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp 4): the platform serves every asset itself, so only 'self'; no inline
+# script at all (behaviours in static/liftsafe/app.js, htmx without eval), inline <style> only with the
+# per-request nonce; images also as data: URIs (Swagger UI, chart exports). Extra sources for a deployment
+# (e.g. an S3 media host for images): LIFTSAFE_CSP_IMG_SRC (space separated).
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *(env("LIFTSAFE_CSP_IMG_SRC", "") or "").split()],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,

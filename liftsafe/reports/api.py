@@ -12,6 +12,7 @@ from django.http import HttpResponse
 from ninja import Router, Schema
 from ninja.pagination import LimitOffsetPagination, paginate
 
+from liftsafe.core.csp import allow_document_styles
 from liftsafe.core.api import ErrorOut, Status
 
 from . import selectors, services
@@ -122,7 +123,8 @@ def _download(request, report_id: int, kind: str) -> HttpResponse:
         resp = HttpResponse(render.render_xlsx(report.data, status=report.status),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:
-        resp = HttpResponse(render.render_html(report.data, status=report.status), content_type="text/html; charset=utf-8")
+        doc = render.render_html(report.data, status=report.status)
+        resp = allow_document_styles(HttpResponse(doc, content_type="text/html; charset=utf-8"), doc)  # CSP: its styles by hash
     disposition = "inline" if kind == "html" else "attachment"
     resp["Content-Disposition"] = f'{disposition}; filename="{name}.{kind}"'
     return resp
