@@ -13,6 +13,10 @@ production host only sets variables:
 - ``LIFTSAFE_SECRET_KEY``, ``LIFTSAFE_ALLOWED_HOSTS`` (comma separated),
   ``LIFTSAFE_TIME_ZONE`` (default ``Asia/Shanghai``), ``LIFTSAFE_DATA_DIR``
   (default ``./var``), ``LIFTSAFE_MEDIA_ROOT``.
+- ``LIFTSAFE_IMPORT_DIR``: the only directory scheduled imports may read (default
+  ``<data dir>/imports``; ``check --deploy`` warns when unset).
+- ``LIFTSAFE_CSP_IMG_SRC``: extra image sources for the Content-Security-Policy
+  (space separated, e.g. an S3 media host).
 - ``LIFTSAFE_S3_BUCKET`` (+ ``LIFTSAFE_S3_ENDPOINT_URL``, ``LIFTSAFE_S3_REGION``,
   ``LIFTSAFE_S3_PREFIX``): media on S3-compatible storage instead of the disk.
 """
