@@ -13,6 +13,10 @@ production host only sets variables:
 - ``LIFTSAFE_SECRET_KEY``, ``LIFTSAFE_ALLOWED_HOSTS`` (comma separated),
   ``LIFTSAFE_TIME_ZONE`` (default ``Asia/Shanghai``), ``LIFTSAFE_DATA_DIR``
   (default ``./var``), ``LIFTSAFE_MEDIA_ROOT``.
+- ``LIFTSAFE_IMPORT_DIR``: the only directory scheduled imports may read (default
+  ``<data dir>/imports``; ``check --deploy`` warns when unset).
+- ``LIFTSAFE_CSP_IMG_SRC``: extra image sources for the Content-Security-Policy
+  (space separated, e.g. an S3 media host).
 - ``LIFTSAFE_S3_BUCKET`` (+ ``LIFTSAFE_S3_ENDPOINT_URL``, ``LIFTSAFE_S3_REGION``,
   ``LIFTSAFE_S3_PREFIX``): media on S3-compatible storage instead of the disk.
 """
@@ -72,6 +76,7 @@ INSTALLED_APPS = [
     "simple_history",
     "ninja",  # serves Swagger UI's files locally (/api/docs works without internet)
     "axes",  # login throttling (liftsafe.core.throttle)
+    "csp",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
     "liftsafe.core",
     "liftsafe.registry",
     "liftsafe.emergency",
@@ -85,6 +90,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "liftsafe.core.input.InputMiddleware",  # first: refuses NUL/surrogates/bad JSON/bad multipart; /api/ errors in JSON
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy header on every response
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "liftsafe.core.i18n.PlatformLanguageMiddleware",  # zh-Hans unless the user chose another language
@@ -113,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "liftsafe.core.context_processors.platform",
+                "csp.context_processors.nonce",  # {{ CSP_NONCE }} for the few inline <style> blocks
             ],
         },
     },
@@ -161,6 +168,8 @@ AXES_FAILURE_LIMIT = "liftsafe.core.throttle.failure_limit"
 AXES_COOLOFF_TIME = "liftsafe.core.throttle.cool_off"
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_LOCKOUT_CALLABLE = "liftsafe.core.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "liftsafe.core.throttle.client_ip"
+LIFTSAFE_PROXY_COUNT = int(env("LIFTSAFE_PROXY_COUNT", "0") or 0)  # trusted reverse proxies in front (X-Forwarded-For)
 AXES_RESET_ON_SUCCESS = True
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_VERBOSE = False
@@ -231,6 +240,27 @@ if PRODUCTION:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp 4): the platform serves every asset itself, so only 'self'; no inline
+# script at all (behaviours in static/liftsafe/app.js, htmx without eval), inline <style> only with the
+# per-request nonce; images also as data: URIs (Swagger UI, chart exports). Extra sources for a deployment
+# (e.g. an S3 media host for images): LIFTSAFE_CSP_IMG_SRC (space separated).
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *(env("LIFTSAFE_CSP_IMG_SRC", "") or "").split()],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -53,6 +53,22 @@ def lockout_response(request, original_response=None, credentials=None):
                                                "next": request.POST.get("next", "")}, status=429)
 
 
+def client_ip(request) -> str | None:
+    """``AXES_CLIENT_IP_CALLABLE``: the client's address. Behind ``settings.LIFTSAFE_PROXY_COUNT`` trusted reverse
+    proxies (environment ``LIFTSAFE_PROXY_COUNT``; 1 behind the nginx of docs/deploy.md) it is the n-th address from
+    the right of ``X-Forwarded-For`` (entries a client adds itself are further left, so it cannot choose its
+    address); without proxies, ``REMOTE_ADDR``. Otherwise every sign-in would come from the proxy's address and
+    one person's typos would lock everybody out."""
+    from django.conf import settings
+
+    n = int(getattr(settings, "LIFTSAFE_PROXY_COUNT", 0) or 0)
+    if n > 0:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if len(hops) >= n:
+            return hops[-n][:64]
+    return request.META.get("REMOTE_ADDR")
+
+
 class LoginThrottleBackend(AxesStandaloneBackend):
     """django-axes' checking backend (first in ``AUTHENTICATION_BACKENDS``); without a request there is no
     address to throttle, so it steps aside (see the module doc)."""

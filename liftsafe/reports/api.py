@@ -14,6 +14,7 @@ from ninja.pagination import paginate
 
 from liftsafe.core.pagination import BoundedPage
 
+from liftsafe.core.csp import allow_document_styles
 from liftsafe.core.api import ErrorOut, Status
 
 from . import selectors, services
@@ -124,7 +125,8 @@ def _download(request, report_id: int, kind: str) -> HttpResponse:
         resp = HttpResponse(render.render_xlsx(report.data, status=report.status),
                             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     else:
-        resp = HttpResponse(render.render_html(report.data, status=report.status), content_type="text/html; charset=utf-8")
+        doc = render.render_html(report.data, status=report.status)
+        resp = allow_document_styles(HttpResponse(doc, content_type="text/html; charset=utf-8"), doc)  # CSP: its styles by hash
     disposition = "inline" if kind == "html" else "attachment"
     resp["Content-Disposition"] = f'{disposition}; filename="{name}.{kind}"'
     return resp

@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import re
 import math
 import threading
 
@@ -201,7 +202,42 @@ def _chart_svg_cached(key: str) -> str:
         fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
     start = text.find("<svg")
-    return text[start:] if start >= 0 else text
+    return csp_safe_svg(text[start:] if start >= 0 else text)
+
+
+# SVG presentation attributes (SVG 1.1 §propidx): a matplotlib style="…" made of these becomes attributes
+_PRESENTATION = frozenset("""alignment-baseline baseline-shift clip-path clip-rule color display dominant-baseline fill
+fill-opacity fill-rule filter font-family font-size font-style font-variant font-weight letter-spacing marker-end
+marker-mid marker-start mask opacity overflow paint-order shape-rendering stop-color stop-opacity stroke
+stroke-dasharray stroke-dashoffset stroke-linecap stroke-linejoin stroke-miterlimit stroke-opacity stroke-width
+text-anchor text-decoration visibility word-spacing writing-mode""".split())
+_TAG_WITH_STYLE = re.compile(r'<[A-Za-z][^<>]*?\sstyle="[^"]*"[^<>]*>')
+_STYLE_ATTR = re.compile(r'\sstyle="([^"]*)"')
+_ATTR_NAME = re.compile(r'\s([A-Za-z_:][-\w:.]*)=')
+_MPL_STYLE = '<style type="text/css">*{stroke-linejoin: round; stroke-linecap: butt}</style>'
+
+
+def csp_safe_svg(svg: str) -> str:
+    """matplotlib SVG without inline CSS, so it renders under ``style-src`` without ``'unsafe-inline'``
+    (Content-Security-Policy, issue 18 item 16): each ``style="a: b; …"`` of presentation properties becomes
+    attributes ``a="b"`` (values are already attribute-escaped), and matplotlib's global
+    ``<style>*{stroke-linejoin: round; stroke-linecap: butt}</style>`` becomes the same two attributes on the
+    root ``<svg>`` (both properties inherit; an element's own value still wins, as before). Same picture."""
+
+    def tag(m: re.Match) -> str:
+        t = m.group(0)
+        style = _STYLE_ATTR.search(t)
+        decls = [d.split(":", 1) for d in style.group(1).split(";") if d.strip()]
+        if any(len(d) != 2 or d[0].strip() not in _PRESENTATION for d in decls):
+            return t  # something that is not a presentation property: keep it as it was
+        have = set(_ATTR_NAME.findall(t))
+        attrs = "".join(f' {k.strip()}="{v.strip()}"' for k, v in decls if k.strip() not in have)
+        return t[:style.start()] + attrs + t[style.end():]
+
+    svg = _TAG_WITH_STYLE.sub(tag, svg)
+    if _MPL_STYLE in svg:
+        svg = svg.replace(_MPL_STYLE, "", 1).replace("<svg ", '<svg stroke-linejoin="round" stroke-linecap="butt" ', 1)
+    return svg
 
 
 def chart_png(chart: dict, *, dpi: int = PNG_DPI) -> bytes:

@@ -21,6 +21,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from liftsafe.core.csp import allow_document_styles
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.selectors import areas_for
 
@@ -161,6 +162,8 @@ def report_download(request, pk: int, format: str):  # noqa: A002 - the URL's na
     content_type, fn = FORMATS[format]
     body = fn(report.data, status=report.status)
     response = HttpResponse(body.encode("utf-8") if isinstance(body, str) else body, content_type=content_type)
+    if isinstance(body, str):
+        allow_document_styles(response, body)  # CSP: the standalone document's own <style> blocks, by hash
     name = f"report-{report.area.code}-{report.period_label}-{report.language}.{format}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

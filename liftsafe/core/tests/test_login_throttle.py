@@ -87,3 +87,19 @@ def test_successful_login_resets_the_count(alice):
     for _i in range(limit - 1):
         assert post_login("/login/", "alice", "wrong").status_code == 200
     assert get_user_model().objects.get(pk=alice.pk).is_active
+
+
+def test_behind_a_proxy_the_forwarded_address_counts(alice, settings):
+    """Behind the reverse proxy every request has the proxy's REMOTE_ADDR: the address is X-Forwarded-For's last hop,
+    so one client's failures do not lock out everyone behind the proxy, and a client cannot pick its address."""
+    settings.LIFTSAFE_PROXY_COUNT = 1
+    limit = int(rule("login_failure_limit"))
+
+    def via_proxy(username, password, client, spoof=""):
+        c = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=(spoof + ", " if spoof else "") + client)
+        return c.post("/login/", {"username": username, "password": password})
+
+    for i in range(limit):
+        via_proxy(f"ghost{i}", "wrong", "203.0.113.5", spoof=f"198.51.100.{i}")  # spoofed left entries do not help
+    assert via_proxy("alice", PASSWORD, "203.0.113.5").status_code == 429
+    assert via_proxy("alice", PASSWORD, "203.0.113.6").status_code == 302  # another client behind the same proxy

@@ -144,3 +144,25 @@ def test_admin_token_pages_are_read_only_and_revoke_works(world):
     r = c.post("/admin/core/apitoken/", {"action": "revoke", "_selected_action": [rec.pk]})
     assert r.status_code == 302
     assert bearer(token).get("/api/core/me").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migration_gives_existing_tokens_the_default_validity():
+    """Existing tokens (stored as a digest only, no expiry) keep working after the upgrade, for the default validity."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("core", "0003_notification_notificationattempt_and_more")], [("core", "0004_apitoken_expiry_prefix")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old_apps = executor.loader.project_state(before).apps
+    user = get_user_model().objects.create_user("legacy", password="x-legacy-pw-1")
+    old_apps.get_model("core", "ApiToken").objects.create(user_id=user.pk, name="old", digest=ApiToken.hash("ls_legacy"))
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    rec = ApiToken.objects.get(name="old")
+    left = rec.expires_at - timezone.now()
+    assert dt.timedelta(days=89) < left <= dt.timedelta(days=90) and not rec.revoked
+    assert bearer("ls_legacy").get("/api/core/me").json()["username"] == "legacy"

@@ -89,19 +89,19 @@ def test_regulator_journey_and_screenshots(browser, live_server, world):
     # search by a code: htmx replaces the table, the page is not reloaded, the URL follows
     b1 = world.elevators["b1"]
     page.fill("#q", b1.rescue_code)
-    page.wait_for_function("document.querySelector('#result-count').innerText.includes('共 1 台')")
+    page.wait_for_function("() => document.querySelector('#result-count').innerText.includes('共 1 台')")
     assert rows(page) == ["B1"]
     assert page.evaluate("window.__noReload") == "still here"
     assert page.url.endswith(f"/registry/elevators/?q={b1.rescue_code}")  # empty filters left out
 
     # search by address prefix
     page.fill("#q", "南京市秦淮区")
-    page.wait_for_function("document.querySelector('#result-count').innerText.includes('共 14 台')")
+    page.wait_for_function("() => document.querySelector('#result-count').innerText.includes('共 14 台')")
     assert all(r.startswith(("NJ104", "B")) for r in rows(page))
 
     # filter: status sealed within the prefix
     page.select_option("select[name=status]", "sealed")
-    page.wait_for_function("!document.querySelector('#result-count').innerText.includes('共 14 台')")
+    page.wait_for_function("() => !document.querySelector('#result-count').innerText.includes('共 14 台')")
     got = rows(page)
     assert got and len(got) < 14
     assert set(page.locator("#elevator-table tbody .badge").all_inner_texts()) == {"查封"}
@@ -111,15 +111,15 @@ def test_regulator_journey_and_screenshots(browser, live_server, world):
     page.click("text=清除")
     page.wait_for_url(re.compile(r"/registry/elevators/$"))
     page.select_option("select[name=area]", "320102")
-    page.wait_for_function("document.querySelector('#result-count').innerText.includes('共 14 台')")
+    page.wait_for_function("() => document.querySelector('#result-count').innerText.includes('共 14 台')")
     page.select_option("select[name=area]", "")
-    page.wait_for_function("document.querySelector('#result-count').innerText.includes('共 28 台')")
+    page.wait_for_function("() => document.querySelector('#result-count').innerText.includes('共 28 台')")
     DOCS_IMG.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(DOCS_IMG / "registry-list.png"), full_page=False)
 
     # detail with history
     page.fill("#q", world.elevators["a1"].registration_code)
-    page.wait_for_function("document.querySelector('#result-count').innerText.includes('共 1 台')")
+    page.wait_for_function("() => document.querySelector('#result-count').innerText.includes('共 1 台')")
     page.click("#elevator-table tbody td:first-child a")
     page.wait_for_url(re.compile(r"/registry/elevators/\d+/$"))
     assert "中山路18号" in page.inner_text(".page-head")
@@ -134,13 +134,13 @@ def test_regulator_journey_and_screenshots(browser, live_server, world):
     # switch to English and back; the choice persists across pages
     page.select_option("#language", "en")
     page.wait_for_load_state("load")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert "Change history" in page.inner_text("main") and "Rated load (kg)" in page.inner_text("main")
     page.goto(f"{base}/registry/elevators/")
     assert page.inner_text("h1") == "Elevator registry"
     assert "28 elevators" in page.inner_text("#result-count")
     page.select_option("#language", "zh-hans")
-    page.wait_for_function("document.documentElement.lang === 'zh-Hans'")
+    page.wait_for_function("() => document.documentElement.lang === 'zh-Hans'")
     assert page.inner_text("h1") == "电梯登记台账"
     ctx.close()
 
@@ -164,6 +164,6 @@ def test_maintenance_unit_cannot_see_other_units_elevator(browser, live_server, 
     # searching for the other unit's code finds nothing
     page.goto(f"{base}/registry/elevators/")
     page.fill("#q", world.elevators["b1"].rescue_code)
-    page.wait_for_function("document.querySelector('#result-count').innerText.includes('共 0 台')")
+    page.wait_for_function("() => document.querySelector('#result-count').innerText.includes('共 0 台')")
     assert rows(page) == []
     ctx.close()

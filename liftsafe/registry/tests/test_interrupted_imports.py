@@ -88,3 +88,18 @@ def test_the_job_is_registered():
     from liftsafe.core.tasks import discover
 
     assert "registry.interrupted_imports" in {j.name for j in discover()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeat_thread_beats_on_its_own_connection():
+    import time
+
+    from liftsafe.registry.importer.liveness import Heartbeat
+
+    run = running(heartbeat_at=timezone.now() - dt.timedelta(hours=1))
+    before = run.heartbeat_at
+    with Heartbeat(run.pk, 0.05):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and ImportRun.objects.get(pk=run.pk).heartbeat_at == before:
+            time.sleep(0.05)
+    assert ImportRun.objects.get(pk=run.pk).heartbeat_at > before + dt.timedelta(minutes=59)
