@@ -30,7 +30,7 @@ from liftsafe.core.models import Role
 from liftsafe.core.scoping import Scope, scope_of
 from liftsafe.registry.selectors import scope_elevators
 
-from .models import CLOSED_STATES, OPEN_STATES, CaseType, EmergencyCase, Milestone, State
+from .models import CLOSED_STATES, OPEN_STATES, EmergencyCase, Milestone, State
 
 K = Milestone.Kind
 RESPONDER_ROLES = (Role.MAINTENANCE_UNIT, Role.RESCUE_STATION)
@@ -309,11 +309,13 @@ def board_limits(state: str, urban: bool) -> tuple[int, int]:
     """
     from liftsafe.rules import rule
 
-    arrival = int(rule("rescue_arrival_limit_urban_s" if urban else "rescue_arrival_limit_other_s"))
+    from .domain import arrival_limit_s, response_limit_s
+
+    arrival = arrival_limit_s(urban)
     if state == State.RECEIVED:
         return int(rule("dispatch_delay_warning_s")), 0
     if state == State.DISPATCHED:
-        return arrival, int(rule("dispatch_response_limit_s"))
+        return arrival, response_limit_s()
     if state == State.RESPONDED:
         return arrival, arrival
     return 0, 0
