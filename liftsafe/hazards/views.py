@@ -21,7 +21,7 @@ from liftsafe.registry import selectors as selectors_registry
 from liftsafe.registry.selectors import areas_for, elevator_get, organisations_for
 
 from . import selectors, services
-from .models import OPEN_STATES, AuthorityLevel, CauseClass, Level, Recheck, Source, State
+from .models import OPEN_STATES, AuthorityLevel, CauseClass, Level, Source, State
 
 
 def _errors(request, exc: Exception) -> None:

@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from liftsafe.conftest import require_service
-from liftsafe.core.testing import PASSWORD, make_world
+from liftsafe.testing import PASSWORD, make_world
 from liftsafe.monitoring import demo_feed, door_stream, services
 from liftsafe.monitoring.codes import AlarmType
 from liftsafe.monitoring.door import flag_vibration, read_series
