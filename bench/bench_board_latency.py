@@ -148,7 +148,7 @@ def devices(world, n):
     """``n`` new district-A elevators, each under A's maintenance contract, each with a bound device ``LAT-<i>``."""
     import datetime as dt
 
-    from liftsafe.core.testing import make_elevator
+    from liftsafe.testing import make_elevator
     from liftsafe.monitoring import services as mon
     from liftsafe.registry.models import MaintenanceContract
 
@@ -259,7 +259,7 @@ def main():
         from django.conf import settings
 
         from emergency_ui import analyze, open_cases
-        from liftsafe.core.testing import make_world
+        from liftsafe.testing import make_world
 
         world = make_world()
         t0 = time.perf_counter()

@@ -65,7 +65,7 @@ def setup(url: str, n_elevators: int) -> tuple[str, list[str]]:
     import datetime as dt
 
     from liftsafe.core.models import ApiToken, Area, Profile, Role
-    from liftsafe.core.testing import make_user
+    from liftsafe.testing import make_user
     from liftsafe.registry.models import Elevator, MaintenanceContract, Organisation
 
     prov = Area.objects.create(code="320000", name="江苏省", level="province")

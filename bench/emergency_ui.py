@@ -156,7 +156,7 @@ def main():
     old = setup_databases(verbosity=0, interactive=False)
     out = [f"database: {connection.vendor}"]
     try:
-        from liftsafe.core.testing import make_world
+        from liftsafe.testing import make_world
 
         world = make_world()
         if not args.skip_lookup:

@@ -14,6 +14,7 @@ from liftsafe.emergency.api import router as emergency_router
 from liftsafe.exchange.api import router as exchange_router
 from liftsafe.hazards.api import router as hazards_router
 from liftsafe.monitoring.api import router as monitoring_router
+from liftsafe.registry.api import areas_router as core_areas_router
 from liftsafe.registry.api import router as registry_router
 from liftsafe.reports.api import router as reports_router
 
@@ -28,6 +29,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)  # ONE handler: every error is {"detail", "errors"} (liftsafe.core.errors)
 api.add_router("/core/", core_router)
+api.add_router("/core/", core_areas_router)  # /api/core/areas: served by the registry (areas follow the elevators a caller sees)
 api.add_router("/registry/", registry_router)
 api.add_router("/emergency/", emergency_router)
 api.add_router("/monitoring/", monitoring_router)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from liftsafe.core.testing import make_world
+from liftsafe.testing import make_world
 
 
 def pytest_sessionstart(session):
@@ -39,7 +39,7 @@ def _remove_stale_sqlite_test_databases() -> None:
 
 @pytest.fixture
 def world(db):
-    """A small two-district world with a user per role (see liftsafe.core.testing)."""
+    """A small two-district world with a user per role (see liftsafe.testing)."""
     return make_world()
 
 

@@ -1,14 +1,15 @@
 """URL map: pages per app, one typed JSON API (django-ninja) at /api/, admin."""
 from django.conf import settings
-from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from liftsafe import views
 from liftsafe.api import api
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
+    path("", views.home, name="home"),  # composes the apps (top level; core imports no domain app)
     path("", include("liftsafe.core.urls")),
     path("admin/", admin.site.urls),
     path("registry/", include("liftsafe.registry.urls")),

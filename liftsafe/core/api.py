@@ -18,7 +18,7 @@ except ImportError:  # django-ninja < 1.5: a (status, value) tuple does the same
 from .auth import session_only, token_issue, token_revoke, tokens_of
 from .errors import ErrorOut, field_errors
 from .errors import install as install_error_handlers  # noqa: F401 - the one handler, see liftsafe.core.errors
-from .logfilters import FORBIDDEN_REASON
+from .models import Profile
 from .scoping import scope_of
 
 router = Router(tags=["core"])
@@ -40,38 +40,11 @@ class MeOut(Schema):
 def me(request):
     scope = scope_of(request.user)
     org = None
-    if scope.organisation_id:
-        from liftsafe.registry.models import Organisation
-
-        org = Organisation.objects.filter(pk=scope.organisation_id).values_list("name", flat=True).first()
+    if scope.organisation_id:  # the profile's organisation (core reads it through its own Profile model)
+        org = Profile.objects.filter(user=request.user).values_list("organisation__name", flat=True).first()
     return MeOut(username=request.user.get_username(), role=scope.role, is_admin=scope.is_admin,
                  area_path=scope.area_path, organisation_id=scope.organisation_id, organisation_name=org,
                  auth="token" if getattr(request, "api_token", None) else "session")
-
-
-class AreaOut(Schema):
-    id: int
-    code: str
-    name: str
-    name_en: str
-    level: str
-    parent_code: str | None
-    path: str
-    urban: bool
-
-    @staticmethod
-    def resolve_parent_code(obj) -> str | None:
-        return obj.parent.code if obj.parent_id else None
-
-
-@router.get("/areas", response=list[AreaOut], summary="Areas the caller may filter by (scoped)", operation_id="core_area_list")
-def area_list(request, level: str | None = None):
-    from liftsafe.registry.selectors import areas_for
-
-    qs = areas_for(request.user).select_related("parent").order_by("path")
-    if level:
-        qs = qs.filter(level=level)
-    return list(qs)
 
 
 class TokenIn(Schema):

@@ -28,7 +28,7 @@ except ImportError:  # django-ninja < 1.5
         return code, value
 
 from liftsafe.core.scoping import scope_of
-from liftsafe.registry.models import Elevator, Organisation
+from liftsafe.registry.models import Elevator
 from liftsafe.registry.selectors import elevators_for
 
 from . import causes, selectors, services

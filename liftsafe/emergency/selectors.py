@@ -310,11 +310,13 @@ def board_limits(state: str, urban: bool) -> tuple[int, int]:
     """
     from liftsafe.rules import rule
 
-    arrival = int(rule("rescue_arrival_limit_urban_s" if urban else "rescue_arrival_limit_other_s"))
+    from .domain import arrival_limit_s, response_limit_s
+
+    arrival = arrival_limit_s(urban)
     if state == State.RECEIVED:
         return int(rule("dispatch_delay_warning_s")), 0
     if state == State.DISPATCHED:
-        return arrival, int(rule("dispatch_response_limit_s"))
+        return arrival, response_limit_s()
     if state == State.RESPONDED:
         return arrival, arrival
     return 0, 0

@@ -40,7 +40,7 @@ from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.registry.selectors import maintenance_unit_on
 from liftsafe.rules import rule
 
-from . import causes
+from . import causes, domain
 from .models import ESCALATED_PREFIX, OPEN_STATES, CaseType, Channel, EmergencyCase, EscalationReason, Level, Milestone, State
 from .selectors import derive, durations, scope_cases, upload_status_code  # noqa: F401 (re-exported)
 
@@ -585,8 +585,8 @@ def report_cause(user, case: EmergencyCase, cause_class: str, cause_item: str) -
 
 # --------------------------------------------------------------------------- escalation
 def arrival_limit_s(elevator: Elevator) -> int:
-    """Arrival limit in seconds: 30 min urban, 60 min otherwise (FACTS §3.4, TSG T5002 Art. 5; rules)."""
-    return rule("rescue_arrival_limit_urban_s") if elevator.urban else rule("rescue_arrival_limit_other_s")
+    """Arrival limit in seconds for ``elevator`` (:func:`liftsafe.emergency.domain.arrival_limit_s`: 30 min urban, 60 otherwise)."""
+    return domain.arrival_limit_s(elevator.urban)
 
 
 def escalate_late_cases(now: dt.datetime | None = None) -> int:

@@ -19,33 +19,30 @@ from __future__ import annotations
 
 import datetime as dt
 from html import escape as html_escape
-from collections import defaultdict
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
-from liftsafe.core.errors import add_service_error
+from liftsafe.core.errors import add_service_error, service_error_messages
 from liftsafe.core.redirects import safe_next_url
 from liftsafe.core.models import Role
 from liftsafe.core.scoping import scope_of
 from liftsafe.core.zones import local_date
 from liftsafe.registry import selectors as registry_selectors
-from liftsafe.registry.models import Organisation
 from liftsafe.rules import rule
 
-from . import selectors
+from . import domain, selectors
 from .causes import CAUSES
 from .forms import CaseSearchForm, CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
 from .lookup import identify
@@ -86,7 +83,7 @@ def _services():
 def arrival_limit_s(urban: bool) -> int:
     """Arrival limit in seconds for an urban / other elevator (FACTS §3.4, TSG T5002 Art. 5; same rules as
     :func:`services.arrival_limit_s`, which takes an elevator)."""
-    return int(rule("rescue_arrival_limit_urban_s" if urban else "rescue_arrival_limit_other_s"))
+    return domain.arrival_limit_s(urban)
 
 
 def _timer_class(elapsed: float | None, limit: float | None) -> str:
@@ -599,7 +596,6 @@ def regulator(request):
     now = timezone.now()
     for case in cases:
         ms = list(case.milestones.all())
-        al = arrival_limit_s(case.elevator.urban)
         dispatches = [m for m in ms if m.kind == Milestone.Kind.DISPATCHED]
         for i, m in enumerate(dispatches):
             if not m.responder_id:
@@ -611,8 +607,8 @@ def regulator(request):
             end = nxt or now
             resp_s = (responded - m.at).total_seconds() if responded else None
             arr_s = (arrived - m.at).total_seconds() if arrived else None
-            late_resp = (resp_s if resp_s is not None else (end - m.at).total_seconds()) > response_limit
-            late_arr = case.case_type == CaseType.ENTRAPMENT and (arr_s if arr_s is not None else (end - m.at).total_seconds()) > al
+            late_resp = domain.is_late_response(m.at, responded, end)
+            late_arr = domain.is_late_arrival(case.case_type, case.elevator.urban, m.at, arrived, end)
             row = per_responder.setdefault(m.responder_id, {"org": m.responder, "dispatches": 0, "late_response": 0,
                                                             "late_arrival": 0, "resp": [], "arr": []})
             row["dispatches"] += 1
@@ -664,7 +660,7 @@ def case_search(request):
         try:
             qs = selectors.search_cases(request.user, **form.filters())
         except ValidationError as exc:
-            error = _error_text(exc)
+            error = " ".join(msg for _field, msg in service_error_messages(exc, EmergencyCase))
         else:
             page = Paginator(qs, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
     elif not form.is_bound:

@@ -660,20 +660,18 @@ def raise_entrapment_leads(now: dt.datetime | None = None) -> int:
     """Raise a lead for each elevator with ≥ N entrapments in the last D days (rules
     ``hazard_entrapment_lead_count``, ``hazard_entrapment_lead_window_days``); once per elevator per window.
 
-    Reads ``emergency.EmergencyCase`` (``elevator``, ``case_type == "entrapment"``, ``received_at``);
-    returns the number of leads raised (0 if the emergency module is not installed yet).
+    What counts as an entrapment is emergency's definition (:data:`liftsafe.emergency.domain.ENTRAPMENT_Q`:
+    calls closed as false alarms or cancelled are not entrapments), the same the reports count.
+    Returns the number of leads raised.
     """
-    from django.apps import apps
+    from liftsafe.emergency.domain import ENTRAPMENT_Q
+    from liftsafe.emergency.models import EmergencyCase as Case
 
-    try:
-        Case = apps.get_model("emergency", "EmergencyCase")
-    except LookupError:
-        return 0
     now = now or timezone.now()
     n = int(rule("hazard_entrapment_lead_count"))
     days = int(rule("hazard_entrapment_lead_window_days"))
     since = now - dt.timedelta(days=days)
-    hot = (Case.objects.filter(case_type="entrapment", received_at__gte=since, received_at__lte=now, elevator__isnull=False)
+    hot = (Case.objects.filter(ENTRAPMENT_Q, received_at__gte=since, received_at__lte=now, elevator__isnull=False)
            .values("elevator_id").annotate(n=Count("id")).filter(n__gte=n))
     raised_n = 0
     for row in hot:
@@ -681,7 +679,7 @@ def raise_entrapment_leads(now: dt.datetime | None = None) -> int:
         if Hazard.objects.filter(elevator_id=eid, source=Source.EMERGENCY, source_ref__startswith="entrapments:",
                                  filed_at__gte=since).exists():
             continue
-        last = Case.objects.filter(case_type="entrapment", elevator_id=eid, received_at__lte=now).order_by("-received_at", "-pk").first()
+        last = Case.objects.filter(ENTRAPMENT_Q, elevator_id=eid, received_at__lte=now).order_by("-received_at", "-pk").first()
         elevator = Elevator.objects.get(pk=eid)
         lead = lead_raise(elevator=elevator, source=Source.EMERGENCY, source_ref=f"entrapments:{eid}:{last.pk}",
                           title=f"{days} 天内困人 {row['n']} 次 / {row['n']} entrapments in {days} days",

@@ -469,3 +469,31 @@ def organisation_detail(request, organisation_id: int):
         raise Http404("organisation not found")
     return org
 
+
+
+# --- areas (mounted at /api/core/ by liftsafe/api.py: the areas a caller may filter by depend on the elevators
+# they see, which the registry owns; core imports no domain app) ------------------------------------------------
+areas_router = Router(tags=["core"])
+
+
+class AreaOut(Schema):
+    id: int
+    code: str
+    name: str
+    name_en: str
+    level: str
+    parent_code: str | None
+    path: str
+    urban: bool
+
+    @staticmethod
+    def resolve_parent_code(obj) -> str | None:
+        return obj.parent.code if obj.parent_id else None
+
+
+@areas_router.get("/areas", response=list[AreaOut], summary="Areas the caller may filter by (scoped)", operation_id="core_area_list")
+def area_list(request, level: str | None = None):
+    qs = selectors.areas_for(request.user).select_related("parent").order_by("path")
+    if level:
+        qs = qs.filter(level=level)
+    return list(qs)

@@ -190,20 +190,12 @@ class Elevator(models.Model):
 
         return reverse("registry:elevator_detail", args=[self.pk])
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        obj = super().from_db(db, field_names, values)
-        if "status" in field_names:
-            obj._db_status = obj.status  # the status as loaded: a change is checked against the status holds
-        return obj
-
     def _status_changed(self) -> bool:
-        """True when ``status`` differs from the stored row's (read from the database if not loaded)."""
+        """True when ``status`` differs from the stored row's, read afresh (a stale instance must not
+        write ``in_use`` over a status changed meanwhile)."""
         if self._state.adding or self.pk is None:
             return False
-        if not hasattr(self, "_db_status"):
-            self._db_status = type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first()
-        return self._db_status != self.status
+        return type(self).objects.filter(pk=self.pk).values_list("status", flat=True).first() != self.status
 
     def check_status_hold(self) -> None:
         """Refuse a status change that a registered status hold forbids (see :mod:`liftsafe.registry.holds`).
@@ -213,8 +205,9 @@ class Elevator(models.Model):
         """
         from . import holds
 
-        if self.status in holds.BLOCKED_STATUSES and getattr(self, "_hold_checked", None) != self.status and self._status_changed():
-            holds.check_status_change(self.pk, self.status)
+        if self.status in holds.BLOCKED_STATUSES and getattr(self, "_hold_checked", None) != self.status:
+            if self._status_changed():
+                holds.check_status_change(self.pk, self.status)
             self._hold_checked = self.status  # clean() then save() in one service call: one look-up
 
     def clean(self):
@@ -227,8 +220,6 @@ class Elevator(models.Model):
         if update_fields is None or "status" in update_fields:
             self.check_status_hold()
         super().save(*args, **kwargs)
-        if update_fields is None or "status" in update_fields:
-            self._db_status = self.status
         self._hold_checked = None
 
 

@@ -79,8 +79,9 @@ from django.utils.translation import pgettext
 
 from liftsafe.core.models import AREA_ROLES, Area, Role
 from liftsafe.core.scoping import Scope, scope_of
+from liftsafe.emergency import domain
 from liftsafe.emergency.causes import CAUSES
-from liftsafe.emergency.models import CaseType, Channel, EmergencyCase, State
+from liftsafe.emergency.models import CaseType, Channel, EmergencyCase
 from liftsafe.registry.codes import CATEGORY_CHOICES, PLACE_TYPE_CHOICES
 from liftsafe.registry.models import Elevator, MaintenanceContract, Organisation
 from liftsafe.registry.selectors import scope_elevators
@@ -92,11 +93,12 @@ from .periods import Period, local_tz, parse_period, report_zone
 from .schema import SCHEMA_VERSION, ReportData
 
 LANGUAGES = ("zh-hans", "en")
-NOT_FAULT_STATES = (State.FALSE_ALARM, State.CANCELLED)
-FAULT_TYPES = (CaseType.ENTRAPMENT, CaseType.FAULT_REPORT)
-NOT_FAULT_Q = Q(state__in=[s.value for s in NOT_FAULT_STATES])
-FAULT_Q = ~NOT_FAULT_Q & Q(case_type__in=[t.value for t in FAULT_TYPES])
-ENTRAPMENT_Q = FAULT_Q & Q(case_type=CaseType.ENTRAPMENT)
+# what counts as a fault / entrapment / false alarm: one definition, owned by emergency (liftsafe.emergency.domain)
+NOT_FAULT_STATES = domain.FALSE_ALARM_STATES
+FAULT_TYPES = domain.FAULT_TYPES
+NOT_FAULT_Q = domain.FALSE_ALARM_Q
+FAULT_Q = domain.FAULT_Q
+ENTRAPMENT_Q = domain.ENTRAPMENT_Q
 
 
 # --------------------------------------------------------------------------- scope and base querysets

@@ -6,7 +6,7 @@ violation event fails the test.
 """
 import pytest
 
-from liftsafe.core.testing import PASSWORD
+from liftsafe.testing import PASSWORD
 
 pytestmark = pytest.mark.e2e
 

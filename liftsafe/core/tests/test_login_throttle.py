@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from liftsafe.core.testing import make_user
+from liftsafe.testing import make_user
 from liftsafe.rules import rule
 
 PASSWORD = "correct-horse-battery-9"

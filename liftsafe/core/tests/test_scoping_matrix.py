@@ -20,7 +20,7 @@ Objects of the emergency, hazards and monitoring apps are built per cell through
 their services (make_case, make_hazard, make_campaign, make_alarm); ``sided`` is
 the kwargs of an endpoint without URL kwargs whose body names an own/other object.
 
-``ctx`` carries ``world`` (liftsafe.core.testing.make_world), ``role``,
+``ctx`` carries ``world`` (liftsafe.testing.make_world), ``role``,
 ``user`` (None for anonymous) and ``side``. "own" objects are in district A
 (where every scoped role lives), "other" ones in district B. Only admin and the
 city regulator may see B; everything else must answer 404 (API and pages alike:

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from liftsafe.core.testing import screenshot_dir
+from liftsafe.testing import screenshot_dir
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -18,7 +18,7 @@ def test_screenshot_dir_is_per_run_not_a_fixed_shared_folder(monkeypatch):
     assert mine == screenshot_dir() and mine.is_dir()  # one folder for the whole run
     assert mine != Path(tempfile.gettempdir()) / "liftsafe-e2e" and mine.name.startswith("liftsafe-e2e-")
     code = ("import os, django; os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"liftsafe.settings\"); django.setup(); "
-            "from liftsafe.core.testing import screenshot_dir; print(screenshot_dir())")
+            "from liftsafe.testing import screenshot_dir; print(screenshot_dir())")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout.strip()
     assert Path(other).is_dir() and Path(other) != mine  # a concurrent run gets its own folder
 

@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone
 
 from liftsafe.conftest import require_service
-from liftsafe.core.testing import make_world
+from liftsafe.testing import make_world
 from liftsafe.emergency import services
 from liftsafe.emergency.models import EmergencyCase, Milestone
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from liftsafe.core.testing import screenshot_dir
+from liftsafe.testing import screenshot_dir
 from liftsafe.emergency import services
 
 from .test_e2e_emergency import session_context

@@ -10,7 +10,7 @@ import re
 import pytest
 from django.utils import timezone
 
-from liftsafe.core.testing import PASSWORD, make_elevator, screenshot_dir
+from liftsafe.testing import make_elevator, screenshot_dir
 from liftsafe.emergency import services
 from liftsafe.emergency.models import EmergencyCase
 from liftsafe.registry.models import MaintenanceContract

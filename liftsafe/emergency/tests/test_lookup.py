@@ -156,7 +156,7 @@ def test_lookup_fast(nyc):
 def test_address_with_many_devices_ranks_passenger_lifts_first(world):
     """NYC-style building: dumbwaiters (1D…) and a freight lift sort before the passenger cars by device
     number; the call-taker must see the passenger lifts (3110/3210) first."""
-    from liftsafe.core.testing import make_elevator
+    from liftsafe.testing import make_elevator
 
     addr = "521 EAST 68 STREET"
     kinds = [("1D1", "3430"), ("1D2", "3430"), ("1F1", "3120"), ("1P1", "3110"), ("1S1", "3310"), ("1H1", "3210")]

@@ -85,7 +85,7 @@ def test_board_delta_is_compact_and_incremental(world, cases, t0):
 def test_board_delta_payload_is_small(world, t0):
     import json
 
-    from liftsafe.core.testing import make_elevator
+    from liftsafe.testing import make_elevator
 
     for i in range(60):
         e = make_elevator(f"A-{i:03d}", world.district_a, address=f"{i} 南京市玄武区中山路 {i} 号 Some Long Building Name Tower")

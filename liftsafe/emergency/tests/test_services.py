@@ -148,7 +148,7 @@ def test_double_tap_records_once(world, t0, open_case):
 
 
 def test_responder_not_dispatched_is_refused(world, t0, open_case):
-    from liftsafe.core.testing import make_user
+    from liftsafe.testing import make_user
 
     op = world.users["operator"]
     services.dispatch_case(op, open_case, 1, at=t0 + S)

@@ -1,7 +1,6 @@
 """Demo stream (simulated cases move through the real services) and the MTA ticket replay."""
 import datetime as dt
 
-import pytest
 from django.utils import timezone
 
 from liftsafe.emergency import mta_replay, simulate
@@ -41,7 +40,7 @@ def test_ticket_files_parse_with_multiline_comments():
 def test_demo_operator_dispatches_iot_cases_and_keeps_open_cases_bounded(world):
     """Long-running demo on a controlled clock: the stream opens cases, an IoT feed opens an entrapment
     every 45 s, escalation runs; every IoT case is dispatched within a minute and open cases stay ≤ 20."""
-    from liftsafe.core.testing import make_elevator
+    from liftsafe.testing import make_elevator
     from liftsafe.emergency import services
 
     lifts = [make_elevator(f"L{i}", world.district_a if i % 2 else world.district_b) for i in range(60)]

@@ -380,7 +380,7 @@ def test_level1_unit_reports_cause_after_escalation(client, world):
 def test_board_undispatched_first_and_late_counter_matches_red_rows(client, world, settings):
     """Undispatched cases sort to the top (then by received time) and turn red after dispatch_delay_warning_s;
     the "late" counter counts exactly the rows shown red (any case type, undispatched included)."""
-    from liftsafe.core.testing import make_elevator
+    from liftsafe.testing import make_elevator
 
     for i in range(3):
         world.elevators[f"x{i}"] = make_elevator(f"X{i}", world.district_a)

@@ -151,7 +151,7 @@ def test_loopback_receiver(world, settings, monkeypatch):
 @pytest.mark.django_db(transaction=True)
 def test_loopback_over_real_http(live_server, monkeypatch):
     """The demo's path end to end: destinations pointing at the app's own loopback receiver over HTTP."""
-    from liftsafe.core.testing import make_world
+    from liftsafe.testing import make_world
 
     world = make_world()
     monkeypatch.setenv("LIFTSAFE_DEMO", "1")

@@ -1,7 +1,6 @@
 """Inbound: scheduled imports through the registry importer, once per file content, report kept."""
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 

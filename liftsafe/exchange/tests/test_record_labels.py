@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from liftsafe.core.testing import make_user
+from liftsafe.testing import make_user
 from liftsafe.exchange.models import BATCH_REJECTED, Batch, BatchItem, Destination, OutboxRecord, SendLog, send_error_label
 
 from .conftest import open_case

@@ -3,14 +3,13 @@ regulator scoping of batches) — each asserts the FIXED behaviour against the r
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from liftsafe.core.testing import make_elevator
+from liftsafe.testing import make_elevator
 from liftsafe.emergency.models import EmergencyCase
 from liftsafe.exchange import selectors as XS
 from liftsafe.exchange import services

@@ -4,7 +4,7 @@ Saves docs/img/hazards-*.png with LIFTSAFE_DOCS_SCREENSHOTS=1 (else a temporary 
 
 import pytest
 
-from liftsafe.core.testing import PASSWORD, screenshot_dir
+from liftsafe.testing import PASSWORD, screenshot_dir
 from liftsafe.hazards import services
 from liftsafe.hazards.models import Hazard
 from liftsafe.registry.models import Elevator

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from liftsafe.core.models import Notification
-from liftsafe.core.testing import PASSWORD
+from liftsafe.testing import PASSWORD
 from liftsafe.hazards import selectors, services
 from liftsafe.hazards.models import Hazard
 from liftsafe.hazards.tasks import dedupe_key, notify_overdue

@@ -114,3 +114,15 @@ def test_admin_cannot_lift_or_delete_a_stop_use_order(world):
     assert c.post(url, {"lifted_at_0": "2026-01-01", "lifted_at_1": "10:00:00"}).status_code == 403
     assert c.post(f"/admin/hazards/stopuseorder/{order.pk}/delete/", {"post": "yes"}).status_code == 403
     assert StopUseOrder.objects.get(pk=order.pk).active
+
+
+def test_a_stale_instance_cannot_lift_the_hold(world):
+    stale = Elevator.objects.get(pk=world.elevators["a1"].pk)  # loaded while in use
+    h, order, e = _stopped(world)  # stopped elsewhere meanwhile
+    stale.floors = 12  # saving the stale copy would write "in_use" back over "stopped"
+    with pytest.raises(ValidationError):
+        stale.save()
+    stale.refresh_from_db()
+    stale.floors = 12
+    stale.save()  # a fresh copy saves (still stopped)
+    assert Elevator.objects.get(pk=e.pk).status == "stopped" and Elevator.objects.get(pk=e.pk).floors == 12

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from liftsafe.core.testing import PASSWORD
+from liftsafe.testing import PASSWORD
 from liftsafe.hazards import selectors, services
 from liftsafe.hazards.models import Hazard, Level, Source, State
 from liftsafe.registry.models import Elevator, Organisation

@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from liftsafe.core.testing import make_world
+from liftsafe.testing import make_world
 from liftsafe.monitoring import services
 from liftsafe.monitoring.codes import AlarmType
 from liftsafe.monitoring.models import Alarm, Incident, MonitoringDevice
@@ -73,7 +73,7 @@ def test_one_active_alarm_when_two_workers_race():
 def test_power_cut_across_workers_is_one_incident():
     _require_pg()
     w = make_world()
-    from liftsafe.core.testing import make_elevator
+    from liftsafe.testing import make_elevator
 
     cars = [make_elevator(f"C{i}", w.district_a) for i in range(8)]
     for e in cars:

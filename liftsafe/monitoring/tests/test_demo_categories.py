@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from liftsafe.core.testing import make_elevator
+from liftsafe.testing import make_elevator
 from liftsafe.monitoring import services
 from liftsafe.monitoring.codes import AlarmType, can_trap_passengers
 from liftsafe.monitoring.models import Alarm, MonitoringDevice

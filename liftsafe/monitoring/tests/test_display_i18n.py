@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings as dj_settings
 from django.utils import timezone, translation
 
-from liftsafe.core.testing import PASSWORD
+from liftsafe.testing import PASSWORD
 from liftsafe.monitoring import codes, selectors, services
 from liftsafe.monitoring.codes import AlarmType
 from liftsafe.monitoring.models import Alarm

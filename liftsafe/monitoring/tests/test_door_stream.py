@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from liftsafe.conftest import require_service
-from liftsafe.core.testing import PASSWORD, make_world
+from liftsafe.testing import PASSWORD, make_world
 from liftsafe.monitoring import demo_feed, door_stream, services
 from liftsafe.monitoring.codes import AlarmType
 from liftsafe.monitoring.door import flag_vibration, read_series
@@ -189,7 +189,7 @@ def _poison_door_state(dev):
 def test_poisoned_door_state_resets_and_no_page_answers_500(world, client):
     """A device whose stored door statistics are huge or non-finite: its next sample resets the detector (which
     learns its baseline again), the batch does not fail, and the monitoring pages answer for every role."""
-    from liftsafe.core.testing import PASSWORD
+    from liftsafe.testing import PASSWORD
 
     dev = services.bind_device(world.elevators["a1"], "DOOR-P")
     _poison_door_state(dev)

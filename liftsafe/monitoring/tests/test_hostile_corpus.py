@@ -14,7 +14,7 @@ from pathlib import Path
 from django.utils import timezone
 
 from liftsafe.core.models import ApiToken
-from liftsafe.core.testing import make_elevator
+from liftsafe.testing import make_elevator
 from liftsafe.emergency.models import EmergencyCase
 from liftsafe.monitoring import services
 from liftsafe.monitoring.codes import AlarmType

@@ -340,7 +340,7 @@ def test_entrapment_opens_one_case_with_snapshot(world, dev):
 
 
 def test_power_cut_trapping_many_cars_is_one_incident_with_cases(world):
-    from liftsafe.core.testing import make_elevator
+    from liftsafe.testing import make_elevator
     from liftsafe.emergency.models import EmergencyCase
 
     cars = [make_elevator(f"PC{i}", world.district_a) for i in range(6)]

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from liftsafe.core.models import ApiToken
-from liftsafe.core.testing import PASSWORD
+from liftsafe.testing import PASSWORD
 from liftsafe.monitoring import services
 from liftsafe.monitoring.codes import AlarmType
 from liftsafe.monitoring.models import Alarm, MonitoringDevice

@@ -5,7 +5,7 @@ import pytest
 from django.test import Client
 
 from liftsafe.core.models import ApiToken
-from liftsafe.core.testing import make_elevator
+from liftsafe.testing import make_elevator
 from liftsafe.registry.models import Elevator, LifecycleEvent, MaintenanceContract
 
 

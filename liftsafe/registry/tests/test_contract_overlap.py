@@ -95,3 +95,15 @@ def test_postgresql_exclusion_constraint_refuses_any_overlap(world):
                                                                      end_date=D(2020, 1, 1))])  # touching day counts
     MaintenanceContract.objects.create(elevator=a1, maintenance_unit=unit_b, start_date=D(2019, 1, 1), end_date=D(2019, 12, 31))
     assert MaintenanceContract.objects.filter(elevator=a1).count() == 2
+
+
+def test_admin_adds_an_elevator_through_the_service(world):
+    from liftsafe.registry.models import Elevator
+
+    c = _admin(world)
+    r = admin_form_post(c, "/admin/registry/elevator/add/", source="admin", source_id="ADM-1", jurisdiction="320000",
+                        category="3110", area=str(world.district_a.pk), status="in_use", address="admin road 1",
+                        **{"extra": "{}"})
+    assert r.status_code == 302, r.content.decode()[-3000:]
+    e = Elevator.objects.get(source="admin", source_id="ADM-1")
+    assert e.search_address == "ADMIN ROAD 1" and e.history.first().history_user == world.users["admin"]

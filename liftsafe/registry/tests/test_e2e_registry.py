@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from liftsafe.core.testing import PASSWORD, make_elevator, screenshot_dir
+from liftsafe.testing import PASSWORD, make_elevator, screenshot_dir
 from liftsafe.registry import services
 
 pytestmark = pytest.mark.e2e

@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
-from liftsafe.core.testing import make_elevator
+from liftsafe.testing import make_elevator
 from liftsafe.registry import selectors
 from liftsafe.registry.models import Elevator
 

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from liftsafe.core.testing import PASSWORD, make_elevator
+from liftsafe.testing import PASSWORD, make_elevator
 from liftsafe.registry import services, views
 from liftsafe.registry.models import Elevator
 

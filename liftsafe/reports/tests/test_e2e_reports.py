@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from liftsafe.core.testing import PASSWORD, make_elevator, screenshot_dir
+from liftsafe.testing import PASSWORD, make_elevator, screenshot_dir
 from liftsafe.emergency.causes import CAUSES
 from liftsafe.emergency.models import EmergencyCase
 from liftsafe.registry.models import MaintenanceContract, Organisation

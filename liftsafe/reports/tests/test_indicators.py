@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 
-from liftsafe.core.testing import make_elevator
+from liftsafe.testing import make_elevator
 from liftsafe.emergency.models import EmergencyCase
 from liftsafe.registry.models import MaintenanceContract, Organisation
 from liftsafe.reports import selectors as S

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 
 from liftsafe.core.models import Area
-from liftsafe.core.testing import make_elevator, make_user
+from liftsafe.testing import make_elevator, make_user
 from liftsafe.core.zones import area_zone, zone_for_path, zone_names_under
 from liftsafe.emergency import services as emergency
 from liftsafe.reports import selectors as S

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from liftsafe.core.models import Area, Role
-from liftsafe.core.testing import make_user
+from liftsafe.testing import make_user
 from liftsafe.emergency import mta_replay
 from liftsafe.reports import selectors as S
 

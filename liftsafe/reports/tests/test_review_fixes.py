@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from liftsafe.core.testing import make_elevator, make_world
+from liftsafe.testing import make_elevator, make_world
 from liftsafe.emergency.models import EmergencyCase
 from liftsafe.registry.models import Elevator, LifecycleEvent
 from liftsafe.reports import render

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from liftsafe.core.testing import PASSWORD
+from liftsafe.testing import PASSWORD
 from liftsafe.emergency.models import EmergencyCase
 from liftsafe.reports.forms import DashboardForm, GenerateForm
 from liftsafe.reports.models import Report

@@ -1,0 +1,115 @@
+"""Emergency-response domain facts: one definition each, owned here (pure: no user, no HTTP, no queries).
+
+Every module that counts or judges cases imports these — reports (indicators),
+hazards (the "N entrapments in D days" lead), the board, escalation and every
+later module — so a fact cannot mean two things. Each fact comes twice, kept
+side by side: a Python predicate on values, and a Django ``Q`` / expression on
+:class:`~liftsafe.emergency.models.EmergencyCase` fields (its cached
+first-occurrence times ``dispatched_at``, ``responded_at``, ``arrived_at``).
+
+- *false alarm* (误报): a case closed as false alarm or cancelled — the call was
+  not about a real fault (FACTS §3.5: 误报/取消 are not counted as faults);
+- *fault* (故障): a case of type entrapment or fault report that is not a false
+  alarm (enquiries are not faults) — CPASE M001-2015 故障次数, FACTS §3.6;
+- *entrapment* (困人): a fault of type entrapment (so never a false alarm);
+- *arrival limit*: 30 min in urban areas (直辖市/设区的市), 60 min elsewhere
+  (TSG T5002-2017 Art. 5, FACTS §3.4; rules ``rescue_arrival_limit_urban_s`` /
+  ``rescue_arrival_limit_other_s``);
+- *late response*: no response within ``dispatch_response_limit_s`` (3 min) of
+  the dispatch (FACTS §3.4, Shandong 96333 KPI);
+- *late arrival*: an entrapment with no arrival within the arrival limit of the
+  dispatch (fault reports have no arrival limit).
+
+Times are aware datetimes; limits are seconds.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Case, IntegerField, Q, Value, When
+
+from liftsafe.rules import rule
+
+from .models import CaseType, State
+
+FALSE_ALARM_STATES = (State.FALSE_ALARM, State.CANCELLED)
+FAULT_TYPES = (CaseType.ENTRAPMENT, CaseType.FAULT_REPORT)
+
+# --- query expressions (EmergencyCase fields) -----------------------------------------------------------
+FALSE_ALARM_Q = Q(state__in=[s.value for s in FALSE_ALARM_STATES])
+FAULT_Q = ~FALSE_ALARM_Q & Q(case_type__in=[t.value for t in FAULT_TYPES])
+ENTRAPMENT_Q = FAULT_Q & Q(case_type=CaseType.ENTRAPMENT)
+
+
+# --- predicates -------------------------------------------------------------------------------------------
+def is_false_alarm(state: str) -> bool:
+    """A case closed as false alarm or cancelled (:data:`FALSE_ALARM_Q`)."""
+    return state in FALSE_ALARM_STATES
+
+
+def is_fault(case_type: str, state: str) -> bool:
+    """An entrapment or fault report that is not a false alarm (:data:`FAULT_Q`)."""
+    return case_type in FAULT_TYPES and not is_false_alarm(state)
+
+
+def is_entrapment(case_type: str, state: str) -> bool:
+    """A fault of type entrapment, false alarms excluded (:data:`ENTRAPMENT_Q`)."""
+    return case_type == CaseType.ENTRAPMENT and is_fault(case_type, state)
+
+
+# --- limits ----------------------------------------------------------------------------------------------
+def arrival_limit_s(urban: bool) -> int:
+    """The arrival limit in seconds: urban 30 min, other areas 60 min (TSG T5002-2017 Art. 5)."""
+    return int(rule("rescue_arrival_limit_urban_s" if urban else "rescue_arrival_limit_other_s"))
+
+
+def arrival_limit_expr(urban_field: str = "elevator__urban"):
+    """:func:`arrival_limit_s` as a database expression over the boolean ``urban_field`` (seconds)."""
+    return Case(When(**{urban_field: True}, then=Value(arrival_limit_s(True))),
+                default=Value(arrival_limit_s(False)), output_field=IntegerField())
+
+
+def response_limit_s() -> int:
+    """The response limit in seconds after a dispatch (``dispatch_response_limit_s``, 3 min)."""
+    return int(rule("dispatch_response_limit_s"))
+
+
+def is_late_response(dispatched_at: dt.datetime, responded_at: dt.datetime | None, until: dt.datetime) -> bool:
+    """Responded more than :func:`response_limit_s` after ``dispatched_at`` — or not responded and
+    ``until`` (now, or the next dispatch) is already past that."""
+    return ((responded_at or until) - dispatched_at).total_seconds() > response_limit_s()
+
+
+def is_late_arrival(case_type: str, urban: bool, dispatched_at: dt.datetime, arrived_at: dt.datetime | None,
+                    until: dt.datetime) -> bool:
+    """An entrapment reached more than :func:`arrival_limit_s` after ``dispatched_at`` (or not yet, and
+    ``until`` is past that). Other case types have no arrival limit."""
+    if case_type != CaseType.ENTRAPMENT:
+        return False
+    return ((arrived_at or until) - dispatched_at).total_seconds() > arrival_limit_s(urban)
+
+
+def late_response_q(now: dt.datetime) -> Q:
+    """Cases whose first dispatch got no response within the limit (the query form of :func:`is_late_response`
+    on the cached first-occurrence times)."""
+    limit = dt.timedelta(seconds=response_limit_s())
+    return Q(dispatched_at__isnull=False) & (
+        Q(responded_at__isnull=True, dispatched_at__lt=now - limit)
+        | Q(responded_at__isnull=False, responded_at__gt=_plus("dispatched_at", limit)))
+
+
+def late_arrival_q(now: dt.datetime) -> Q:
+    """Entrapments whose first dispatch was not followed by an arrival within the urban/other limit
+    (the query form of :func:`is_late_arrival`)."""
+    q = Q(pk__in=[])
+    for urban in (True, False):
+        limit = dt.timedelta(seconds=arrival_limit_s(urban))
+        q |= Q(elevator__urban=urban) & (Q(arrived_at__isnull=True, dispatched_at__lt=now - limit)
+                                         | Q(arrived_at__isnull=False, arrived_at__gt=_plus("dispatched_at", limit)))
+    return Q(case_type=CaseType.ENTRAPMENT, dispatched_at__isnull=False) & q
+
+
+def _plus(field: str, delta: dt.timedelta):
+    from django.db.models import DateTimeField, ExpressionWrapper, F
+
+    return ExpressionWrapper(F(field) + Value(delta), output_field=DateTimeField())
