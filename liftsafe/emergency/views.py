@@ -520,8 +520,10 @@ def responder(request):
         cards.append({"case": case, "since_ld": _fmt(since_ld), "ld_cls": _timer_class(since_ld, limit),
                       "ld_epoch": int(case.level_dispatched_at.timestamp()) if case.level_dispatched_at else "",
                       "limit": limit or 0, **_responder_forms(case)})
-    closed = [c for c in recent if c not in need_cause]
-    return render(request, "emergency/responder.html", {"cards": cards, "closed": closed,
+    # a case escalated away from this organisation but still open is not closed: list it as handed over
+    closed = [c for c in recent if c not in need_cause and not c.is_open]
+    handed_over = [c for c in recent if c not in need_cause and c.is_open]
+    return render(request, "emergency/responder.html", {"cards": cards, "closed": closed, "handed_over": handed_over,
                                                         "server_now": int(now.timestamp() * 1000)})
 
 

@@ -456,3 +456,26 @@ def test_trapped_count_not_applicable_outside_entrapments(client, world):
     for case, shown in ((fault, "—"), (unknown, "?")):
         page = client.get(reverse("emergency:case_detail", args=[case.pk])).content.decode()
         assert f'<dd class="em-big">{shown}</dd>' in page
+
+
+def test_responder_closed_list_excludes_case_escalated_away_but_still_open(client, world):
+    """Issue 16: a case escalated from the maintenance unit to the rescue station and still open is not 'closed'."""
+    case = dispatched_case(world)
+    services.dispatch_case(world.users["operator"], case, 2, reason="no response")
+    case.refresh_from_db()
+    assert case.is_open and case.level == 2
+    login(client, world, "maintenance_unit")
+    page = client.get(reverse("emergency:responder"))
+    assert case not in page.context["closed"]
+    assert case in page.context["handed_over"]
+    html = page.content.decode()
+    closed_part = html.split('class="em-closed"')[1].split("</ul>")[0] if 'class="em-closed"' in html else ""
+    assert case.order_number not in closed_part
+    assert case.order_number in html.split('class="em-handed-over"')[1].split("</ul>")[0]
+    # once completed, it is listed as closed
+    rs = world.users["rescue_station"]
+    services.record_milestone(rs, case, "responded")
+    services.record_milestone(rs, case, "completed")
+    services.report_cause(rs, case, "human", "overload")
+    page = client.get(reverse("emergency:responder"))
+    assert case in page.context["closed"] and case not in page.context["handed_over"]
