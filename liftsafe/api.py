@@ -8,6 +8,7 @@ from ninja import NinjaAPI
 from liftsafe.core.api import install_error_handlers
 from liftsafe.core.api import router as core_router
 from liftsafe.core.auth import api_auth
+from liftsafe.core.history_api import router as history_router
 from liftsafe.emergency.api import router as emergency_router
 from liftsafe.exchange.api import router as exchange_router
 from liftsafe.hazards.api import router as hazards_router
@@ -30,3 +31,4 @@ api.add_router("/monitoring/", monitoring_router)
 api.add_router("/hazards/", hazards_router)
 api.add_router("/reports/", reports_router)
 api.add_router("/exchange/", exchange_router)
+api.add_router("/history/", history_router)

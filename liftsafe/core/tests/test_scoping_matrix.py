@@ -467,6 +467,14 @@ def recheck_verify(ctx: Ctx, status: int, text: str) -> list[str]:
     return [f"re-check {'recorded' if done else 'not recorded'} (HTTP {status})"] if done != want else []
 
 
+def filer_page(anon: int) -> dict:
+    """A form of a regulator's action (permission table): the regulators and admin read it in scope (else 404);
+    every other role is refused before the object is looked at (403)."""
+    d = {r: ((200, 200 if r in SEES_OTHER else 404) if r in EDITORS else (403, 403)) for r in LOGGED_IN}
+    d["anonymous"] = (anon, anon)
+    return d
+
+
 def in_scope_write(ok: int, anon: int) -> dict:
     """Anyone who sees the object gets ``ok`` (a page answers refusals with a message and a redirect), else 404."""
     d = {r: (404 if r == "nobody" else ok, ok if r in SEES_OTHER else 404) for r in LOGGED_IN}
@@ -628,7 +636,8 @@ PAGES.update({
                                  "anonymous": 302}, setup=both(make_hazard),
                           markers=lambda ctx, side: [f"HZ-{side}"] if ctx.role == "use_unit" or side == "other" else [],
                           sees_other=frozenset()),
-    "hazards:new": Entry(sided, read(302), query=lambda ctx: {"elevator": elevator_of(ctx).pk}, markers=one_code),
+    # issue 16: the filing form only for roles that may file a hazard (permission "hazard.file"); others 403
+    "hazards:new": Entry(sided, filer_page(302), query=lambda ctx: {"elevator": elevator_of(ctx).pk}, markers=one_code),
     "hazards:detail": Entry(lambda ctx: {"pk": make_hazard(ctx).pk}, read(302), markers=hazard_titles),
     "hazards:action": Entry(lambda ctx: {"pk": make_hazard(ctx).pk, "action": "start"}, in_scope_write(302, 302), method="POST",
                             verify=hazard_changed(lambda h: h.state == "rectifying", responsible_or_admin, "rectification start")),

@@ -1,0 +1,29 @@
+"""Emergency's part of the permission table (:mod:`liftsafe.core.permissions`): the scope of a case and the
+responder's condition (the case is dispatched to the caller's organisation). Imported at start-up by ``CoreConfig.ready``."""
+from liftsafe.core.models import Role
+from liftsafe.core.permissions import register_condition, register_scope
+from liftsafe.core.scoping import scope_of
+
+RESPONDER_ROLES = (Role.MAINTENANCE_UNIT, Role.RESCUE_STATION)
+
+
+def _case_in_scope(user, case) -> bool:
+    from .models import EmergencyCase
+    from .selectors import scope_cases
+
+    return scope_cases(scope_of(user), EmergencyCase.objects.filter(pk=case.pk)).exists()
+
+
+def dispatched_to_caller(user, case) -> bool:
+    """Operators/admins: any case in scope; a responder: a case ever dispatched to its organisation."""
+    scope = scope_of(user)
+    if scope.role not in RESPONDER_ROLES:
+        return True
+    from .models import Milestone
+
+    return Milestone.objects.filter(case_id=case.pk, kind=Milestone.Kind.DISPATCHED, responder_id=scope.organisation_id).exists()
+
+
+register_scope("emergency.EmergencyCase", _case_in_scope)
+register_condition("case.progress", dispatched_to_caller)
+register_condition("case.report_cause", dispatched_to_caller)
