@@ -178,6 +178,9 @@ PAGES: dict[str, Entry] = {
     "healthz": Entry(None, public(200)),
     "registry:elevator_list": Entry(None, listing(302), markers=codes),
     "registry:elevator_detail": Entry(elevator_kw("pk"), read(302), markers=one_code),
+    # the generic history page (core/history.py), scoped through the scope the registry registered for Elevator
+    "history": Entry(lambda ctx: {"app_label": "registry", "model": "elevator", "pk": elevator_of(ctx).pk}, read(302),
+                     markers=nested("HIST")),
     "registry:elevator_export_csv": Entry(None, listing(302), markers=codes),
     "registry:elevator_export_xlsx": Entry(None, listing(302), markers=codes),
     "api:openapi-json": Entry(None, public(200)),
@@ -200,6 +203,8 @@ API: dict[str, Entry] = {
     "registry_elevator_contracts": Entry(elevator_kw("elevator_id"), read(401), markers=nested("CT")),
     "registry_elevator_lifecycle": Entry(elevator_kw("elevator_id"), read(401), markers=nested("LC")),
     "registry_elevator_history": Entry(elevator_kw("elevator_id"), read(401), markers=nested("HIST")),
+    "history_list": Entry(lambda ctx: {"app_label": "registry", "model": "elevator", "pk": elevator_of(ctx).pk}, read(401),
+                          markers=nested("HIST")),
     "registry_elevator_update": Entry(elevator_kw("elevator_id"), write(200), data=lambda ctx: {"floors": 9, "reason": "matrix"}),
     "registry_elevator_set_status": Entry(elevator_kw("elevator_id"), write(200), data=lambda ctx: {"status": "stopped", "reason": "matrix"}),
     "registry_elevator_contract_create": Entry(
