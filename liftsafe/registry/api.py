@@ -21,6 +21,7 @@ from pydantic import ConfigDict, field_validator
 from liftsafe.core.api import ErrorOut, Status
 
 from . import exports, selectors, services
+from . import filters as elevator_filters
 from .codes import CATEGORY_CODES
 from .models import Elevator, LifecycleEvent, Organisation
 
@@ -146,6 +147,7 @@ class ElevatorFilter(Schema):
     place_type: int | None = None
     use_unit: int | None = Field(None, description="use unit id")
     maintenance_unit: int | None = Field(None, description="maintenance unit id (current contract)")
+    use_unit_name: str | None = Field(None, description="use units whose name starts with this")
     source: str | None = None
 
     @field_validator("status")
@@ -175,7 +177,7 @@ class ExportOptions(Schema):
             operation_id="registry_elevator_list")
 @paginate(Page)
 def elevator_list(request, filters: Query[ElevatorFilter]):
-    return selectors.elevator_search(request.user, **filters.dict()).select_related("area")
+    return elevator_filters.apply(request.user, filters.dict()).select_related("area")  # as the page and the exports
 
 
 @router.get("/elevators/export.csv", response={200: None, 422: ErrorOut}, operation_id="registry_elevator_export_csv",
