@@ -1,10 +1,7 @@
 """Emergency's part of the permission table (:mod:`liftsafe.core.permissions`): the scope of a case and the
 responder's condition (the case is dispatched to the caller's organisation). Imported at start-up by ``CoreConfig.ready``."""
-from liftsafe.core.models import Role
-from liftsafe.core.permissions import register_condition, register_scope
+from liftsafe.core.permissions import register_condition, register_scope, role_allowed
 from liftsafe.core.scoping import scope_of
-
-RESPONDER_ROLES = (Role.MAINTENANCE_UNIT, Role.RESCUE_STATION)
 
 
 def _case_in_scope(user, case) -> bool:
@@ -16,12 +13,12 @@ def _case_in_scope(user, case) -> bool:
 
 def dispatched_to_caller(user, case) -> bool:
     """Operators/admins: any case in scope; a responder: a case ever dispatched to its organisation."""
-    scope = scope_of(user)
-    if scope.role not in RESPONDER_ROLES:
+    if not role_allowed(user, "emergency.responder"):  # operators and admins: the scope is enough
         return True
     from .models import Milestone
 
-    return Milestone.objects.filter(case_id=case.pk, kind=Milestone.Kind.DISPATCHED, responder_id=scope.organisation_id).exists()
+    org = scope_of(user).organisation_id
+    return Milestone.objects.filter(case_id=case.pk, kind=Milestone.Kind.DISPATCHED, responder_id=org).exists()
 
 
 register_scope("emergency.EmergencyCase", _case_in_scope)

@@ -131,17 +131,6 @@ def unbind_device(device: MonitoringDevice) -> None:
 # elevator's maintenance unit, administrators; everyone else reads alarms only)
 
 
-def may_bind(user, elevator: Elevator | None = None) -> bool:
-    """Whether ``user`` may bind/unbind devices (on ``elevator``, when given: it must be in the user's scope,
-    i.e. for a maintenance unit an elevator it holds a current contract for)."""
-    return permissions.allowed(user, "device.bind", elevator)
-
-
-def may_handle_alarms(user, alarm: Alarm | None = None) -> bool:
-    """Whether ``user`` may acknowledge / clear alarms (``alarm``'s elevator in scope, when given)."""
-    return permissions.allowed(user, "alarm.handle", alarm)
-
-
 def device_bind(user, elevator: Elevator, device_id: str, *, vendor: str = "") -> MonitoringDevice:
     """Bind ``device_id`` to ``elevator`` on behalf of ``user`` (permission action ``device.bind``).
 
@@ -152,7 +141,7 @@ def device_bind(user, elevator: Elevator, device_id: str, *, vendor: str = "") -
         ValidationError: ``{"device_id": ...}`` bad id or already bound to an elevator the user does not manage;
             ``{"elevator": ...}`` scrapped elevator (:func:`bind_device`).
     """
-    if not may_bind(user, elevator):
+    if not permissions.allowed(user, "device.bind", elevator):  # on an elevator in scope (current contract)
         raise PermissionDenied(_("Only the elevator's maintenance unit or an administrator may bind monitoring devices."))
     current = MonitoringDevice.objects.filter(device_id=device_id or "", active=True).exclude(elevator_id=elevator.pk).first()
     if current is not None and not permissions.in_scope(user, current):
@@ -168,7 +157,7 @@ def device_unbind(user, device: MonitoringDevice) -> MonitoringDevice:
     Raises:
         PermissionDenied: ``user`` is not the maintenance unit of the device's elevator or an administrator.
     """
-    if not may_bind(user, device.elevator):
+    if not permissions.allowed(user, "device.bind", device.elevator):
         raise PermissionDenied(_("Only the elevator's maintenance unit or an administrator may unbind monitoring devices."))
     with transaction.atomic():
         unbind_device(device)
@@ -916,7 +905,7 @@ def acknowledge_alarm(user, alarm: Alarm) -> Alarm:
         PermissionDenied: ``user`` is not an operator of the area, the elevator's maintenance unit or an
             administrator (permission action ``alarm.handle``).
     """
-    if not may_handle_alarms(user, alarm):
+    if not permissions.allowed(user, "alarm.handle", alarm):
         raise PermissionDenied(_("Only a 96333 operator, the elevator's maintenance unit or an administrator may acknowledge alarms."))
     with transaction.atomic():
         alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
@@ -935,7 +924,7 @@ def clear_alarm(user, alarm: Alarm, *, reason: str) -> Alarm:
         PermissionDenied: as :func:`acknowledge_alarm`.
         ValidationError: ``{"reason": ...}`` empty or longer than 64 characters.
     """
-    if not may_handle_alarms(user, alarm):
+    if not permissions.allowed(user, "alarm.handle", alarm):
         raise PermissionDenied(_("Only a 96333 operator, the elevator's maintenance unit or an administrator may clear alarms."))
     reason = " ".join((reason or "").split())
     max_len = Alarm._meta.get_field("cleared_reason").max_length

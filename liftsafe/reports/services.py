@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liftsafe.core.models import Area, Role
-from liftsafe.core.permissions import allowed, require
+from liftsafe.core.permissions import require
 
 from . import selectors
 from .models import Report
@@ -40,11 +40,6 @@ def _platform_user():
     u = _Platform()
     u._liftsafe_scope = Scope(role=Role.ADMIN, is_admin=True)
     return u
-
-
-def may_manage_reports(user) -> bool:
-    """True for administrators and regulators (the roles that generate and publish reports)."""
-    return allowed(user, "report.manage")
 
 
 def _check(user, area_code: str | None) -> Area:
