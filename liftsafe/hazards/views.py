@@ -14,8 +14,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from liftsafe.core.models import Area
+from liftsafe.core.models import Area, Role
 from liftsafe.core.permissions import allowed, require
+from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.registry import selectors as selectors_registry
 from liftsafe.registry.selectors import areas_for, elevator_get, organisations_for
@@ -143,8 +144,10 @@ def hazard_detail(request, pk: int):
     # the forms to render: transitions the user may take now (state AND permission) that the page dispatches
     actions = [n for n in HAZARD_FLOW.available_names(user, h) if n in ACTIONS]
     is_unit = is_responsible_unit(user, h) and not allowed(user, "hazard.file")
+    # as services.evidence_add: the unit while rectifying; a regulator's upload is a verification record
+    verifier = scope_of(user).role == Role.REGULATOR
     can_upload = allowed(user, "hazard.add_evidence", h) and (
-        h.state in EVIDENCE_STATES or (not is_unit and allowed(user, "hazard.send_back") and h.state in OPEN_STATES))
+        h.state in EVIDENCE_STATES or (verifier and h.state in OPEN_STATES))
     ctx = {"h": h, "overdue": h.is_overdue(), "evidence": selectors.evidence_for(user, h),
            "timeline": selectors.hazard_timeline(user, h)[:100], "orders": h.stop_use_orders.all(),
            "rechecks": h.rechecks.select_related("campaign"), "is_unit": is_unit, "actions": actions,

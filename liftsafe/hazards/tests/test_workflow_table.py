@@ -25,6 +25,9 @@ EXPECTED = {
     "use_unit": UNIT,  # the responsible unit of these hazards
 }
 NOTHING = {s: set() for s in REG}
+# the evidence upload form: the responsible unit while rectifying; a regulator (verification record) while open
+UPLOAD = {"regulator": {"open", "rectifying", "submitted"}, "city_regulator": {"open", "rectifying", "submitted"},
+          "admin": {"open", "rectifying"}, "use_unit": {"open", "rectifying"}}
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +71,7 @@ def test_page_offers_exactly_the_allowed_transitions_per_role(client, world, sta
         assert r.status_code == 200
         assert _offered(r.content.decode()) == EXPECTED.get(who, NOTHING)[state], (who, state)
         assert set(r.context["actions"]) == EXPECTED.get(who, NOTHING)[state]
+        assert ('id="upload"' in r.content.decode()) is (state in UPLOAD.get(who, set())), (who, state, "upload")
 
 
 def test_a_transition_not_offered_is_refused_on_post(client, world):
