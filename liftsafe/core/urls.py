@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import history_views, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
@@ -9,4 +9,5 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("account/tokens/", views.account_tokens, name="account_tokens"),
     path("account/tokens/<int:token_id>/revoke/", views.account_token_revoke, name="account_token_revoke"),
+    path("history/<str:app_label>/<str:model>/<str:pk>/", history_views.history, name="history"),
 ]

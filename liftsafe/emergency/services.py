@@ -26,15 +26,16 @@ import math
 import secrets
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from liftsafe.core.errors import NotFound as Http404  # the domain "not found" (a Http404: pages still answer 404)
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from liftsafe.core.models import Role
 from liftsafe.core.zones import local_date
+from liftsafe.core.history import save_with_history, stamp
 from liftsafe.core.notifications import notify
+from liftsafe.core.permissions import require, role_allowed
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.registry.selectors import maintenance_unit_on
@@ -43,19 +44,14 @@ from liftsafe.rules import rule
 from . import causes, domain
 from .models import ESCALATED_PREFIX, OPEN_STATES, CaseType, Channel, EmergencyCase, EscalationReason, Level, Milestone, State
 from .selectors import derive, durations, scope_cases, upload_status_code  # noqa: F401 (re-exported)
+from .workflow import CASE_FLOW, MILESTONE_TRANSITIONS
+from .workflow import sources as transition_sources
 
 K = Milestone.Kind
 _OPEN = [s.value for s in OPEN_STATES]
 _LEVEL_KIND = {1: Organisation.Kind.MAINTENANCE_UNIT, 2: Organisation.Kind.RESCUE_STATION, 3: Organisation.Kind.FIRE_BRIGADE}
-# which progress milestone may follow which state (FACTS §3.3 steps 3-6)
-_ALLOWED = {
-    K.RESPONDED: {State.DISPATCHED},
-    K.ARRIVED: {State.DISPATCHED, State.RESPONDED},
-    K.RELEASED: {State.ARRIVED},
-    K.COMPLETED: {State.DISPATCHED, State.RESPONDED, State.ARRIVED, State.RELEASED},
-    K.FALSE_ALARM: set(OPEN_STATES),
-    K.CANCELLED: {State.RECEIVED, State.DISPATCHED, State.RESPONDED},
-}
+# which progress milestone may follow which state (FACTS §3.3 steps 3-6): declared once in workflow.CASE_FLOW
+_ALLOWED = {name: set(CASE_FLOW.get(name).sources) for name in MILESTONE_TRANSITIONS}
 RESPONDER_KINDS = (K.RESPONDED, K.ARRIVED, K.RELEASED, K.COMPLETED, K.FALSE_ALARM)
 
 
@@ -78,8 +74,8 @@ def _require_aware(value, field: str) -> None:
 
 
 def _is_operator(user) -> bool:
-    scope = scope_of(user)
-    return scope.is_admin or scope.role == Role.OPERATOR
+    """The call-taking roles (``case.intake`` of the permission table): operators and admins."""
+    return role_allowed(user, "case.intake")
 
 
 def _require_operator_for(user, elevator: Elevator) -> None:
@@ -87,8 +83,7 @@ def _require_operator_for(user, elevator: Elevator) -> None:
     scope = scope_of(user)
     if scope.is_admin:
         return
-    if scope.role != Role.OPERATOR:
-        raise PermissionDenied(_("Only a 96333 operator may do this."))
+    require(user, "case.intake")
     # same rule as scope_elevators(): the elevator's area lies under the operator's area
     if not (scope.area_path and elevator.area.path.startswith(scope.area_path)):
         raise Http404("elevator not found")
@@ -235,8 +230,7 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
                 dispatched_at = max(timezone.now(), received_at)
                 if responder is not None:  # write the case once, already dispatched (cache = derive(both milestones))
                     case.state, case.level, case.responder, case.level_dispatched_at = State.DISPATCHED, 1, responder, dispatched_at
-                case._change_reason = f"intake via {channel}" + (", dispatched level 1" if responder else "")
-                case.save()
+                save_with_history(case, actor, f"intake via {channel}" + (", dispatched level 1" if responder else ""))
                 ms = [Milestone(case=case, kind=K.RECEIVED, at=received_at, actor=actor,
                                 data={"channel": channel, "source_ref": source_ref}, idempotency_key=idempotency_key or "")]
                 if responder is not None:
@@ -274,8 +268,7 @@ def _attach(case: EmergencyCase, *, channel, case_type, received_at, actor, deta
             setattr(case, field, val)
             changed.append(field)
     if changed:
-        case._change_reason = "call attached: " + ", ".join(changed)
-        case.save()
+        save_with_history(case, actor, "call attached: " + ", ".join(changed))
     else:  # bump updated_at so the live board sees the extra call
         EmergencyCase.objects.filter(pk=case.pk).update(updated_at=timezone.now())
 
@@ -302,8 +295,7 @@ def update_intake(user, case: EmergencyCase, **fields) -> EmergencyCase:
         raise ValidationError({"trapped_count": [_("Fewer than the %(n)d people already released.") % {"n": case.released_count}]})
     for k, v in fields.items():
         setattr(case, k, v)
-    case._change_reason = "intake corrected"
-    case.save()
+    save_with_history(case, user, "intake corrected")
     return case
 
 
@@ -344,11 +336,11 @@ def responder_for(elevator: Elevator, level: int, on: dt.date) -> Organisation |
 
 
 def _require_dispatcher(user, case: EmergencyCase) -> None:
-    """Only operators (and admins, and the platform) dispatch: a role that sees the case gets PermissionDenied, else Http404."""
-    scope = scope_of(user) if user is not None else None
-    if scope is not None and not (scope.is_admin or scope.role == Role.OPERATOR):
+    """Only the roles of action ``case.dispatch`` (operators, admins; and the platform, ``user`` None) dispatch:
+    a role that sees the case gets PermissionDenied, any other Http404 (like a missing case)."""
+    if user is not None and not role_allowed(user, "case.dispatch"):
         _visible_case(user, case)
-        raise PermissionDenied(_("Only a 96333 operator may dispatch."))
+        require(user, "case.dispatch")
 
 
 def responder_in_scope(user, case: EmergencyCase, level: int, responder: Organisation) -> bool:
@@ -440,7 +432,7 @@ def _dispatch_locked(case: EmergencyCase, level: int, responder: Organisation, a
     m = Milestone.objects.create(case=case, kind=K.DISPATCHED, at=at, actor=user, level=level, responder=responder,
                                  data={"reason": reason} if reason else {})
     milestones.append(m)
-    case._change_reason = f"dispatched level {level}"
+    stamp(case, user, f"dispatched level {level}")
     _refresh(case, milestones)
     case.responder = responder
     _notify_dispatch(case, level, responder)
@@ -458,10 +450,6 @@ def _notify_dispatch(case: EmergencyCase, level: int, responder: Organisation) -
 
 
 # --------------------------------------------------------------------------- milestones
-def _responder_orgs(case: EmergencyCase) -> set[int]:
-    return set(case.milestones.filter(kind=K.DISPATCHED).values_list("responder_id", flat=True))
-
-
 def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | None = None, *,
                      idempotency_key: str | None = None, **data) -> Milestone:
     """Record a progress milestone: ``responded``, ``arrived``, ``released`` (``released_count=``),
@@ -495,11 +483,9 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
         case = _lock(case)
         scope = scope_of(user) if user is not None else None
         responder_id = None
-        if scope is not None and not (scope.is_admin or scope.role == Role.OPERATOR):
-            if scope.role not in (Role.MAINTENANCE_UNIT, Role.RESCUE_STATION) or kind == K.CANCELLED:
-                raise PermissionDenied(_("You may not record this milestone."))
-            if scope.organisation_id not in _responder_orgs(case):
-                raise PermissionDenied(_("This case is not dispatched to your organisation."))
+        if scope is not None and not _is_operator(user):
+            require(user, CASE_FLOW.get(kind).permission)  # a responder: progress, never cancel
+            require(user, "case.progress", case, message=_("This case is not dispatched to your organisation."))
             responder_id = scope.organisation_id
         elif scope is not None:
             _require_operator_for(user, case.elevator)
@@ -512,9 +498,7 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
         for prev in reversed(milestones):
             if prev.kind == kind and (since is None or prev.at >= since):
                 return prev
-        allowed = set(_ALLOWED[kind])
-        if kind == K.COMPLETED and case.case_type != CaseType.ENTRAPMENT:
-            allowed.add(State.RECEIVED)
+        allowed = transition_sources(case, kind)
         if d.state not in allowed:
             raise ValidationError({"kind": [_("Cannot record %(k)s now: the case is %(s)s.") % {
                 "k": K(kind).label, "s": State(d.state).label}]})  # labels in the user's language, never codes
@@ -539,7 +523,7 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
                 return m
             raise
         milestones.append(m)
-        case._change_reason = f"milestone {kind}"
+        stamp(case, user, f"milestone {kind}")
         _refresh(case, milestones)
         return m
 
@@ -565,21 +549,17 @@ def report_cause(user, case: EmergencyCase, cause_class: str, cause_item: str) -
     with transaction.atomic():
         case = _lock(case)
         if user is not None:
-            scope = scope_of(user)
-            if scope.is_admin or scope.role == Role.OPERATOR:
+            if _is_operator(user):
                 _require_operator_for(user, case.elevator)
-            elif scope.role in (Role.MAINTENANCE_UNIT, Role.RESCUE_STATION):
-                if scope.organisation_id not in _responder_orgs(case):
-                    raise PermissionDenied(_("This case is not dispatched to your organisation."))
             else:
-                raise PermissionDenied(_("You may not report the cause."))
+                require(user, "case.report_cause")
+                require(user, "case.report_cause", case, message=_("This case is not dispatched to your organisation."))
         if case.level == 0:
             raise ValidationError({"state": [_("The case has not been dispatched yet.")]})
         if (case.cause_class, case.cause_item) == (cause_class, cause_item):
             return case
         case.cause_class, case.cause_item, case.cause_reported_at = cause_class, cause_item, timezone.now()
-        case._change_reason = "cause reported"
-        case.save()
+        save_with_history(case, user, "cause reported")
         return case
 
 
@@ -655,7 +635,7 @@ def _escalate_one(pk: int, now: dt.datetime, resp_limit: int) -> int:
         if nxt is not None:
             Milestone.objects.create(case=case, kind=K.DISPATCHED, at=now, level=nxt, responder=responder,
                                      data={"reason": f"{ESCALATED_PREFIX}{reason}"})
-        case._change_reason = f"escalated from level {d.level}: {reason}"
+        stamp(case, None, f"escalated from level {d.level}: {reason}")
         _refresh(case)
         what = EscalationReason(reason).label
         notify(kind="emergency.escalated", area=e.area,

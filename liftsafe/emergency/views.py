@@ -36,38 +36,30 @@ from django.views.decorators.http import require_GET, require_POST
 
 from liftsafe.core.errors import add_service_error, service_error_messages
 from liftsafe.core.redirects import safe_next_url
-from liftsafe.core.models import Role
+from liftsafe.core.permissions import allowed, require, role_allowed
 from liftsafe.core.scoping import scope_of
 from liftsafe.core.zones import local_date
 from liftsafe.registry import selectors as registry_selectors
 from liftsafe.rules import rule
 
-from . import domain, selectors
+from . import domain, selectors, workflow
 from .causes import CAUSES
 from .forms import CaseSearchForm, CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
 from .lookup import identify
 from .models import OPEN_STATES, CaseType, Channel, EmergencyCase, Level, Milestone, State, milestone_reason_label, trapped_text
 
-OPERATOR_ROLES = {Role.OPERATOR, Role.ADMIN}
-BOARD_ROLES = {Role.OPERATOR, Role.REGULATOR, Role.ADMIN}
-RESPONDER_ROLES = {Role.MAINTENANCE_UNIT, Role.RESCUE_STATION}
-REGULATOR_ROLES = {Role.REGULATOR, Role.ADMIN}
+# the pages and the permission actions (liftsafe.core.permissions.ACTIONS) that open them
+PAGE_ACTIONS = {"console": "emergency.console", "board": "emergency.board", "responder": "emergency.responder",
+                "regulator": "emergency.oversight", "cases": "emergency.case_search"}
 
 
-def _role(user) -> str | None:
-    scope = scope_of(user)
-    return Role.ADMIN if scope.is_admin else scope.role
-
-
-def _require(user, roles) -> None:
-    if _role(user) not in roles:
-        raise PermissionDenied(_("Your role cannot use this page."))
+def _require(user, page: str) -> None:
+    require(user, PAGE_ACTIONS[page], message=_("Your role cannot use this page."))
 
 
 def can_use(user, page: str) -> bool:
     """Whether ``user``'s role may open ``page`` ("console", "board", "responder", "regulator"); used by the nav."""
-    roles = {"console": OPERATOR_ROLES, "board": BOARD_ROLES, "responder": RESPONDER_ROLES, "regulator": REGULATOR_ROLES}[page]
-    return _role(user) in roles
+    return allowed(user, PAGE_ACTIONS[page])
 
 
 
@@ -238,7 +230,7 @@ def dispatch_options(case) -> dict[int, dict]:
 @login_required
 def console(request):
     """Operator console: identify the elevator, open cases at a glance."""
-    _require(request.user, OPERATOR_ROLES)
+    _require(request.user, "console")
     q = request.GET.get("q", "")
     # a case number is looked up among the cases, never taken for an elevator code (issue 16)
     case_hits = list(selectors.search_cases(request.user, number=q)[:10]) if selectors.looks_like_order_number(q) else None
@@ -264,7 +256,7 @@ def _open_case_of(user, elevator):
 @login_required
 def intake(request, elevator_pk: int):
     """Intake checklist for one identified elevator; POST creates the case (or attaches the call to its open case)."""
-    _require(request.user, OPERATOR_ROLES)
+    _require(request.user, "console")
     elevator = registry_selectors.elevator_get(request.user, elevator_pk)
     if request.method == "POST":
         form = IntakeForm(request.POST)
@@ -305,7 +297,6 @@ def intake(request, elevator_pk: int):
 
 def _case_context(request, case) -> dict:
     user = request.user
-    role = _role(user)
     scope = scope_of(user)
     timeline = selectors.case_timeline(user, case)
     kinds = dict(Milestone.Kind.choices)
@@ -326,8 +317,8 @@ def _case_context(request, case) -> dict:
         limit = limits.get(key)
         duration_rows.append({"key": key, "label": label, "value": _fmt(secs), "limit": _fmt(limit) if limit else "",
                               "late": secs is not None and limit is not None and secs > limit})
-    is_operator = role in OPERATOR_ROLES
-    dispatched_to_me = (role in RESPONDER_ROLES and case.responder_id is not None
+    is_operator = role_allowed(user, "case.intake")
+    dispatched_to_me = (role_allowed(user, "emergency.responder") and case.responder_id is not None
                         and case.responder_id == scope.organisation_id)
     ctx = {
         "case": case, "e": case.elevator, "timeline": timeline, "durations": duration_rows,
@@ -344,8 +335,9 @@ def _case_context(request, case) -> dict:
                                    for lv in (1, 2, 3)]
         ctx["dispatch_form"] = DispatchForm(initial={"level": next_level})
         ctx["close_form"] = OperatorMilestoneForm()
+        ctx["close_actions"] = workflow.available(user, case, workflow.CLOSE_TRANSITIONS)  # state AND permission
     if dispatched_to_me:
-        ctx.update(_responder_forms(case))
+        ctx.update(_responder_forms(user, case))
     return ctx
 
 
@@ -367,7 +359,7 @@ def case_detail(request, pk: int):
 @require_POST
 def case_dispatch(request, pk: int):
     """Dispatch the case at the chosen level (1 maintenance unit, 2 rescue station, 3 fire brigade)."""
-    _require(request.user, OPERATOR_ROLES)
+    _require(request.user, "console")
     case = selectors.case_get(request.user, pk)
     form = DispatchForm(request.POST)
     if not form.is_valid():
@@ -390,7 +382,7 @@ def case_dispatch(request, pk: int):
 @require_POST
 def case_close(request, pk: int):
     """Operator closes a case: completed (result confirmed with the caller), false alarm or cancelled."""
-    _require(request.user, OPERATOR_ROLES)
+    _require(request.user, "console")
     case = selectors.case_get(request.user, pk)
     form = OperatorMilestoneForm(request.POST)
     if form.is_valid():
@@ -424,7 +416,7 @@ def _board_context(request) -> dict:
 @require_GET
 def board(request):
     """Live board of open cases, undispatched first, then oldest first, with running timers (see static/liftsafe/emergency.js)."""
-    _require(request.user, BOARD_ROLES)
+    _require(request.user, "board")
     ctx = _board_context(request)
     response = render(request, "emergency/board.html", ctx)
     response["X-Board-Version"] = ctx["cursor"]
@@ -461,7 +453,7 @@ def board_delta(request):
     rows' timers (static/liftsafe/emergency.js). Otherwise: the changed rows, the ids of cases closed
     since, the counts and the new cursor, as before.
     """
-    _require(request.user, BOARD_ROLES)
+    _require(request.user, "board")
     since = parse_datetime((request.GET.get("since", "") or "").replace(" ", "+"))  # a raw "+" in a URL reads as a space
     if since is not None and timezone.is_naive(since):
         since = timezone.make_aware(since, dt.timezone.utc)
@@ -481,13 +473,16 @@ def board_delta(request):
 
 # --------------------------------------------------------------------------- responder page
 
-def _responder_forms(case) -> dict:
+def _responder_forms(user, case) -> dict:
+    """The responder's buttons: the case workflow's available transitions (state AND permission), of which the
+    phone page offers ``released`` for an entrapment and ``completed`` (fault handled) once on site for the rest."""
     state = case.state
+    avail = set(workflow.available(user, case))
     return {
-        "can_respond": state == State.DISPATCHED,
-        "can_arrive": state in (State.DISPATCHED, State.RESPONDED),
-        "can_release": state == State.ARRIVED and case.case_type == CaseType.ENTRAPMENT,
-        "can_complete": state == State.ARRIVED and case.case_type != CaseType.ENTRAPMENT,
+        "can_respond": "responded" in avail,
+        "can_arrive": "arrived" in avail,
+        "can_release": "released" in avail and case.case_type == CaseType.ENTRAPMENT,
+        "can_complete": "completed" in avail and state == State.ARRIVED and case.case_type != CaseType.ENTRAPMENT,
         "can_cause": state in (State.RELEASED, State.COMPLETED) or (not case.is_open and case.case_type != CaseType.ENTRAPMENT),
         "milestone_form": ResponderMilestoneForm(),
         "cause_form": CauseForm(initial={"cause_class": case.cause_class}),
@@ -499,7 +494,7 @@ def _responder_forms(case) -> dict:
 def responder(request):
     """Phone-sized list of the cases dispatched to the user's organisation: open ones (oldest first), then
     released/completed entrapments still without a cause (within ``cause_report_window_s``), then the rest closed recently."""
-    _require(request.user, RESPONDER_ROLES)
+    _require(request.user, "responder")
     scope = scope_of(request.user)
     dispatched_to_us = selectors.cases_for(request.user)  # for a responder: every case dispatched to its organisation
     mine = dispatched_to_us.filter(responder_id=scope.organisation_id)  # ... and still its case (not escalated away)
@@ -517,14 +512,16 @@ def responder(request):
             arrival_limit_s(case.elevator.urban) if case.state == State.RESPONDED else None)
         cards.append({"case": case, "since_ld": _fmt(since_ld), "ld_cls": _timer_class(since_ld, limit),
                       "ld_epoch": int(case.level_dispatched_at.timestamp()) if case.level_dispatched_at else "",
-                      "limit": limit or 0, **_responder_forms(case)})
-    closed = [c for c in recent if c not in need_cause]
-    return render(request, "emergency/responder.html", {"cards": cards, "closed": closed,
+                      "limit": limit or 0, **_responder_forms(request.user, case)})
+    # a case escalated away from this organisation but still open is not closed: list it as handed over
+    closed = [c for c in recent if c not in need_cause and not c.is_open]
+    handed_over = [c for c in recent if c not in need_cause and c.is_open]
+    return render(request, "emergency/responder.html", {"cards": cards, "closed": closed, "handed_over": handed_over,
                                                         "server_now": int(now.timestamp() * 1000)})
 
 
 def _responder_case(request, pk: int):
-    _require(request.user, RESPONDER_ROLES)
+    _require(request.user, "responder")
     case = selectors.case_get(request.user, pk)  # 404 unless it was dispatched to this organisation
     if case.responder_id != scope_of(request.user).organisation_id:
         raise PermissionDenied(_("This case is no longer dispatched to your organisation."))
@@ -562,7 +559,7 @@ def responder_milestone(request, pk: int):
 @require_POST
 def responder_cause(request, pk: int):
     """Responder reports the trapping cause (class → item)."""
-    _require(request.user, RESPONDER_ROLES)
+    _require(request.user, "responder")
     case = selectors.case_get(request.user, pk)
     form = CauseForm(request.POST)
     if not form.is_valid():
@@ -582,7 +579,7 @@ def responder_cause(request, pk: int):
 @login_required
 def regulator(request):
     """Late responders, escalations and all cases (read-only), over the last ``days`` (default 30)."""
-    _require(request.user, REGULATOR_ROLES)
+    _require(request.user, "regulator")
     try:
         days = max(1, min(int(request.GET.get("days", 30)), 366))
     except ValueError:
@@ -640,7 +637,6 @@ def regulator(request):
 
 # --------------------------------------------------------------------------- case search and an elevator's case history
 
-SEARCH_ROLES = {Role.OPERATOR, Role.REGULATOR, Role.ADMIN, Role.MAINTENANCE_UNIT, Role.RESCUE_STATION}
 SEARCH_PAGE_SIZE = 25
 
 
@@ -652,7 +648,7 @@ def case_search(request):
     An htmx request gets the results fragment only (the form updates them in place)."""
     from django.core.paginator import Paginator
 
-    _require(request.user, SEARCH_ROLES)
+    _require(request.user, "cases")
     form = CaseSearchForm(request.GET or None)
     page = None
     error = ""
@@ -668,7 +664,7 @@ def case_search(request):
     params = request.GET.copy()
     params.pop("page", None)
     ctx = {"form": form, "page": page, "error": error, "params": params.urlencode(), "counts": _counts(request.user)
-           if _role(request.user) in BOARD_ROLES else None}
+           if can_use(request.user, "board") else None}
     if request.htmx:
         return render(request, "emergency/_case_results.html", ctx)
     return render(request, "emergency/case_search.html", ctx)

@@ -20,7 +20,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from liftsafe.core.models import Role
+from liftsafe.core.permissions import require
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.selectors import scope_elevators
 
@@ -36,10 +36,8 @@ def access(user) -> str:
     """
     if is_data_officer(user):
         return "officer"
-    scope = scope_of(user)
-    if scope.role == Role.REGULATOR and scope.area_path:
-        return "viewer"
-    raise PermissionDenied(_("Only data officers and regulators may see data exchange."))
+    require(user, "exchange.view")  # a regulator (always scoped to an area, core.scoping): read in its area
+    return "viewer"
 
 
 def destinations_for(user) -> QuerySet[Destination]:

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 import httpx
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import F, Max
@@ -48,7 +48,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liftsafe.core.models import Area
-from liftsafe.core.scoping import scope_of
+from liftsafe.core.history import save_with_history
+from liftsafe.core.permissions import allowed, require
 from liftsafe.rules import rule
 
 from .adapters import ADAPTERS, get_adapter
@@ -74,15 +75,12 @@ EXCERPT = 2000
 # --------------------------------------------------------------------------- permission
 def is_data_officer(user) -> bool:
     """Platform administrators and users with ``exchange.manage_exchange``."""
-    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
-        return False
-    return scope_of(user).is_admin or user.has_perm("exchange.manage_exchange")
+    return user is not None and allowed(user, "exchange.manage")
 
 
 def require_data_officer(user) -> None:
     """Raises PermissionDenied unless ``user`` is a data officer."""
-    if not is_data_officer(user):
-        raise PermissionDenied(_("Only data officers may manage data exchange."))
+    require(user, "exchange.manage")
 
 
 # --------------------------------------------------------------------------- destinations
@@ -238,8 +236,7 @@ def destination_create(user, **fields) -> Destination:
     _apply(d, fields)
     _clean_destination(d)
     with transaction.atomic():
-        d._change_reason = "created"
-        d.save()
+        save_with_history(d, user, "created")
     return d
 
 
@@ -265,8 +262,7 @@ def destination_update(user, destination: Destination, *, clear_token: bool = Fa
             raise ValidationError({"auth_token": [_("The endpoint's host changed: enter the token for the new host "
                                                     "(the stored one is never sent elsewhere).")]})
     with transaction.atomic():
-        d._change_reason = "updated"
-        d.save()
+        save_with_history(d, user, "updated")
     return d
 
 

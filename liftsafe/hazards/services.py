@@ -28,17 +28,21 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from liftsafe.core.errors import Conflict, NotFound
+from liftsafe.core.history import save_with_history, stamp
 from liftsafe.core.models import Area, Role
+from liftsafe.core.permissions import require
 from liftsafe.core.scoping import Scope, scope_of
 from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.rules import rule
 
 from .models import (
-    LEVEL_ORDER, OPEN_STATES, AuthorityLevel, Campaign, CauseClass, Evidence, Hazard, Level, Recheck, Source,
+    LEVEL_ORDER, AuthorityLevel, Campaign, CauseClass, Evidence, Hazard, Level, Recheck, Source,
     State, StopUseOrder, raised,
 )
+from .workflow import EVIDENCE_STATES, HAZARD_FLOW
 
 
 class HazardConflict(Conflict):
@@ -51,15 +55,11 @@ _AUTH_RANK = {AuthorityLevel.PROVINCE: 3, AuthorityLevel.CITY: 2, AuthorityLevel
 
 
 # --------------------------------------------------------------------------- helpers
-def _is_regulator(scope: Scope) -> bool:
-    return scope.is_admin or scope.role == Role.REGULATOR
-
-
-def _require_regulator(user, action: str) -> Scope:
-    scope = scope_of(user)
-    if not _is_regulator(scope):
-        raise PermissionDenied(_("Only a regulator may %(action)s.") % {"action": action})
-    return scope
+def _require_regulator(user, perm: str, action: str) -> Scope:
+    """``require(user, perm)`` (a regulator's action of :data:`liftsafe.core.permissions.ACTIONS`), refused as
+    "Only a regulator may <action>"."""
+    require(user, perm, message=_("Only a regulator may %(action)s.") % {"action": action})
+    return scope_of(user)
 
 
 def _visible_elevator(user, elevator: Elevator) -> Elevator:
@@ -85,18 +85,16 @@ def _lock(user, hazard: Hazard | int, version: int | None) -> Hazard:
 
 def _save(hazard: Hazard, reason: str, user=None) -> Hazard:
     hazard.version += 1
-    hazard._change_reason = reason[:100]
-    if user is not None:
-        hazard._history_user = user
+    stamp(hazard, user, reason)
     hazard.full_clean()
     hazard.save()
     return hazard
 
 
-def _require_state(hazard: Hazard, *states: str, action: str) -> None:
-    if hazard.state not in states:
-        raise ValidationError({"state": _("Cannot %(action)s a hazard that is %(state)s.") % {
-            "action": action, "state": hazard.get_state_display()}})
+def _require_state(hazard: Hazard, transition: str):
+    """Check ``transition`` of :data:`~liftsafe.hazards.workflow.HAZARD_FLOW` may start from the hazard's state
+    (``ValidationError({"state": ...})`` otherwise); returns the transition (its ``target`` is the next state)."""
+    return HAZARD_FLOW.check(transition, hazard.state, state_label=hazard.get_state_display())
 
 
 def _check_deadline(deadline: dt.date | None, *, required: bool = True) -> None:
@@ -146,7 +144,7 @@ def hazard_file(user, *, elevator: Elevator, source: str, title: str, level: str
         PermissionDenied: not a regulator. Http404: elevator out of scope.
         ValidationError: past deadline, missing/wrong responsible unit, unknown level/source/cause.
     """
-    _require_regulator(user, _("file a hazard"))
+    _require_regulator(user, "hazard.file", _("file a hazard"))
     elevator = _visible_elevator(user, elevator)
     _check_level(level)
     if source not in Source.values:
@@ -163,9 +161,7 @@ def hazard_file(user, *, elevator: Elevator, source: str, title: str, level: str
     if not hazard.title:
         raise ValidationError({"title": _("A title is required.")})
     hazard.full_clean()
-    hazard._change_reason = "filed"
-    hazard.save()
-    return hazard
+    return save_with_history(hazard, user, "filed")
 
 
 def lead_raise(*, elevator: Elevator, source: str, source_ref: str, title: str, level: str, description: str = "",
@@ -186,37 +182,35 @@ def lead_raise(*, elevator: Elevator, source: str, source_ref: str, title: str, 
                         cause_item=cause_item[:200], occurred_on=occurred_on, filed_at=filed_at or timezone.now(),
                         extra=extra or {})
         hazard.full_clean()
-        hazard._change_reason = "lead raised"
-        hazard.save()
-        return hazard
+        return save_with_history(hazard, None, "lead raised")
 
 
 @transaction.atomic
 def lead_accept(user, hazard: Hazard, *, version: int | None, responsible_unit: Organisation | None,
                 deadline: dt.date | None = None, level: str | None = None) -> Hazard:
     """Accept a lead: it becomes an open hazard with a responsible unit and a deadline."""
-    _require_regulator(user, _("accept a lead"))
+    _require_regulator(user, "hazard.accept", _("accept a lead"))
     h = _lock(user, hazard, version)
-    _require_state(h, State.LEAD, action=_("accept"))
+    t = _require_state(h, "accept")
     if level:
         _check_level(level)
         h.level = level
     _check_unit(responsible_unit, user, h.elevator)
     deadline = deadline or default_deadline(h.level)
     _check_deadline(deadline)
-    h.responsible_unit, h.deadline, h.state, h.filed_by = responsible_unit, deadline, State.OPEN, user
+    h.responsible_unit, h.deadline, h.state, h.filed_by = responsible_unit, deadline, t.target, user
     return _save(h, "lead accepted", user)
 
 
 @transaction.atomic
 def lead_dismiss(user, hazard: Hazard, *, version: int | None, reason: str) -> Hazard:
     """Dismiss a lead that is not a hazard (reason required)."""
-    _require_regulator(user, _("dismiss a lead"))
+    _require_regulator(user, "hazard.dismiss", _("dismiss a lead"))
     h = _lock(user, hazard, version)
-    _require_state(h, State.LEAD, action=_("dismiss"))
+    t = _require_state(h, "dismiss")
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for dismissing the lead.")})
-    h.state, h.sent_back_reason = State.DISMISSED, reason.strip()
+    h.state, h.sent_back_reason = t.target, reason.strip()
     return _save(h, "lead dismissed", user)
 
 
@@ -226,9 +220,9 @@ EDITABLE = {"title", "description", "level", "deadline", "responsible_unit", "ca
 @transaction.atomic
 def hazard_update(user, hazard: Hazard, *, version: int | None, changes: dict[str, Any], reason: str = "") -> Hazard:
     """Edit a hazard's fields (``EDITABLE``) by a regulator; a stale ``version`` raises :class:`HazardConflict`."""
-    _require_regulator(user, _("edit a hazard"))
+    _require_regulator(user, "hazard.edit", _("edit a hazard"))
     h = _lock(user, hazard, version)
-    if h.state in (State.CLOSED, State.DISMISSED):
+    if not HAZARD_FLOW.can("edit", h.state):
         raise ValidationError({"state": _("A closed hazard cannot be edited.")})
     for field, value in changes.items():
         if field not in EDITABLE:
@@ -249,9 +243,9 @@ def hazard_list(user, hazard: Hazard, *, version: int | None, authority: str) ->
 
     A regulator cannot list at a level above its own area (a district cannot list for the province).
     """
-    scope = _require_regulator(user, _("list a hazard for supervision"))
+    scope = _require_regulator(user, "hazard.list", _("list a hazard for supervision"))
     h = _lock(user, hazard, version)
-    _require_state(h, *OPEN_STATES, action=_("list"))
+    _require_state(h, "list")
     if authority not in AuthorityLevel.values:
         raise ValidationError({"listed_authority": _("Choose province, city or district.")})
     if not scope.is_admin:
@@ -290,9 +284,9 @@ def stop_use_order(user, hazard: Hazard, *, reason: str, version: int | None = N
     Raises:
         ValidationError: ``elevator`` already under a stop-use order; ``reason`` empty; hazard not open.
     """
-    _require_regulator(user, _("order an elevator out of use"))
+    _require_regulator(user, "hazard.stop_use", _("order an elevator out of use"))
     h = _lock(user, hazard, version)
-    _require_state(h, *OPEN_STATES, action=_("order stop-use for"))
+    _require_state(h, "stop-use")
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for the stop-use order.")})
     elevator = Elevator.objects.select_for_update().get(pk=h.elevator_id)
@@ -311,22 +305,21 @@ def stop_use_order(user, hazard: Hazard, *, reason: str, version: int | None = N
 
 
 # --------------------------------------------------------------------------- rectification
-def _require_responsible(user, h: Hazard, action: str) -> Scope:
-    scope = scope_of(user)
-    if scope.is_admin:
-        return scope
-    if scope.role in (Role.USE_UNIT, Role.MAINTENANCE_UNIT) and scope.organisation_id == h.responsible_unit_id:
-        return scope
-    raise PermissionDenied(_("Only the responsible unit may %(action)s.") % {"action": action})
+_RESPONSIBLE_VERBS = {"hazard.start": _l("start rectification"), "hazard.submit": _l("submit the rectification"),
+                      "hazard.add_evidence": _l("upload rectification evidence")}
+
+
+def _require_responsible(user, h: Hazard, perm: str) -> None:
+    """``require(user, perm, h)``: the responsible unit's actions (condition registered in hazards/permissions.py)."""
+    require(user, perm, h, message=_("Only the responsible unit may %(action)s.") % {"action": _RESPONSIBLE_VERBS[perm]})
 
 
 @transaction.atomic
 def rectification_start(user, hazard: Hazard, *, version: int | None, note: str = "") -> Hazard:
     """The responsible unit acknowledges the hazard and starts rectifying (open → rectifying)."""
     h = _lock(user, hazard, version)
-    _require_responsible(user, h, _("start rectification"))
-    _require_state(h, State.OPEN, action=_("start rectifying"))
-    h.state = State.RECTIFYING
+    _require_responsible(user, h, "hazard.start")
+    h.state = _require_state(h, "start").target
     if note:
         h.rectification_note = note
     return _save(h, "rectifying", user)
@@ -381,13 +374,14 @@ def evidence_add(user, hazard: Hazard, upload, *, note: str = "") -> Evidence:
     try:
         with transaction.atomic():
             h = _lock(user, hazard, None)
-            scope = scope_of(user)
-            if scope.role == Role.REGULATOR:
+            _require_responsible(user, h, "hazard.add_evidence")
+            if scope_of(user).role == Role.REGULATOR:
                 kind = Evidence.Kind.VERIFICATION
             else:
-                _require_responsible(user, h, _("upload rectification evidence"))
                 kind = Evidence.Kind.RECTIFICATION
-                _require_state(h, State.OPEN, State.RECTIFYING, action=_("add evidence to"))
+                if h.state not in EVIDENCE_STATES:
+                    raise ValidationError({"state": _("Cannot %(action)s a hazard that is %(state)s.") % {
+                        "action": _("add evidence to"), "state": h.get_state_display()}})
             ev = Evidence(hazard=h, kind=kind, original_name=name[:255], content_type=types[ext], size=size,
                           sha256=digest.hexdigest(), note=note[:255], uploaded_by=user)
             ev.file.save(f"{h.pk}-{digest.hexdigest()[:16]}.{ext}", upload, save=False)
@@ -416,25 +410,25 @@ def _storage_delete(name: str) -> None:
 def rectification_submit(user, hazard: Hazard, *, version: int | None, note: str) -> Hazard:
     """The responsible unit submits its rectification for verification (→ submitted); needs evidence and a note."""
     h = _lock(user, hazard, version)
-    _require_responsible(user, h, _("submit the rectification"))
-    _require_state(h, State.OPEN, State.RECTIFYING, action=_("submit"))
+    _require_responsible(user, h, "hazard.submit")
+    t = _require_state(h, "submit")
     if not h.evidence.filter(kind=Evidence.Kind.RECTIFICATION).exists():
         raise ValidationError({"evidence": _("Upload rectification evidence (photos or documents) before submitting.")})
     if not note.strip():
         raise ValidationError({"rectification_note": _("Describe what was rectified.")})
-    h.state, h.rectification_note, h.submitted_at = State.SUBMITTED, note.strip(), timezone.now()
+    h.state, h.rectification_note, h.submitted_at = t.target, note.strip(), timezone.now()
     return _save(h, "submitted", user)
 
 
 @transaction.atomic
 def hazard_send_back(user, hazard: Hazard, *, version: int | None, reason: str) -> Hazard:
     """A regulator sends a submitted rectification back (→ rectifying) with reasons."""
-    _require_regulator(user, _("send a rectification back"))
+    _require_regulator(user, "hazard.send_back", _("send a rectification back"))
     h = _lock(user, hazard, version)
-    _require_state(h, State.SUBMITTED, action=_("send back"))
+    t = _require_state(h, "send-back")
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reasons for sending it back.")})
-    h.state, h.sent_back_reason = State.RECTIFYING, reason.strip()
+    h.state, h.sent_back_reason = t.target, reason.strip()
     h.sent_back_count += 1
     return _save(h, "sent back", user)
 
@@ -453,13 +447,13 @@ def hazard_close(user, hazard: Hazard, *, version: int | None, note: str = "", r
     scope = scope_of(user)
     if scope.organisation_id and hazard.responsible_unit_id == scope.organisation_id and not scope.is_admin:
         raise PermissionDenied(_("The responsible unit cannot close out its own hazard; a regulator verifies and closes it."))
-    _require_regulator(user, _("verify and close out a hazard"))
+    _require_regulator(user, "hazard.close", _("verify and close out a hazard"))
     h = _lock(user, hazard, version)
-    _require_state(h, State.SUBMITTED, action=_("close out"))
+    t = _require_state(h, "close")
     if not h.evidence.filter(kind=Evidence.Kind.RECTIFICATION).exists():
         raise ValidationError({"evidence": _("No rectification evidence: a hazard cannot be closed out without it.")})
     now = timezone.now()
-    h.state, h.closed_at, h.closed_by = State.CLOSED, now, user
+    h.state, h.closed_at, h.closed_by = t.target, now, user
     h.closed_on_time = h.deadline is None or timezone.localdate(now) <= h.deadline
     if note:
         h.rectification_note = (h.rectification_note + "\n" + _("Verified: ") + note).strip()
@@ -467,8 +461,7 @@ def hazard_close(user, hazard: Hazard, *, version: int | None, note: str = "", r
     orders = list(StopUseOrder.objects.select_for_update().filter(hazard=h, lifted_at__isnull=True))
     for order in orders:
         order.lifted_at, order.lifted_by = now, user
-        order._change_reason = f"lifted by close-out of hazard #{h.pk}"
-        order.save()
+        save_with_history(order, user, f"lifted by close-out of hazard #{h.pk}")
     if orders and resume:
         elevator = Elevator.objects.select_for_update().get(pk=h.elevator_id)
         if elevator.status == Elevator.Status.STOPPED and active_order(elevator) is None:
@@ -564,7 +557,7 @@ def campaign_create(user, *, name: str, area: Area, period_start: dt.date, perio
         ValidationError: ``area`` outside the regulator's area; ``period_end`` before start or in the future;
             ``rate`` not in (0, 1]; no closed hazard in the period (``period_start``).
     """
-    scope = _require_regulator(user, _("launch a look-back campaign"))
+    scope = _require_regulator(user, "hazard.campaign_launch", _("launch a look-back campaign"))
     if not scope.is_admin and not area.path.startswith(scope.area_path or "\0"):
         raise ValidationError({"area": _("%(a)s is outside your area.") % {"a": area}})
     if not name.strip():
@@ -581,8 +574,7 @@ def campaign_create(user, *, name: str, area: Area, period_start: dt.date, perio
     with transaction.atomic():
         campaign = Campaign(name=name.strip(), area=area, period_start=period_start, period_end=period_end, rate=rate,
                             seed=seed, created_by=user)
-        campaign._change_reason = "launched"
-        campaign.save()
+        save_with_history(campaign, user, "launched")
         if connection.vendor == "postgresql":
             lo, hi = _period_bounds(period_start, period_end)
             sql = _PG_SAMPLE.format(hazard=Hazard._meta.db_table, area=Area._meta.db_table, recheck=Recheck._meta.db_table,
@@ -614,9 +606,7 @@ def recheck_record(user, campaign: Campaign, hazard: Hazard, *, result: str, not
             ``note`` missing for a recurrence.
         PermissionDenied: not a regulator or the elevator's inspection agency.
     """
-    scope = scope_of(user)
-    if not (_is_regulator(scope) or scope.role == Role.INSPECTION_AGENCY):
-        raise PermissionDenied(_("Only a regulator or an inspector may record a re-check."))
+    require(user, "hazard.recheck")
     from .selectors import hazards_for
 
     if not hazards_for(user).filter(pk=hazard.pk).exists():
@@ -631,12 +621,11 @@ def recheck_record(user, campaign: Campaign, hazard: Hazard, *, result: str, not
     if result == Recheck.Result.RECURRENCE and not note.strip():
         raise ValidationError({"note": _("Describe the recurrence.")})
     rc.result, rc.note, rc.checked_at, rc.checked_by = result, note.strip(), timezone.now(), user
-    rc._change_reason = f"re-check {result}"
-    rc.save()
+    save_with_history(rc, user, f"re-check {result}")
     if result == Recheck.Result.RECURRENCE:
         h = Hazard.objects.select_for_update().get(pk=hazard.pk)
-        if h.state == State.CLOSED:
-            h.state = State.OPEN
+        if HAZARD_FLOW.can("reopen", h.state):
+            h.state = HAZARD_FLOW.get("reopen").target
             h.recurrence_count += 1
             if rule("hazard_recurrence_raise_level"):
                 h.level = raised(h.level)

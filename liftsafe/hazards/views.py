@@ -16,6 +16,7 @@ from liftsafe.core.errors import add_service_error
 from liftsafe.core import exports
 from liftsafe.core.redirects import safe_next_url
 from liftsafe.core.models import Area, Role
+from liftsafe.core.permissions import allowed, require
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.registry import selectors as selectors_registry
@@ -24,6 +25,8 @@ from liftsafe.registry.selectors import areas_for, elevator_get, organisations_f
 from . import selectors, services
 from .models import (OPEN_STATES, AuthorityLevel, Campaign, CauseClass, Evidence, Hazard, Level, Recheck, Source, State,
                      StopUseOrder)
+from .permissions import is_responsible_unit
+from .workflow import EVIDENCE_STATES, HAZARD_FLOW
 
 
 def _errors(request, exc: Exception) -> None:
@@ -58,8 +61,7 @@ def hazard_list(request):
 
 @login_required
 def my_hazards(request):
-    scope = scope_of(request.user)
-    if scope.role not in (Role.USE_UNIT, Role.MAINTENANCE_UNIT) and not scope.is_admin:
+    if not allowed(request.user, "hazard.mine"):
         return redirect("hazards:list")
     return render(request, "hazards/mine.html", {"hazards": selectors.my_open_hazards(request.user)})
 
@@ -100,6 +102,7 @@ def _unit_ctx(user, elevator, chosen: str | None = None) -> dict:
 
 @login_required
 def hazard_new(request):
+    require(request.user, "hazard.file")  # no filing form for roles that cannot file (issue 16)
     raw = request.GET.get("elevator") or request.POST.get("elevator")
     if not raw:
         q = request.GET.get("q", "").strip()
@@ -135,14 +138,19 @@ def unit_search(request):
 @login_required
 def hazard_detail(request, pk: int):
     h = selectors.hazard_get(request.user, pk)
-    scope = scope_of(request.user)
-    is_reg = scope.is_admin or scope.role == Role.REGULATOR
-    is_unit = scope.organisation_id is not None and scope.organisation_id == h.responsible_unit_id
-    ctx = {"h": h, "overdue": h.is_overdue(), "evidence": selectors.evidence_for(request.user, h),
-           "timeline": selectors.hazard_timeline(request.user, h)[:100], "orders": h.stop_use_orders.all(),
-           "rechecks": h.rechecks.select_related("campaign"), "is_reg": is_reg, "is_unit": is_unit,
-           "authorities": AuthorityLevel.choices, "levels": Level.choices,
-           **(_unit_ctx(request.user, h.elevator) if h.state == State.LEAD and is_reg else {"units": []}),
+    user = request.user
+    # the forms to render: transitions the user may take now (state AND permission) that the page dispatches
+    actions = [n for n in HAZARD_FLOW.available_names(user, h) if n in ACTIONS]
+    is_unit = is_responsible_unit(user, h) and not allowed(user, "hazard.file")
+    # as services.evidence_add: the unit while rectifying; a regulator's upload is a verification record
+    verifier = scope_of(user).role == Role.REGULATOR
+    can_upload = allowed(user, "hazard.add_evidence", h) and (
+        h.state in EVIDENCE_STATES or (verifier and h.state in OPEN_STATES))
+    ctx = {"h": h, "overdue": h.is_overdue(), "evidence": selectors.evidence_for(user, h),
+           "timeline": selectors.hazard_timeline(user, h)[:100], "orders": h.stop_use_orders.all(),
+           "rechecks": h.rechecks.select_related("campaign"), "is_unit": is_unit, "actions": actions,
+           "can_upload": can_upload, "authorities": AuthorityLevel.choices, "levels": Level.choices,
+           **(_unit_ctx(user, h.elevator) if "accept" in actions else {"units": []}),
            "active_order": services.active_order(h.elevator_id), "open_states": OPEN_STATES}
     return render(request, "hazards/detail.html", ctx)
 
@@ -152,17 +160,19 @@ ACTIONS = {
                                                       deadline=_date(p.get("deadline")), level=p.get("level") or None),
     "dismiss": lambda u, h, p, v: services.lead_dismiss(u, h, version=v, reason=p.get("reason", "")),
     "list": lambda u, h, p, v: services.hazard_list(u, h, version=v, authority=p.get("authority", "")),
-    "stop_use": lambda u, h, p, v: services.stop_use_order(u, h, version=v, reason=p.get("reason", "")),
+    "stop-use": lambda u, h, p, v: services.stop_use_order(u, h, version=v, reason=p.get("reason", "")),
     "start": lambda u, h, p, v: services.rectification_start(u, h, version=v, note=p.get("note", "")),
     "submit": lambda u, h, p, v: services.rectification_submit(u, h, version=v, note=p.get("note", "")),
-    "send_back": lambda u, h, p, v: services.hazard_send_back(u, h, version=v, reason=p.get("reason", "")),
+    "send-back": lambda u, h, p, v: services.hazard_send_back(u, h, version=v, reason=p.get("reason", "")),
     "close": lambda u, h, p, v: services.hazard_close(u, h, version=v, note=p.get("note", "")),
     "edit": lambda u, h, p, v: services.hazard_update(u, h, version=v, changes={
         k: (_date(p[k]) if k == "deadline" else p[k]) for k in ("deadline", "level", "title") if p.get(k)}, reason="edited"),
 }
+# the page's action names are the workflow's transition names (HAZARD_FLOW), as in the API; old spellings kept
+_ACTION_ALIASES = {"stop_use": "stop-use", "send_back": "send-back"}
 DONE = {"accept": _("Lead accepted."), "dismiss": _("Lead dismissed."), "list": _("Listed for supervision."),
-        "stop_use": _("Stop-use order issued; the elevator is stopped."), "start": _("Rectification started."),
-        "submit": _("Rectification submitted for verification."), "send_back": _("Sent back to the responsible unit."),
+        "stop-use": _("Stop-use order issued; the elevator is stopped."), "start": _("Rectification started."),
+        "submit": _("Rectification submitted for verification."), "send-back": _("Sent back to the responsible unit."),
         "close": _("Verified and closed out."), "edit": _("Saved.")}
 
 
@@ -170,6 +180,7 @@ DONE = {"accept": _("Lead accepted."), "dismiss": _("Lead dismissed."), "list": 
 @require_POST
 def hazard_action(request, pk: int, action: str):
     h = selectors.hazard_get(request.user, pk)
+    action = _ACTION_ALIASES.get(action, action)
     if action not in ACTIONS:
         raise PermissionDenied
     try:
@@ -219,13 +230,11 @@ def problem_elevators(request):
 @login_required
 def elevator_file(request, elevator_id: int):
     f = selectors.elevator_file(request.user, elevator_id)
-    scope = scope_of(request.user)
-    return render(request, "hazards/elevator_file.html", {"f": f, "e": f.elevator, "can_file": scope.is_admin or scope.role == Role.REGULATOR})
+    return render(request, "hazards/elevator_file.html", {"f": f, "e": f.elevator, "can_file": allowed(request.user, "hazard.file")})
 
 
 @login_required
 def campaign_list(request):
-    scope = scope_of(request.user)
     if request.method == "POST":
         p = request.POST
         try:
@@ -242,17 +251,16 @@ def campaign_list(request):
         except (ValidationError, PermissionDenied) as exc:
             _errors(request, exc)
     return render(request, "hazards/campaigns.html", {
-        "campaigns": selectors.campaigns_for(request.user)[:200], "can_launch": scope.is_admin or scope.role == Role.REGULATOR,
+        "campaigns": selectors.campaigns_for(request.user)[:200], "can_launch": allowed(request.user, "hazard.campaign_launch"),
         "areas": areas_for(request.user).filter(level__in=["province", "city", "district"])[:300], "form": request.POST})
 
 
 @login_required
 def campaign_detail(request, pk: int):
     c = selectors.campaign_get(request.user, pk)
-    scope = scope_of(request.user)
     return render(request, "hazards/campaign_detail.html", {
         "c": c, "rechecks": selectors.campaign_rechecks(request.user, c)[:1000], "summary": selectors.campaign_summary(c),
-        "can_check": scope.is_admin or scope.role in (Role.REGULATOR, Role.INSPECTION_AGENCY)})
+        "can_check": allowed(request.user, "hazard.recheck")})
 
 
 @login_required

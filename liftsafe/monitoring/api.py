@@ -19,7 +19,7 @@ from liftsafe.core.api import ErrorOut, Status
 from liftsafe.core.pagination import OFFSET_MAX
 from ninja.errors import HttpError
 
-from liftsafe.core.scoping import scope_of
+from liftsafe.core import permissions
 from liftsafe.registry.selectors import elevator_get
 
 from . import selectors, services
@@ -69,9 +69,8 @@ def submit_messages(request, backfill: bool = False):
 
     413: more than 1,000 messages or a body over 16 MiB; 422: a body that is not such a JSON object
     (stored as one ``malformed_json`` dead letter for an allowed submitter); 403: not a submitter."""
-    roles = services.BACKFILLERS if backfill else services.SUBMITTERS
-    if scope_of(request.user).role not in roles:  # refused before anything is read or stored
-        services.submit_messages(request.user, [], backfill=backfill)  # raises PermissionDenied
+    # refused before anything is read or stored (PermissionDenied → 403 in the one error shape)
+    permissions.require(request.user, "device.backfill" if backfill else "device.submit")
     body = _body(request)
     if body is None:
         services.dead_letter(services.RawMessage(b"", transport="http"), services.R.TOO_LARGE,

@@ -34,7 +34,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liftsafe.core import flows
-from liftsafe.core.models import Role
+from liftsafe.core import permissions
+from liftsafe.core.history import save_with_history
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.models import Elevator
 from liftsafe.rules import rule
@@ -132,40 +133,14 @@ def unbind_device(device: MonitoringDevice) -> None:
 
 
 # --------------------------------------------------------------------------- who may do what (docs/monitoring.md "Roles")
-#: bind / unbind a device: the elevator's current maintenance unit (the integrator that installs the device and runs
-#: the enterprise application platform, FACTS §4.1) and platform administrators
-BINDERS = {Role.ADMIN, Role.MAINTENANCE_UNIT}
-#: submit device messages over HTTP: the same (an integrator's API token), for devices of its own elevators
-SUBMITTERS = {Role.ADMIN, Role.MAINTENANCE_UNIT}
-#: load device history older than the live window (``backfill``): integrators for their devices, regulators for
-#: their area's, administrators (issue 16: an integrator loads a monitoring system's history)
-BACKFILLERS = {Role.ADMIN, Role.MAINTENANCE_UNIT, Role.REGULATOR}
-#: acknowledge / clear alarms: 96333 operators of the area, the elevator's maintenance unit, administrators
-#: (regulators, use units, inspection agencies, insurers and rescue stations read alarms only)
-ALARM_HANDLERS = {Role.ADMIN, Role.OPERATOR, Role.MAINTENANCE_UNIT}
-
-
-def _in_scope(user, elevator_id: int) -> bool:
-    from liftsafe.registry.selectors import scope_elevators
-
-    return scope_elevators(scope_of(user), Elevator.objects.filter(pk=elevator_id)).exists()
-
-
-def may_bind(user, elevator: Elevator | None = None) -> bool:
-    """Whether ``user`` may bind/unbind devices (on ``elevator``, when given: it must be in the user's scope,
-    i.e. for a maintenance unit an elevator it holds a current contract for)."""
-    scope = scope_of(user)
-    return scope.role in BINDERS and (elevator is None or _in_scope(user, elevator.pk))
-
-
-def may_handle_alarms(user, alarm: Alarm | None = None) -> bool:
-    """Whether ``user`` may acknowledge / clear alarms (``alarm``'s elevator in scope, when given)."""
-    scope = scope_of(user)
-    return scope.role in ALARM_HANDLERS and (alarm is None or _in_scope(user, alarm.elevator_id))
+# declared once in liftsafe.core.permissions.ACTIONS: "device.bind" (the elevator's current maintenance unit — the
+# integrator that installs the device and runs the enterprise application platform, FACTS §4.1 — and administrators),
+# "device.submit" (the same, by API token, for its own elevators), "alarm.handle" (96333 operators of the area, the
+# elevator's maintenance unit, administrators; everyone else reads alarms only)
 
 
 def device_bind(user, elevator: Elevator, device_id: str, *, vendor: str = "") -> MonitoringDevice:
-    """Bind ``device_id`` to ``elevator`` on behalf of ``user`` (see :data:`BINDERS`).
+    """Bind ``device_id`` to ``elevator`` on behalf of ``user`` (permission action ``device.bind``).
 
     A device id active on another elevator moves only if ``user`` may bind there too.
 
@@ -174,10 +149,10 @@ def device_bind(user, elevator: Elevator, device_id: str, *, vendor: str = "") -
         ValidationError: ``{"device_id": ...}`` bad id or already bound to an elevator the user does not manage;
             ``{"elevator": ...}`` scrapped elevator (:func:`bind_device`).
     """
-    if not may_bind(user, elevator):
+    if not permissions.allowed(user, "device.bind", elevator):  # on an elevator in scope (current contract)
         raise PermissionDenied(_("Only the elevator's maintenance unit or an administrator may bind monitoring devices."))
     current = MonitoringDevice.objects.filter(device_id=device_id or "", active=True).exclude(elevator_id=elevator.pk).first()
-    if current is not None and not _in_scope(user, current.elevator_id):
+    if current is not None and not permissions.in_scope(user, current):
         raise ValidationError({"device_id": _("this device id is bound to another elevator; it must be unbound there first")})
     dev = bind_device(elevator, device_id, vendor=vendor)
     log.info("device %s bound to elevator %s by %s", dev.device_id, elevator.pk, getattr(user, "username", user))
@@ -190,7 +165,7 @@ def device_unbind(user, device: MonitoringDevice) -> MonitoringDevice:
     Raises:
         PermissionDenied: ``user`` is not the maintenance unit of the device's elevator or an administrator.
     """
-    if not may_bind(user, device.elevator):
+    if not permissions.allowed(user, "device.bind", device.elevator):
         raise PermissionDenied(_("Only the elevator's maintenance unit or an administrator may unbind monitoring devices."))
     with transaction.atomic():
         unbind_device(device)
@@ -201,13 +176,13 @@ def device_unbind(user, device: MonitoringDevice) -> MonitoringDevice:
 
 
 def submit_messages(user, messages: list, *, now: dt.datetime | None = None, backfill: bool = False) -> "BatchResult":
-    """HTTP batch intake on behalf of ``user`` (see :data:`SUBMITTERS`): :func:`process_resilient` for the
+    """HTTP batch intake on behalf of ``user`` (permission action ``device.submit``; ``device.backfill`` for history): :func:`process_resilient` for the
     messages of devices bound to the user's elevators; any other named device's messages are dead-lettered
     ``unknown_device`` *without* a ledger entry, so a caller can never claim another device's message ids.
 
     ``messages``: each message's JSON bytes (:func:`split_batch`: parsed by the same function as an MQTT
     payload) or an already-parsed object. ``backfill``: historical intake (:func:`process_batch`),
-    only for :data:`BACKFILLERS`.
+    only for the roles of action ``device.backfill``.
 
     Raises:
         PermissionDenied: ``user`` may not submit device messages, or not backfill (nothing is stored).
@@ -215,10 +190,7 @@ def submit_messages(user, messages: list, *, now: dt.datetime | None = None, bac
     from liftsafe.registry.selectors import scope_elevators
 
     scope = scope_of(user)
-    if scope.role not in (BACKFILLERS if backfill else SUBMITTERS):
-        if backfill:
-            raise PermissionDenied(_("Only an integrator (the elevators' maintenance unit), a regulator or an administrator may load device history."))
-        raise PermissionDenied(_("Only an integrator (the elevators' maintenance unit) or an administrator may submit device messages."))
+    permissions.require(user, "device.backfill" if backfill else "device.submit")
     now = now or timezone.now()
     peeked = [_peek(m) for m in messages]
     named = {dev for dev, _mid in peeked if dev is not None}
@@ -1301,16 +1273,15 @@ def acknowledge_alarm(user, alarm: Alarm) -> Alarm:
 
     Raises:
         PermissionDenied: ``user`` is not an operator of the area, the elevator's maintenance unit or an
-            administrator (:data:`ALARM_HANDLERS`).
+            administrator (permission action ``alarm.handle``).
     """
-    if not may_handle_alarms(user, alarm):
+    if not permissions.allowed(user, "alarm.handle", alarm):
         raise PermissionDenied(_("Only a 96333 operator, the elevator's maintenance unit or an administrator may acknowledge alarms."))
     with transaction.atomic():
         alarm = Alarm.objects.select_for_update().get(pk=alarm.pk)
         if alarm.acknowledged_at is None:
             alarm.acknowledged_at, alarm.acknowledged_by = timezone.now(), user
-            alarm._history_user = user
-            alarm.save(update_fields=["acknowledged_at", "acknowledged_by"])
+            save_with_history(alarm, user, "acknowledged", update_fields=["acknowledged_at", "acknowledged_by"])
     return alarm
 
 
@@ -1323,7 +1294,7 @@ def clear_alarm(user, alarm: Alarm, *, reason: str) -> Alarm:
         PermissionDenied: as :func:`acknowledge_alarm`.
         ValidationError: ``{"reason": ...}`` empty or longer than 64 characters.
     """
-    if not may_handle_alarms(user, alarm):
+    if not permissions.allowed(user, "alarm.handle", alarm):
         raise PermissionDenied(_("Only a 96333 operator, the elevator's maintenance unit or an administrator may clear alarms."))
     reason = " ".join((reason or "").split())
     max_len = Alarm._meta.get_field("cleared_reason").max_length
@@ -1340,8 +1311,7 @@ def clear_alarm(user, alarm: Alarm, *, reason: str) -> Alarm:
             if alarm.acknowledged_at is None:
                 alarm.acknowledged_at, alarm.acknowledged_by = now, user
                 fields += ["acknowledged_at", "acknowledged_by"]
-            alarm._history_user = user
-            alarm.save(update_fields=fields)
+            save_with_history(alarm, user, "cleared", update_fields=fields)
     return alarm
 
 

@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from liftsafe.core.permissions import allowed
 from liftsafe.registry.codes import ESCALATOR_CATEGORIES
 from liftsafe.registry.selectors import elevator_get
 
@@ -75,7 +76,7 @@ def overview(request):
     user = request.user
     ctx = {
         "active": selectors.with_case_refs(user, list(selectors.alarms_for(user, active=True)[:100])),
-        "can_handle": services.may_handle_alarms(user),
+        "can_handle": allowed(user, "alarm.handle"),
     }
     if request.htmx:
         return render(request, "monitoring/_active_alarms.html", ctx)
@@ -135,8 +136,8 @@ def elevator_monitoring(request, pk: int):
                      "stats_at": _stats_time(_obj(d.last_stats).get("ts"))} for d in devices],
         "alarms": selectors.with_case_refs(user, list(selectors.alarms_for(user, elevator_id=elevator.pk)[:200])),
         "door_runs": list(selectors.door_runs_for(user, elevator)),
-        "can_bind": services.may_bind(user, elevator),
-        "can_handle": services.may_handle_alarms(user),
+        "can_bind": allowed(user, "device.bind", elevator),
+        "can_handle": allowed(user, "alarm.handle"),
     }
     return render(request, "monitoring/elevator.html", ctx)
 

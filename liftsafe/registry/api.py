@@ -22,6 +22,7 @@ from liftsafe.core.api import ErrorOut, Status
 from liftsafe.core.pagination import OFFSET_MAX
 
 from . import exports, selectors, services
+from . import filters as elevator_filters
 from .codes import CATEGORY_CODES
 from .models import Elevator, LifecycleEvent, Organisation
 
@@ -147,6 +148,7 @@ class ElevatorFilter(Schema):
     place_type: int | None = None
     use_unit: int | None = Field(None, description="use unit id")
     maintenance_unit: int | None = Field(None, description="maintenance unit id (current contract)")
+    use_unit_name: str | None = Field(None, description="use units whose name starts with this")
     source: str | None = None
 
     @field_validator("status")
@@ -176,7 +178,7 @@ class ExportOptions(Schema):
             operation_id="registry_elevator_list")
 @paginate(Page)
 def elevator_list(request, filters: Query[ElevatorFilter]):
-    return selectors.elevator_search(request.user, **filters.dict()).select_related("area")
+    return elevator_filters.apply(request.user, filters.dict()).select_related("area")  # as the page and the exports
 
 
 @router.get("/elevators/export.csv", response={200: None, 422: ErrorOut}, operation_id="registry_elevator_export_csv",

@@ -29,11 +29,12 @@ from django.utils.translation import gettext_lazy
 from liftsafe.core import exports
 
 from . import selectors
-from .codes import CATEGORY_CHOICES, CATEGORY_CODES, PLACE_TYPE_CHOICES
+from .filters import FILTER_KEYS  # noqa: F401 (re-exported; declared once in filters.py)
+from .filters import apply as apply_filters
+from .filters import check_values, parse
+from .codes import CATEGORY_CHOICES, PLACE_TYPE_CHOICES
 from .models import Elevator
 
-FILTER_KEYS = ("q", "area", "category", "status", "place_type", "use_unit", "maintenance_unit", "source")
-_INT_FILTERS = {"place_type", "use_unit", "maintenance_unit"}
 DEFAULT_XLSX_MAX_ROWS = 300_000
 CHUNK = 2000
 
@@ -88,53 +89,25 @@ def xlsx_max_rows() -> int:
 
 
 def filters_from_query(params) -> dict:
-    """Search filters from a query dict (page or API): ``{"q": str, "area": str|None, …}``.
+    """Search filters from a query dict (page or API): :func:`liftsafe.registry.filters.parse` (the one declaration).
 
     Raises:
         ValidationError: naming the parameter, e.g. ``place_type`` that is not a number,
-            an unknown ``status`` or ``category``, or an unknown ``header``.
+            an unknown ``status`` or ``category``.
     """
-    out: dict = {}
-    errors: dict[str, str] = {}
-    for key in FILTER_KEYS:
-        raw = (params.get(key) or "").strip()
-        if key == "q":
-            out["q"] = raw
-            continue
-        if not raw:
-            out[key] = None
-            continue
-        if key in _INT_FILTERS:
-            try:
-                out[key] = int(raw)
-            except ValueError:
-                errors[key] = _("must be a whole number, got %(v)r") % {"v": raw}
-            continue
-        out[key] = raw
-    check_filter_values(out, errors)
-    if errors:
-        raise ValidationError(errors)
-    return out
+    return parse(params)
 
 
-def check_filter_values(filters: dict, errors: dict | None = None) -> None:
-    """Reject unknown ``status``/``category`` values (an empty result would hide the typo).
-
-    Raises ValidationError (when ``errors`` is None) naming the field; otherwise adds to ``errors``.
-    """
-    local = {} if errors is None else errors
-    if filters.get("status") and filters["status"] not in Elevator.Status.values:
-        local["status"] = _("unknown status %(v)r; one of %(c)s") % {"v": filters["status"], "c": ", ".join(Elevator.Status.values)}
-    if filters.get("category") and filters["category"] not in CATEGORY_CODES:
-        local["category"] = _("unknown category %(v)r") % {"v": filters["category"]}
-    if errors is None and local:
-        raise ValidationError(local)
+def check_filter_values(values: dict, errors: dict | None = None) -> None:
+    """:func:`liftsafe.registry.filters.check_values`."""
+    check_values(values, errors)
 
 
-def export_queryset(user, filters: dict):
-    """Values rows (tuples in :data:`COLUMNS` order) of ``user``'s search result, lazily."""
+def export_queryset(user, filter_values: dict):
+    """Values rows (tuples in :data:`COLUMNS` order) of ``user``'s search result (the list's filters, applied by
+    :func:`liftsafe.registry.filters.apply`), lazily."""
     current = selectors.current_contracts().filter(elevator=OuterRef("pk")).order_by("-start_date")
-    qs = selectors.elevator_search(user, **{k: filters.get(k) for k in FILTER_KEYS if k != "q"}, q=filters.get("q") or "")
+    qs = apply_filters(user, filter_values)
     qs = qs.annotate(current_maintenance_unit=Subquery(current.values("maintenance_unit__name")[:1]))
     return qs.values_list(*[lookup for _k, _l, lookup in COLUMNS])
 
@@ -191,7 +164,7 @@ def xlsx_response(user, filters: dict, *, human: bool = True) -> FileResponse:
         ValidationError: ``{"filters": …}`` when the result exceeds :func:`xlsx_max_rows`.
     """
     cap = xlsx_max_rows()
-    n = selectors.elevator_search(user, **{k: filters.get(k) for k in FILTER_KEYS if k != "q"}, q=filters.get("q") or "").count()
+    n = apply_filters(user, filters).count()
     if n > cap:
         raise ValidationError({"filters": _("%(n)d elevators match; an XLSX export holds at most %(cap)d. Narrow the filters or download CSV.") % {"n": n, "cap": cap}})
     # empty cells are not written (half the cells of a row); formula-like text stored inert

@@ -10,33 +10,28 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from liftsafe.core.models import Role
+from liftsafe.core.history import save_with_history, stamp
+from liftsafe.core.permissions import require
 from liftsafe.core.scoping import scope_of
 
 from .models import Elevator, LifecycleEvent, MaintenanceContract, Organisation
 from .selectors import elevator_get
 
-# Which roles may edit registry data. Regulators edit in their area; the
-# importer runs as an administrator or a regulator.
-_EDITOR_ROLES = {Role.ADMIN, Role.REGULATOR}
 
 
 def _attribute(obj, user) -> None:
     """Record ``user`` as the author of ``obj``'s next history row (API tokens included,
     where simple-history's request middleware cannot see the user)."""
-    if user is not None and getattr(user, "is_authenticated", False):
-        obj._history_user = user
+    stamp(obj, user)
 
 
 def require_registry_editor(user) -> None:
     """Raise PermissionDenied unless ``user`` is a regulator or an administrator."""
-    scope = scope_of(user)
-    if not (scope.is_admin or scope.role in _EDITOR_ROLES):
-        raise PermissionDenied(_("Only a regulator or an administrator may change the registry."))
+    require(user, "registry.edit")  # regulators edit in their area; the importer runs as an admin or a regulator
 
 
 @transaction.atomic
@@ -57,10 +52,7 @@ def elevator_create(user, **fields: Any) -> Elevator:
     reason = fields.pop("_reason", "")
     elevator = Elevator(**fields)
     elevator.full_clean()
-    elevator._change_reason = reason
-    _attribute(elevator, user)
-    elevator.save()
-    return elevator
+    return save_with_history(elevator, user, reason)
 
 
 @transaction.atomic
@@ -81,10 +73,7 @@ def elevator_update(user, elevator: Elevator, changes: dict[str, Any], reason: s
     scope = scope_of(user)
     if "area" in changes and scope.area_path and not locked.area.path.startswith(scope.area_path):
         raise ValidationError({"area": _("%(area)s is outside your area") % {"area": locked.area}})
-    locked._change_reason = reason
-    _attribute(locked, user)
-    locked.save()
-    return locked
+    return save_with_history(locked, user, reason)
 
 
 @transaction.atomic

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import Model
 from django.shortcuts import render
@@ -19,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from liftsafe.core.models import Area
 
+from . import filters as elevator_filters
 from . import selectors
 from .codes import CATEGORY_CHOICES, PLACE_TYPE_CHOICES
 from .models import Elevator, Organisation
@@ -30,14 +33,7 @@ MAX_SELECT_OPTIONS = 300
 # Result counts stop here: counting 76k scoped rows takes 1-50 ms on SQLite (measured on the
 # NYC-sized registry), but at a million rows an exact count on every keystroke would not.
 COUNT_CAP = 100_000
-FILTER_KEYS = ("q", "area", "category", "status", "place_type", "use_unit", "use_unit_name", "maintenance_unit")
-
-
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
+FILTER_KEYS = elevator_filters.FILTER_KEYS  # declared once: registry/filters.py (page, API and exports)
 
 
 class CappedPaginator(Paginator):
@@ -71,15 +67,15 @@ def elevator_list(request):
     status, place type, use unit, maintenance unit; ``page``. htmx → the results fragment."""
     f = _filters(request)
     user = request.user
-    qs = selectors.elevator_search(
-        user, f.get("q", ""), area=f.get("area"), category=f.get("category"), status=f.get("status"),
-        place_type=_int_or_none(f.get("place_type")), use_unit=_int_or_none(f.get("use_unit")),
-        maintenance_unit=_int_or_none(f.get("maintenance_unit")),
-    )
+    try:  # the same declaration as the API and the exports (registry/filters.py)
+        values = elevator_filters.parse(f)
+    except ValidationError as exc:  # a bad value is named and left out (the rest still filters)
+        for key, errs in exc.message_dict.items():
+            messages.error(request, f"{key}: {' '.join(errs)}")
+        f = {k: v for k, v in f.items() if k not in exc.message_dict}
+        values = elevator_filters.parse(f)
     use_units = selectors.organisations_for(user, Organisation.Kind.USE_UNIT).only("id", "name")
-    if f.get("use_unit_name"):  # the name box replaces the <select> when there are many use units
-        qs = qs.filter(use_unit__in=use_units.filter(name__istartswith=f["use_unit_name"]).values("pk"))
-    qs = qs.select_related("area", "use_unit")
+    qs = elevator_filters.apply(user, values).select_related("area", "use_unit")
     paginator = CappedPaginator(qs, PAGE_SIZE, cap=COUNT_CAP)
     page: Page = paginator.get_page(request.GET.get("page"))
     ctx = {

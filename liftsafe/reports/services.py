@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liftsafe.core.models import Area, Role
-from liftsafe.core.scoping import scope_of
+from liftsafe.core.permissions import require
 
 from . import selectors
 from .models import Report
@@ -44,15 +44,9 @@ def _platform_user():
     return u
 
 
-def may_manage_reports(user) -> bool:
-    """True for administrators and regulators (the roles that generate and publish reports)."""
-    scope = scope_of(user)
-    return scope.is_admin or scope.role == Role.REGULATOR
-
-
 def _check(user, area_code: str | None) -> Area:
-    if user is not None and not may_manage_reports(user):
-        raise PermissionDenied(_("Only regulators and administrators may generate or publish reports."))
+    if user is not None:
+        require(user, "report.manage")
     acting = user if user is not None else _platform_user()
     area = selectors.resolve_area(acting, area_code)
     if area is None:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from liftsafe.core.csp import allow_document_styles
+from liftsafe.core.permissions import allowed
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.selectors import areas_for
 
@@ -69,7 +70,7 @@ def dashboard(request):
     ctx.update({"form": form, "areas": _area_choices(request.user), "selected_area": area_code or (data or {}).get("area", {}).get("code", ""),
                 "selected_period": period or (data or {}).get("period", {}).get("label", ""),
                 "suggestions": period_suggestions(_today(), include_current=True),
-                "may_manage": services.may_manage_reports(request.user)})
+                "may_manage": allowed(request.user, "report.manage")})
     template = "reports/_dashboard_body.html" if getattr(request, "htmx", False) else "reports/dashboard.html"
     return render(request, template, ctx)
 
@@ -81,7 +82,7 @@ def report_list(request):
     status = request.GET.get("status")
     if status in ("draft", "published"):
         reports = reports.filter(status=status)
-    may_manage = services.may_manage_reports(request.user)
+    may_manage = allowed(request.user, "report.manage")
     ctx = {"reports": reports[:200], "may_manage": may_manage, "status": status or ""}
     if may_manage:
         ctx.update(_generate_ctx(request, GenerateForm(initial={"language": _language(), "area": _default_area(request.user)})))
@@ -104,7 +105,7 @@ def _generate_ctx(request, form) -> dict:
 @login_required
 def report_generate(request):
     """GET: the form. POST: generate (or regenerate a draft of) a report and open it; errors on the form, field named."""
-    if not services.may_manage_reports(request.user):
+    if not allowed(request.user, "report.manage"):
         raise PermissionDenied(_("Only regulators and administrators may generate or publish reports."))
     if request.method == "POST":
         form = GenerateForm(request.POST)
@@ -130,7 +131,7 @@ def report_detail(request, pk: int):
     report = selectors.report_get(request.user, pk)
     with translation.override(report.language):
         body = renderers.report_context(report.data, status=report.status)
-    may_manage = services.may_manage_reports(request.user)
+    may_manage = allowed(request.user, "report.manage")
     ctx = {"report": report, **body, "may_manage": may_manage, "may_publish": report.status == "draft" and may_manage,
            "formats": list(FORMATS)}
     return render(request, "reports/detail.html", ctx)

@@ -181,6 +181,9 @@ PAGES: dict[str, Entry] = {
     "account_token_revoke": Entry(token_kw, {**{r: (302, 404) for r in LOGGED_IN}, "anonymous": (302, 302)}, method="POST"),
     "registry:elevator_list": Entry(None, listing(302), markers=codes),
     "registry:elevator_detail": Entry(elevator_kw("pk"), read(302), markers=one_code),
+    # the generic history page (core/history.py), scoped through the scope the registry registered for Elevator
+    "history": Entry(lambda ctx: {"app_label": "registry", "model": "elevator", "pk": elevator_of(ctx).pk}, read(302),
+                     markers=nested("HIST")),
     "registry:elevator_export_csv": Entry(None, listing(302), markers=codes),
     "registry:elevator_export_xlsx": Entry(None, listing(302), markers=codes),
     "api:openapi-json": Entry(None, public(200)),
@@ -203,6 +206,8 @@ API: dict[str, Entry] = {
     "registry_elevator_contracts": Entry(elevator_kw("elevator_id"), read(401), markers=nested("CT")),
     "registry_elevator_lifecycle": Entry(elevator_kw("elevator_id"), read(401), markers=nested("LC")),
     "registry_elevator_history": Entry(elevator_kw("elevator_id"), read(401), markers=nested("HIST")),
+    "history_list": Entry(lambda ctx: {"app_label": "registry", "model": "elevator", "pk": elevator_of(ctx).pk}, read(401),
+                          markers=nested("HIST")),
     "registry_elevator_update": Entry(elevator_kw("elevator_id"), write(200), data=lambda ctx: {"floors": 9, "reason": "matrix"}),
     "registry_elevator_set_status": Entry(elevator_kw("elevator_id"), write(200), data=lambda ctx: {"status": "stopped", "reason": "matrix"}),
     "registry_elevator_contract_create": Entry(
@@ -470,6 +475,14 @@ def recheck_verify(ctx: Ctx, status: int, text: str) -> list[str]:
     return [f"re-check {'recorded' if done else 'not recorded'} (HTTP {status})"] if done != want else []
 
 
+def filer_page(anon: int) -> dict:
+    """A form of a regulator's action (permission table): the regulators and admin read it in scope (else 404);
+    every other role is refused before the object is looked at (403)."""
+    d = {r: ((200, 200 if r in SEES_OTHER else 404) if r in EDITORS else (403, 403)) for r in LOGGED_IN}
+    d["anonymous"] = (anon, anon)
+    return d
+
+
 def in_scope_write(ok: int, anon: int) -> dict:
     """Anyone who sees the object gets ``ok`` (a page answers refusals with a message and a redirect), else 404."""
     d = {r: (404 if r == "nobody" else ok, ok if r in SEES_OTHER else 404) for r in LOGGED_IN}
@@ -631,7 +644,8 @@ PAGES.update({
                                  "anonymous": 302}, setup=both(make_hazard),
                           markers=lambda ctx, side: [f"HZ-{side}"] if ctx.role == "use_unit" or side == "other" else [],
                           sees_other=frozenset()),
-    "hazards:new": Entry(sided, read(302), query=lambda ctx: {"elevator": elevator_of(ctx).pk}, markers=one_code),
+    # issue 16: the filing form only for roles that may file a hazard (permission "hazard.file"); others 403
+    "hazards:new": Entry(sided, filer_page(302), query=lambda ctx: {"elevator": elevator_of(ctx).pk}, markers=one_code),
     "hazards:detail": Entry(lambda ctx: {"pk": make_hazard(ctx).pk}, read(302), markers=hazard_titles),
     "hazards:action": Entry(lambda ctx: {"pk": make_hazard(ctx).pk, "action": "start"}, in_scope_write(302, 302), method="POST",
                             verify=hazard_changed(lambda h: h.state == "rectifying", responsible_or_admin, "rectification start")),

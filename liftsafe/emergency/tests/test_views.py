@@ -456,3 +456,74 @@ def test_trapped_count_not_applicable_outside_entrapments(client, world):
     for case, shown in ((fault, "—"), (unknown, "?")):
         page = client.get(reverse("emergency:case_detail", args=[case.pk])).content.decode()
         assert f'<dd class="em-big">{shown}</dd>' in page
+
+
+def test_responder_closed_list_excludes_case_escalated_away_but_still_open(client, world):
+    """Issue 16: a case escalated from the maintenance unit to the rescue station and still open is not 'closed'."""
+    case = dispatched_case(world)
+    services.dispatch_case(world.users["operator"], case, 2, reason="no response")
+    case.refresh_from_db()
+    assert case.is_open and case.level == 2
+    login(client, world, "maintenance_unit")
+    page = client.get(reverse("emergency:responder"))
+    assert case not in page.context["closed"]
+    assert case in page.context["handed_over"]
+    html = page.content.decode()
+    closed_part = html.split('class="em-closed"')[1].split("</ul>")[0] if 'class="em-closed"' in html else ""
+    assert case.order_number not in closed_part
+    assert case.order_number in html.split('class="em-handed-over"')[1].split("</ul>")[0]
+    # once completed, it is listed as closed
+    rs = world.users["rescue_station"]
+    services.record_milestone(rs, case, "responded")
+    services.record_milestone(rs, case, "completed")
+    services.report_cause(rs, case, "human", "overload")
+    page = client.get(reverse("emergency:responder"))
+    assert case in page.context["closed"] and case not in page.context["handed_over"]
+
+
+def _close_buttons(html: str) -> set[str]:
+    import re
+
+    if 'class="card em-close"' not in html:
+        return set()
+    form = html.split('class="card em-close"', 1)[1].split("</form>", 1)[0]
+    return set(re.findall(r'name="kind" value="(\w+)"', form))
+
+
+def test_operator_close_buttons_follow_the_case_workflow(client, world):
+    """Issue 16: 'completed' was offered on an entrapment before dispatch; the page offers only the close
+    transitions of emergency/workflow.py the user may take now, and uses the API's milestone names."""
+    from liftsafe.emergency.workflow import CASE_FLOW, CLOSE_TRANSITIONS
+
+    assert set(CLOSE_TRANSITIONS) <= set(CASE_FLOW.names)
+    case = open_case(world)  # received entrapment
+    login(client, world, "operator")
+    url = reverse("emergency:case_detail", args=[case.pk])
+    assert _close_buttons(client.get(url).content.decode()) == {"false_alarm", "cancelled"}
+    r = client.post(reverse("emergency:case_close", args=[case.pk]), {"kind": "completed"})
+    case.refresh_from_db()
+    assert case.state == "received"  # refused by the service too
+    services.dispatch_case(world.users["operator"], case, 1)
+    assert _close_buttons(client.get(url).content.decode()) == {"completed", "false_alarm", "cancelled"}
+    mu = world.users["maintenance_unit"]
+    services.record_milestone(mu, case, "responded")
+    services.record_milestone(mu, case, "arrived")
+    assert _close_buttons(client.get(url).content.decode()) == {"completed", "false_alarm"}  # no cancelling once on site
+    # a fault report may be completed on the phone, straight from received
+    fault = open_case(world, "a2", case_type="fault_report", trapped_count=None)
+    assert _close_buttons(client.get(reverse("emergency:case_detail", args=[fault.pk])).content.decode()) == {
+        "completed", "false_alarm", "cancelled"}
+    # a regulator reads the case and gets no close form at all
+    login(client, world, "regulator")
+    assert _close_buttons(client.get(url).content.decode()) == set()
+
+
+def test_responder_buttons_follow_the_case_workflow(client, world):
+    case = dispatched_case(world)
+    login(client, world, "maintenance_unit")
+    card = lambda: next(c for c in client.get(reverse("emergency:responder")).context["cards"] if c["case"].pk == case.pk)  # noqa: E731
+    c = card()
+    assert (c["can_respond"], c["can_arrive"], c["can_release"], c["can_complete"]) == (True, True, False, False)
+    services.record_milestone(world.users["maintenance_unit"], case, "arrived")
+    c = card()
+    assert (c["can_respond"], c["can_arrive"], c["can_release"], c["can_complete"]) == (False, False, True, False)

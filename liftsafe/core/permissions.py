@@ -1,0 +1,205 @@
+"""Who may do what: every action of the platform, declared once (issue 10, "One permission table").
+
+:data:`ACTIONS` maps an action name (``"<thing>.<verb>"``) to the roles that may take it and why.
+Everything that decides whether a user may act asks this table:
+
+- services call :func:`require` (raises ``PermissionDenied``; an object outside the caller's scope
+  raises ``Http404``, exactly like a missing object);
+- views, API routes and templates call :func:`allowed` (or the template filter ``user|can:"hazard.file"``
+  and the tag ``{% allowed "hazard.start" h as ok %}`` from ``liftsafe.core.templatetags.permissions``).
+
+The *role* part lives here; the *object* part is the existing scope (:mod:`liftsafe.core.scoping`):
+``core`` imports no domain app, so each app registers at start-up (``AppConfig.ready``)
+
+- :func:`register_scope` — "is this object inside the user's scope?" for each of its models, through the
+  app's own selector (``hazards_for``, ``scope_elevators``, ``scope_cases`` …);
+- :func:`register_condition` — an extra object rule of one of its actions that is not a scope
+  (``hazard.start``: the caller's organisation is the hazard's responsible unit; ``case.progress``:
+  the case is dispatched to the caller's organisation).
+
+A platform administrator (superuser or admin profile) has the role ``admin`` (:func:`scope_of`); an action
+admins may take lists :attr:`Role.ADMIN` explicitly, so the table is the whole truth (the responder page, for one,
+is not for admins). A few actions also accept a Django permission (``perm``), e.g. data officers.
+
+To add an action: add one entry here (roles, why), use its name in the service (``require``) and in the page
+(``allowed`` / ``can``), and add its row to ``core/tests/test_permissions.py`` — the test fails for an action
+used in code but not declared here.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext, gettext_lazy as _
+
+from .models import Role
+from .scoping import scope_of
+
+A, REG, OP = Role.ADMIN, Role.REGULATOR, Role.OPERATOR
+MU, UU, IA, INS, RS = Role.MAINTENANCE_UNIT, Role.USE_UNIT, Role.INSPECTION_AGENCY, Role.INSURER, Role.RESCUE_STATION
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action: the roles that may take it, why (who and on what authority), an optional Django
+    permission that also grants it, and the message of a refusal."""
+
+    roles: frozenset[str]
+    why: str
+    perm: str = ""
+    denied: str = ""
+
+
+def _a(roles, why: str, *, perm: str = "", denied: str = "") -> Action:
+    return Action(frozenset(str(r) for r in roles), why, perm, denied)
+
+
+ACTIONS: dict[str, Action] = {
+    # ------------------------------------------------------------------ registry
+    "registry.edit": _a({A, REG}, "Regulators keep the registry of their area (TSG 08 use registration); admins and the importer run as one of them.",
+                        denied=_("Only a regulator or an administrator may change the registry.")),
+    # ------------------------------------------------------------------ hazards (docs/domain: hazard investigation, FACTS §7)
+    "hazard.file": _a({A, REG}, "A regulator files a hazard found in supervision; units report through leads, insurers only read."),
+    "hazard.accept": _a({A, REG}, "A regulator accepts an automatic lead as a hazard and names the responsible unit."),
+    "hazard.dismiss": _a({A, REG}, "A regulator dismisses a lead that is not a hazard."),
+    "hazard.edit": _a({A, REG}, "A regulator corrects a hazard's level, deadline or title."),
+    "hazard.list": _a({A, REG}, "Listed supervision (挂牌督办) is an act of the authority."),
+    "hazard.stop_use": _a({A, REG}, "A stop-use order (责令停用) is an administrative order of the regulator."),
+    "hazard.send_back": _a({A, REG}, "The regulator verifies a rectification and may send it back."),
+    "hazard.close": _a({A, REG}, "Close-out (销号) is verified by the regulator, never by the responsible unit (condition registered by hazards)."),
+    "hazard.start": _a({A, UU, MU}, "The responsible unit (use or maintenance unit named on the hazard) starts rectifying."),
+    "hazard.submit": _a({A, UU, MU}, "The responsible unit submits its rectification with evidence."),
+    "hazard.add_evidence": _a({A, REG, UU, MU}, "The responsible unit uploads rectification evidence; a regulator adds a verification record."),
+    "hazard.mine": _a({A, UU, MU}, "A unit's own open hazards (its work list)."),
+    "hazard.campaign_launch": _a({A, REG}, "Look-back campaigns (回头看) are launched by the regulator of the area."),
+    "hazard.recheck": _a({A, REG, IA}, "A regulator or the inspection agency records a look-back re-check.",
+                         denied=_("Only a regulator or an inspector may record a re-check.")),
+    # ------------------------------------------------------------------ 96333 emergency (FACTS §3)
+    "emergency.console": _a({A, OP}, "The call-taking console is the 96333 operator's (TSG T5002; GB/T 33656)."),
+    "emergency.board": _a({A, OP, REG}, "The live board: operators work it, regulators supervise it."),
+    "emergency.responder": _a({MU, RS}, "The rescue-task page is for the responders a case is dispatched to (not admins)."),
+    "emergency.oversight": _a({A, REG}, "Late responders and escalations: the regulator's oversight."),
+    "emergency.case_search": _a({A, OP, REG, MU, RS}, "Past and open cases: operators and regulators of the area, "
+                                "responders for the cases dispatched to them (issue 16: a past case must be findable)."),
+    "case.intake": _a({A, OP}, "Only an operator takes a call and opens a case.", denied=_("Only a 96333 operator may do this.")),
+    "case.dispatch": _a({A, OP}, "Dispatch (level 1 maintenance unit, 2 rescue station, 3 fire brigade) is the operator's.",
+                        denied=_("Only a 96333 operator may dispatch.")),
+    "case.progress": _a({A, OP, MU, RS}, "Responded / arrived / released / completed / false alarm: the operator, or the responder "
+                        "the case is dispatched to (condition registered by emergency).",
+                        denied=_("You may not record this milestone.")),
+    "case.cancel": _a({A, OP}, "Only the operator cancels a case (a responder cannot withdraw a call).",
+                      denied=_("You may not record this milestone.")),
+    "case.report_cause": _a({A, OP, MU, RS}, "The cause is fed back by the responder (FACTS §3.3 step 7) or recorded by the operator.",
+                            denied=_("You may not report the cause.")),
+    # ------------------------------------------------------------------ IoT monitoring (docs/monitoring.md "Roles")
+    "device.bind": _a({A, MU}, "The elevator's maintenance unit installs devices and runs the enterprise platform (FACTS §4.1).",
+                      denied=_("Only the elevator's maintenance unit or an administrator may bind monitoring devices.")),
+    "device.submit": _a({A, MU}, "An integrator (maintenance unit token) submits device messages for its own elevators.",
+                        denied=_("Only an integrator (the elevators' maintenance unit) or an administrator may submit device messages.")),
+    "device.backfill": _a({A, MU, REG}, "Device history older than the live window (no live alarms or cases): an integrator "
+                          "for its devices, a regulator for its area's, administrators (issue 16, historical backfill).",
+                          denied=_("Only an integrator (the elevators' maintenance unit), a regulator or an administrator may load device history.")),
+    "alarm.handle": _a({A, OP, MU}, "96333 operators of the area and the elevator's maintenance unit acknowledge / clear alarms; others read.",
+                       denied=_("Only a 96333 operator, the elevator's maintenance unit or an administrator may acknowledge alarms.")),
+    # ------------------------------------------------------------------ reports
+    "report.manage": _a({A, REG}, "Regulators generate and publish the supervision reports of their area.",
+                        denied=_("Only regulators and administrators may generate or publish reports.")),
+    # ------------------------------------------------------------------ data exchange
+    "exchange.manage": _a({A}, "Data officers (Django permission exchange.manage_exchange) configure exchange with the national platform.",
+                          perm="exchange.manage_exchange", denied=_("Only data officers may manage data exchange.")),
+    "exchange.view": _a({A, REG}, "Regulators read the exchange of their area; data officers everything.",
+                        perm="exchange.manage_exchange", denied=_("Only data officers and regulators may see data exchange.")),
+}
+
+ScopeCheck = Callable[[object, object], bool]
+Condition = Callable[[object, object], bool]
+_SCOPES: dict[str, ScopeCheck] = {}
+_CONDITIONS: dict[str, Condition] = {}
+
+
+def register_scope(model_label: str, check: ScopeCheck) -> None:
+    """Register "is ``obj`` inside ``user``'s scope" for a model (``"hazards.Hazard"``): ``check(user, obj) -> bool``.
+
+    Called by the owning app in ``AppConfig.ready`` with its selector (one rule for pages, API and services)."""
+    _SCOPES[model_label] = check
+
+
+def register_condition(action: str, check: Condition) -> None:
+    """Register an object condition of ``action`` beyond the scope: ``check(user, obj) -> bool``
+    (e.g. the caller's organisation is the hazard's responsible unit)."""
+    if action not in ACTIONS:
+        raise ImproperlyConfigured(f"permission condition for undeclared action {action!r}")
+    _CONDITIONS[action] = check
+
+
+def _action(action: str) -> Action:
+    try:
+        return ACTIONS[action]
+    except KeyError:
+        raise ImproperlyConfigured(f"undeclared permission action {action!r}; declare it in liftsafe.core.permissions.ACTIONS") from None
+
+
+def role_allowed(user, action: str) -> bool:
+    """Whether ``user``'s role (or Django permission) may take ``action`` at all, object aside."""
+    act = _action(action)
+    scope = scope_of(user)
+    if scope.role is not None and scope.role in act.roles:
+        return True
+    return bool(act.perm and user is not None and getattr(user, "is_authenticated", False) and user.is_active
+                and user.has_perm(act.perm))
+
+
+def in_scope(user, obj) -> bool:
+    """Whether ``obj`` is inside ``user``'s scope, through the check its app registered (``ImproperlyConfigured`` if none)."""
+    label = obj._meta.label
+    check = _SCOPES.get(label)
+    if check is None:
+        raise ImproperlyConfigured(f"no scope check registered for {label}; call permissions.register_scope in its AppConfig.ready")
+    return bool(check(user, obj))
+
+
+def allowed(user, action: str, obj=None) -> bool:
+    """Whether ``user`` may take ``action`` (on ``obj``: inside the scope and meeting the action's condition).
+
+    For templates and API answers ("which actions may I take"); never raises for a declared action."""
+    if not role_allowed(user, action):
+        return False
+    if obj is None:
+        return True
+    if not in_scope(user, obj):
+        return False
+    cond = _CONDITIONS.get(action)
+    return cond is None or bool(cond(user, obj))
+
+
+def require(user, action: str, obj=None, *, message: str | None = None) -> None:
+    """Raise unless ``user`` may take ``action`` (on ``obj``).
+
+    Raises:
+        PermissionDenied: the role may not take the action, or the object condition fails (``message``,
+            else the action's ``denied`` text, else a generic one).
+        Http404: ``obj`` is outside the user's scope (refused like a missing object).
+    """
+    act = _action(action)
+    text = message or (str(act.denied) if act.denied else gettext("You may not do this."))
+    if not role_allowed(user, action):
+        raise PermissionDenied(text)
+    if obj is None:
+        return
+    if not in_scope(user, obj):
+        raise Http404(f"{obj._meta.model_name} not found")
+    cond = _CONDITIONS.get(action)
+    if cond is not None and not cond(user, obj):
+        raise PermissionDenied(text)
+
+
+def actions_for(user, names, obj=None) -> list[str]:
+    """The subset of ``names`` that ``user`` may take (on ``obj``), in the given order."""
+    return [n for n in names if allowed(user, n, obj)]
+
+
+def matrix() -> dict[str, set[str]]:
+    """``{action: {roles}}`` — the table as plain data (docs, tests, the API's "what may I do")."""
+    return {name: set(a.roles) for name, a in ACTIONS.items()}
