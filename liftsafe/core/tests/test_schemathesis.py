@@ -1,0 +1,100 @@
+"""schemathesis against the project's own OpenAPI, as every role: zero server errors (issue 18 item 6).
+
+Every operation of ``/api/openapi.json`` gets generated requests (valid and invalid, schemathesis'
+defaults), each sent as every role of the test world (an API token per user) and anonymously,
+through Django's test client (the real middleware, parser, handlers and database). Ids in paths are
+also tried with objects that exist in the caller's world, so the requests reach the services.
+Budget: ``LIFTSAFE_SCHEMATHESIS_EXAMPLES`` examples per operation (default 3).
+"""
+import datetime as dt
+import json
+import os
+from urllib.parse import urlencode
+
+import pytest
+
+schemathesis = pytest.importorskip("schemathesis")
+from hypothesis import HealthCheck, Phase, settings  # noqa: E402
+
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from liftsafe.api import api  # noqa: E402
+from liftsafe.core.models import ApiToken  # noqa: E402
+
+EXAMPLES = int(os.environ.get("LIFTSAFE_SCHEMATHESIS_EXAMPLES", "3"))
+schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
+
+
+@pytest.fixture
+def quiet():
+    """4xx answers are the point here: keep django.request's warnings out of the output (and the time)."""
+    import logging
+
+    logger = logging.getLogger("django.request")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    yield
+    logger.setLevel(level)
+
+
+@pytest.fixture
+def callers(world, quiet):
+    """``{role: Client}`` for every user of the world (API token) plus an anonymous client, and the ids that exist."""
+    from liftsafe.emergency import services as emergency
+    from liftsafe.hazards.tests.helpers import file_hazard
+
+    clients = {"anonymous": Client(raise_request_exception=False)}
+    for role, user in world.users.items():
+        _rec, token = ApiToken.issue(user, "schemathesis")
+        clients[role] = Client(HTTP_AUTHORIZATION=f"Bearer {token}", raise_request_exception=False)
+    case = emergency.intake_alarm(world.elevators["a1"], channel="phone_96333", case_type="entrapment",
+                                  received_at=timezone.now() - dt.timedelta(minutes=3), actor=world.users["operator"]).case
+    hazard = file_hazard(world)
+    ids = {"elevator_id": world.elevators["a1"].pk, "organisation_id": world.orgs[("use_unit", "a")].pk,
+           "pk": case.pk, "hazard_id": hazard.pk, "token_id": ApiToken.objects.order_by("pk").first().pk}
+    return clients, ids
+
+
+def _query(q) -> str:
+    def text(v):
+        return "true" if v is True else "false" if v is False else "" if v is None else str(v)
+
+    pairs = []
+    for k, v in (q or {}).items():
+        for item in v if isinstance(v, list) else [v]:
+            pairs.append((k, text(item)))
+    return urlencode(pairs)
+
+
+def send(client: Client, case, path_parameters=None):
+    params = {**(case.path_parameters or {}), **(path_parameters or {})}
+    path = case.path
+    for k, v in params.items():
+        path = path.replace("{" + k + "}", str(v))
+    q = _query(case.query)
+    url = path + ("?" + q if q else "")
+    headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in ("authorization", "content-type", "content-length")}
+    body = case.body
+    has_body = body is not None and type(body).__name__ != "NotSet"
+    if case.media_type == "multipart/form-data" and has_body:
+        data = {k: (SimpleUploadedFile(k, v if isinstance(v, bytes) else str(v).encode()) if k == "file" else str(v))
+                for k, v in (body or {}).items()} if isinstance(body, dict) else {}
+        return client.post(url, data, headers=headers)
+    data = (body if isinstance(body, (bytes, str)) else json.dumps(body)) if has_body else ""
+    return client.generic(case.method.upper(), url, data, content_type="application/json", headers=headers)
+
+
+@schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+def test_no_server_error_for_any_role(case, callers):
+    clients, ids = callers
+    known = {k: ids[k] for k in (case.path_parameters or {}) if k in ids}
+    for role, client in clients.items():
+        # every role with ids that exist (reaching the services); the generated ids as admin and anonymous
+        for override in ([known] + ([None] if role in ("admin", "anonymous") else [])) if known else [None]:
+            r = send(client, case, override)
+            assert r.status_code < 500, (f"{case.method} {case.path} as {role} ({override}): HTTP {r.status_code}\n"
+                                         f"query={case.query!r} body={case.body!r}\n{r.content[:800]!r}")
