@@ -26,9 +26,3 @@ class BoundedPage(LimitOffsetPagination):
         kwargs.setdefault("max_limit", LIMIT_MAX)
         super().__init__(**kwargs)
 
-
-class Window(Schema):
-    """``limit``/``offset`` query parameters of a list that answers a plain JSON list (no count)."""
-
-    limit: int = Field(100, ge=1, le=1000, description="rows, 1-1000")
-    offset: int = Field(0, ge=0, le=OFFSET_MAX, description=f"rows to skip, 0-{OFFSET_MAX}")

@@ -76,6 +76,8 @@ def _lock(user, hazard: Hazard | int, version: int | None) -> Hazard:
     if not hazards_for(user).filter(pk=pk).exists():
         raise NotFound("hazard not found")
     locked = Hazard.objects.select_for_update().select_related("elevator", "area").get(pk=pk)
+    if version is not None and not str(version).strip().isdigit():  # a page posts text: never a 500
+        raise ValidationError({"version": _("Reload the page: the hazard's version is missing or malformed.")})
     if version is not None and int(version) != locked.version:
         raise HazardConflict({"version": _(
             "This hazard was changed by someone else (version %(now)s, your copy %(yours)s). "

@@ -298,3 +298,18 @@ def test_api_server_error_is_json_not_html(world):
     with mock.patch("liftsafe.registry.selectors.elevator_search", side_effect=RuntimeError("boom")):
         r = s.get("/api/registry/elevators")
     assert r.status_code == 500 and r.json() == {"detail": "Internal server error"}
+
+
+def test_hazard_page_with_malformed_version_is_a_message_not_500(world):
+    from liftsafe.hazards.models import Hazard
+    from liftsafe.hazards.tests.helpers import file_hazard
+
+    h = file_hazard(world)
+    c = session(world.users["regulator"])
+    r = c.post(f"/hazards/{h.pk}/do/edit/", {"version": "abc", "title": "新标题"})
+    assert r.status_code == 302
+    texts = [str(m) for m in get_messages(r.wsgi_request)]
+    with translation.override("zh-hans"):
+        label = str(Hazard._meta.get_field("version").verbose_name)
+    assert any(t.startswith(f"{label}: ") for t in texts), texts
+    assert Hazard.objects.get(pk=h.pk).title == h.title
