@@ -37,5 +37,5 @@ api.add_router("/monitoring/", monitoring_router)
 api.add_router("/hazards/", hazards_router)
 api.add_router("/reports/", reports_router)
 api.add_router("/exchange/", exchange_router)
-declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation
 api.add_router("/history/", history_router)
+declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

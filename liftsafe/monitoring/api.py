@@ -70,7 +70,10 @@ def submit_messages(request, backfill: bool = False):
     413: more than 1,000 messages or a body over 16 MiB; 422: a body that is not such a JSON object
     (stored as one ``malformed_json`` dead letter for an allowed submitter); 403: not a submitter."""
     # refused before anything is read or stored (PermissionDenied → 403 in the one error shape)
-    permissions.require(request.user, "device.backfill" if backfill else "device.submit")
+    if backfill:
+        permissions.require(request.user, "device.backfill")
+    else:
+        permissions.require(request.user, "device.submit")
     body = _body(request)
     if body is None:
         services.dead_letter(services.RawMessage(b"", transport="http"), services.R.TOO_LARGE,

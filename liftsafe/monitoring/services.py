@@ -190,7 +190,10 @@ def submit_messages(user, messages: list, *, now: dt.datetime | None = None, bac
     from liftsafe.registry.selectors import scope_elevators
 
     scope = scope_of(user)
-    permissions.require(user, "device.backfill" if backfill else "device.submit")
+    if backfill:
+        permissions.require(user, "device.backfill")
+    else:
+        permissions.require(user, "device.submit")
     now = now or timezone.now()
     peeked = [_peek(m) for m in messages]
     named = {dev for dev, _mid in peeked if dev is not None}

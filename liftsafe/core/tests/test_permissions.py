@@ -24,10 +24,10 @@ MATRIX = {
     "hazard.list": "a reg", "hazard.stop_use": "a reg", "hazard.send_back": "a reg", "hazard.close": "a reg",
     "hazard.start": "a uu mu", "hazard.submit": "a uu mu", "hazard.add_evidence": "a reg uu mu", "hazard.mine": "a uu mu",
     "hazard.campaign_launch": "a reg", "hazard.recheck": "a reg ia",
-    "emergency.console": "a op", "emergency.board": "a op reg", "emergency.responder": "mu rs", "emergency.oversight": "a reg",
+    "emergency.console": "a op", "emergency.board": "a op reg", "emergency.responder": "mu rs", "emergency.oversight": "a reg", "emergency.case_search": "a op reg mu rs",
     "case.intake": "a op", "case.dispatch": "a op", "case.progress": "a op mu rs", "case.cancel": "a op",
     "case.report_cause": "a op mu rs",
-    "device.bind": "a mu", "device.submit": "a mu", "alarm.handle": "a op mu",
+    "device.bind": "a mu", "device.submit": "a mu", "device.backfill": "a mu reg", "alarm.handle": "a op mu",
     "report.manage": "a reg",
     "exchange.manage": "a", "exchange.view": "a reg",
 }

@@ -51,7 +51,7 @@ def test_case_search_console_and_elevator_history(browser, live_server, world):
     target = cases[7]
     page.fill("#id_q", target.order_number)
     page.locator(f"#case-{target.pk}").wait_for()
-    page.wait_for_function("document.querySelectorAll('table.em-case-list tbody tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('table.em-case-list tbody tr').length === 1")
     assert page.evaluate("window.__noReload") == "search-page-1"
     page.fill("#id_q", other.order_number)
     page.locator("td.empty").wait_for()
@@ -60,7 +60,7 @@ def test_case_search_console_and_elevator_history(browser, live_server, world):
     # by state: the 10 false alarms
     page.fill("#id_q", "")
     page.select_option("#id_state", "false_alarm")
-    page.wait_for_function("document.querySelector('#case-count').innerText.trim().startsWith('10')")
+    page.wait_for_function("() => document.querySelector('#case-count').innerText.trim().startsWith('10')")
     rows = page.locator("table.em-case-list tbody tr")
     assert rows.count() == 10 and all(c.order_number in page.locator("#case-results").inner_text()
                                       for c in cases if c.state == "false_alarm")
@@ -68,9 +68,9 @@ def test_case_search_console_and_elevator_history(browser, live_server, world):
 
     # page 2 of every case, URL pushed (shareable), still no reload
     page.select_option("#id_state", "")
-    page.wait_for_function("document.querySelector('#case-count').innerText.trim().startsWith('30')")
+    page.wait_for_function("() => document.querySelector('#case-count').innerText.trim().startsWith('30')")
     page.locator("a[rel=next]").click()
-    page.wait_for_function("document.querySelectorAll('table.em-case-list tbody tr').length === 5")
+    page.wait_for_function("() => document.querySelectorAll('table.em-case-list tbody tr').length === 5")
     assert "page=2" in page.url and page.evaluate("window.__noReload") == "search-page-1"
     assert cases[0].order_number in page.locator("#case-results").inner_text()  # the oldest five
 
@@ -92,7 +92,7 @@ def test_case_search_console_and_elevator_history(browser, live_server, world):
     assert "em-false-alarms" in (count.get_attribute("class") or "")
     assert el.locator("#elevator-cases tbody tr").count() == 20
     el.locator("#elevator-cases nav.em-filter a").nth(1).click()  # false alarms only
-    el.wait_for_function("document.querySelectorAll('#elevator-cases tbody tr').length === 10")
+    el.wait_for_function("() => document.querySelectorAll('#elevator-cases tbody tr').length === 10")
     text = el.locator("#elevator-cases tbody").inner_text()
     assert all((c.order_number in text) == (c.state == "false_alarm") for c in cases)
     el.screenshot(path=str(shots / "elevator-cases.png"), full_page=True)

@@ -2,7 +2,7 @@
 (service, API, admin, registry import / bulk update); only a verified close-out of the hazard lifts it."""
 from __future__ import annotations
 
-import csv
+
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from django.utils import timezone
 from liftsafe.hazards import services
 from liftsafe.hazards.models import StopUseOrder
 from liftsafe.registry import holds
-from liftsafe.registry.importer import run_import
+from liftsafe.registry.importer import report_rows, run_import
 from liftsafe.registry.models import Elevator
 from liftsafe.registry.services import elevator_set_status, elevator_update
 from liftsafe.testing import admin_field_error, admin_form_post
@@ -96,7 +96,7 @@ def test_reimporting_the_registry_file_does_not_lift_a_stop_use_order(world):
     free.refresh_from_db()
     assert held.status == "stopped" and StopUseOrder.objects.get(pk=order.pk).active
     assert free.status == "in_use" and run.rows_updated == 1
-    report = [r for r in csv.DictReader(run.report_csv.splitlines()) if r["reason"] == "status_hold"]
+    report = [r for r in report_rows(run.report_csv) if r["reason"] == "status_hold"]
     assert [(r["source_id"], r["field"], r["action"]) for r in report] == [("311010123201500001", "status", "dropped")]
     assert f"#{h.pk}" in report[0]["message"]
     # the verified close-out lifts the hold; the next import then applies the file's status again
