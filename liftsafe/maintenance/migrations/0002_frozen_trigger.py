@@ -22,7 +22,7 @@ DROP FUNCTION IF EXISTS maintenance_visit_frozen_guard();
 
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(SQL)
+        schema_editor.execute(SQL, params=None)
 
 
 def backwards(apps, schema_editor):
