@@ -50,7 +50,7 @@ def test_worker_completes_visit_on_pages_and_use_unit_countersigns(mw):
     assert v.frozen and v.countersigned_by == mw.users["use_unit"]
     r = w.post(base + "items/", {"r_A-1-01": "normal"}, follow=True)  # frozen: refused on the page too
     last = list(r.context["messages"])[-1]
-    assert r.status_code == 200 and last.level_tag == "error" and "countersigned" in str(last)
+    assert r.status_code == 200 and last.level_tag == "error" and str(last).startswith("已冻结: ")  # the field's zh-Hans label
     assert "A-1-01" not in Visit.objects.get(pk=v.pk).results
 
 
@@ -65,3 +65,12 @@ def test_regulator_pages(mw):
     # a1 is no longer overdue once visited
     assert mw.elevators["a1"].address not in g.get("/maintenance/overdue/").content.decode().split("<h2>")[1]
     assert client(mw.users["nobody"]).get(f"/maintenance/visits/{mw.visit.pk}/").status_code == 404
+
+
+def test_pages_in_chinese_name_the_frozen_field(mw):
+    w = client(mw.users["maintenance_unit"])
+    w.cookies["django_language"] = "zh-hans"
+    page = w.get("/maintenance/today/").content.decode()
+    assert "今日维保" in page and ">维保<" in page  # the page title and the nav link
+    r = w.get("/maintenance/today/?code=000000", follow=True)
+    assert "今天您在此电梯没有待进行的维保。" in r.content.decode()

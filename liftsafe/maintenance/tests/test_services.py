@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from liftsafe.core.errors import Conflict, NotFound, PermissionDenied
 from liftsafe.core.models import Role
@@ -59,7 +60,7 @@ def test_item_not_in_the_lifts_annex_is_refused_naming_the_item(mw):
         assert list(e.value.message_dict) == [f"results.{next(iter(bad))}"]
     with pytest.raises(ValidationError) as e:
         services.visit_record_items(u, mw.visit.pk, {"A-1-03": {"r": "abnormal"}})
-    assert "note" in e.value.message_dict["results.A-1-03"][0]
+    assert e.value.message_dict["results.A-1-03"] == [gettext("an abnormal item needs a note and what was done")]
     with pytest.raises(ValidationError):
         services.visit_record_items(u, mw.visit.pk, {"A-1-29": {"r": "normal", "value": "seven"}})
     assert Visit.objects.get(pk=mw.visit.pk).results == {}
