@@ -183,8 +183,8 @@ def visit_correct(request, visit_id: int):
 @router.delete("/visits/{visit_id}", response={204: None, **ERR}, summary="Delete a planned visit (never a frozen one)",
                operation_id="maintenance_visit_delete")
 def visit_delete(request, visit_id: int):
-    domain.require(request.user, "visit.plan")
     v = selectors.visit_get(request.user, visit_id)
+    domain.require(request.user, "visit.plan")
     if v.frozen:
         v.delete()  # raises the frozen ValidationError (422, field "frozen")
     if v.state != v.State.PLANNED:
@@ -196,8 +196,9 @@ def visit_delete(request, visit_id: int):
 @router.get("/elevators/{elevator_id}/verify", response={200: ChainOut, **ERR}, summary="Verify the lift's hash chain of frozen records",
             operation_id="maintenance_chain_verify")
 def chain_verify(request, elevator_id: int):
+    elevator = elevator_get(request.user, elevator_id)
     domain.require(request.user, "chain.verify")
-    return services.verify_chain(elevator_get(request.user, elevator_id)).__dict__
+    return services.verify_chain(elevator).__dict__
 
 
 @router.get("/overdue", response={200: list[OverdueOut], **ERR}, summary="Overdue lifts by maintenance unit and area (docs/domain §15.1)",

@@ -230,12 +230,12 @@ def visit_check_in(user, visit_id: int, *, code: str, method: str = "rescue_code
 
     Raises: ValidationError ``code`` (does not match the lift), ``worker2``, ``latitude``…; Conflict ``state``.
     """
-    domain.require(user, "visit.check_in")
     if method not in Visit.Method.values:
         raise ValidationError({"method": [_("must be qr or rescue_code")]})
     _validate_location(latitude, longitude, accuracy_m)
     with transaction.atomic():
         v = _visit_for(user, visit_id, lock=True)
+        domain.require(user, "visit.check_in")
         _own_unit(user, v)
         _assert_open(v, Visit.State.PLANNED)
         if not _code_matches(v.elevator, code):
@@ -253,9 +253,9 @@ def visit_check_in(user, visit_id: int, *, code: str, method: str = "rescue_code
 
 def visit_join(user, visit_id: int, *, device_id: str = "") -> Visit:
     """The second worker confirms presence from their own phone (``device_id``); same device as the first → flag."""
-    domain.require(user, "visit.check_in")
     with transaction.atomic():
         v = _visit_for(user, visit_id, lock=True)
+        domain.require(user, "visit.check_in")
         _assert_open(v, Visit.State.CHECKED_IN)
         if v.worker2_id != user.pk:
             raise PermissionDenied(_("only the visit's second worker may confirm"))
@@ -271,9 +271,9 @@ def visit_record_items(user, visit_id: int, results: dict) -> Visit:
     Raises: ValidationError ``results.<code>`` naming the item (not in the lift's annex/tier, bad result,
     abnormal without note and action, measurement not a number); Conflict ``state``; ``frozen``.
     """
-    domain.require(user, "visit.record_items")
     with transaction.atomic():
         v = _visit_for(user, visit_id, lock=True)
+        domain.require(user, "visit.record_items")
         _own_unit(user, v)
         _assert_open(v, Visit.State.CHECKED_IN)
         merged = dict(v.results)
@@ -286,9 +286,9 @@ def visit_record_items(user, visit_id: int, results: dict) -> Visit:
 
 def visit_check_out(user, visit_id: int) -> Visit:
     """Check out (server time); computes the evidence flags (never blocking)."""
-    domain.require(user, "visit.check_out")
     with transaction.atomic():
         v = _visit_for(user, visit_id, lock=True)
+        domain.require(user, "visit.check_out")
         _own_unit(user, v)
         _assert_open(v, Visit.State.CHECKED_IN)
         v.checked_out_at, v.checked_out_by, v.state = _now(), user, Visit.State.CHECKED_OUT
@@ -309,6 +309,7 @@ def visit_submit_offline(user, *, client_id: str, elevator_id: int, tier: str, s
     the phone's ``started_at`` is kept as ``claimed_started_at``. A start in the future is refused
     (``started_at``); a start long ago is accepted and flagged ``back_filled``.
     """
+    e = _elevator_for(user, elevator_id)  # out of scope: 404 before anything else
     domain.require(user, "visit.submit_offline")
     client_id = (client_id or "").strip()
     if not client_id or len(client_id) > 64:
@@ -328,7 +329,6 @@ def visit_submit_offline(user, *, client_id: str, elevator_id: int, tier: str, s
     if method not in Visit.Method.values:
         raise ValidationError({"method": [_("must be qr or rescue_code")]})
     _validate_location(latitude, longitude, accuracy_m)
-    e = _elevator_for(user, elevator_id)
     unit_id = user.profile.organisation_id
     if not current_contracts(timezone.localdate(started_at)).filter(elevator=e, maintenance_unit_id=unit_id).exists():
         raise PermissionDenied(_("your unit had no contract for this lift on that date"))
@@ -381,9 +381,9 @@ def visit_countersign(user, visit_id: int) -> Visit:
     Raises: PermissionDenied (another role, or another organisation); Conflict ``state`` (not checked out;
     countersigned twice).
     """
-    domain.require(user, "visit.countersign")
     with transaction.atomic():
         v = _visit_for(user, visit_id)
+        domain.require(user, "visit.countersign")
         Elevator.objects.select_for_update().filter(pk=v.elevator_id).first()  # serialises the lift's chain
         v = Visit.objects.select_for_update().select_related("elevator").get(pk=v.pk)
         prof = getattr(user, "profile", None)
@@ -432,8 +432,8 @@ def verify_chain(elevator: Elevator) -> ChainReport:
 
 def visit_correct(user, visit_id: int) -> Visit:
     """Start a correction of a frozen visit: a new planned visit of the same lift and tier linked by ``corrects``."""
-    domain.require(user, "visit.check_in")
     v = _visit_for(user, visit_id)
+    domain.require(user, "visit.check_in")
     _own_unit(user, v)
     if not v.frozen:
         raise Conflict({"state": [_("only a frozen record is corrected by a new record; edit this one")]})

@@ -117,6 +117,7 @@ def visit_detail(request, pk: int):
 @login_required
 @require_POST
 def visit_action(request, pk: int, action: str):
+    selectors.visit_get(request.user, pk)  # out of scope: 404, like a missing visit
     p = request.POST
     try:
         if action == "check_in":
