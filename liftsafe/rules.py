@@ -175,6 +175,7 @@ RULES: dict[str, Rule] = {
         Rule("maintenance_checkin_radius_m", 300, "m", "liftsafe design after docs/domain §15.1 (on-site proof): check-in farther from the lift is flagged"),
         Rule("maintenance_backfill_after_h", 24, "h", "liftsafe design: a visit received this long after its reported start is flagged back-filled"),
         Rule("maintenance_plan_horizon_days", 31, "days", "liftsafe design: how far ahead the plan job proposes visits"),
+        Rule("maintenance_photo_max_bytes", 8 * 1024 * 1024, "bytes", "liftsafe design: largest visit photo accepted"),
     ]
 }
 

@@ -10,7 +10,8 @@ import datetime as dt
 from typing import Literal
 
 from django.utils import timezone
-from ninja import Field, Router, Schema
+from ninja import Field, File, Form, Router, Schema
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from django.utils.translation import gettext as _
@@ -150,6 +151,20 @@ def visit_join(request, visit_id: int, payload: JoinIn):
              operation_id="maintenance_visit_record_items")
 def visit_record_items(request, visit_id: int, payload: ItemsIn):
     return services.visit_record_items(request.user, visit_id, _results(payload.results))
+
+
+class PhotoOut(Schema):
+    id: int
+    visit_id: int
+    item: str
+    sha256: str
+    size: int
+
+
+@router.post("/visits/{visit_id}/photos", response={201: PhotoOut, **ERR}, summary="Add a photo (JPEG/PNG/WebP) while checked in",
+             operation_id="maintenance_visit_add_photo")
+def visit_add_photo(request, visit_id: int, file: File[UploadedFile], item: Form[str] = ""):
+    return Status(201, services.visit_add_photo(request.user, visit_id, file, item=item))
 
 
 @router.post("/visits/{visit_id}/check-out", response={200: VisitOut, **ERR}, summary="Check out",

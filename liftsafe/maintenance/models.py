@@ -178,3 +178,32 @@ class Visit(models.Model):
         if self.frozen or self._stored_frozen():
             raise frozen_error()
         return super().delete(*args, **kwargs)
+
+
+class VisitPhoto(models.Model):
+    """A photo taken during a visit (JPEG/PNG/WebP, checked by content; size ≤ rule ``maintenance_photo_max_bytes``).
+
+    ``sha256`` (hex) of the bytes is part of the visit's content hash once frozen; a photo of a frozen
+    visit cannot be changed or deleted (like the visit)."""
+
+    visit = models.ForeignKey(Visit, verbose_name=_("maintenance visit"), on_delete=models.PROTECT, related_name="photos")
+    item = models.CharField(_("item"), max_length=16, blank=True)
+    file = models.FileField(_("photo"), upload_to="maintenance/photos/%Y/%m/", max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("visit photo")
+        verbose_name_plural = _("visit photos")
+
+    def save(self, *args, **kwargs):
+        if Visit.objects.filter(pk=self.visit_id, frozen=True).exists():
+            raise frozen_error()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if Visit.objects.filter(pk=self.visit_id, frozen=True).exists():
+            raise frozen_error()
+        return super().delete(*args, **kwargs)

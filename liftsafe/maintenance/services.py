@@ -26,7 +26,7 @@ from liftsafe.registry.selectors import current_contracts, scope_elevators
 from liftsafe.rules import rule
 
 from . import catalogue, domain
-from .models import Certificate, Visit
+from .models import Certificate, Visit, VisitPhoto
 
 RESULT_CODES = ("normal", "adjusted", "abnormal", "skipped")
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -354,6 +354,52 @@ def visit_submit_offline(user, *, client_id: str, elevator_id: int, tier: str, s
     return v, True
 
 
+PHOTO_TYPES = {"jpg": b"\xff\xd8\xff", "jpeg": b"\xff\xd8\xff", "png": b"\x89PNG\r\n\x1a\n", "webp": None}
+
+
+def _is_image(head: bytes, ext: str) -> bool:
+    if ext == "webp":
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    return head.startswith(PHOTO_TYPES[ext])
+
+
+def visit_add_photo(user, visit_id: int, upload, *, item: str = "") -> VisitPhoto:
+    """Attach a photo while checked in (``upload``: an UploadedFile). JPEG, PNG or WebP by extension AND content;
+    size ≤ rule ``maintenance_photo_max_bytes``.
+
+    Raises: ValidationError ``file`` (not an image, wrong content, empty, too large), ``item`` (not in the
+    checklist); Conflict ``state``; ``frozen``."""
+    name = (getattr(upload, "name", "") or "").rsplit("/", 1)[-1]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext not in PHOTO_TYPES:
+        raise ValidationError({"file": [_("only JPEG, PNG or WebP photos are accepted")]})
+    size = upload.size or 0
+    if not size:
+        raise ValidationError({"file": [_("the file is empty")]})
+    if size > rule("maintenance_photo_max_bytes"):
+        raise ValidationError({"file": [_("the photo is %(mb).1f MB; the limit is %(max).1f MB") % {
+            "mb": size / 1048576, "max": rule("maintenance_photo_max_bytes") / 1048576}]})
+    upload.seek(0)
+    if not _is_image(upload.read(16), ext):
+        raise ValidationError({"file": [_("the content of %(name)s is not an image") % {"name": name}]})
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    with transaction.atomic():
+        v = _visit_for(user, visit_id, lock=True)
+        domain.require(user, "visit.record_items")
+        _own_unit(user, v)
+        _assert_open(v, Visit.State.CHECKED_IN)
+        if item and item not in catalogue.item_map(_annex(v.elevator), v.tier):
+            raise ValidationError({"item": [_("item %(code)s is not in this lift's checklist") % {"code": item}]})
+        photo = VisitPhoto(visit=v, item=item, sha256=digest.hexdigest(), size=size, uploaded_by=user)
+        photo.file.save(name, upload, save=False)
+        photo.save()
+    return photo
+
+
 # --------------------------------------------------------------------------- countersign, freeze, chain
 HASH_FIELDS = ("id", "elevator_id", "maintenance_unit_id", "tier", "planned_date", "worker1_id", "worker2_id",
                "checked_in_at", "checked_in_by_id", "check_in_method", "device_id", "worker2_device_id", "latitude",
@@ -363,7 +409,8 @@ HASH_FIELDS = ("id", "elevator_id", "maintenance_unit_id", "tier", "planned_date
 
 
 def content_hash(v: Visit) -> str:
-    """sha256 (hex) of the canonical JSON of :data:`HASH_FIELDS` (times in UTC ISO 8601, keys sorted)."""
+    """sha256 (hex) of the canonical JSON of :data:`HASH_FIELDS` plus the sorted photo hashes (times in UTC
+    ISO 8601, keys sorted)."""
     def norm(x):
         if isinstance(x, dt.datetime):
             return x.astimezone(dt.timezone.utc).isoformat()
@@ -371,6 +418,7 @@ def content_hash(v: Visit) -> str:
             return x.isoformat()
         return x
     body = {f: norm(getattr(v, f)) for f in HASH_FIELDS}
+    body["photos"] = sorted(VisitPhoto.objects.filter(visit_id=v.pk).values_list("sha256", flat=True))
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 

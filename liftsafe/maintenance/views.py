@@ -142,6 +142,12 @@ def visit_action(request, pk: int, action: str):
                         raise ValidationError({f"results.{code}": [_("measurement must be a number")]})
             services.visit_record_items(request.user, pk, results)
             messages.success(request, _("Checklist saved."))
+        elif action == "photo":
+            f = request.FILES.get("file")
+            if f is None:
+                raise ValidationError({"file": [_("choose a photo")]})
+            services.visit_add_photo(request.user, pk, f, item=p.get("item", ""))
+            messages.success(request, _("Photo added."))
         elif action == "check_out":
             services.visit_check_out(request.user, pk)
             messages.success(request, _("Checked out."))

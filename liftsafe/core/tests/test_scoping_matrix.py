@@ -1445,6 +1445,8 @@ MAINT_API = {
     _M + "visit_join": Entry(visit_kw("checked_in"), only_roles(set(), 200), data=lambda ctx: {"device_id": "x"}),
     _M + "visit_record_items": Entry(visit_kw("checked_in"), only_roles({"maintenance_unit"}, 200),
                                      data=lambda ctx: {"results": {"A-1-02": {"r": "normal"}}}),
+    _M + "visit_add_photo": Entry(visit_kw("checked_in"), only_roles({"maintenance_unit"}, 201),
+                                  data=lambda ctx: {"file": png()}, multipart=True),
     _M + "visit_check_out": Entry(visit_kw("checked_in"), only_roles({"maintenance_unit"}, 200)),
     _M + "visit_submit_offline": Entry(sided, only_roles({"maintenance_unit"}, 201), data=lambda ctx: {
         "client_id": f"mx-{ctx.role}-{ctx.side}", "elevator": elevator_of(ctx).pk, "tier": "half_monthly",
