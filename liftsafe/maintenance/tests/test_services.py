@@ -181,3 +181,31 @@ def test_plan_is_idempotent_and_never_after_the_due_date(mw):
     services.visit_plan(unit, today=dt.date(2025, 9, 25))
     p = Visit.objects.get(elevator=mw.elevators["a1"], state="planned")
     assert p.planned_date == dt.date(2025, 9, 30) and p.tier == "half_monthly"
+
+
+def test_local_item_is_in_the_checklist_and_accepted(mw):
+    from liftsafe.maintenance import catalogue
+    from liftsafe.maintenance.models import LocalItem
+
+    LocalItem.objects.create(code="A-L-01", annex="A", tier="half_monthly", location="car", text="门机皮带张紧 (local)", unit="mm")
+    assert "A-L-01" in {i.code for i in catalogue.items_for("A", "half_monthly")}
+    assert len(catalogue.items_for("A", "half_monthly")) == 32
+    u = mw.users["maintenance_unit"]
+    services.visit_check_in(u, mw.visit.pk, code="100001")
+    v = services.visit_record_items(u, mw.visit.pk, {"A-L-01": {"r": "adjusted", "value": 3}})
+    assert v.results["A-L-01"]["r"] == "adjusted"
+
+
+def test_plan_says_when_the_calendar_is_not_published(mw):
+    import io
+
+    from django.core.management import call_command
+
+    Visit.objects.all().delete()
+    r = services.visit_plan(mw.orgs[("maintenance_unit", "a")], today=dt.date(2031, 3, 3))
+    assert r.created == 2 and r.calendar_unknown_years == {2031}
+    Visit.objects.all().delete()
+    out = io.StringIO()
+    call_command("maintenance_plan", stdout=out)
+    call_command("maintenance_plan", stdout=out)  # idempotent: the second run plans nothing
+    assert out.getvalue().splitlines()[1].startswith("0 visits planned")
