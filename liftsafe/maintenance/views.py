@@ -109,6 +109,7 @@ def visit_detail(request, pk: int):
     ctx = {"v": v, "groups": groups, "flag_labels": [domain.FLAG_LABELS.get(f, f) for f in v.flags],
            "is_worker": role == "maintenance_unit" and prof and prof.organisation_id == v.maintenance_unit_id,
            "can_sign": role == "use_unit" and prof and prof.organisation_id == v.elevator.use_unit_id and v.state == "checked_out",
+           "history": v.history.select_related("history_user").order_by("-history_date")[:100],
            "code": request.GET.get("code", ""), "method": request.GET.get("method", "rescue_code"),
            "workers": request.user.__class__.objects.filter(profile__organisation_id=v.maintenance_unit_id).exclude(pk=request.user.pk)}
     return _with_device(request, render(request, "maintenance/visit.html", ctx))

@@ -48,6 +48,8 @@ def test_worker_completes_visit_on_pages_and_use_unit_countersigns(mw):
     u.post(base + "countersign/")
     v = Visit.objects.get(pk=v.pk)
     assert v.frozen and v.countersigned_by == mw.users["use_unit"]
+    hist = client(mw.users["regulator"]).get(f"/maintenance/visits/{v.pk}/").content.decode()
+    assert hist.count(">use_unit<") == 1 and hist.count(">maintenance_unit<") >= 3  # who did what, from the history
     r = w.post(base + "items/", {"r_A-1-01": "normal"}, follow=True)  # frozen: refused on the page too
     last = list(r.context["messages"])[-1]
     assert r.status_code == 200 and last.level_tag == "error" and str(last).startswith("已冻结: ")  # the field's zh-Hans label
