@@ -1,9 +1,11 @@
 """Periodic maintenance jobs (idempotent)."""
+from liftsafe.core.tasks import periodic
 from liftsafe.registry.models import Organisation
 
 from .services import visit_plan
 
 
+@periodic(seconds=6 * 3600, name="maintenance.plan")
 def plan_all(today=None) -> dict:
     """Run :func:`services.visit_plan` for every maintenance unit; ``{"created", "existing", "calendar_unknown_years"}``."""
     out = {"created": 0, "existing": 0, "calendar_unknown_years": set()}
