@@ -14,6 +14,7 @@ from liftsafe.core.history_api import router as history_router
 from liftsafe.emergency.api import router as emergency_router
 from liftsafe.exchange.api import router as exchange_router
 from liftsafe.hazards.api import router as hazards_router
+from liftsafe.maintenance.api import router as maintenance_router
 from liftsafe.monitoring.api import router as monitoring_router
 from liftsafe.registry.api import areas_router as core_areas_router
 from liftsafe.registry.api import router as registry_router
@@ -38,4 +39,5 @@ api.add_router("/hazards/", hazards_router)
 api.add_router("/reports/", reports_router)
 api.add_router("/exchange/", exchange_router)
 api.add_router("/history/", history_router)
+api.add_router("/maintenance/", maintenance_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

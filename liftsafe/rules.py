@@ -166,6 +166,16 @@ RULES: dict[str, Rule] = {
              "GB/T 22239-2019 8.1.4.1 b / OWASP Authentication Cheat Sheet: lockout duration after the failure limit (liftsafe design value)"),
         Rule("api_token_max_days", 366, "days", "liftsafe design: the longest validity a user or operator may give an API token"),
         Rule("exchange_import_settle_s", 60, "s", "liftsafe design: a dropped file modified more recently than this is imported on a later run"),
+        # --- maintenance (TSG T5002; docs/domain §5, §13, §15.1) ---
+        Rule("maintenance_interval_days", {"half_monthly": 15, "quarterly": 90, "half_yearly": 182, "yearly": 365}, "days",
+             "docs/domain §5, §13: T5002 cycles 15 d / quarter / half-year / year, cumulative"),
+        Rule("maintenance_overdue_days", 15, "calendar days",
+             "docs/domain §15.1: overdue when more than 15 calendar days have passed since the last visit; holidays give no extra time"),
+        Rule("maintenance_min_dwell_s", 20 * 60, "s", "liftsafe design after docs/domain §15.1 (30-second visits seen): shorter dwell is flagged"),
+        Rule("maintenance_checkin_radius_m", 300, "m", "liftsafe design after docs/domain §15.1 (on-site proof): check-in farther from the lift is flagged"),
+        Rule("maintenance_backfill_after_h", 24, "h", "liftsafe design: a visit received this long after its reported start is flagged back-filled"),
+        Rule("maintenance_plan_horizon_days", 31, "days", "liftsafe design: how far ahead the plan job proposes visits"),
+        Rule("maintenance_photo_max_bytes", 8 * 1024 * 1024, "bytes", "liftsafe design: largest visit photo accepted"),
     ]
 }
 

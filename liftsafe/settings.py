@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "liftsafe.hazards",
     "liftsafe.reports",
     "liftsafe.exchange",
+    "liftsafe.maintenance",
     "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
 ]
 

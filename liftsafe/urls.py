@@ -18,6 +18,7 @@ urlpatterns = [
     path("hazards/", include("liftsafe.hazards.urls")),
     path("reports/", include("liftsafe.reports.urls")),
     path("exchange/", include("liftsafe.exchange.urls")),
+    path("maintenance/", include("liftsafe.maintenance.urls")),
 ]
 
 if settings.DEBUG:

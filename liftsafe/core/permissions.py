@@ -111,6 +111,25 @@ ACTIONS: dict[str, Action] = {
                           perm="exchange.manage_exchange", denied=_("Only data officers may manage data exchange.")),
     "exchange.view": _a({A, REG}, "Regulators read the exchange of their area; data officers everything.",
                         perm="exchange.manage_exchange", denied=_("Only data officers and regulators may see data exchange.")),
+    # ------------------------------------------------------------------ maintenance (TSG T5002; docs/domain §5, §15.1)
+    "visit.plan": _a({A, MU}, "The maintenance unit plans the visits of the lifts it holds a contract for (T5002 Art. 10).",
+                     denied=_("Only the maintenance unit may plan maintenance visits.")),
+    "visit.check_in": _a({MU}, "Only the contracted maintenance unit's workers check in on site (T5002 Art. 10; two workers).",
+                         denied=_("Only the maintenance unit's workers may check in for a maintenance visit.")),
+    "visit.record_items": _a({MU}, "The workers on site record the checklist (T5002 annexes A-D).",
+                             denied=_("Only the maintenance unit's workers may record checklist items.")),
+    "visit.check_out": _a({MU}, "The workers on site check out (dwell time is evidence, docs/domain §15.1).",
+                          denied=_("Only the maintenance unit's workers may check out of a maintenance visit.")),
+    "visit.submit_offline": _a({MU}, "A visit recorded offline on the worker's phone is submitted once by the maintenance unit.",
+                               denied=_("Only the maintenance unit's workers may submit a maintenance visit.")),
+    "visit.countersign": _a({UU}, "The use unit's safety manager countersigns the record (T5002 Art. 9; never the maintenance unit on its behalf).",
+                            denied=_("Only the lift's use unit may countersign a maintenance record.")),
+    "visit.view": _a({A, REG, OP, MU, UU, IA, INS}, "Maintenance records are read by everyone responsible for the lift, in scope.",
+                     denied=_("Your role cannot read maintenance records.")),
+    "chain.verify": _a({A, REG, MU, UU}, "Whoever relies on the frozen records may verify their hash chain.",
+                       denied=_("Your role cannot verify maintenance records.")),
+    "oversight.view": _a({A, REG}, "Overdue maintenance and flagged visits: the regulator's oversight (docs/domain §15.1).",
+                         denied=_("Only regulators and administrators may see maintenance oversight.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

@@ -15,3 +15,7 @@ class MonitoringConfig(AppConfig):
             doc="An IoT entrapment alarm was raised: open or attach to the elevator's emergency case. "
                 "kwargs: elevator, received_at (aware), details (JSON dict), source_ref, idempotency_key, "
                 "car_position (str); returns the case's primary key; idempotent per idempotency_key.")
+        flows.declare(
+            "monitoring.maintenance_visit_open", required=False,
+            doc="Is a maintenance visit open (checked in, not checked out) on the elevator at a time? "
+                "kwargs: elevator_id (int), at (aware datetime); returns bool. No handler: False.")

@@ -22,7 +22,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import fastjsonschema
 import orjson
@@ -85,21 +85,14 @@ def topic_for(device_id: str, msg_type: str, prefix: str = TOPIC_PREFIX) -> str:
     return f"{prefix}/{device_id}/{msg_type}"
 
 
-# --------------------------------------------------------------------------- hooks
-def _no_visit(elevator_id: int, at: dt.datetime) -> bool:
-    return False
-
-
-#: Hook: ``f(elevator_id, at) -> bool``, True while a maintenance visit is open on the
-#: elevator; alarms are then suppressed like in inspection mode. The maintenance
-#: module (not yet written) replaces it with :func:`set_maintenance_visit_hook`.
-maintenance_visit_open: Callable[[int, dt.datetime], bool] = _no_visit
-
-
-def set_maintenance_visit_hook(func: Callable[[int, dt.datetime], bool] | None) -> None:
-    """Install (or with None, remove) the maintenance-visit hook used for alarm suppression."""
-    global maintenance_visit_open
-    maintenance_visit_open = func or _no_visit
+# --------------------------------------------------------------------------- maintenance link
+def maintenance_visit_open(elevator_id: int, at: dt.datetime) -> bool:
+    """True while a maintenance visit is open on the elevator at ``at`` (alarms are then suppressed like in
+    inspection mode): the flow ``monitoring.maintenance_visit_open`` (declared in apps.py, not required;
+    the maintenance app registers the handler). No handler → False."""
+    if not flows.registry.handlers("monitoring.maintenance_visit_open"):
+        return False
+    return bool(flows.call("monitoring.maintenance_visit_open", elevator_id=elevator_id, at=at))
 
 
 # --------------------------------------------------------------------------- binding

@@ -30,6 +30,9 @@ MATRIX = {
     "device.bind": "a mu", "device.submit": "a mu", "device.backfill": "a mu reg", "alarm.handle": "a op mu",
     "report.manage": "a reg",
     "exchange.manage": "a", "exchange.view": "a reg",
+    "visit.plan": "a mu", "visit.check_in": "mu", "visit.record_items": "mu", "visit.check_out": "mu",
+    "visit.submit_offline": "mu", "visit.countersign": "uu", "visit.view": "a reg op mu uu ia ins",
+    "chain.verify": "a reg mu uu", "oversight.view": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

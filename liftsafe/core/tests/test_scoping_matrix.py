@@ -1373,3 +1373,117 @@ def test_case_search_matrix_catches_a_leak(world, monkeypatch):
     kind, name, entry = SEARCH_ROWS["api q=<other's order number>"]
     failures = run_entry(world, kind, name, entry)
     assert any("as operator" in f and "LEAK" in f for f in failures), failures
+
+
+# --- maintenance visits (issue 11) ----------------------------------------------------------------------
+_M = "maintenance_"
+
+
+def make_visit(ctx: Ctx, side: str | None = None, state: str = "checked_out"):
+    """A visit of a1 (own, maintenance unit A) / b1 (other, unit B) in ``state``, with the marker ``MV-<side>``
+    in an item note and a flag; ``ctx.store["visit-<side>"]``. Frozen states are countersigned by the use unit."""
+    from django.utils import timezone
+
+    from liftsafe.maintenance.models import Visit
+
+    side = _side(ctx, side)
+    e = elevator_of(ctx, side)
+    s = "a" if side == "own" else "b"
+    now = timezone.now()
+    v = Visit.objects.create(
+        elevator=e, maintenance_unit=ctx.world.orgs[("maintenance_unit", s)], tier="half_monthly", planned_date=timezone.localdate(),
+        state="planned" if state == "planned" else "checked_in" if state == "checked_in" else "checked_out",
+        worker1=ctx.world.users["maintenance_unit"] if s == "a" else None,
+        checked_in_at=None if state == "planned" else now - dt.timedelta(minutes=40),
+        checked_out_at=now if state in ("checked_out", "frozen") else None, flags=["short_dwell"],
+        results={} if state == "planned" else {"A-1-01": {"r": "normal", "note": f"MV-{side}", "action": "", "value": None}})
+    if state == "frozen":
+        Visit.objects.filter(pk=v.pk).update(state="countersigned", frozen=True, chain_seq=1)
+    ctx.store[f"visit-{side}"] = v
+    return v
+
+
+def visit_kw(state: str = "checked_out", name: str = "visit_id"):
+    return lambda ctx: {name: make_visit(ctx, state=state).pk}
+
+
+def visit_markers(ctx: Ctx, side: str) -> list[str]:
+    return [f"MV-{side}"]
+
+
+def lift_address(ctx: Ctx, side: str) -> list[str]:
+    return [elevator_of(ctx, side).address]
+
+
+def only_roles(allowed: set, ok: int, anon: int = 401) -> dict:
+    """A write on an object: ``allowed`` roles succeed in scope; others that see it 403; out of scope 404."""
+    d = {}
+    for r in LOGGED_IN:
+        own = ok if r in allowed else (404 if r == "nobody" else 403)
+        other = (ok if r in allowed else 403) if r in SEES_OTHER else 404
+        d[r] = (own, other)
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def _frozen_only_by_use_unit(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.maintenance.models import Visit
+
+    v = Visit.objects.get(pk=ctx.store[f"visit-{ctx.side}"].pk)
+    want = ctx.role == "use_unit" and ctx.side == "own"
+    return [] if v.frozen == want else [f"visit frozen={v.frozen}, expected {want} (HTTP {status})"]
+
+
+_OVERSIGHT = {"admin", "regulator", "city_regulator"}
+_PAGE_ANY = {**{r: (302 if r != "nobody" else 404, 302 if r in SEES_OTHER else 404) for r in LOGGED_IN}, "anonymous": (302, 302)}
+
+MAINT_PAGES = {
+    "maintenance:home": Entry(None, listing(302, 302)),
+    "maintenance:today": Entry(None, listing(302), setup=lambda ctx: (make_visit(ctx, "own", "planned"), make_visit(ctx, "other", "planned")),
+                               markers=lift_address, own_markers_shown=False, sees_other=frozenset()),
+    "maintenance:scan": Entry(lambda ctx: {"code": elevator_of(ctx).rescue_code}, {**{r: (302, 302) for r in LOGGED_IN}, "anonymous": (302, 302)}),
+    "maintenance:visit": Entry(lambda ctx: {"pk": make_visit(ctx).pk}, read(302), markers=visit_markers),
+    "maintenance:action": Entry(lambda ctx: {"pk": make_visit(ctx).pk, "action": "countersign"}, _PAGE_ANY, method="POST",
+                                verify=_frozen_only_by_use_unit),
+    "maintenance:countersign_list": Entry(None, listing(302), setup=both(make_visit), markers=lift_address, own_markers_shown=False,
+                                          sees_other=frozenset()),  # own work lists: nobody sees the other side there
+    "maintenance:overdue": Entry(None, roles_only(_OVERSIGHT), markers=lift_address),
+    "maintenance:flagged": Entry(None, listing(302), setup=both(make_visit), markers=lift_address),
+}
+
+MAINT_API = {
+    _M + "visit_list": Entry(None, listing(401), setup=both(make_visit), markers=visit_markers),
+    _M + "visit_get": Entry(visit_kw(), read(401), markers=visit_markers),
+    _M + "visit_check_in": Entry(visit_kw("planned"), only_roles({"maintenance_unit"}, 200),
+                                 data=lambda ctx: {"code": elevator_of(ctx).rescue_code}),
+    _M + "visit_join": Entry(visit_kw("checked_in"), only_roles(set(), 200), data=lambda ctx: {"device_id": "x"}),
+    _M + "visit_record_items": Entry(visit_kw("checked_in"), only_roles({"maintenance_unit"}, 200),
+                                     data=lambda ctx: {"results": {"A-1-02": {"r": "normal"}}}),
+    _M + "visit_add_photo": Entry(visit_kw("checked_in"), only_roles({"maintenance_unit"}, 201),
+                                  data=lambda ctx: {"file": png()}, multipart=True),
+    _M + "visit_check_out": Entry(visit_kw("checked_in"), only_roles({"maintenance_unit"}, 200)),
+    _M + "visit_submit_offline": Entry(sided, only_roles({"maintenance_unit"}, 201), data=lambda ctx: {
+        "client_id": f"mx-{ctx.role}-{ctx.side}", "elevator": elevator_of(ctx).pk, "tier": "half_monthly",
+        "started_at": (timezone.now() - dt.timedelta(minutes=30)).isoformat(), "code": elevator_of(ctx).rescue_code}),
+    _M + "visit_countersign": Entry(visit_kw(), only_roles({"use_unit"}, 200), verify=_frozen_only_by_use_unit),
+    _M + "visit_correct": Entry(visit_kw("frozen"), only_roles({"maintenance_unit"}, 201)),
+    _M + "visit_delete": Entry(visit_kw("planned"), only_roles({"maintenance_unit", "admin"}, 204)),
+    _M + "chain_verify": Entry(elevator_kw("elevator_id"),
+                               only_roles({"admin", "regulator", "city_regulator", "maintenance_unit", "use_unit"}, 200)),
+    _M + "overdue_summary": Entry(None, roles_only(_OVERSIGHT, anon=401)),
+    _M + "catalogue": Entry(None, listing(401), query=lambda ctx: {"annex": "A", "tier": "half_monthly"}),
+}
+PAGES.update(MAINT_PAGES)
+API.update(MAINT_API)
+
+
+@pytest.mark.parametrize("name", sorted(MAINT_PAGES))
+def test_maintenance_page_matrix(world, name):
+    failures = run_entry(world, "page", name, MAINT_PAGES[name])
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(MAINT_API))
+def test_maintenance_api_matrix(world, name):
+    failures = run_entry(world, "api", name, MAINT_API[name])
+    assert not failures, "\n".join(failures)

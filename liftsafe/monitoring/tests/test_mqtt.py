@@ -5,6 +5,7 @@ import json
 import socket
 import time
 import uuid
+from unittest import mock
 
 import pytest
 from django.utils import timezone
@@ -276,7 +277,7 @@ def test_one_bad_message_never_stalls_the_consumer(world, broker, trigger):
                 raise RuntimeError("maintenance system answered garbage")
             return False
 
-        services.set_maintenance_visit_hook(hook)
+        mock.patch.object(services, "maintenance_visit_open", hook).start()
         bad = [(topic_for(other.device_id, "event", PREFIX),
                 json.dumps(msg(other.device_id, "event", {"code": "01"}, ts=now, mid="poison")).encode())]
     good = msg(dev.device_id, "event", {"code": "90"}, ts=now, mid="trapped")
@@ -286,7 +287,7 @@ def test_one_bad_message_never_stalls_the_consumer(world, broker, trigger):
         assert _wait(lambda: len(c.queue) >= 2), len(c.queue)
         assert c.run(idle_exit_s=0.5) == 2
     finally:
-        services.set_maintenance_visit_hook(None)
+        mock.patch.stopall()
         c.close()
     assert _entrapment_opens_case(dev)
     if trigger in expect:

@@ -219,13 +219,13 @@ def test_out_of_order_status_not_applied(dev):
 def test_inspection_mode_suppresses_alarms(dev):
     r = run(status("DEV-A1", ts=at(0), mode=2, running=1, door=2, up_limit=1), msg("DEV-A1", "event", {"code": "90"}, ts=at(1)))
     assert not Alarm.objects.exists() and r.suppressed >= 3
-    # a maintenance-visit hook suppresses too
-    services.set_maintenance_visit_hook(lambda elevator_id, at_: True)
-    try:
-        run(status("DEV-A1", ts=at(2), mode=1), msg("DEV-A1", "event", {"code": "01"}, ts=at(3)), now=at(3))
-        assert not Alarm.objects.exists()
-    finally:
-        services.set_maintenance_visit_hook(None)
+    # a checked-in maintenance visit suppresses too (flow monitoring.maintenance_visit_open, maintenance app)
+    from liftsafe.maintenance.models import Visit
+    visit = Visit.objects.create(elevator_id=dev.elevator_id, maintenance_unit_id=dev.elevator.contracts.first().maintenance_unit_id,
+                                 tier="half_monthly", state="checked_in", checked_in_at=at(1))
+    run(status("DEV-A1", ts=at(2), mode=1), msg("DEV-A1", "event", {"code": "01"}, ts=at(3)), now=at(3))
+    assert not Alarm.objects.exists()
+    Visit.objects.filter(pk=visit.pk).update(state="checked_out", checked_out_at=at(3.5))  # check-out ends it
     run(msg("DEV-A1", "event", {"code": "01"}, ts=at(4)), now=at(4))
     assert Alarm.objects.get().type == AlarmType.SAFETY_CIRCUIT
 
