@@ -104,10 +104,15 @@ class MaintenanceContractAdmin(ServiceSavingAdmin):
 
 @admin.register(LifecycleEvent)
 class LifecycleEventAdmin(SimpleHistoryAdmin):
-    list_display = ("elevator", "kind", "occurred_on", "source")
+    list_display = ("elevator", "kind", "occurred_on", "source", "note_shown")
+    readonly_fields = ("note_kind", "note_params")  # a platform note: written by the platform, shown translated
     list_filter = ("kind",)
     autocomplete_fields = ("elevator",)
     show_full_result_count = False
+
+    @admin.display(description=_("note"))
+    def note_shown(self, obj):
+        return obj.note_display
 
 
 @admin.register(Building)

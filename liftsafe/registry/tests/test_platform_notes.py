@@ -137,3 +137,12 @@ def test_an_import_event_names_its_source_and_field_in_the_readers_language():
         zh = render_kind("registry.imported_field", {"source": "nyc-dob", "field": "installation_date"})
     label_en = str(Elevator._meta.get_field("installation_date").verbose_name)
     assert en.startswith("imported from nyc-dob (") and zh.startswith("导入自 nyc-dob（") and en != zh and label_en
+
+
+def test_admin_history_and_lifecycle_list_show_the_note_translated(client, world):
+    el = _stop(world)
+    client.force_login(world.users["admin"])
+    zh = _get(client, f"/admin/registry/elevator/{el.pk}/history/", ZH)
+    en = _get(client, f"/admin/registry/elevator/{el.pk}/history/", EN)
+    assert "责令停用（隐患 #7）：门锁失效" in zh and "stop-use ordered (hazard #7): 门锁失效" in en and "@hazards." not in en
+    assert "stop-use ordered (hazard #7): 门锁失效" in _get(client, "/admin/registry/lifecycleevent/", EN)
