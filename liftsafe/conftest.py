@@ -52,21 +52,52 @@ def require_service(name: str, ok: bool, why: str = "") -> None:
     pytest.skip(f"{name} unavailable: {why}")
 
 
+def require_module(module: str, why: str = ""):
+    """``import module`` for a test, or :func:`require_service` (skip locally, FAIL under ``CI``) when it is missing."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        require_service(module, False, why or f"cannot import {module}: {exc}")
+
+
+def postgresql_only() -> None:
+    """A PostgreSQL-only test (row locks, concurrency) running on SQLite: skip it there, by name — SQLite is not a
+    missing service, the PostgreSQL pass runs it. When ``LIFTSAFE_TEST_DATABASE_URL`` asks for PostgreSQL but the
+    test database is not PostgreSQL, that IS a missing service (:func:`require_service`: fails under ``CI``)."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    if not os.environ.get("LIFTSAFE_TEST_DATABASE_URL"):
+        pytest.skip("PostgreSQL-only test on SQLite: runs in the PostgreSQL pass of the suite (LIFTSAFE_TEST_DATABASE_URL)")
+    require_service("postgresql", False, "LIFTSAFE_TEST_DATABASE_URL is set but the test database is not PostgreSQL")
+
+
 #: Debian's chromium, headless, no network chatter (the browser is never downloaded)
+CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 
 
+def browser_requirements():
+    """Playwright's ``sync_api`` module, after checking Playwright and :data:`CHROMIUM` are there; each missing
+    one goes through :func:`require_service` (skip locally, FAIL under ``CI``)."""
+    sync_api = require_module("playwright.sync_api", "Playwright is not installed (pip install -e .[dev])")
+    require_service("chromium", CHROMIUM.exists(), f"chromium not installed at {CHROMIUM} (apt-get install chromium)")
+    return sync_api
+
+
 @pytest.fixture(scope="module")
 def browser():
-    """A headless Debian Chromium (``/usr/bin/chromium``) driven by Playwright, shared by one test module's
-    end-to-end tests; skipped when Playwright or chromium is missing. While Playwright's event loop runs in
+    """A headless Debian Chromium (:data:`CHROMIUM`) driven by Playwright, shared by one test module's
+    end-to-end tests; when Playwright or chromium is missing it skips locally and FAILS under ``CI``
+    (:func:`browser_requirements`). While Playwright's event loop runs in
     the test thread, Django's "async unsafe" guard would refuse the test's own ORM calls, so it is lifted."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.skip("chromium not installed at /usr/bin/chromium")
+    sync_api = browser_requirements()
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield b
         b.close()

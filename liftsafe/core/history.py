@@ -6,8 +6,9 @@ Writing — services never set simple-history's private attributes by hand::
     save_with_history(hazard, user, "stop-use ordered")          # sets who and why, then saves
     stamp(case, user, f"milestone {kind}"); _refresh(case)       # when another function does the save
 
-``reason`` is a short code or sentence (at most 100 characters, the column's size; longer is cut) that pages
-translate when shown (e.g. ``hazards.selectors.reason_label``). ``user`` None keeps what the request middleware set
+``reason`` is a note of :mod:`liftsafe.core.messages` (``encode(kind, **params)``: stored as a kind and
+parameters, translated when shown) or a person's own words; at most 100 characters, the column's size (an encoded
+note is shortened keeping it valid, :func:`liftsafe.core.messages.fit`). ``user`` None keeps what the request middleware set
 (the platform itself, a replay, a job).
 
 Reading — :func:`history_rows` (the rows with their field changes, labels and choice values translated) behind
@@ -35,7 +36,9 @@ HIDDEN_FIELDS = {"version", "updated_at", "modified_at", "search_text"}
 def stamp(obj, user=None, reason: str = ""):
     """Set who (``user``, when given and authenticated) and why (``reason``) for ``obj``'s next history row; returns ``obj``."""
     if reason:
-        obj._change_reason = str(reason)[:REASON_MAX]
+        from .messages import fit
+
+        obj._change_reason = fit(str(reason), REASON_MAX)
     if user is not None and getattr(user, "is_authenticated", False) and getattr(user, "pk", None) is not None:
         obj._history_user = user
     return obj
@@ -113,7 +116,10 @@ def _display(field, value):
 
 
 def history_rows(obj, limit: int = 500) -> list[Row]:
-    """``obj``'s history, newest first, each row with the fields it changed (verbose names, choice labels)."""
+    """``obj``'s history, newest first, each row with the fields it changed (verbose names, choice labels) and its
+    reason in the active language (:func:`liftsafe.core.messages.render`)."""
+    from .messages import render as render_message
+
     model = type(obj)
     records = list(obj.history.select_related("history_user").order_by("-history_date", "-history_id")[: limit + 1])
     records.reverse()
@@ -133,7 +139,7 @@ def history_rows(obj, limit: int = 500) -> list[Row]:
                 old, new = (_display(f, v) if f is not None else v for v in (c.old, c.new))
                 changes.append(Change(c.field, label, old, new))
         out.append(Row(at=rec.history_date, user=rec.history_user.get_username() if rec.history_user else None,
-                       type=rec.history_type, reason=rec.history_change_reason or "", changes=changes))
+                       type=rec.history_type, reason=render_message(rec.history_change_reason or ""), changes=changes))
         prev = rec
     out.reverse()
     return out[:limit]

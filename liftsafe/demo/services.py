@@ -45,7 +45,9 @@ from django.utils import timezone
 from django.db.models import Count, Q
 
 from liftsafe.core.models import Area, Profile, Role
+from liftsafe.core.messages import encode
 from liftsafe.registry.models import Building, Elevator, MaintenanceContract, Organisation, normalize_address
+from liftsafe.demo import messages as msg
 
 SEED = 96333
 SOURCE = "demo"
@@ -63,7 +65,7 @@ MTA_USE_UNIT_KEY = "uu:mta:nyct"
 MTA_USE_UNIT = ("MTA New York City Transit", "2 Broadway, New York, NY")
 MTA_CONTRACT_NO = "MTA in-house (E&E)"
 #: history reason of a completed MTA unit (history_change_reason holds at most 100 characters)
-MTA_HISTORY_REASON = "demo: MTA unit completed (use unit, rescue code, its station's coordinates)"
+MTA_HISTORY_REASON = encode(msg.MTA_COMPLETED)
 
 Log = Callable[[str], None]
 
@@ -93,7 +95,7 @@ INSURERS = [("Harbor Liability Insurance Co.", 0.30), ("Keystone Casualty Mutual
 USE_UNIT_SUFFIXES = ["Owners Corp.", "Condominium", "Realty LLC", "Housing Co.", "Management LLC", "Associates"]
 FIRE_BRIGADE = ("New York City Fire Department (FDNY)", 40.6936, -73.9866, "911")  # 9 MetroTech Center
 GRADE_WEIGHTS = {"A": 0.18, "B": 0.50, "C": 0.25, "D": 0.07}  # FACTS §9 (Anshan 2025: A 10, B 30, C 14, D 2 of 56)
-HISTORY_REASON = "demo: generated organisations, contracts and codes (the NYC registry names none)"
+HISTORY_REASON = encode(msg.GENERATED)
 
 
 @dataclass

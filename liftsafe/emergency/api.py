@@ -147,6 +147,14 @@ class MilestoneOut(Schema):
     responder_id: int | None
     responder: str | None
     data: dict
+    note: str = Field("", description="data.note in the caller's language (a platform note translated, a person's as typed)")
+
+    @staticmethod
+    def resolve_note(obj) -> str:
+        from liftsafe.core.messages import render
+
+        data = obj.get("data") if isinstance(obj, dict) else getattr(obj, "data", None)
+        return render((data or {}).get("note") or "")
 
 
 class CauseIn(Schema):

@@ -50,6 +50,9 @@ from django.core.exceptions import ValidationError
 
 from liftsafe.registry.models import Elevator
 
+from liftsafe.core.messages import encode
+
+from . import messages as msg
 from . import services
 from .models import CaseType, Channel
 
@@ -272,7 +275,7 @@ def replay(paths: list[Path] | None = None, *, source: str | None = None, in_hou
             ms_kind = "false_alarm" if kind == "false_alarm" else "completed"
             try:
                 services.record_milestone(None, case, ms_kind, at, idempotency_key=f"mta:{outage}:close",
-                                          note=f"MTA ticket {outage} {t['Status']}")
+                                          note=encode(msg.MTA_TICKET, ticket=outage, status=t['Status']))
                 rep.milestones[ms_kind] += 1
             except ValidationError as exc:
                 rep.problems.append((outage, f"could not close: {'; '.join(exc.messages)}"))

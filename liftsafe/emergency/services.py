@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 
 from liftsafe.core.zones import local_date
 from liftsafe.core.history import save_with_history, stamp
+from liftsafe.core.messages import encode
 from liftsafe.core.notifications import notify
 from liftsafe.core.permissions import require, role_allowed
 from liftsafe.core.scoping import scope_of
@@ -42,6 +43,7 @@ from liftsafe.registry.selectors import maintenance_unit_on
 from liftsafe.rules import rule
 
 from . import causes, domain
+from . import messages as msg
 from .models import ESCALATED_PREFIX, OPEN_STATES, CaseType, Channel, EmergencyCase, EscalationReason, Level, Milestone, State
 from .selectors import derive, durations, scope_cases, upload_status_code  # noqa: F401 (re-exported)
 from .workflow import CASE_FLOW, MILESTONE_TRANSITIONS
@@ -230,7 +232,7 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
                 dispatched_at = max(timezone.now(), received_at)
                 if responder is not None:  # write the case once, already dispatched (cache = derive(both milestones))
                     case.state, case.level, case.responder, case.level_dispatched_at = State.DISPATCHED, 1, responder, dispatched_at
-                save_with_history(case, actor, f"intake via {channel}" + (", dispatched level 1" if responder else ""))
+                save_with_history(case, actor, encode(msg.INTAKE_DISPATCHED if responder else msg.INTAKE, channel=channel))
                 ms = [Milestone(case=case, kind=K.RECEIVED, at=received_at, actor=actor,
                                 data={"channel": channel, "source_ref": source_ref}, idempotency_key=idempotency_key or "")]
                 if responder is not None:
@@ -268,7 +270,7 @@ def _attach(case: EmergencyCase, *, channel, case_type, received_at, actor, deta
             setattr(case, field, val)
             changed.append(field)
     if changed:
-        save_with_history(case, actor, "call attached: " + ", ".join(changed))
+        save_with_history(case, actor, encode(msg.CALL_ATTACHED, fields=list(changed)))
     else:  # bump updated_at so the live board sees the extra call
         EmergencyCase.objects.filter(pk=case.pk).update(updated_at=timezone.now())
 
@@ -295,7 +297,7 @@ def update_intake(user, case: EmergencyCase, **fields) -> EmergencyCase:
         raise ValidationError({"trapped_count": [_("Fewer than the %(n)d people already released.") % {"n": case.released_count}]})
     for k, v in fields.items():
         setattr(case, k, v)
-    save_with_history(case, user, "intake corrected")
+    save_with_history(case, user, encode(msg.INTAKE_CORRECTED))
     return case
 
 
@@ -432,7 +434,7 @@ def _dispatch_locked(case: EmergencyCase, level: int, responder: Organisation, a
     m = Milestone.objects.create(case=case, kind=K.DISPATCHED, at=at, actor=user, level=level, responder=responder,
                                  data={"reason": reason} if reason else {})
     milestones.append(m)
-    stamp(case, user, f"dispatched level {level}")
+    stamp(case, user, encode(msg.DISPATCHED, level=level))
     _refresh(case, milestones)
     case.responder = responder
     _notify_dispatch(case, level, responder)
@@ -523,7 +525,7 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
                 return m
             raise
         milestones.append(m)
-        stamp(case, user, f"milestone {kind}")
+        stamp(case, user, encode(msg.MILESTONE, kind=kind))
         _refresh(case, milestones)
         return m
 
@@ -559,7 +561,7 @@ def report_cause(user, case: EmergencyCase, cause_class: str, cause_item: str) -
         if (case.cause_class, case.cause_item) == (cause_class, cause_item):
             return case
         case.cause_class, case.cause_item, case.cause_reported_at = cause_class, cause_item, timezone.now()
-        save_with_history(case, user, "cause reported")
+        save_with_history(case, user, encode(msg.CAUSE_REPORTED))
         return case
 
 
@@ -635,7 +637,7 @@ def _escalate_one(pk: int, now: dt.datetime, resp_limit: int) -> int:
         if nxt is not None:
             Milestone.objects.create(case=case, kind=K.DISPATCHED, at=now, level=nxt, responder=responder,
                                      data={"reason": f"{ESCALATED_PREFIX}{reason}"})
-        stamp(case, None, f"escalated from level {d.level}: {reason}")
+        stamp(case, None, encode(msg.ESCALATED, level=d.level, reason=reason))
         _refresh(case)
         what = EscalationReason(reason).label
         notify(kind="emergency.escalated", area=e.area,

@@ -31,6 +31,9 @@ from django.utils import timezone
 
 from liftsafe.registry.models import Elevator
 
+from liftsafe.core.messages import encode
+
+from . import messages as msg
 from . import services
 from .models import OPEN_STATES, EmergencyCase, State
 
@@ -98,7 +101,7 @@ def advance(case: EmergencyCase, now: dt.datetime) -> str | None:
     try:
         if d.state == State.RECEIVED:
             if case.case_type == "enquiry" and waited >= _delay(pk, "enq", 60, 240):
-                services.record_milestone(None, case, "completed", now, note="answered on the phone")
+                services.record_milestone(None, case, "completed", now, note=encode(msg.SIM_ANSWERED))
                 return "completed"
             if waited >= random.Random(f"{pk}:dispatch").uniform(10, 50):  # call-taker delay, real time
                 for level in (1, 2, 3):
@@ -111,7 +114,7 @@ def advance(case: EmergencyCase, now: dt.datetime) -> str | None:
             if d.level < 3 and random.Random(f"{pk}:{d.level}:silent").random() < 0.1:
                 return None  # this responder never acknowledges: the escalation job takes over
             if random.Random(f"{pk}:fa").random() < 0.05 and waited >= _delay(pk, "fa", 60, 180):
-                services.record_milestone(None, case, "false_alarm", now, note="simulated: nobody trapped")
+                services.record_milestone(None, case, "false_alarm", now, note=encode(msg.SIM_FALSE_ALARM))
                 return "false_alarm"
             if waited >= _delay(pk, f"resp{d.level}", 20, 170):
                 services.record_milestone(None, case, "responded", now)

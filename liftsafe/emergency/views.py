@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
+from liftsafe.core.messages import render as render_message
 from liftsafe.core.errors import add_service_error, service_error_messages
 from liftsafe.core.redirects import safe_next_url
 from liftsafe.core.permissions import allowed, require, role_allowed
@@ -306,6 +307,7 @@ def _case_context(request, case) -> dict:
         ch = (m.get("data") or {}).get("channel")
         m["channel_label"] = channels.get(ch, ch) if ch else ""
         m["reason_label"] = milestone_reason_label((m.get("data") or {}).get("reason"))
+        m["note_label"] = render_message((m.get("data") or {}).get("note") or "")
     durations = selectors.durations(case)
     response_limit = int(rule("dispatch_response_limit_s"))
     al = arrival_limit_s(case.elevator.urban)

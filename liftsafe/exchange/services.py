@@ -49,6 +49,7 @@ from django.utils.translation import gettext as _
 
 from liftsafe.core.models import Area
 from liftsafe.core.history import save_with_history
+from liftsafe.core.messages import encode
 from liftsafe.core.permissions import allowed, require
 from liftsafe.rules import rule
 
@@ -236,7 +237,7 @@ def destination_create(user, **fields) -> Destination:
     _apply(d, fields)
     _clean_destination(d)
     with transaction.atomic():
-        save_with_history(d, user, "created")
+        save_with_history(d, user, encode("core.created"))
     return d
 
 
@@ -262,7 +263,7 @@ def destination_update(user, destination: Destination, *, clear_token: bool = Fa
             raise ValidationError({"auth_token": [_("The endpoint's host changed: enter the token for the new host "
                                                     "(the stored one is never sent elsewhere).")]})
     with transaction.atomic():
-        save_with_history(d, user, "updated")
+        save_with_history(d, user, encode("core.updated"))
     return d
 
 

@@ -32,9 +32,11 @@ from zoneinfo import ZoneInfo
 
 from django.db import transaction
 
+from liftsafe.core.messages import encode
 from liftsafe.core.models import Area
 from liftsafe.registry.models import Elevator
 
+from . import messages as msg
 from .models import Hazard, Level, Source
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "ontario-tssa-incident.csv.gz"
@@ -233,7 +235,7 @@ def import_ontario(path: Path = DATA_FILE, progress: bool = False) -> ImportResu
                 category, kind = category_of(narrative)
                 elevator = elevator_create(None, source=SOURCE, source_id=device, area=city, jurisdiction="CA-ON",
                                            category=category, source_type=f"TSSA {kind}", urban=True,
-                                           address=f"Ontario, TSSA device {device}", _reason="registered from a TSSA incident report")
+                                           address=f"Ontario, TSSA device {device}", _reason=encode(msg.ONTARIO_REGISTERED))
                 elevators[device] = elevator
                 res.elevators_created += 1
             hh, tm = row["Time of Occurrence"].strip(), None

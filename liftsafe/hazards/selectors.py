@@ -128,7 +128,12 @@ KIND_LABELS = {"hazard": _l("Hazard"), "order": _l("Stop-use order"), "recheck":
 
 
 def reason_label(reason: str) -> str:
-    """Display label of an audit reason (stored in English for machines, shown translated)."""
+    """Display label of an audit reason in the active language: a note of :mod:`liftsafe.core.messages` (kind +
+    parameters, or an old sentence a kind recognises), else the older short codes below, else the text as is."""
+    from liftsafe.core.messages import parse, render
+
+    if parse(reason) is not None:
+        return render(reason)
     for rx, label in _REASONS:
         m = rx.match(reason)
         if m:

@@ -32,12 +32,14 @@ from django.utils.translation import gettext_lazy as _l
 
 from liftsafe.core.errors import Conflict, NotFound
 from liftsafe.core.history import save_with_history, stamp
+from liftsafe.core.messages import encode, fit
 from liftsafe.core.models import Area, Role
 from liftsafe.core.permissions import require
 from liftsafe.core.scoping import Scope, scope_of
 from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.rules import rule
 
+from . import messages as msg
 from .models import (
     LEVEL_ORDER, AuthorityLevel, Campaign, CauseClass, Evidence, Hazard, Level, Recheck, Source,
     State, StopUseOrder, raised,
@@ -163,7 +165,7 @@ def hazard_file(user, *, elevator: Elevator, source: str, title: str, level: str
     if not hazard.title:
         raise ValidationError({"title": _("A title is required.")})
     hazard.full_clean()
-    return save_with_history(hazard, user, "filed")
+    return save_with_history(hazard, user, encode(msg.FILED))
 
 
 def lead_raise(*, elevator: Elevator, source: str, source_ref: str, title: str, level: str, description: str = "",
@@ -184,7 +186,7 @@ def lead_raise(*, elevator: Elevator, source: str, source_ref: str, title: str, 
                         cause_item=cause_item[:200], occurred_on=occurred_on, filed_at=filed_at or timezone.now(),
                         extra=extra or {})
         hazard.full_clean()
-        return save_with_history(hazard, None, "lead raised")
+        return save_with_history(hazard, None, encode(msg.LEAD_RAISED))
 
 
 @transaction.atomic
@@ -201,7 +203,7 @@ def lead_accept(user, hazard: Hazard, *, version: int | None, responsible_unit: 
     deadline = deadline or default_deadline(h.level)
     _check_deadline(deadline)
     h.responsible_unit, h.deadline, h.state, h.filed_by = responsible_unit, deadline, t.target, user
-    return _save(h, "lead accepted", user)
+    return _save(h, encode(msg.LEAD_ACCEPTED), user)
 
 
 @transaction.atomic
@@ -213,7 +215,7 @@ def lead_dismiss(user, hazard: Hazard, *, version: int | None, reason: str) -> H
     if not reason.strip():
         raise ValidationError({"reason": _("Give the reason for dismissing the lead.")})
     h.state, h.sent_back_reason = t.target, reason.strip()
-    return _save(h, "lead dismissed", user)
+    return _save(h, encode(msg.LEAD_DISMISSED), user)
 
 
 EDITABLE = {"title", "description", "level", "deadline", "responsible_unit", "cause_class", "cause_item"}
@@ -236,7 +238,7 @@ def hazard_update(user, hazard: Hazard, *, version: int | None, changes: dict[st
         if field == "responsible_unit":
             _check_unit(value, user, h.elevator)
         setattr(h, field, value)
-    return _save(h, reason or "edited", user)
+    return _save(h, reason or encode(msg.EDITED), user)
 
 
 @transaction.atomic
@@ -258,7 +260,7 @@ def hazard_list(user, hazard: Hazard, *, version: int | None, authority: str) ->
     if h.listed and h.listed_authority == authority:
         raise ValidationError({"listed_authority": _("Already listed at this level.")})
     h.listed, h.listed_authority, h.listed_at = True, authority, timezone.now()
-    return _save(h, f"listed ({authority})", user)
+    return _save(h, encode(msg.LISTED, level=authority), user)
 
 
 # --------------------------------------------------------------------------- stop-use
@@ -301,8 +303,8 @@ def stop_use_order(user, hazard: Hazard, *, reason: str, version: int | None = N
     if elevator.status != Elevator.Status.STOPPED:
         from liftsafe.registry.services import elevator_set_status
 
-        elevator_set_status(user, elevator, Elevator.Status.STOPPED, on=today, reason=f"责令停用 hazard #{h.pk}: {reason.strip()}"[:255])
-    _save(h, "stop-use ordered", user)
+        elevator_set_status(user, elevator, Elevator.Status.STOPPED, on=today, reason=fit(encode(msg.STOP_USE_ORDERED, hazard=h.pk, reason=reason.strip()), 255))
+    _save(h, encode(msg.ORDER_ISSUED), user)
     return order
 
 
@@ -324,7 +326,7 @@ def rectification_start(user, hazard: Hazard, *, version: int | None, note: str 
     h.state = _require_state(h, "start").target
     if note:
         h.rectification_note = note
-    return _save(h, "rectifying", user)
+    return _save(h, encode(msg.RECTIFYING), user)
 
 
 def _sniff(head: bytes, ext: str) -> bool:
@@ -391,7 +393,7 @@ def evidence_add(user, hazard: Hazard, upload, *, note: str = "") -> Evidence:
             ev.save()
             if h.state == State.OPEN and kind == Evidence.Kind.RECTIFICATION:
                 h.state = State.RECTIFYING
-            _save(h, f"evidence {name}"[:100], user)
+            _save(h, encode(msg.EVIDENCE, name=name), user)
             return ev
     except Exception:
         if stored:
@@ -419,7 +421,7 @@ def rectification_submit(user, hazard: Hazard, *, version: int | None, note: str
     if not note.strip():
         raise ValidationError({"rectification_note": _("Describe what was rectified.")})
     h.state, h.rectification_note, h.submitted_at = t.target, note.strip(), timezone.now()
-    return _save(h, "submitted", user)
+    return _save(h, encode(msg.SUBMITTED), user)
 
 
 @transaction.atomic
@@ -432,7 +434,7 @@ def hazard_send_back(user, hazard: Hazard, *, version: int | None, reason: str) 
         raise ValidationError({"reason": _("Give the reasons for sending it back.")})
     h.state, h.sent_back_reason = t.target, reason.strip()
     h.sent_back_count += 1
-    return _save(h, "sent back", user)
+    return _save(h, encode(msg.SENT_BACK), user)
 
 
 @transaction.atomic
@@ -459,18 +461,18 @@ def hazard_close(user, hazard: Hazard, *, version: int | None, note: str = "", r
     h.closed_on_time = h.deadline is None or timezone.localdate(now) <= h.deadline
     if note:
         h.rectification_note = (h.rectification_note + "\n" + _("Verified: ") + note).strip()
-    _save(h, "closed (verified)", user)
+    _save(h, encode(msg.CLOSED), user)
     orders = list(StopUseOrder.objects.select_for_update().filter(hazard=h, lifted_at__isnull=True))
     for order in orders:
         order.lifted_at, order.lifted_by = now, user
-        save_with_history(order, user, f"lifted by close-out of hazard #{h.pk}")
+        save_with_history(order, user, encode(msg.ORDER_LIFTED, hazard=h.pk))
     if orders and resume:
         elevator = Elevator.objects.select_for_update().get(pk=h.elevator_id)
         if elevator.status == Elevator.Status.STOPPED and active_order(elevator) is None:
             from liftsafe.registry.services import elevator_set_status
 
             elevator_set_status(user, elevator, Elevator.Status.IN_USE, on=timezone.localdate(now),
-                                reason=f"stop-use lifted: hazard #{h.pk} closed out")
+                                reason=encode(msg.STOP_USE_LIFTED, hazard=h.pk))
     return h
 
 
@@ -576,7 +578,7 @@ def campaign_create(user, *, name: str, area: Area, period_start: dt.date, perio
     with transaction.atomic():
         campaign = Campaign(name=name.strip(), area=area, period_start=period_start, period_end=period_end, rate=rate,
                             seed=seed, created_by=user)
-        save_with_history(campaign, user, "launched")
+        save_with_history(campaign, user, encode(msg.CAMPAIGN_LAUNCHED))
         if connection.vendor == "postgresql":
             lo, hi = _period_bounds(period_start, period_end)
             sql = _PG_SAMPLE.format(hazard=Hazard._meta.db_table, area=Area._meta.db_table, recheck=Recheck._meta.db_table,
@@ -623,7 +625,7 @@ def recheck_record(user, campaign: Campaign, hazard: Hazard, *, result: str, not
     if result == Recheck.Result.RECURRENCE and not note.strip():
         raise ValidationError({"note": _("Describe the recurrence.")})
     rc.result, rc.note, rc.checked_at, rc.checked_by = result, note.strip(), timezone.now(), user
-    save_with_history(rc, user, f"re-check {result}")
+    save_with_history(rc, user, encode(msg.RECHECK, result=result))
     if result == Recheck.Result.RECURRENCE:
         h = Hazard.objects.select_for_update().get(pk=hazard.pk)
         if HAZARD_FLOW.can("reopen", h.state):
@@ -634,7 +636,7 @@ def recheck_record(user, campaign: Campaign, hazard: Hazard, *, result: str, not
             h.deadline = default_deadline(h.level)
             h.closed_at = h.closed_by = h.closed_on_time = h.submitted_at = None
             h.sent_back_reason = _("Recurrence found on re-check: ") + rc.note
-            _save(h, f"reopened: recurrence in campaign {campaign.pk}", user)
+            _save(h, encode(msg.REOPENED, campaign=campaign.pk), user)
     return rc
 
 

@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from liftsafe.core.messages import encode
+
 from . import services
 from .models import Building, Elevator, ImportRun, LifecycleEvent, MaintenanceContract, Organisation
 
@@ -60,7 +62,7 @@ class ElevatorAdmin(ServiceSavingAdmin):
     def service_save(self, user, obj, form, change):
         if not change:
             return services.elevator_create(user, _reason="admin", **form.cleaned_data)
-        return services.elevator_update(user, obj, self._changes(form), reason="admin")
+        return services.elevator_update(user, obj, self._changes(form), reason=encode("core.via_admin"))
 
 
 class ContractAdminForm(forms.ModelForm):
@@ -97,15 +99,20 @@ class MaintenanceContractAdmin(ServiceSavingAdmin):
             return services.contract_create(user, elevator=d["elevator"], maintenance_unit=d["maintenance_unit"],
                                             start_date=d["start_date"], end_date=d.get("end_date"),
                                             contract_no=d.get("contract_no", ""), generated=d.get("generated", False))
-        return services.contract_update(user, obj, self._changes(form), reason="admin")
+        return services.contract_update(user, obj, self._changes(form), reason=encode("core.via_admin"))
 
 
 @admin.register(LifecycleEvent)
 class LifecycleEventAdmin(SimpleHistoryAdmin):
-    list_display = ("elevator", "kind", "occurred_on", "source")
+    list_display = ("elevator", "kind", "occurred_on", "source", "note_shown")
+    readonly_fields = ("note_kind", "note_params")  # a platform note: written by the platform, shown translated
     list_filter = ("kind",)
     autocomplete_fields = ("elevator",)
     show_full_result_count = False
+
+    @admin.display(description=_("note"))
+    def note_shown(self, obj):
+        return obj.note_display
 
 
 @admin.register(Building)

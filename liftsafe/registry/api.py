@@ -20,6 +20,7 @@ from pydantic import ConfigDict, field_validator
 
 from liftsafe.core.api import ErrorOut, Status
 from liftsafe.core.pagination import OFFSET_MAX
+from liftsafe.core.messages import encode
 
 from . import exports, selectors, services
 from . import filters as elevator_filters
@@ -295,7 +296,7 @@ def elevator_update(request, elevator_id: int, payload: ElevatorPatch):
     if not raw:
         raise ValidationError({"__all__": "nothing to change: send at least one field"})
     changes = _resolve_changes(request.user, raw)
-    services.elevator_update(request.user, elevator, changes, reason=reason or "API")
+    services.elevator_update(request.user, elevator, changes, reason=reason or encode("core.via_api"))
     return selectors.elevator_get(request.user, elevator_id)
 
 
@@ -365,8 +366,14 @@ class LifecycleOut(Schema):
     id: int
     kind: str
     occurred_on: dt.date
-    note: str
+    note: str = Field(..., description="the note in the caller's language (the platform's translated, a person's as typed)")
+    note_kind: str = Field("", description="the platform note's kind (liftsafe.core.messages), '' for a person's note")
+    note_params: dict = Field(default_factory=dict, description="the platform note's parameters")
     source: str
+
+    @staticmethod
+    def resolve_note(obj) -> str:
+        return obj.note_display
 
 
 @router.get("/elevators/{elevator_id}/lifecycle", response={200: list[LifecycleOut], 404: ErrorOut},

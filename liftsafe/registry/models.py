@@ -308,10 +308,23 @@ class LifecycleEvent(models.Model):
     elevator = models.ForeignKey(Elevator, verbose_name=_("elevator"), on_delete=models.PROTECT, related_name="lifecycle_events")
     kind = models.CharField(_("event"), max_length=16, choices=Kind.choices)
     occurred_on = models.DateField(_("date"))
-    note = models.CharField(_("note"), max_length=255, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True, help_text=_("typed by a person; shown as written"))
+    #: a note the platform wrote: a kind of liftsafe.core.messages and its parameters, shown in the reader's language
+    note_kind = models.CharField(_("note kind"), max_length=64, blank=True)
+    note_params = models.JSONField(_("note parameters"), default=dict, blank=True)
     source = models.CharField(_("source"), max_length=32, blank=True)
     recorded_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
+
+    @property
+    def note_display(self) -> str:
+        """The note in the active language: the platform's (``note_kind`` + ``note_params``) translated, a person's
+        as typed (an old platform sentence a kind recognises is translated too); "" when none."""
+        from liftsafe.core.messages import render, render_kind
+
+        if self.note_kind:
+            return render_kind(self.note_kind, self.note_params, fallback=self.note)
+        return render(self.note)
 
     class Meta:
         verbose_name = _("lifecycle event")

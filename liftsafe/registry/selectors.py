@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
+from liftsafe.core.messages import render as render_message
 from liftsafe.core.models import Area, Role
 from liftsafe.core.scoping import Scope, scope_of
 
@@ -163,7 +164,7 @@ def history_for(user, elevator: Elevator) -> list[dict]:
             "at": rec.history_date,
             "user": rec.history_user.get_username() if rec.history_user else None,
             "type": rec.history_type,
-            "reason": rec.history_change_reason or "",
+            "reason": render_message(rec.history_change_reason or ""),  # in the reader's language
             "changes": changes,
         })
         prev = rec

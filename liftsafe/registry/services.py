@@ -14,10 +14,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from liftsafe.core.history import save_with_history, stamp
+from liftsafe.core.history import REASON_MAX, save_with_history, stamp
+from liftsafe.core.messages import decode, encode, fit
 from liftsafe.core.permissions import require
 from liftsafe.core.scoping import scope_of
 
+from . import messages as msg
 from .models import Elevator, LifecycleEvent, MaintenanceContract, Organisation
 from .selectors import elevator_get
 
@@ -98,7 +100,7 @@ def contract_create(user, *, elevator: Elevator, maintenance_unit: Organisation,
     open_before = existing.filter(end_date__isnull=True, start_date__lt=start_date)
     for c in open_before:
         c.end_date = start_date - dt.timedelta(days=1)
-        c._change_reason = "superseded by a new contract"
+        c._change_reason = encode(msg.CONTRACT_SUPERSEDED)
         _attribute(c, user)
         c.save()
     contract = MaintenanceContract(elevator=elevator, maintenance_unit=maintenance_unit, start_date=start_date,
@@ -135,7 +137,7 @@ def contract_update(user, contract: MaintenanceContract, changes: dict[str, Any]
     if locked.maintenance_unit.kind != Organisation.Kind.MAINTENANCE_UNIT:
         raise ValidationError({"maintenance_unit": _("%(org)s is not a maintenance unit") % {"org": locked.maintenance_unit}})
     locked.full_clean()
-    locked._change_reason = reason
+    locked._change_reason = fit(reason, REASON_MAX) if reason else reason
     _attribute(locked, user)
     locked.save()
     return locked
@@ -143,7 +145,9 @@ def contract_update(user, contract: MaintenanceContract, changes: dict[str, Any]
 
 @transaction.atomic
 def lifecycle_event_add(user, elevator: Elevator, kind: str, occurred_on: dt.date, note: str = "", source: str = "manual") -> LifecycleEvent:
-    """Append a traceability event; events of the same kind, date and source are recorded once.
+    """Append a traceability event; events of the same kind, date and source are recorded once. ``note``: a
+    person's words (kept as typed) or a platform note ``liftsafe.core.messages.encode(kind, **params)`` (stored
+    as ``note_kind`` + ``note_params``, translated when shown).
 
     Raises:
         ValidationError: unknown kind or a future date.
@@ -158,7 +162,9 @@ def lifecycle_event_add(user, elevator: Elevator, kind: str, occurred_on: dt.dat
         validate_not_future(occurred_on)
     except ValidationError as exc:
         raise ValidationError({"occurred_on": exc.messages}) from exc
-    event, _created = LifecycleEvent.objects.get_or_create(elevator=elevator, kind=kind, occurred_on=occurred_on, source=source, defaults={"note": note})
+    parsed = decode(note)  # a note the platform wrote (liftsafe.core.messages): kept as kind + parameters
+    defaults = {"note": "", "note_kind": parsed[0], "note_params": parsed[1]} if parsed else {"note": note[:255]}
+    event, _created = LifecycleEvent.objects.get_or_create(elevator=elevator, kind=kind, occurred_on=occurred_on, source=source, defaults=defaults)
     return event
 
 

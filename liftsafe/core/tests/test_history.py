@@ -1,7 +1,9 @@
 """Generic audit history (liftsafe.core.history): who and why on each save, one scoped page and one API route
 for any model with history."""
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 
 from liftsafe.core.history import history_rows, save_with_history, stamp
 from liftsafe.hazards import services as hz
@@ -27,13 +29,15 @@ def test_save_with_history_records_who_and_why(world):
 def test_services_record_the_acting_user_and_reason(world):
     h = file_hazard(world)
     hz.rectification_start(world.users["use_unit"], h, version=h.version)
-    rows = history_rows(h)
-    assert [r.reason for r in rows] == ["rectifying", "filed"]
+    with translation.override("en"):  # reasons are stored as kinds (liftsafe.core.messages), shown translated
+        rows = history_rows(h)
+    assert [r.reason for r in rows] == ["rectification started", "filed"]
     assert [r.user for r in rows] == ["use_unit", "regulator"]
     state = next(c for c in rows[0].changes if c.field == "state")
     from liftsafe.hazards.models import State
 
-    assert (state.old, state.new) == (str(State.OPEN.label), str(State.RECTIFYING.label))  # choice labels, not codes
+    with translation.override("en"):
+        assert (state.old, state.new) == (str(State.OPEN.label), str(State.RECTIFYING.label))  # choice labels, not codes
 
 
 @pytest.mark.parametrize("who,side,status", [("regulator", "a", 200), ("city_regulator", "a", 200), ("admin", "a", 200),
@@ -46,13 +50,14 @@ def test_history_page_is_scoped_like_the_object(client, world, who, side, status
     else:  # district B's hazard, filed by the city regulator
         h = file_hazard(world, elevator="b1", unit=("use_unit", "b"), user="city_regulator")
     client.force_login(world.users[who])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     r = client.get(reverse("history", args=["hazards", "hazard", h.pk]))
     assert r.status_code == status
     if status == 200:
         html = r.content.decode()
         assert "filed" in html and html.count('class="history-row"') == (2 if side == "a" else 1)
         if side == "a":
-            assert "rectifying" in html and "use_unit" in html
+            assert "rectification started" in html and "use_unit" in html
 
 
 def test_history_page_for_any_model_with_history_and_404_otherwise(client, world):
@@ -72,10 +77,10 @@ def test_history_api_same_rows_same_scope(client, world):
     h = file_hazard(world)
     hz.rectification_start(world.users["use_unit"], h, version=h.version)
     client.force_login(world.users["regulator"])
-    r = client.get(f"/api/history/hazards/hazard/{h.pk}")
+    r = client.get(f"/api/history/hazards/hazard/{h.pk}")  # default language zh-Hans
     assert r.status_code == 200, r.content
     rows = r.json()
-    assert [x["reason"] for x in rows] == ["rectifying", "filed"] and rows[0]["user"] == "use_unit"
+    assert [x["reason"] for x in rows] == ["开始整改", "建档"] and rows[0]["user"] == "use_unit"
     assert any(c["field"] == "state" for c in rows[0]["changes"])
     client.force_login(world.users["nobody"])
     assert client.get(f"/api/history/hazards/hazard/{h.pk}").status_code == 404

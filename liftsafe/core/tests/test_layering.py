@@ -2,22 +2,19 @@
 pyproject.toml), and ruff's rule set passes — so ./test.sh catches a violation, not only .ci/run."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+
+from liftsafe.conftest import require_service
 
 ROOT = Path(__file__).resolve().parents[3]
 
 
 def _tool(name: str) -> str:
     path = Path(sys.executable).parent / name
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is required in CI (pip install -e .[dev])")
-        pytest.skip(f"{name} not installed (pip install -e .[dev])")
+    require_service(name, path.exists(), f"{name} not installed (pip install -e .[dev])")
     return str(path)
 
 

@@ -1,13 +1,11 @@
 """One open case per elevator under concurrency (database partial unique index + IntegrityError → attach)."""
 import datetime as dt
-import os
 import threading
 
 import pytest
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
-from liftsafe.conftest import require_service
 from liftsafe.testing import make_world
 from liftsafe.emergency import services
 from liftsafe.emergency.models import EmergencyCase, Milestone
@@ -47,10 +45,9 @@ def test_lost_race_attaches_instead_of_failing(world, t0, monkeypatch):
 def test_parallel_alarms_open_one_case_per_elevator():
     """Real parallel threads (own connections) hammering 2 elevators; PostgreSQL required
     (SQLite serialises writers, covered by the test above)."""
-    if connection.vendor != "postgresql":
-        if not os.environ.get("LIFTSAFE_TEST_DATABASE_URL"):
-            pytest.skip("runs in the PostgreSQL pass of the suite (LIFTSAFE_TEST_DATABASE_URL)")
-        require_service("postgresql", False, "LIFTSAFE_TEST_DATABASE_URL is set but the test database is not PostgreSQL")
+    from liftsafe.conftest import postgresql_only
+
+    postgresql_only()
     w = make_world()
     els = [w.elevators["a1"], w.elevators["a2"], w.elevators["b1"], w.elevators["b2"]]
     t0 = timezone.now() - dt.timedelta(minutes=5)
@@ -93,10 +90,9 @@ def test_parallel_alarms_open_one_case_per_elevator():
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_escalate_once():
     """Two escalation jobs running at the same instant (own connections) escalate each late case once."""
-    if connection.vendor != "postgresql":
-        if not os.environ.get("LIFTSAFE_TEST_DATABASE_URL"):
-            pytest.skip("runs in the PostgreSQL pass of the suite (LIFTSAFE_TEST_DATABASE_URL)")
-        require_service("postgresql", False, "LIFTSAFE_TEST_DATABASE_URL is set but the test database is not PostgreSQL")
+    from liftsafe.conftest import postgresql_only
+
+    postgresql_only()
     w = make_world()
     t0 = timezone.now() - dt.timedelta(hours=1)
     for key in ("a1", "a2", "b1"):

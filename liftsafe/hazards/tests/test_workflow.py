@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
+from liftsafe.core.messages import parse
 from liftsafe.hazards import services
 from liftsafe.hazards.models import Evidence, Hazard, Level, Recheck, State, StopUseOrder
 from liftsafe.registry.models import Elevator, LifecycleEvent
@@ -96,8 +97,8 @@ def test_full_cycle_list_stop_use_evidence_close_lookback_recurrence(world):
     h.refresh_from_db()
     assert h.state == State.OPEN and h.recurrence_count == 1 and h.level == Level.MAJOR
     assert h.deadline == today() + dt.timedelta(days=rule("hazard_deadline_days")["major"])
-    reasons = [r.history_change_reason for r in h.history.order_by("history_date")]
-    assert reasons[0] == "filed" and "closed (verified)" in reasons and reasons[-1].startswith("reopened")
+    reasons = [parse(r.history_change_reason) for r in h.history.order_by("history_date")]
+    assert reasons[0] == ("hazards.filed", {}) and ("hazards.closed", {}) in reasons and reasons[-1][0] == "hazards.reopened"
 
 
 def test_submit_needs_evidence_and_close_needs_evidence(world):

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from liftsafe.testing import make_world
 from liftsafe.monitoring import services
@@ -20,12 +19,9 @@ NOW = dt.datetime(2026, 11, 29, 10, 0, 0, tzinfo=dt.timezone.utc)
 
 
 def _require_pg():
-    if connection.vendor != "postgresql":
-        if not os.environ.get("LIFTSAFE_TEST_DATABASE_URL"):
-            pytest.skip("runs in the PostgreSQL pass of the suite (LIFTSAFE_TEST_DATABASE_URL)")
-        from liftsafe.conftest import require_service
+    from liftsafe.conftest import postgresql_only
 
-        require_service("postgresql", False, "LIFTSAFE_TEST_DATABASE_URL is set but the test database is not PostgreSQL")
+    postgresql_only()
 
 
 def _threads(n, target):

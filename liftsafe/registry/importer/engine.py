@@ -59,11 +59,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from liftsafe.core.history import REASON_MAX
+from liftsafe.core.messages import encode, fit
 from liftsafe.core.exports import SafeCsvWriter
 from liftsafe.core.models import Area
 from liftsafe.rules import rule
 
 from .. import holds
+from .. import messages as msg
 from ..codes import CROWDED_PLACE_TYPES
 from .liveness import Heartbeat, process_identity
 from ..models import Building, Elevator, ImportRun, LifecycleEvent, MaintenanceContract, Organisation, normalize_address
@@ -139,7 +142,7 @@ class _Importer:
         self.batch_rows = int(rule("import_batch_rows"))
         self.today = timezone.localdate()
         self.now = timezone.now()
-        self.reason = f"import {m.name}"
+        self.reason = fit(encode(msg.IMPORT, mapping=m.name), REASON_MAX)
         self.model_fields = {f.name: f for f in Elevator._meta.concrete_fields}
         self.clean_memo: dict[tuple[str, Any], tuple[bool, Any]] = {}
         self.counts = Counter()
@@ -753,7 +756,8 @@ class _Importer:
                     continue
                 existing.add(ident)
                 out.append({"elevator_id": r.pk, "kind": ev["kind"], "occurred_on": d,
-                            "note": ev.get("note", "")[:255], "source": self.m.source})
+                            "note": "", "note_kind": msg.IMPORTED_FIELD,
+                            "note_params": {"source": self.m.source, "field": ev["date_field"]}, "source": self.m.source})
         if out:
             self.inserter(LifecycleEvent).insert(out)
             self.counts["events_created"] += len(out)
@@ -800,7 +804,7 @@ class _Importer:
                 create.append(MaintenanceContract(elevator_id=pk, maintenance_unit_id=unit, start_date=today))
             if close:
                 bulk_update_with_history(close, MaintenanceContract, ["end_date"], batch_size=self.batch_rows,
-                                         default_user=self.user, default_change_reason="superseded by a new contract (import)")
+                                         default_user=self.user, default_change_reason=encode(msg.CONTRACT_SUPERSEDED_IMPORT))
                 self.counts["contracts_closed"] += len(close)
             if create:
                 bulk_create_with_history(create, MaintenanceContract, batch_size=self.batch_rows, default_user=self.user,
@@ -860,7 +864,7 @@ def run_import(path, mapping: str, *, user=None, dry_run: bool = False, progress
     beat = Heartbeat(run.pk, float(rule("import_heartbeat_s"))) if run.pk else contextlib.nullcontext()
     imp = _Importer(m, run, user if getattr(user, "pk", None) else None, dry_run)
     if run.pk:
-        imp.reason = f"import {m.name} #{run.pk}"
+        imp.reason = fit(encode(msg.IMPORT_RUN, mapping=m.name, run=run.pk), REASON_MAX)
     imp.file_notes(src)
     total = 0
     merged = 0

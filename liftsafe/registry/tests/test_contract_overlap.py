@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.test import Client
 
 from liftsafe.registry import services
@@ -81,12 +80,9 @@ def test_service_and_api_refuse_an_overlap(world):
 
 
 def test_postgresql_exclusion_constraint_refuses_any_overlap(world):
-    if connection.vendor != "postgresql":
-        if not os.environ.get("LIFTSAFE_TEST_DATABASE_URL"):
-            pytest.skip("runs in the PostgreSQL pass of the suite (LIFTSAFE_TEST_DATABASE_URL)")
-        from liftsafe.conftest import require_service
+    from liftsafe.conftest import postgresql_only
 
-        require_service("postgresql", False, "LIFTSAFE_TEST_DATABASE_URL is set but the test database is not PostgreSQL")
+    postgresql_only()
     a1, unit_b = world.elevators["a1"], world.orgs[("maintenance_unit", "b")]
     with pytest.raises(IntegrityError, match="contract_no_overlap"), transaction.atomic():
         MaintenanceContract.objects.create(elevator=a1, maintenance_unit=unit_b, start_date=D(2024, 1, 1), end_date=D(2024, 2, 1))

@@ -6,6 +6,7 @@ import zipfile
 import pytest
 from django.utils import translation
 
+from liftsafe.core.messages import encode
 from liftsafe.registry.importer import ImportFileError, run_import
 from liftsafe.registry.models import Elevator, ImportRun, LifecycleEvent
 
@@ -127,7 +128,7 @@ def test_fast_insert_history_rows_match_the_saved_rows(tmp_path, django_user_mod
     run = run_import(f, "nyc-dob", user=user)
     for e in Elevator.objects.all():
         h = e.history.get()
-        assert (h.history_type, h.history_user_id, h.history_change_reason) == ("+", user.pk, f"import nyc-dob #{run.pk}")
+        assert (h.history_type, h.history_user_id, h.history_change_reason) == ("+", user.pk, encode("registry.import_run", mapping="nyc-dob", run=run.pk))
         for field in Elevator.history.model._meta.concrete_fields:
             if field.attname.startswith("history_"):
                 continue

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from liftsafe.core.messages import encode
 from liftsafe.core.models import Area
 from liftsafe.registry.importer import report_rows, run_import
 from liftsafe.registry.models import Building, Elevator, ImportRun, LifecycleEvent, Organisation
@@ -127,7 +128,7 @@ def test_rerun_is_a_no_op_and_changes_keep_history(tmp_path):
     e = Elevator.objects.get(source_id="1P1")
     assert e.rated_speed_mps == Decimal("1.016")
     h = e.history.first()
-    assert h.history_type == "~" and h.rated_speed_mps == Decimal("1.016") and h.history_change_reason == f"import nyc-dob #{third.pk}"
+    assert h.history_type == "~" and h.rated_speed_mps == Decimal("1.016") and h.history_change_reason == encode("registry.import_run", mapping="nyc-dob", run=third.pk)
     assert e.history.count() == 2
 
 

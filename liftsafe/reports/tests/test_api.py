@@ -3,6 +3,8 @@ import datetime as dt
 import io
 
 import pytest
+
+from liftsafe.conftest import require_module
 from django.test import Client
 from django.utils import timezone
 
@@ -90,7 +92,7 @@ def test_roles(dataset):
 
 
 def test_downloads(dataset):
-    pytest.importorskip("liftsafe.reports.render")
+    require_module("liftsafe.reports.render")
     c = client(dataset, "regulator")
     rid = c.post("/api/reports/reports", {"area": "320102", "period": "2023-05"}, content_type="application/json").json()["id"]
     pdf = c.get(f"/api/reports/reports/{rid}/pdf")

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from liftsafe.conftest import require_module
+
 from liftsafe.testing import PASSWORD, make_elevator, screenshot_dir
 from liftsafe.emergency.causes import CAUSES
 from liftsafe.emergency.models import EmergencyCase
@@ -78,7 +80,7 @@ def login(browser, live_server, username):
 
 
 def test_regulator_dashboard_generate_read_publish_download(world, live_server, browser, tmp_path):
-    pdfium = pytest.importorskip("pypdfium2")
+    pdfium = require_module("pypdfium2", "pypdfium2 is not installed (pip install -e .[dev])")
     may = populate(world)
     assert may > 3
     base = live_server.url

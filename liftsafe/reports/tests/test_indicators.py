@@ -228,16 +228,9 @@ def test_rescue_times_over_entrapments_only(dataset):
 
 
 def _require_pg():
-    import os
+    from liftsafe.conftest import postgresql_only
 
-    from django.db import connection
-
-    from liftsafe.conftest import require_service
-
-    if connection.vendor != "postgresql":
-        if not os.environ.get("LIFTSAFE_TEST_DATABASE_URL"):
-            pytest.skip("runs in the PostgreSQL pass of the suite (LIFTSAFE_TEST_DATABASE_URL)")
-        require_service("postgresql", False, "LIFTSAFE_TEST_DATABASE_URL is set but the test database is not PostgreSQL")
+    postgresql_only()
 
 
 def test_duration_stats_sql_equals_python_on_postgresql(world):

@@ -9,13 +9,15 @@ import re
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from liftsafe.conftest import require_module
 from django.utils import translation
 
 from liftsafe.core import formatting
 from liftsafe.reports import charts, fonts, render
 from liftsafe.reports.tests.sample_report import sample_data
 
-pdfium = pytest.importorskip("pypdfium2")
+pdfium = require_module("pypdfium2", "pypdfium2 is not installed (pip install -e .[dev])")
 
 
 def pdf_text(pdf: bytes) -> tuple[int, list[str]]:
