@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from liftsafe.core.models import Role
-from liftsafe.core.testing import make_user
+from liftsafe.testing import make_user
 from liftsafe.maintenance.models import Certificate, Visit
 
 

@@ -65,7 +65,7 @@ def test_scoping_of_visit_reads(mw):
         assert client(mw.users[name]).get(f"/api/maintenance/visits/{vid}").status_code == code, name
     # B's maintenance unit and B's use unit do not see A's lift
     from liftsafe.core.models import Role
-    from liftsafe.core.testing import make_user
+    from liftsafe.testing import make_user
     for role, kind in ((Role.MAINTENANCE_UNIT, "maintenance_unit"), (Role.USE_UNIT, "use_unit")):
         u = make_user(f"b_{kind}", role, organisation=mw.orgs[(kind, "b")])
         assert client(u).get(f"/api/maintenance/visits/{vid}").status_code == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from liftsafe.core.testing import screenshot_dir
+from liftsafe.testing import screenshot_dir
 from liftsafe.emergency.tests.test_e2e_emergency import session_context
 from liftsafe.maintenance import services
 from liftsafe.maintenance.models import Visit

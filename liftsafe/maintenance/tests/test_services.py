@@ -9,7 +9,7 @@ from django.utils.translation import gettext
 
 from liftsafe.core.errors import Conflict, NotFound, PermissionDenied
 from liftsafe.core.models import Role
-from liftsafe.core.testing import make_user
+from liftsafe.testing import make_user
 from liftsafe.maintenance import services
 from liftsafe.maintenance.models import Certificate, Visit
 
