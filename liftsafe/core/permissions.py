@@ -30,10 +30,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.http import Http404
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext, gettext_lazy as _
 
+from .errors import NotFound as Http404  # the domain exceptions of core/errors.py (subclasses of Django's)
+from .errors import PermissionDenied
 from .models import Role
 from .scoping import scope_of
 

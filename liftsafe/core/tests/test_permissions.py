@@ -38,7 +38,7 @@ USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit",
          "insurer", "rescue_station", "nobody"]
 
 USE = [
-    re.compile(r"\b\w*(?:require|allowed)\w*\([^()\"\n]*\"([a-z_]+\.[a-z_]+)\""),  # require(user, "x.y"), _require_regulator(…)
+    re.compile(r"\b(?!require_module\b|require_service\b)\w*(?:require|allowed)\w*\([^()\"\n]*\"([a-z_]+\.[a-z_]+)\""),  # require(user, "x.y"), _require_regulator(…)
     re.compile(r"\|can:\"([a-z_]+\.[a-z_]+)\""),
     re.compile(r"\{%\s*allowed\s+\"([a-z_]+\.[a-z_]+)\""),
     re.compile(r"Transition\(\"[\w-]+\",[^\n]*?\"([a-z_]+\.[a-z_]+)\""),

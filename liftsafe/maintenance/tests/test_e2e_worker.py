@@ -25,7 +25,7 @@ def test_worker_completes_a_visit_on_a_phone(browser, live_server, mw):
     page.locator("form[action$='/maintenance/today/'] button[type=submit]").click()
     page.wait_for_url(f"**/maintenance/visits/{mw.visit.pk}/**")
     page.select_option("#checkin select[name=worker2]", str(mw.users["worker2"].pk))
-    page.wait_for_function("document.querySelector('#checkin input[name=latitude]').value !== ''")
+    page.wait_for_function("() => document.querySelector('#checkin input[name=latitude]').value !== ''")
     page.locator("#checkin button[type=submit]").click()
     page.locator("#item-A-1-29").wait_for()
     v = Visit.objects.get(pk=mw.visit.pk)
