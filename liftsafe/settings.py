@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "liftsafe.emergency",
     "liftsafe.monitoring",
     "liftsafe.hazards",
+    "liftsafe.inspection",
     "liftsafe.reports",
     "liftsafe.exchange",
     "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
