@@ -13,6 +13,7 @@ from liftsafe.core.input import FiniteJSONRenderer, StrictParser
 from liftsafe.emergency.api import router as emergency_router
 from liftsafe.exchange.api import router as exchange_router
 from liftsafe.hazards.api import router as hazards_router
+from liftsafe.inspection.api import router as inspection_router
 from liftsafe.monitoring.api import router as monitoring_router
 from liftsafe.registry.api import router as registry_router
 from liftsafe.reports.api import router as reports_router
@@ -32,6 +33,7 @@ api.add_router("/registry/", registry_router)
 api.add_router("/emergency/", emergency_router)
 api.add_router("/monitoring/", monitoring_router)
 api.add_router("/hazards/", hazards_router)
+api.add_router("/inspection/", inspection_router)
 api.add_router("/reports/", reports_router)
 api.add_router("/exchange/", exchange_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation

@@ -133,9 +133,13 @@ def import_records(path: str | Path, mapping: str, *, today: dt.date | None = No
                 flush()
         flush()
         if seeds:
-            objs = [Elevator(pk=pk, supervision_pass_date=d, supervision_pass_estimated=bool(sup.get("estimated", True)))
-                    for pk, d in seeds.items()]
-            Elevator.objects.bulk_update(objs, ["supervision_pass_date", "supervision_pass_estimated"], batch_size=batch)
-            res.supervision_seeded = len(objs)
+            by_date: dict[dt.date, list[int]] = {}
+            for pk, d in seeds.items():
+                by_date.setdefault(d, []).append(pk)
+            for d, pks in by_date.items():  # one UPDATE per distinct date (bulk_update's CASE is quadratic)
+                for i in range(0, len(pks), batch):
+                    Elevator.objects.filter(pk__in=pks[i:i + batch]).update(
+                        supervision_pass_date=d, supervision_pass_estimated=bool(sup.get("estimated", True)))
+            res.supervision_seeded = len(seeds)
     res.validity = validity_recompute(touched | set(seeds), today=today, announce=False)
     return res

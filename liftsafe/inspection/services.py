@@ -15,6 +15,8 @@ from typing import Any, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -204,26 +206,25 @@ def validity_recompute(elevator_ids: Iterable[int] | None = None, *, today: dt.d
                 c = compute(area_code=e.area.code, category=e.category, supervision_pass_date=e.supervision_pass_date,
                             supervision_pass_estimated=e.supervision_pass_estimated, installation_date=e.installation_date,
                             records=recs.get(pk, ()), today=today, table=table)
-                counts[c.state] = counts.get(c.state, 0) + 1
+                counts[str(c.state)] = counts.get(str(c.state), 0) + 1
                 rows.append(Validity(elevator_id=pk, policy=c.policy, base_date=c.base_date, base_estimated=c.base_estimated,
                                      last_inspected_on=c.last_inspected_on, last_conclusion=c.last_conclusion,
                                      next_due=c.next_due, next_kind=c.next_kind or "", valid_until=c.valid_until, state=c.state))
-                changed = False
-                for src, dst in _MIRROR.items():
-                    value = getattr(c, src) or (None if dst != "last_inspection_conclusion" else "")
-                    if getattr(e, dst) != value:
-                        setattr(e, dst, value)
-                        changed = True
-                if changed:
-                    mirror.append(e)
+                if any(getattr(e, dst) != (getattr(c, src) or (None if dst != "last_inspection_conclusion" else ""))
+                       for src, dst in _MIRROR.items()):
+                    mirror.append(pk)
                 if announce and c.state in INVALID_STATES and old.get(pk) != c.state:
                     newly_invalid.append((e, c))
             Validity.objects.bulk_create(rows, update_conflicts=True, unique_fields=["elevator"],
                                          update_fields=["policy", "base_date", "base_estimated", "last_inspected_on",
                                                         "last_conclusion", "next_due", "next_kind", "valid_until", "state",
                                                         "computed_at"])
-            if mirror:  # derived fields: bulk_update (no history row: the records are the history)
-                Elevator.objects.bulk_update(mirror, list(_MIRROR.values()))
+            if mirror:  # derived fields, copied from the validity rows in one UPDATE (no history row: the records are the history)
+                v = Validity.objects.filter(elevator=OuterRef("pk"))
+                Elevator.objects.filter(pk__in=mirror).update(
+                    last_inspection_date=Subquery(v.values("last_inspected_on")[:1]),
+                    last_inspection_conclusion=Coalesce(Subquery(v.values("last_conclusion")[:1]), Value("")),
+                    next_inspection_due=Subquery(v.values("next_due")[:1]))
             for e, c in newly_invalid:
                 _notify_invalid(e, c)
     return counts

@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
+from django.utils import translation
 
 from liftsafe.core.errors import PermissionDenied
 from liftsafe.core.models import Notification
@@ -80,7 +81,7 @@ def test_agency_outside_scope_and_independence(world, lift):
     assert "agency" in errors_of(exc)
     mu = world.orgs[("maintenance_unit", "a")]
     agency = world.orgs[("inspection_agency", "a")]
-    with override_settings(LIFTSAFE_RULES={"inspection_agency_affiliations": {str(agency.pk): [mu.pk]}}):
+    with override_settings(LIFTSAFE_RULES={"inspection_agency_affiliations": {str(agency.pk): [mu.pk]}}), translation.override("en"):
         with pytest.raises(ValidationError) as exc:
             record(world, lift)
     assert "independence" in " ".join(errors_of(exc)["agency"])
