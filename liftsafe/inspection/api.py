@@ -16,6 +16,7 @@ from liftsafe.core.errors import ErrorOut
 from liftsafe.registry.models import Organisation
 
 from . import selectors, services
+from .domain import require
 from .models import InspectionRecord
 
 router = Router(tags=["inspection"])
@@ -179,10 +180,18 @@ def _agency_user(user) -> bool:
 
 
 def _agency_elevator(user, elevator_id: int):
-    """An agency may record any lift that exists; the service refuses one outside its scope naming ``agency``."""
+    """An agency records the lifts assigned to it, and lifts of its area that have no agency yet; any other is 404
+    (like a missing one: another agency's lifts are not revealed)."""
+    from django.db.models import Q
+
+    from liftsafe.core.scoping import scope_of
     from liftsafe.registry.models import Elevator
 
-    return get_object_or_404(Elevator.objects.select_related("area"), pk=elevator_id)
+    org = Organisation.objects.select_related("area").get(pk=scope_of(user).organisation_id)
+    mine = Q(inspection_agency=org)
+    if org.area_id:
+        mine |= Q(inspection_agency__isnull=True, area__path__startswith=org.area.path)
+    return get_object_or_404(Elevator.objects.select_related("area").filter(mine), pk=elevator_id)
 
 
 @router.post("/findings/{finding_id}/rectify", response={200: FindingOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut},
@@ -202,16 +211,18 @@ class DueQuery(Schema):
     limit: int = Field(200, ge=1, le=1000)
 
 
-@router.get("/due", response={200: DueOut}, summary="Lifts due in the next months and the workload per month",
+@router.get("/due", response={200: DueOut, 403: ErrorOut}, summary="Lifts due in the next months and the workload per month",
             operation_id="inspection_due")
 def due(request, q: Query[DueQuery]):
+    require(request.user, "view")
     qs, months = selectors.due_list(request.user, months=q.months)
     items = [{"elevator": v.elevator_id, "code": v.elevator.display_code, "address": v.elevator.address, "next_due": v.next_due,
               "next_kind": v.next_kind, "state": v.state} for v in qs[:q.limit]]
     return {"months": [{"month": m, "count": c} for m, c in months], "items": items}
 
 
-@router.get("/findings", response={200: list[FindingOut]}, summary="Open findings on the caller's lifts, by deadline",
+@router.get("/findings", response={200: list[FindingOut], 403: ErrorOut}, summary="Open findings on the caller's lifts, by deadline",
             operation_id="inspection_findings")
 def findings(request):
+    require(request.user, "view")
     return [_finding_out(f) for f in selectors.findings_for(request.user)[:500]]

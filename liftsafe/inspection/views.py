@@ -113,6 +113,6 @@ def finding_action(request, pk: int, action: str):
         else:
             raise Http404
         messages.success(request, _("Saved."))
-    except (ValidationError, PermissionDenied, Http404) as exc:
+    except ValidationError as exc:  # bad input: shown on the page; 403 / 404 propagate as such
         add_service_error(request, exc, Finding)
     return redirect("inspection:due")

@@ -43,9 +43,14 @@ def test_api_loop_and_error_contract(world, lift):
     r = post(agency, "/api/inspection/records", {"elevator": lift.pk, "kind": "periodic", "inspected_on": str(today), "conclusion": "fail",
                                                  "findings": [{"clause": "2.8", "text": "制动器", "finding_class": "minor"}]})
     assert r.status_code == 422 and "findings.0.deadline" in r.json()["errors"]
-    # an agency may not record a lift of another agency: 422 on agency
+    # an agency may not record a lift of another agency: 404 (another agency's lifts are not revealed)
     r = post(agency, "/api/inspection/records", {"elevator": world.elevators["b1"].pk, "kind": "periodic",
                                                  "inspected_on": str(today), "conclusion": "pass"})
+    assert r.status_code == 404
+    # an administrator naming an agency outside the lift's scope: 422 on agency
+    r = post(session(world.users["admin"]), "/api/inspection/records", {
+        "elevator": world.elevators["b1"].pk, "kind": "periodic", "inspected_on": str(today), "conclusion": "pass",
+        "agency": world.orgs[("inspection_agency", "a")].pk})
     assert r.status_code == 422 and "agency" in r.json()["errors"]
     # the use unit may not record: 403
     r = post(session(world.users["use_unit"]), "/api/inspection/records",
