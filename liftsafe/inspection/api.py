@@ -226,3 +226,52 @@ def due(request, q: Query[DueQuery]):
 def findings(request):
     require(request.user, "view")
     return [_finding_out(f) for f in selectors.findings_for(request.user)[:500]]
+
+
+class WhatIfQuery(Schema):
+    candidate: str = Field(..., description="policy code: t7001_2023 | legacy_annual | shanxi_2020_pilot | nyc_annual")
+    years: int = Field(10, ge=1, le=30)
+    grades: str | None = Field(None, max_length=32, description="maintenance-unit grades the candidate applies to, e.g. 'A,B'")
+    iot: bool | None = Field(None, description="only lifts with (true) / without (false) IoT monitoring")
+    max_age_years: int | None = Field(None, ge=0, le=100)
+    crowded_place: bool | None = None
+    limit: int = Field(50, ge=0, le=500)
+
+
+class WhatIfLift(Schema):
+    elevator: int
+    code: str
+    address: str
+    crowded_place: bool
+    age_years: int
+    current: int
+    candidate: int
+    delta: int
+
+
+class WhatIfOut(Schema):
+    lifts: int
+    touched: int
+    years: int
+    current_per_year: float
+    candidate_per_year: float
+    delta_per_year: float
+    top: list[WhatIfLift]
+
+
+@router.get("/whatif", response={200: WhatIfOut, 403: ErrorOut, 422: ErrorOut},
+            summary="Classified-cycle what-if: inspections per year a candidate policy saves or adds on the caller's fleet",
+            operation_id="inspection_whatif")
+def whatif(request, q: Query[WhatIfQuery]):
+    from django.core.exceptions import ValidationError
+
+    from . import schedule
+    from .whatif import Criteria, what_if
+
+    require(request.user, "whatif")
+    if q.candidate not in schedule.POLICIES:
+        raise ValidationError({"candidate": [f"unknown policy; one of {', '.join(sorted(schedule.POLICIES))}"]})
+    grades = {g.strip() for g in q.grades.split(",") if g.strip()} if q.grades else None
+    r = what_if(request.user, candidate=q.candidate, years=q.years, limit=q.limit,
+                criteria=Criteria(grades=grades, iot=q.iot, max_age_years=q.max_age_years, crowded_place=q.crowded_place))
+    return r.__dict__

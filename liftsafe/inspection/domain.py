@@ -18,6 +18,7 @@ ACTIONS: dict[str, frozenset[str]] = {
     "rectify": frozenset({Role.USE_UNIT, Role.MAINTENANCE_UNIT}),  # record a finding's rectification with evidence
     "confirm": frozenset({Role.USE_UNIT}),  # confirm a minor finding without re-inspection (docs/domain §6)
     "recompute": frozenset({Role.REGULATOR}),
+    "whatif": frozenset({Role.REGULATOR}),  # evaluate a classified-cycle policy over the fleet
     "import": frozenset({Role.REGULATOR}),
 }
 

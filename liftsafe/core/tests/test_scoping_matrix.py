@@ -1466,3 +1466,20 @@ def test_inspection_matrix_catches_a_leak(world, monkeypatch):
     monkeypatch.setattr(insp_selectors, "findings_for", lambda user, open_only=True: Finding.objects.select_related("record__elevator"))
     failures = run_entry(world, "api", "inspection_findings", API["inspection_findings"])
     assert any("as use_unit" in f and "LEAK" in f for f in failures), failures
+
+
+def _whatif_setup(ctx: Ctx) -> None:
+    for name in ("a1", "b1"):
+        Elevator.objects.filter(pk=ctx.world.elevators[name].pk).update(supervision_pass_date=dt.date(2024, 1, 10))
+
+
+API["inspection_whatif"] = Entry(None, roles_only({"admin", "regulator", "city_regulator"}, anon=401), setup=_whatif_setup,
+                                 query=lambda ctx: {"candidate": "legacy_annual"},
+                                 markers=lambda ctx, side: [ctx.world.elevators["a1" if side == "own" else "b1"].source_id]
+                                 if ctx.role in {"admin", "regulator", "city_regulator"} else [])
+INSP_ROWS["inspection_whatif"] = ("api", "inspection_whatif")
+
+
+def test_inspection_whatif_matrix(world):
+    failures = run_entry(world, "api", "inspection_whatif", API["inspection_whatif"])
+    assert not failures, "\n".join(failures)
