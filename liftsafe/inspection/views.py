@@ -2,7 +2,6 @@
 workload per month, the record-an-inspection form with findings, the use unit's due lifts and findings."""
 from __future__ import annotations
 
-import datetime as dt
 
 from django import forms
 from django.contrib import messages

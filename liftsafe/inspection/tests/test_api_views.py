@@ -113,7 +113,6 @@ def test_pages(world, lift):
     assert panel.status_code == 200 and 'id="validity-state"' in panel.content.decode()
     assert "下次到期" in panel.content.decode() and "制动器磨损" in panel.content.decode()  # zh-Hans by default
     assert Validity.objects.get(elevator=lift).state == "failed"
-    detail = session(world.users["use_unit"]).get(f"/elevators/{lift.pk}/") if False else None  # noqa: F841
     assert session(world.users["use_unit"]).get(f"/inspection/elevators/{world.elevators['b1'].pk}/").status_code == 404
     # the use unit's due/findings page; rectify from it
     page = session(world.users["use_unit"]).get("/inspection/")

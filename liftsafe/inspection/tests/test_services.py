@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from liftsafe.core.errors import PermissionDenied
 from liftsafe.core.models import Notification
@@ -171,3 +171,30 @@ def test_finding_deadline(start, days, basis, expected, fallback):
     d, note = services.finding_deadline(start, days, basis)
     assert d == expected
     assert bool(note) is fallback
+
+
+def test_expired_lift_held_on_every_path(world, lift):
+    """特种设备安全法 Art. 40 / docs/domain §6: the hold refuses the API (status route and PATCH), the admin form and
+    the registry importer's bulk path; the hold is registered at start-up."""
+    from django.test import Client
+
+    from liftsafe.registry import holds
+    from liftsafe.testing import admin_field_error, admin_form_post
+
+    assert holds.providers()["inspection.invalid"] is services.validity_holds
+    Elevator.objects.filter(pk=lift.pk).update(status="stopped")
+    services.validity_recompute([lift.pk])  # no inspection since 2020: expired
+    c = Client()
+    c.force_login(world.users["admin"])
+    r = c.post(f"/api/registry/elevators/{lift.pk}/status", {"status": "in_use", "reason": "恢复"}, content_type="application/json")
+    assert r.status_code == 422 and "status" in r.json()["errors"]
+    r = c.patch(f"/api/registry/elevators/{lift.pk}", {"status": "in_use"}, content_type="application/json")
+    assert r.status_code == 422 and "status" in r.json()["errors"]
+    r = admin_form_post(c, f"/admin/registry/elevator/{lift.pk}/change/", status="in_use")
+    assert r.status_code == 200 and admin_field_error(r, "status")
+    assert holds.refused_status_changes({lift.pk: "in_use"})  # what the importer consults per batch
+    assert Elevator.objects.get(pk=lift.pk).status == "stopped"
+    # a passing inspection lifts the hold
+    record(world, lift, inspected_on=timezone.localdate(), today=timezone.localdate())
+    r = c.post(f"/api/registry/elevators/{lift.pk}/status", {"status": "in_use", "reason": "检验合格"}, content_type="application/json")
+    assert r.status_code == 200, r.content
