@@ -102,8 +102,11 @@ class Computed:
 
 def compute(*, area_code: str, category: str, supervision_pass_date: dt.date | None, supervision_pass_estimated: bool,
             installation_date: dt.date | None, records: Iterable[tuple], today: dt.date,
-            table: dict | None = None) -> Computed:
+            table: dict | None = None, seed: tuple | None = None) -> Computed:
     """Validity of one elevator from its records, PURE.
+
+    ``seed``: ``(last_inspection_date, last_inspection_conclusion, next_inspection_due)`` imported into the registry
+    from a source that has no records (e.g. a Chinese registry export); used only while the lift has NO record.
 
     ``records``: ``(inspected_on, kind, conclusion, after_long_stop, pk)`` tuples. The base is the latest
     passed supervision inspection or inspection before reuse after a long stop (docs/domain §6, §15.2),
@@ -117,6 +120,15 @@ def compute(*, area_code: str, category: str, supervision_pass_date: dt.date | N
         base, estimated = supervision_pass_date, supervision_pass_estimated
     if base is None and installation_date is not None:
         base, estimated = installation_date, True
+    if not recs and seed is not None and seed[2] is not None:
+        last_on, last_c, due = seed
+        if last_c in FAILING:
+            state, until = ValidityState.FAILED, None
+        elif today > due:
+            state, until = ValidityState.EXPIRED, due
+        else:
+            state, until = (ValidityState.DUE_SOON if (due - today).days <= DUE_SOON_DAYS else ValidityState.VALID), due
+        return Computed(policy.code, base, estimated, last_on, last_c or "", due, schedule.INSPECTION, until, state)
     inspections = [r for r in recs if r[1] != Kind.SELF_TEST]
     last = inspections[-1] if inspections else None
     if base is None and recs:
@@ -205,12 +217,13 @@ def validity_recompute(elevator_ids: Iterable[int] | None = None, *, today: dt.d
             for pk, e in elevators.items():
                 c = compute(area_code=e.area.code, category=e.category, supervision_pass_date=e.supervision_pass_date,
                             supervision_pass_estimated=e.supervision_pass_estimated, installation_date=e.installation_date,
-                            records=recs.get(pk, ()), today=today, table=table)
+                            records=recs.get(pk, ()), today=today, table=table,
+                            seed=(e.last_inspection_date, e.last_inspection_conclusion, e.next_inspection_due))
                 counts[str(c.state)] = counts.get(str(c.state), 0) + 1
                 rows.append(Validity(elevator_id=pk, policy=c.policy, base_date=c.base_date, base_estimated=c.base_estimated,
                                      last_inspected_on=c.last_inspected_on, last_conclusion=c.last_conclusion,
                                      next_due=c.next_due, next_kind=c.next_kind or "", valid_until=c.valid_until, state=c.state))
-                if any(getattr(e, dst) != (getattr(c, src) or (None if dst != "last_inspection_conclusion" else ""))
+                if pk in recs and any(getattr(e, dst) != (getattr(c, src) or (None if dst != "last_inspection_conclusion" else ""))
                        for src, dst in _MIRROR.items()):
                     mirror.append(pk)
                 if announce and c.state in INVALID_STATES and old.get(pk) != c.state:

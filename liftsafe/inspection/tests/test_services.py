@@ -198,3 +198,20 @@ def test_expired_lift_held_on_every_path(world, lift):
     record(world, lift, inspected_on=timezone.localdate(), today=timezone.localdate())
     r = c.post(f"/api/registry/elevators/{lift.pk}/status", {"status": "in_use", "reason": "检验合格"}, content_type="application/json")
     assert r.status_code == 200, r.content
+
+
+def test_registry_seed_kept_without_records(world, lift):
+    """A lift imported with next_inspection_due from a registry file (no records): the recompute keeps the seeded
+    fields and derives validity from them; the first record takes over."""
+    Elevator.objects.filter(pk=lift.pk).update(last_inspection_date=D(2026, 5, 10), last_inspection_conclusion="pass",
+                                               next_inspection_due=D(2027, 5, 9))
+    services.validity_recompute([lift.pk], today=TODAY)
+    lift.refresh_from_db()
+    assert lift.next_inspection_due == D(2027, 5, 9)
+    v = Validity.objects.get(elevator=lift)
+    assert v.state == ValidityState.VALID and v.valid_until == D(2027, 5, 9)
+    services.validity_recompute([lift.pk], today=D(2027, 5, 10))
+    assert Validity.objects.get(elevator=lift).state == ValidityState.EXPIRED
+    record(world, lift, inspected_on=D(2026, 3, 10))
+    lift.refresh_from_db()
+    assert lift.next_inspection_due == D(2027, 3, 31)
