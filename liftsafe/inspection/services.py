@@ -186,12 +186,14 @@ _MIRROR = {"last_inspected_on": "last_inspection_date", "last_conclusion": "last
 
 
 def validity_recompute(elevator_ids: Iterable[int] | None = None, *, today: dt.date | None = None, announce: bool = True,
-                       batch: int = 2000) -> dict[str, int]:
+                       announce_first: bool = True, batch: int = 2000) -> dict[str, int]:
     """Recompute the :class:`Validity` of ``elevator_ids`` (None = every elevator) from their records.
 
     Also writes the registry's derived fields (``last_inspection_date``, ``last_inspection_conclusion``,
     ``next_inspection_due``). With ``announce``, a lift that BECOMES failed or expired gets the
-    notifications and the hazard lead (once per event: de-duplicated); imports pass False.
+    notifications and the hazard lead (once per event: de-duplicated); imports pass False. ``announce_first``
+    False (the periodic job) announces only lifts that already had a validity row (a first sighting after a deploy
+    or an import is not an event).
 
     Returns: ``{state: count}`` of the recomputed elevators.
     """
@@ -226,7 +228,7 @@ def validity_recompute(elevator_ids: Iterable[int] | None = None, *, today: dt.d
                 if pk in recs and any(getattr(e, dst) != (getattr(c, src) or (None if dst != "last_inspection_conclusion" else ""))
                        for src, dst in _MIRROR.items()):
                     mirror.append(pk)
-                if announce and c.state in INVALID_STATES and old.get(pk) != c.state:
+                if announce and c.state in INVALID_STATES and old.get(pk) != c.state and (announce_first or pk in old):
                     newly_invalid.append((e, c))
             Validity.objects.bulk_create(rows, update_conflicts=True, unique_fields=["elevator"],
                                          update_fields=["policy", "base_date", "base_estimated", "last_inspected_on",

@@ -33,7 +33,7 @@ def escalate_overdue_findings(today: dt.date | None = None) -> int:
 
 @periodic(seconds=24 * 3600, name="inspection.validity_recompute")
 def validity_recompute_job() -> int:
-    return sum(validity_recompute().values())
+    return sum(validity_recompute(announce_first=False).values())
 
 
 @periodic(seconds=3600, name="inspection.escalate_overdue_findings")

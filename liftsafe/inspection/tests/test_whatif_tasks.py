@@ -51,3 +51,20 @@ def test_overdue_findings_escalate_once(world):
     assert escalate_overdue_findings(today=D(2026, 3, 22)) == 0
     n = Notification.objects.get(kind="inspection.finding_overdue")
     assert n.area_id == e.area_id
+
+
+def test_daily_job_announces_transitions_not_first_sightings(world):
+    from liftsafe.hazards.models import Hazard
+    from liftsafe.inspection.models import Validity
+
+    e = world.elevators["a1"]
+    Elevator.objects.filter(pk=e.pk).update(supervision_pass_date=D(2025, 1, 10))
+    services.validity_recompute([e.pk], today=D(2026, 3, 1), announce_first=False)  # first sighting, already expired
+    assert Validity.objects.get(elevator=e).state == "expired" and not Hazard.objects.filter(elevator=e).exists()
+    services.inspection_record(None, elevator=e, kind="periodic", inspected_on=D(2026, 3, 1), conclusion="pass", today=D(2026, 3, 1))
+    services.validity_recompute([e.pk], today=D(2027, 4, 1), announce_first=False)  # year 2 self-test (2027-01) missed
+    assert Validity.objects.get(elevator=e).state == "expired"
+    assert Hazard.objects.filter(elevator=e, source="inspection").count() == 1
+    assert Notification.objects.filter(kind="inspection.invalid").count() == 2  # use unit + maintenance unit
+    services.validity_recompute([e.pk], today=D(2027, 4, 2), announce_first=False)
+    assert Hazard.objects.filter(elevator=e, source="inspection").count() == 1
