@@ -15,6 +15,7 @@ from liftsafe.emergency.api import router as emergency_router
 from liftsafe.exchange.api import router as exchange_router
 from liftsafe.hazards.api import router as hazards_router
 from liftsafe.maintenance.api import router as maintenance_router
+from liftsafe.inspection.api import router as inspection_router
 from liftsafe.monitoring.api import router as monitoring_router
 from liftsafe.registry.api import areas_router as core_areas_router
 from liftsafe.registry.api import router as registry_router
@@ -36,6 +37,7 @@ api.add_router("/registry/", registry_router)
 api.add_router("/emergency/", emergency_router)
 api.add_router("/monitoring/", monitoring_router)
 api.add_router("/hazards/", hazards_router)
+api.add_router("/inspection/", inspection_router)
 api.add_router("/reports/", reports_router)
 api.add_router("/exchange/", exchange_router)
 api.add_router("/history/", history_router)

@@ -176,6 +176,16 @@ RULES: dict[str, Rule] = {
         Rule("maintenance_backfill_after_h", 24, "h", "liftsafe design: a visit received this long after its reported start is flagged back-filled"),
         Rule("maintenance_plan_horizon_days", 31, "days", "liftsafe design: how far ahead the plan job proposes visits"),
         Rule("maintenance_photo_max_bytes", 8 * 1024 * 1024, "bytes", "liftsafe design: largest visit photo accepted"),
+        # --- inspection (docs/domain §6, §15.2, §15.3, §12) ---
+        Rule("inspection_policies", {"*": "t7001_2023", "US": "nyc_annual"}, "area-code prefix → policy code",
+             "docs/domain §6: cycle as a rule table keyed on area (local policy), age and category; national TSG T7001-2023, "
+             "the demo's US areas on the NYC annual regime (docs/domain §12, §15.2); codes in liftsafe/inspection/schedule.py"),
+        Rule("inspection_finding_deadline", {"major": [15, "working"], "minor": [30, "calendar"]}, "[days, calendar|working] by class",
+             "liftsafe design [U]: no national deadline for inspection findings found (docs/domain §6); NYC comparator 90 days "
+             "(docs/domain §15.2); working days follow the official calendar (docs/domain §15.3)"),
+        Rule("inspection_agency_affiliations", {}, "agency id → [maintenance-unit ids]",
+             "docs/domain §15.2 (NYC comparator: the inspector may not be affiliated with the maintainer); configurable list"),
+        Rule("inspection_due_months_ahead", 3, "months", "issue 12: the agency's due list / workload calendar horizon"),
     ]
 }
 

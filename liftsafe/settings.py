@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "liftsafe.emergency",
     "liftsafe.monitoring",
     "liftsafe.hazards",
+    "liftsafe.inspection",
     "liftsafe.reports",
     "liftsafe.exchange",
     "liftsafe.maintenance",

@@ -16,6 +16,7 @@ urlpatterns = [
     path("emergency/", include("liftsafe.emergency.urls")),
     path("monitoring/", include("liftsafe.monitoring.urls")),
     path("hazards/", include("liftsafe.hazards.urls")),
+    path("inspection/", include("liftsafe.inspection.urls")),
     path("reports/", include("liftsafe.reports.urls")),
     path("exchange/", include("liftsafe.exchange.urls")),
     path("maintenance/", include("liftsafe.maintenance.urls")),

@@ -131,6 +131,19 @@ ACTIONS: dict[str, Action] = {
                        denied=_("Your role cannot verify maintenance records.")),
     "oversight.view": _a({A, REG}, "Overdue maintenance and flagged visits: the regulator's oversight (docs/domain §15.1).",
                          denied=_("Only regulators and administrators may see maintenance oversight.")),
+    # ------------------------------------------------------------------ inspection (TSG T7001-2023, T7008-2023; docs/domain §6)
+    "inspection.view": _a({A, REG, OP, MU, UU, IA}, "Inspection records, findings and due lists are read by everyone responsible for the lift, in scope.",
+                          denied=_("Your role cannot read inspection records.")),
+    "inspection.record": _a({A, IA}, "Only the inspection agency records an inspection or re-inspection (特种设备安全法 Art. 40; T7001).",
+                            denied=_("Only an inspection agency may record an inspection.")),
+    "inspection.record_self_test": _a({A, IA}, "A testing body records a self-test (TSG T7008-2023).",
+                                      denied=_("Only an inspection agency may record a self-test.")),
+    "inspection.rectify": _a({A, UU, MU}, "The use unit and its maintenance unit rectify findings and upload evidence (docs/domain §6).",
+                             denied=_("Only the use unit or the maintenance unit may record a rectification.")),
+    "inspection.confirm": _a({A, UU}, "The use unit confirms a minor finding's rectification without re-inspection (docs/domain §6).",
+                             denied=_("Only the use unit may confirm a rectification.")),
+    "inspection.whatif": _a({A, REG}, "A classified-cycle policy is evaluated over the fleet by the regulator before adoption (issue 12).",
+                            denied=_("Only regulators may evaluate an inspection-cycle policy.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

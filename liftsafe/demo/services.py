@@ -704,3 +704,15 @@ def load_registry(path: Path = NYC_DATA_FILE, progress: bool = True, log: Log = 
     run_import(path, NYC_SOURCE, progress=progress)
     return True
 
+
+
+def load_inspections(path: Path = NYC_DATA_FILE, log: Log = lambda m: None):
+    """Import the NYC file's last periodic inspections as inspection records (mapping ``nyc-dob`` of
+    :mod:`liftsafe.inspection.importer`) so the demo's lifts show real validity. Idempotent (no duplicate
+    records; a second run only recomputes). Returns the :class:`~liftsafe.inspection.importer.ImportResult`."""
+    from liftsafe.inspection.importer import import_records
+
+    res = import_records(path, "nyc-dob")
+    log(f"NYC inspections: {res.created} records created, {res.existing} already there, "
+        f"not imported (unknown disposition): {dict(res.unknown)}; validity {res.validity}")
+    return res

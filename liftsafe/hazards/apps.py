@@ -14,3 +14,10 @@ class HazardsConfig(AppConfig):
 
         # an active stop-use order holds the elevator out of service (every status change consults it)
         holds.register("hazards.stop_use", stop_use_holds)
+
+        from liftsafe.core import flows
+
+        from .services import raise_inspection_lead
+
+        # a failed or expired inspection raises a lead here (hazards owns its lead creation)
+        flows.register("inspection.invalid", raise_inspection_lead)

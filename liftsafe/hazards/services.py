@@ -680,3 +680,11 @@ def raise_entrapment_leads(now: dt.datetime | None = None) -> int:
                           filed_at=now, extra={"entrapments": row["n"], "window_days": days})
         raised_n += lead is not None
     return raised_n
+
+
+def raise_inspection_lead(*, elevator: Elevator, state: str, ref: str, title: str, occurred_on: dt.date | None = None) -> Hazard | None:
+    """Handler of the flow ``inspection.invalid`` (registered in :class:`~liftsafe.hazards.apps.HazardsConfig`):
+    a lift whose inspection failed (level significant) or expired (level general) becomes a lead, once per ``ref``."""
+    level = Level.SIGNIFICANT if state == "failed" else Level.GENERAL
+    return lead_raise(elevator=elevator, source=Source.INSPECTION, source_ref=ref[:64], title=title, level=level,
+                      occurred_on=occurred_on, extra={"inspection_state": state})

@@ -58,6 +58,8 @@ class ElevatorAdmin(ServiceSavingAdmin):
     inlines = [ContractInline]
     list_select_related = ("area",)
     show_full_result_count = False
+    # derived from the inspection records (liftsafe.inspection.services.validity_recompute)
+    readonly_fields = ("last_inspection_date", "last_inspection_conclusion", "last_inspection_disposition", "next_inspection_due")
 
     def service_save(self, user, obj, form, change):
         if not change:

@@ -233,9 +233,10 @@ class ElevatorPatch(Schema):
     rated_load_kg: Decimal | None = Field(None, description="kg")
     rated_speed_mps: Decimal | None = Field(None, description="m/s")
     travel_height_m: Decimal | None = Field(None, description="m")
-    last_inspection_date: dt.date | None = None
-    last_inspection_conclusion: str | None = None
-    next_inspection_due: dt.date | None = None
+    # last_inspection_date / last_inspection_conclusion / next_inspection_due are derived from the
+    # inspection records (liftsafe.inspection.services.validity_recompute): not editable here (422 if sent).
+    supervision_pass_date: dt.date | None = None
+    supervision_pass_estimated: bool | None = None
     reason: str = Field("", description="why (kept in the audit history)")
 
 

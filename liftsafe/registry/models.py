@@ -152,6 +152,10 @@ class Elevator(models.Model):
     last_inspection_conclusion = models.CharField(_("last inspection conclusion"), max_length=24, choices=Conclusion.choices, blank=True)
     last_inspection_disposition = models.CharField(_("source inspection disposition"), max_length=8, blank=True)
     next_inspection_due = models.DateField(_("next inspection due"), null=True, blank=True)
+    supervision_pass_date = models.DateField(_("supervision inspection pass date"), null=True, blank=True, validators=[v.validate_not_future],
+                                             help_text=_("installation/modification (or major repair) supervision-inspection pass; the inspection schedule's base (docs/domain §15.2)"))
+    supervision_pass_estimated = models.BooleanField(_("supervision pass date estimated"), default=False,
+                                                     help_text=_("true when the date is estimated (e.g. from the approval or installation date), not read from a record"))
     extra = models.JSONField(_("other source fields"), default=dict, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)

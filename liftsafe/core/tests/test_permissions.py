@@ -33,6 +33,8 @@ MATRIX = {
     "visit.plan": "a mu", "visit.check_in": "mu", "visit.record_items": "mu", "visit.check_out": "mu",
     "visit.submit_offline": "mu", "visit.countersign": "uu", "visit.view": "a reg op mu uu ia ins",
     "chain.verify": "a reg mu uu", "oversight.view": "a reg",
+    "inspection.view": "a reg op mu uu ia", "inspection.record": "a ia", "inspection.record_self_test": "a ia",
+    "inspection.rectify": "a uu mu", "inspection.confirm": "a uu", "inspection.whatif": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

@@ -1487,3 +1487,127 @@ def test_maintenance_page_matrix(world, name):
 def test_maintenance_api_matrix(world, name):
     failures = run_entry(world, "api", name, MAINT_API[name])
     assert not failures, "\n".join(failures)
+
+
+# --- inspection (issue 12): validity panel, due list, record form, findings loop ------------------------------
+def make_finding(ctx: Ctx, side: str | None = None, state: str = "open"):
+    """A failed inspection with one minor finding (``FIND-<side>``) on the side's elevator, through the service."""
+    from liftsafe.inspection import services as insp
+    from liftsafe.inspection.models import Finding
+
+    side = side or ctx.side
+    rec = insp.inspection_record(None, elevator=elevator_of(ctx, side), kind="periodic", inspected_on=timezone.localdate(),
+                                 conclusion="fail", findings=[{"clause": "M1", "text": f"FIND-{side}", "finding_class": "minor",
+                                                               "deadline_days": 30}])
+    f = rec.findings.get()
+    if state != "open":
+        Finding.objects.filter(pk=f.pk).update(state=state, evidence_note="matrix")
+    ctx.store[side] = f
+    return f
+
+
+def finding_state_is(expected_ok: set, ok_state: str, action: str):
+    """verify: the finding reached ``ok_state`` exactly when the role may do ``action`` on that side."""
+    def check(ctx: Ctx, status: int, text: str) -> list[str]:
+        from liftsafe.inspection.models import Finding
+
+        f = Finding.objects.get(pk=ctx.store[ctx.side].pk)
+        should = ctx.role in expected_ok and (ctx.side == "own" or ctx.role in SEES_OTHER)
+        if should and f.state != ok_state:
+            return [f"{action} did not happen"]
+        if not should and f.state == ok_state:
+            return [f"{action} happened (refused role or scope)"]
+        return []
+    return check
+
+
+INSP_VIEW = {"admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency"}
+INSP_RECTIFY = {"admin", "use_unit", "maintenance_unit"}
+INSP_CONFIRM = {"admin", "use_unit"}
+
+
+def insp_write(allowed: set, ok: int, anon: int) -> dict:
+    """Role check first (403 for any role not allowed, even out of scope), then scope (404)."""
+    d = {r: (ok if r in allowed else 403, (ok if r in SEES_OTHER else 404) if r in allowed else 403) for r in LOGGED_IN}
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def _finding_kw(state: str, action: str | None = None, name: str = "pk"):
+    def kw(ctx: Ctx) -> dict:
+        f = make_finding(ctx, state=state)
+        return {name: f.pk, **({"action": action} if action else {})}
+    return kw
+
+
+def _record_expect() -> dict:
+    d = {r: (403, 403 if r in SEES_OTHER else 404) for r in LOGGED_IN}
+    d.update({"admin": (201, 201), "inspection_agency": (201, 404), "nobody": (404, 404), "anonymous": (401, 401)})
+    return d
+
+
+PAGES.update({
+    "inspection:elevator_panel": Entry(elevator_kw("elevator_pk"), read(302)),
+    "inspection:due": Entry(None, roles_only(INSP_VIEW), setup=lambda ctx: [make_finding(ctx, s) for s in ("own", "other")],
+                            markers=lambda ctx, side: [f"FIND-{side}"] if ctx.role in INSP_VIEW else []),
+    "inspection:record_new": Entry(None, roles_only({"admin", "inspection_agency"})),
+    "inspection:finding_action": Entry(_finding_kw("open", "rectify"), {**insp_write(INSP_RECTIFY, 302, 302)}, method="POST",
+                                       data=lambda ctx: {"evidence_note": "matrix"},
+                                       verify=finding_state_is(INSP_RECTIFY, "rectified", "rectify")),
+})
+API.update({
+    "inspection_validity": Entry(elevator_kw("elevator_id"), read(401)),
+    "inspection_records": Entry(lambda ctx: {"elevator_id": make_finding(ctx).record.elevator_id}, read(401),
+                                markers=lambda ctx, side: [f"FIND-{side}"]),
+    "inspection_record": Entry(lambda ctx: {}, _record_expect(), method="POST",  # no path parameter; own/other by body
+                               data=lambda ctx: {"elevator": elevator_of(ctx).pk, "kind": "periodic",
+                                                 "inspected_on": timezone.localdate().isoformat(), "conclusion": "pass"}),
+    "inspection_finding_rectify": Entry(_finding_kw("open", name="finding_id"), insp_write(INSP_RECTIFY, 200, 401), method="POST",
+                                        data=lambda ctx: {"evidence_note": "matrix"},
+                                        verify=finding_state_is(INSP_RECTIFY, "rectified", "rectify")),
+    "inspection_finding_confirm": Entry(_finding_kw("rectified", name="finding_id"), insp_write(INSP_CONFIRM, 200, 401), method="POST",
+                                        data=lambda ctx: {}, verify=finding_state_is(INSP_CONFIRM, "closed", "confirm")),
+    "inspection_due": Entry(None, roles_only(INSP_VIEW, anon=401)),
+    "inspection_findings": Entry(None, roles_only(INSP_VIEW, anon=401), setup=lambda ctx: [make_finding(ctx, s) for s in ("own", "other")],
+                                 markers=lambda ctx, side: [f"FIND-{side}"] if ctx.role in INSP_VIEW else []),
+})
+
+INSP_ROWS = {**{n: ("page", n) for n in PAGES if n.startswith("inspection:")},
+             **{n: ("api", n) for n in API if n.startswith("inspection_")}}
+
+
+@pytest.mark.parametrize("row", sorted(INSP_ROWS))
+def test_inspection_matrix(world, row):
+    kind, name = INSP_ROWS[row]
+    table = PAGES if kind == "page" else API
+    if kind == "api" and name not in discovered_operations():
+        pytest.fail(f"API operation {name} is declared but does not exist")
+    failures = run_entry(world, kind, name, table[name])
+    assert not failures, "\n".join(failures)
+
+
+def test_inspection_matrix_catches_a_leak(world, monkeypatch):
+    """With the findings list unscoped, the matrix reports the other district's finding."""
+    from liftsafe.inspection import selectors as insp_selectors
+    from liftsafe.inspection.models import Finding
+
+    monkeypatch.setattr(insp_selectors, "findings_for", lambda user, open_only=True: Finding.objects.select_related("record__elevator"))
+    failures = run_entry(world, "api", "inspection_findings", API["inspection_findings"])
+    assert any("as use_unit" in f and "LEAK" in f for f in failures), failures
+
+
+def _whatif_setup(ctx: Ctx) -> None:
+    for name in ("a1", "b1"):
+        Elevator.objects.filter(pk=ctx.world.elevators[name].pk).update(supervision_pass_date=dt.date(2024, 1, 10))
+
+
+API["inspection_whatif"] = Entry(None, roles_only({"admin", "regulator", "city_regulator"}, anon=401), setup=_whatif_setup,
+                                 query=lambda ctx: {"candidate": "legacy_annual"},
+                                 markers=lambda ctx, side: [ctx.world.elevators["a1" if side == "own" else "b1"].source_id]
+                                 if ctx.role in {"admin", "regulator", "city_regulator"} else [])
+INSP_ROWS["inspection_whatif"] = ("api", "inspection_whatif")
+
+
+def test_inspection_whatif_matrix(world):
+    failures = run_entry(world, "api", "inspection_whatif", API["inspection_whatif"])
+    assert not failures, "\n".join(failures)

@@ -75,6 +75,8 @@ class Command(BaseCommand):
         if imported:
             self.log(f"NYC registry imported in {time.monotonic() - t_import:.1f} s (CPU {time.process_time() - c_import:.1f} s)")
         self.load_second_sources()
+        with self.step("NYC inspection records (last periodic inspections) and validity"):
+            demo.load_inspections(log=self.log)
         c_gen = time.process_time()
         with self.step("generating the organisations, contracts and codes the NYC registry lacks"):
             result = demo.generate(log=self.log)

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class InspectionConfig(AppConfig):
+    name = "liftsafe.inspection"
+    label = "inspection"
+    verbose_name = _("Inspection and self-testing")
+
+    def ready(self):
+        from liftsafe.core import flows
+        from liftsafe.registry import holds
+
+        from .services import validity_holds
+
+        # an expired or failed inspection holds the elevator out of service (every status change consults it)
+        holds.register("inspection.invalid", validity_holds)
+        flows.declare(
+            "inspection.invalid", required=False,
+            doc="An elevator's inspection became invalid (failed or expired): raise a hazard lead. kwargs: elevator, "
+                "state ('failed'|'expired'), ref (str, unique per event), title (str), occurred_on (date); idempotent per ref.")
