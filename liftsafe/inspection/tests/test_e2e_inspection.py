@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from liftsafe.core.testing import PASSWORD, screenshot_dir
+from liftsafe.testing import PASSWORD, screenshot_dir
 from liftsafe.inspection.models import Finding, FindingState, Validity, ValidityState
 from liftsafe.registry.models import Elevator
 
