@@ -302,7 +302,7 @@ TIMED_STATES = (State.RECEIVED, State.DISPATCHED, State.RESPONDED)
 def board_limits(state: str, urban: bool) -> tuple[int, int]:
     """Limits (s) of a board row's two timers: ``(since-received limit, since-dispatch limit)``, 0 = not timed.
 
-    The one definition of "late" on the live board (:func:`liftsafe.emergency.views.render_board_rows`
+    The one definition of "late" on the live board (:func:`liftsafe.emergency.board.render_board_rows`
     colours with it, :func:`late_q` counts with it). Received (nobody dispatched yet): the case timer
     against ``dispatch_delay_warning_s`` (liftsafe design default). Dispatched: the case timer against the
     arrival limit (30 / 60 min, FACTS §3.4) and the dispatch timer against ``dispatch_response_limit_s``

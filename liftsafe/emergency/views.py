@@ -18,18 +18,14 @@ is 403; a case out of scope is 404 (like a missing one).
 from __future__ import annotations
 
 import datetime as dt
-from html import escape as html_escape
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
@@ -43,11 +39,14 @@ from liftsafe.core.zones import local_date
 from liftsafe.registry import selectors as registry_selectors
 from liftsafe.rules import rule
 
-from . import domain, selectors, workflow
+from . import board as live_board, domain, selectors, workflow  # board: the view below has that name
+from .board import (  # noqa: F401 - the board's names stay importable from the views
+    BOARD_OVERLAP, _BOARD_FIELDS, _case_base, _counts, _fmt, _poll_s, arrival_limit_s, board_data, render_board_rows,
+)
 from .causes import CAUSES
 from .forms import CaseSearchForm, CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
 from .lookup import identify
-from .models import OPEN_STATES, CaseType, Channel, EmergencyCase, Level, Milestone, State, milestone_reason_label, trapped_text
+from .models import CaseType, Channel, EmergencyCase, Level, Milestone, State, milestone_reason_label
 
 # the pages and the permission actions (liftsafe.core.permissions.ACTIONS) that open them
 PAGE_ACTIONS = {"console": "emergency.console", "board": "emergency.board", "responder": "emergency.responder",
@@ -73,12 +72,6 @@ def _services():
 
 # --------------------------------------------------------------------------- limits and timers
 
-def arrival_limit_s(urban: bool) -> int:
-    """Arrival limit in seconds for an urban / other elevator (FACTS §3.4, TSG T5002 Art. 5; same rules as
-    :func:`services.arrival_limit_s`, which takes an elevator)."""
-    return domain.arrival_limit_s(urban)
-
-
 def _timer_class(elapsed: float | None, limit: float | None) -> str:
     if elapsed is None or not limit:
         return ""
@@ -89,119 +82,10 @@ def _timer_class(elapsed: float | None, limit: float | None) -> str:
     return "t-ok"
 
 
-def _fmt(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    seconds = int(max(seconds, 0))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
-def _counts(user, now: dt.datetime | None = None) -> dict:
-    """Open-case counts by state plus ``late`` (the rows shown red at ``now``) and ``open_total`` (:func:`selectors.case_counts`)."""
-    counts = selectors.case_counts(user, now)
-    counts["open_total"] = sum(counts.get(s.value, 0) for s in OPEN_STATES)
-    return counts
-
-
-def _case_base() -> str:
-    """URL prefix of case pages (``/emergency/cases/``) so the board's 2,000 rows need no per-row reverse()."""
-    return reverse("emergency:case_detail", args=[0])[: -len("0/")]
-
-
 def _labels():
     return {
         "state": dict(State.choices), "type": dict(CaseType.choices), "channel": dict(Channel.choices),
     }
-
-
-BOARD_OVERLAP = selectors.BOARD_OVERLAP  # one definition, shared with selectors.board_delta
-_BOARD_FIELDS = ("pk", "order_number", "state", "level", "case_type", "channel", "trapped_count", "received_at", "level_dispatched_at",
-                 "elevator__registration_code", "elevator__equipment_code", "elevator__source_id", "elevator__address",
-                 "elevator__urban", "responder__name")
-
-
-def board_data(user, since: dt.datetime | None = None) -> dict:
-    """Open cases for the live board, as plain tuples (no model instances: 2,000 rows render in well under 300 ms).
-
-    Reads through :func:`selectors.cases_for` (scoped; no personal data is selected). Without ``since``
-    every open case; with it, open cases changed since ``since`` minus a 2 s overlap, and the ids of
-    cases closed since. Shape: ``{"cursor": iso, "rows": [tuple per _BOARD_FIELDS], "closed": [id]}``.
-    With ``since``, one indexed query on ``updated_at`` finds the changed cases' ids and states; the rows
-    are read only when an open case changed (a nothing-changed poll costs that one query).
-    """
-    now = timezone.now()
-    qs = selectors.cases_for(user).order_by()
-    open_values = [s.value for s in OPEN_STATES]
-    closed: list[int] = []
-    if since is None:
-        changed = qs.filter(state__in=open_values)
-    else:
-        recent = qs.filter(updated_at__gte=since - BOARD_OVERLAP)
-        states = list(recent.values_list("pk", "state")[:50_000])
-        closed = [pk for pk, st in states if st not in open_values][:5000]
-        if not any(st in open_values for _pk, st in states):
-            return {"cursor": now.isoformat(), "rows": [], "closed": closed}
-        changed = recent.filter(state__in=open_values)
-    undispatched_first = Case(When(state=State.RECEIVED, then=Value(0)), default=Value(1), output_field=IntegerField())
-    rows = list(changed.order_by(undispatched_first, "received_at", "pk").values_list(*_BOARD_FIELDS)[:5000])
-    return {"cursor": now.isoformat(), "rows": rows, "closed": closed}
-
-
-def render_board_rows(rows: list[tuple], now: dt.datetime) -> tuple[str, list[dict]]:
-    """HTML ``<tr>`` rows of the board (one per case) and a compact per-row summary for tests.
-
-    Built with format strings and :func:`django.utils.html.escape` rather than a template loop: the
-    board must render 2,000 rows fast. Each row carries its timer inputs (``data-rc`` received,
-    ``data-ld`` current-level dispatch, epoch s; ``data-al`` arrival limit, ``data-rl`` the case
-    timer's and ``data-dl`` the dispatch timer's limit, s, from :func:`selectors.board_limits`) for static/liftsafe/emergency.js, and ``data-sig`` (what the row shows apart from
-    the timers) so the client replaces a row only when it really changed.
-    """
-    esc = html_escape  # stdlib: no lazy-string wrapper per call
-    states = {k: esc(str(v)) for k, v in State.choices}
-    types = {k: esc(str(v)) for k, v in CaseType.choices}
-    channels = {k: esc(str(v)) for k, v in Channel.choices}
-    now_s = now.timestamp()
-    warn = float(rule("board_warning_fraction"))
-    limits = {(st, u): selectors.board_limits(st, u) for st, _l in State.choices for u in (True, False)}
-    base = esc(_case_base())
-
-    def tcls(elapsed, limit):
-        if elapsed is None or not limit:
-            return ""
-        return "t-late" if elapsed >= limit else ("t-warn" if elapsed >= limit * warn else "t-ok")
-
-    html, summary = [], []
-    for (pk, no, st, lv, ty, ch, tr, rc_dt, ld_dt, reg, eqp, src, addr, urban, rs) in rows:
-        al = arrival_limit_s(urban)
-        rc = int(rc_dt.timestamp())
-        ld = int(ld_dt.timestamp()) if ld_dt else None
-        since_rc = now_s - rc_dt.timestamp()
-        since_ld = now_s - ld_dt.timestamp() if ld_dt else None
-        # one definition of the limits (selectors.board_limits, also used by the "late" counter):
-        # case timer against the dispatch-delay warning while undispatched, then the arrival limit;
-        # dispatch timer against the response limit until acknowledged, then the arrival limit until arrival
-        rl, dl = limits.get((st, bool(urban)), (0, 0))
-        rc_cls = tcls(since_rc, rl)
-        ld_cls = tcls(since_ld, dl)
-        row_cls = "late" if "t-late" in (rc_cls, ld_cls) else ("undispatched" if st == State.RECEIVED else "")
-        rs_e = esc((rs or "")[:40])
-        level = f'<b class="em-level lv-{lv}">{lv}</b> {rs_e}' if lv else '<b class="em-undisp">—</b>'
-        html.append(
-            f'<tr id="case-{pk}" class="{row_cls}" data-rc="{rc}" data-ld="{ld or ""}" data-st="{st}" data-al="{al}" data-rl="{rl}" '
-            f'data-dl="{dl}" data-sig="{lv}|{rs_e}|{tr}|{ty}|{ch}|{ld or ""}">'
-            f'<td><a href="{base}{pk}/">{esc(no)}</a></td>'
-            f'<td><i class="em-state st-{st}">{states.get(st, st)}</i></td>'
-            f'<td class="ty-{ty}">{types.get(ty, ty)}</td>'
-            f'<td class="ch-{ch}">{channels.get(ch) or esc(ch or "")}</td>'
-            f'<td class="num">{trapped_text(ty, tr)}</td>'
-            f'<td><i class="mono">{esc(reg or eqp or src)}</i> {esc((addr or "")[:60])}</td>'
-            f"<td>{level}</td>"
-            f'<td><i class="em-timer {rc_cls}" data-t="rc">{_fmt(since_rc)}</i></td>'
-            f'<td><i class="em-timer {ld_cls}" data-t="ld">{_fmt(since_ld)}</i></td></tr>\n')
-        summary.append({"id": pk, "st": st, "rc_cls": rc_cls, "ld_cls": ld_cls, "row_cls": row_cls})
-    return mark_safe("".join(html)), summary
 
 
 # --------------------------------------------------------------------------- responders for dispatch
@@ -404,13 +288,7 @@ def case_close(request, pk: int):
 # --------------------------------------------------------------------------- live board
 
 def _board_context(request) -> dict:
-    now = timezone.now()
-    data = board_data(request.user)
-    rows_html, rows = render_board_rows(data["rows"], now)
-    return {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "counts": _counts(request.user, now), "poll_s": _poll_s(),
-            "server_now": int(now.timestamp() * 1000), "response_limit": int(rule("dispatch_response_limit_s")),
-            "dispatch_warning": int(rule("dispatch_delay_warning_s")),
-            "warn_fraction": rule("board_warning_fraction"), "warn_pct": round(float(rule("board_warning_fraction")) * 100)}
+    return live_board.page_context(request.user)
 
 
 @gzip_page
@@ -423,22 +301,6 @@ def board(request):
     response = render(request, "emergency/board.html", ctx)
     response["X-Board-Version"] = ctx["cursor"]
     return response
-
-
-def _poll_s() -> str:
-    """The board's poll interval for htmx's ``every <n>s`` (rule ``board_poll_s``, issue 4), e.g. ``"1"`` or ``"0.5"``.
-
-    Raises:
-        ValueError: ``board_poll_s`` is not a positive number.
-    """
-    raw = rule("board_poll_s")
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not value > 0:
-        raise ValueError(f"board_poll_s: must be a positive number of seconds, got {raw!r}")
-    return f"{value:g}"
 
 
 @gzip_page
@@ -465,9 +327,7 @@ def board_delta(request):
         response = HttpResponse(status=204)
         response["X-Board-Version"] = since.isoformat()  # unchanged: send the same cursor again
         return response
-    rows_html, rows = render_board_rows(data["rows"], now)
-    ctx = {"rows_html": rows_html, "rows": rows, "cursor": data["cursor"], "closed": data["closed"],
-           "counts": _counts(request.user, now), "full": since is None}
+    ctx = live_board.delta_context(request.user, data, now, full=since is None)
     response = render(request, "emergency/_board_delta.html", ctx)
     response["X-Board-Version"] = data["cursor"]
     return response

@@ -150,7 +150,7 @@ def ingest(device, *, start: dt.datetime, path: Path = DATA_FILE):
     """
     from .codes import AlarmType, alarm_text
     from .models import DoorAnalyticsRun, MonitoringDevice
-    from .services import clear_alarms, raise_alarm
+    from .alarms import clear_alarms, raise_alarm
 
     series = read_series(path)
     baseline, flags = flag_vibration([r["vibration_db"] for r in series.rows])

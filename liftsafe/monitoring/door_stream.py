@@ -193,7 +193,7 @@ class DoorReplay:
         return HZ * self.speed
 
     def messages(self, now: dt.datetime, *, max_samples: int = 4000) -> list[tuple[str, bytes]]:
-        from .services import topic_for
+        from .ingest import topic_for
 
         if self.last is None:
             self.last = now
