@@ -8,7 +8,7 @@ Then it times, over the month's cases:
 
 1. **national JSON**: load the cases through the ORM (elevator + area joined, milestones as plain rows;
    :func:`liftsafe.exchange.services.case_rows`, the outbox's own read),
-   map each with :class:`liftsafe.exchange.adapters.national.NationalAdapter` (FACTS §3.5 fields,
+   map each with :class:`liftsafe.exchange.adapters.national.NationalAdapter` (docs/domain §3.5 fields,
    deal_status from the milestones, §4.2 fault type, snapshot fields) and serialise batches of
    ``--batch`` rows into the HTTP body (``{"records": [...]}``), as the sender does;
 2. **provincial CSV**: the same through :class:`~liftsafe.exchange.adapters.provincial_csv.ProvincialCsvAdapter`;

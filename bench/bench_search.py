@@ -63,7 +63,7 @@ STREETS = streets()
 
 
 def codes_of(i: int) -> dict:
-    """Unique identity codes of generated elevator ``i`` (valid layouts, FACTS §1)."""
+    """Unique identity codes of generated elevator ``i`` (valid layouts, docs/domain §1)."""
     d = DISTRICTS[i % len(DISTRICTS)]
     rest = i // len(DISTRICTS)
     month_index, serial = divmod(rest, 10000)

@@ -17,7 +17,7 @@ Fills an already migrated PostgreSQL database with:
   table does), month seasonality (summer high, Spring Festival low, +5 %/year) and hour-of-day bands
   (peaks 7–9 and 17–20); types 52 % fault report / 38 % entrapment / 10 % enquiry (no entrapment on
   escalators and dumbwaiters), states all closed (completed ~93 %, false alarm ~5 %, cancelled ~2 %);
-  the case's time cache (dispatched/responded/arrived/released/closed) with FACTS §3.4 durations (response
+  the case's time cache (dispatched/responded/arrived/released/closed) with docs/domain §3.4 durations (response
   ~1 min, arrival ~13 min mean urban and 1.5× elsewhere, on-site release ~6 min); causes from
   emergency/causes.py; responder = the maintenance unit under contract on the day (level 1, 98.8 %), the
   district's rescue station (level 2) or the city's fire brigade (level 3). Older elevators get more cases

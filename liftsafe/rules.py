@@ -1,7 +1,7 @@
 """Rule parameters: the one place for time limits, thresholds and weights.
 
-Each rule has a default and the source it comes from (a section of
-``shared/domain/FACTS.md`` and, through it, the standard or regulation).
+Each rule has a default and the source it comes from (a section of the project's
+domain reference ``docs/domain/``, cited ``docs/domain §N``, and through it the standard or regulation).
 A deployment overrides a value in ``settings.LIFTSAFE_RULES`` or with the
 environment variable ``LIFTSAFE_RULES`` (a JSON object), e.g.
 ``LIFTSAFE_RULES='{"rescue_arrival_limit_urban_s": 1500}'``.
@@ -24,7 +24,7 @@ class Rule:
         name: the key used in settings and :func:`rule`.
         default: the value used when nothing overrides it.
         unit: the unit of the value (``s``, ``days``, ``count`` …).
-        source: where the default comes from (FACTS section, standard, clause).
+        source: where the default comes from (docs/domain section, standard, clause).
     """
 
     name: str
@@ -36,14 +36,14 @@ class Rule:
 RULES: dict[str, Rule] = {
     r.name: r
     for r in [
-        # --- registry / identity (FACTS §1) ---
+        # --- registry / identity (docs/domain §1) ---
         Rule("rescue_code_pattern", r"^\d{5,6}$", "regex",
-             "FACTS §1.5: rescue codes are 5-6 digits by city (Shenzhen 6, Zhangzhou/Shenyang 5); stored as strings"),
+             "docs/domain §1.5: rescue codes are 5-6 digits by city (Shenzhen 6, Zhangzhou/Shenyang 5); stored as strings"),
         Rule("equipment_code_pattern", r"^[0-9A-Za-z-]{18,20}$", "regex",
-             "FACTS §1.2: TSG 08-2017 设备代码 18 chars (19 when assigned by the registration authority); "
+             "docs/domain §1.2: TSG 08-2017 设备代码 18 chars (19 when assigned by the registration authority); "
              "field validation in practice allows 20 alphanumerics or '-' [U]"),
         Rule("old_elevator_age_years", 15, "years",
-             "FACTS §7, §6: 15-year threshold (TSG T7001-2023 annual inspection, T5002 governor calibration)"),
+             "docs/domain §7, §6: 15-year threshold (TSG T7001-2023 annual inspection, T5002 governor calibration)"),
         # --- import safety ---
         Rule("import_max_file_bytes", 512 * 1024 * 1024, "bytes",
              "liftsafe design: a registry export over 512 MiB is refused before any write"),
@@ -55,24 +55,24 @@ RULES: dict[str, Rule] = {
         Rule("import_heartbeat_s", 30, "s", "liftsafe design: a running import writes a sign of life this often"),
         Rule("import_stale_after_s", 15 * 60, "s",
              "liftsafe design: a running import on another host without a sign of life for this long is marked interrupted"),
-        # --- emergency (FACTS §3.4) ---
+        # --- emergency (docs/domain §3.4) ---
         Rule("rescue_arrival_limit_urban_s", 30 * 60, "s",
-             "FACTS §3.4: TSG T5002-2017 Art. 5, arrival within 30 min in 直辖市/设区的市"),
+             "docs/domain §3.4: TSG T5002-2017 Art. 5, arrival within 30 min in 直辖市/设区的市"),
         Rule("rescue_arrival_limit_other_s", 60 * 60, "s",
-             "FACTS §3.4: TSG T5002-2017 Art. 5, arrival within 1 h in other areas"),
+             "docs/domain §3.4: TSG T5002-2017 Art. 5, arrival within 1 h in other areas"),
         Rule("dispatch_response_limit_s", 3 * 60, "s",
-             "FACTS §3.4: Shandong 96333 KPI 三分钟响应率 (respond within 3 min of dispatch)"),
+             "docs/domain §3.4: Shandong 96333 KPI 三分钟响应率 (respond within 3 min of dispatch)"),
         Rule("cause_report_window_s", 24 * 3600, "s",
-             "FACTS §3.3 step 7 (DB32/T 4130): the level-1 maintenance unit feeds the cause back after the fault is cleared; "
+             "docs/domain §3.3 step 7 (DB32/T 4130): the level-1 maintenance unit feeds the cause back after the fault is cleared; "
              "no deadline found [U]; liftsafe design: the responder page asks for it for 24 h after release"),
         Rule("board_warning_fraction", 0.8, "fraction",
-             "liftsafe design: a live-board timer turns amber at this share of its limit (response 3 min, arrival 30/60 min, FACTS §3.4)"),
+             "liftsafe design: a live-board timer turns amber at this share of its limit (response 3 min, arrival 30/60 min, docs/domain §3.4)"),
         Rule("board_poll_s", 1, "s",
              "liftsafe design (issue 4: an operator sees an IoT alarm's case on the live board within a second of the device's "
-             "message; FACTS §3.4 times the response from dispatch, so every second before the operator sees the case counts): "
+             "message; docs/domain §3.4 times the response from dispatch, so every second before the operator sees the case counts): "
              "how often an open live board asks the server for changes"),
         Rule("dispatch_delay_warning_s", 60, "s",
-             "liftsafe design default (FACTS §3 gives no national dispatch-time figure): an entrapment or call nobody "
+             "liftsafe design default (docs/domain §3 gives no national dispatch-time figure): an entrapment or call nobody "
              "has dispatched yet turns its live-board timer red after this long since receipt (amber at board_warning_fraction)"),
         Rule("intake_future_skew_s", 5 * 60, "s",
              "liftsafe design: an alarm's received_at may be at most this far in the future (clock skew)"),
@@ -84,36 +84,36 @@ RULES: dict[str, Rule] = {
              "liftsafe design: first retry delay of a failed notification channel; doubles each attempt"),
         Rule("notification_retry_max_s", 3600, "s", "liftsafe design: longest delay between two notification retries"),
         Rule("notification_max_attempts", 10, "count", "liftsafe design: attempts before a notification is marked failed"),
-        # --- hazards (FACTS §7: no national deadlines exist; all design defaults [U]) ---
+        # --- hazards (docs/domain §7: no national deadlines exist; all design defaults [U]) ---
         Rule("hazard_deadline_days", {"major": 5, "significant": 15, "general": 30}, "days by level",
-             "FACTS §7 [U]: no national rectification deadline found; design default per level "
+             "docs/domain §7 [U]: no national rectification deadline found; design default per level "
              "(重大 5 d, 较大 15 d, 一般 30 d); one low-quality report says 较大 5 d / 一般 30 d"),
         Rule("hazard_overdue_thresholds_days", [0, 7, 30], "days past deadline",
-             "liftsafe design (FACTS §7 [U]): notify once when a hazard becomes overdue, again at 7 and 30 days"),
+             "liftsafe design (docs/domain §7 [U]): notify once when a hazard becomes overdue, again at 7 and 30 days"),
         Rule("hazard_evidence_max_bytes", 20 * 1024 * 1024, "bytes",
              "liftsafe design: largest rectification evidence file"),
         Rule("hazard_evidence_types", {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
                                        "pdf": "application/pdf", "webp": "image/webp"}, "extension → MIME",
-             "liftsafe design: photos and documents only (FACTS §7 evidence: photos, documents)"),
+             "liftsafe design: photos and documents only (docs/domain §7 evidence: photos, documents)"),
         Rule("hazard_lookback_rate", 0.2, "fraction",
-             "liftsafe design (FACTS §7 回头看 [U]): share of closed hazards re-checked per level; listed ones always"),
+             "liftsafe design (docs/domain §7 回头看 [U]): share of closed hazards re-checked per level; listed ones always"),
         Rule("hazard_lookback_min_per_level", 1, "count",
              "liftsafe design: at least this many re-checks per non-empty level stratum"),
         Rule("hazard_recurrence_raise_level", True, "bool",
-             "issue 5 / FACTS §7 [U]: a recurrence found on re-check raises the level one step by default"),
+             "issue 5 / docs/domain §7 [U]: a recurrence found on re-check raises the level one step by default"),
         Rule("hazard_entrapment_lead_count", 3, "count",
-             "issue 5 (FACTS §7 'frequent faults' priority list [S]): entrapments of one elevator that raise a lead"),
+             "issue 5 (docs/domain §7 'frequent faults' priority list [S]): entrapments of one elevator that raise a lead"),
         Rule("hazard_entrapment_lead_window_days", 90, "days",
              "issue 5: window for hazard_entrapment_lead_count"),
-        # --- IoT monitoring (FACTS §4.1; detection timers are vendor-specific [U]: configuration) ---
+        # --- IoT monitoring (docs/domain §4.1; detection timers are vendor-specific [U]: configuration) ---
         Rule("iot_entrapment_s", 20, "s",
-             "FACTS §4.1: 平层关人 / 非平层关人 20 s in one firmware [U] (passenger present, doors closed, car stopped)"),
-        Rule("iot_stop_outside_door_zone_s", 45, "s", "FACTS §4.1: 门区外停车 45 s in one firmware [U]"),
+             "docs/domain §4.1: 平层关人 / 非平层关人 20 s in one firmware [U] (passenger present, doors closed, car stopped)"),
+        Rule("iot_stop_outside_door_zone_s", 45, "s", "docs/domain §4.1: 门区外停车 45 s in one firmware [U]"),
         Rule("iot_door_open_running_s", 0, "s",
-             "FACTS §4.1: 运行中开门 (one firmware debounces 50 s [U]); liftsafe raises on the first status showing it"),
-        Rule("iot_overspeed_ratio", 1.2, "ratio", "FACTS §4.1: 超速 alarms at 1.2× (and 1.4×) rated speed"),
+             "docs/domain §4.1: 运行中开门 (one firmware debounces 50 s [U]); liftsafe raises on the first status showing it"),
+        Rule("iot_overspeed_ratio", 1.2, "ratio", "docs/domain §4.1: 超速 alarms at 1.2× (and 1.4×) rated speed"),
         Rule("iot_offline_after_s", 180, "s",
-             "FACTS §4.1: heartbeat interval of GB/T 24476 NOT verified [U]; 3 missed 60 s heartbeats"),
+             "docs/domain §4.1: heartbeat interval of GB/T 24476 NOT verified [U]; 3 missed 60 s heartbeats"),
         Rule("iot_max_message_bytes", 8192, "bytes", "liftsafe design: larger payloads are dead-lettered"),
         Rule("iot_max_future_skew_s", 300, "s", "liftsafe design: device time more than 5 min ahead of receive time is rejected"),
         Rule("iot_max_past_age_s", 7 * 24 * 3600, "s",
@@ -123,30 +123,30 @@ RULES: dict[str, Rule] = {
         Rule("iot_alarm_rate_window_s", 3600, "s", "liftsafe design: window for the per-elevator alarm cap"),
         Rule("iot_alarm_rate_max", 20, "count", "liftsafe design: new alarms per elevator per window; more are counted as suppressed"),
         Rule("iot_correlation_window_s", 120, "s",
-             "FACTS §4.3: 停电 is the largest single trapping cause; power-loss alarms of one area within 2 min form one incident"),
+             "docs/domain §4.3: 停电 is the largest single trapping cause; power-loss alarms of one area within 2 min form one incident"),
         Rule("iot_ledger_retention_days", 14, "days", "liftsafe design: processed message ids kept for redelivery de-duplication"),
         Rule("door_vibration_window", 240, "samples", "liftsafe design: 60 s rolling window at 4 Hz (Huawei door series)"),
         Rule("door_vibration_baseline", 2400, "samples", "liftsafe design: first 10 min at 4 Hz form the vibration baseline"),
         Rule("door_vibration_sigma", 3.0, "sigma", "liftsafe design: rolling mean above baseline mean + 3 sd = abnormal"),
         Rule("door_vibration_sustain", 120, "samples", "liftsafe design: abnormal for 30 s (120 samples at 4 Hz) = sustained, flagged"),
-        # --- statistics and reports (FACTS §3.6, §3.4) ---
+        # --- statistics and reports (docs/domain §3.6, §3.4) ---
         Rule("report_response_kpi_s", 3 * 60, "s",
-             "FACTS §3.4/§13: Shandong 三分钟响应率, responded within 3 min of dispatch"),
+             "docs/domain §3.4/§13: Shandong 三分钟响应率, responded within 3 min of dispatch"),
         Rule("report_arrival_kpi_s", 30 * 60, "s",
-             "FACTS §3.4/§13: 三十分钟到达率, arrived within 30 min of dispatch"),
+             "docs/domain §3.4/§13: 三十分钟到达率, arrived within 30 min of dispatch"),
         Rule("report_min_fleet_size", 20, "elevators",
              "liftsafe design: a unit or brand needs this many elevators in the area to enter a top list by rate"),
-        Rule("report_top_n", 10, "count", "FACTS §10: Shandong publishes the top 10 by brand, maintenance unit, user unit, cause"),
+        Rule("report_top_n", 10, "count", "docs/domain §10: Shandong publishes the top 10 by brand, maintenance unit, user unit, cause"),
         Rule("report_age_bands_years", [5, 10, 15, 20], "years (upper bounds)",
-             "FACTS §3.6: age bands (5-10 years, 11-15 highest, over 15); old-lift threshold 15 years (FACTS §13)"),
+             "docs/domain §3.6: age bands (5-10 years, 11-15 highest, over 15); old-lift threshold 15 years (docs/domain §13)"),
         Rule("report_hour_bands", [0, 7, 9, 12, 14, 17, 20, 24], "hour boundaries",
-             "liftsafe design: hour bands of published reports (FACTS §3.6 'by hour band'), peaks 7-9 and 17-20"),
+             "liftsafe design: hour bands of published reports (docs/domain §3.6 'by hour band'), peaks 7-9 and 17-20"),
         Rule("report_pg_work_mem", "64MB", "PostgreSQL memory size",
              "liftsafe design: SET LOCAL work_mem for the report's read-only transaction on PostgreSQL, so the "
              "period's GROUP BYs hash in memory instead of sorting on disk (bench/RESULTS.md, Reports)"),
         Rule("report_repeat_min_entrapments", 2, "count",
-             "FACTS §3.6: repeat lifts (most trapping incidents per lift); listed from this many in the period"),
-        # --- data exchange (FACTS §3.5, §10) ---
+             "docs/domain §3.6: repeat lifts (most trapping incidents per lift); listed from this many in the period"),
+        # --- data exchange (docs/domain §3.5, §10) ---
         Rule("exchange_batch_size", 500, "records", "liftsafe design: records per upload batch"),
         Rule("exchange_timeout_s", 30, "s", "liftsafe design: a receiver slower than this counts as a failed attempt"),
         Rule("exchange_retry_base_s", 60, "s", "liftsafe design: first retry delay, doubled per attempt"),

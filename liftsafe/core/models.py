@@ -36,7 +36,7 @@ class Area(models.Model):
     ``path`` is the chain of codes from the root, joined by ``/`` and ending
     in ``/`` (``"110000/110100/110105/"``); a descendant's path starts with
     its ancestor's. ``urban`` marks a 直辖市 / 设区的市 area, which sets the
-    30-minute rescue arrival limit of its elevators (FACTS §3.4, TSG T5002 Art. 5).
+    30-minute rescue arrival limit of its elevators (docs/domain §3.4, TSG T5002 Art. 5).
     ``time_zone`` (IANA name, empty = inherit) is the area's local time: its effective zone is
     inherited down the tree and defaults to ``settings.TIME_ZONE`` (:mod:`liftsafe.core.zones`).
     """

@@ -61,7 +61,7 @@ ACTIONS: dict[str, Action] = {
     # ------------------------------------------------------------------ registry
     "registry.edit": _a({A, REG}, "Regulators keep the registry of their area (TSG 08 use registration); admins and the importer run as one of them.",
                         denied=_("Only a regulator or an administrator may change the registry.")),
-    # ------------------------------------------------------------------ hazards (docs/domain: hazard investigation, FACTS §7)
+    # ------------------------------------------------------------------ hazards (docs/domain: hazard investigation, docs/domain §7)
     "hazard.file": _a({A, REG}, "A regulator files a hazard found in supervision; units report through leads, insurers only read."),
     "hazard.accept": _a({A, REG}, "A regulator accepts an automatic lead as a hazard and names the responsible unit."),
     "hazard.dismiss": _a({A, REG}, "A regulator dismisses a lead that is not a hazard."),
@@ -77,7 +77,7 @@ ACTIONS: dict[str, Action] = {
     "hazard.campaign_launch": _a({A, REG}, "Look-back campaigns (回头看) are launched by the regulator of the area."),
     "hazard.recheck": _a({A, REG, IA}, "A regulator or the inspection agency records a look-back re-check.",
                          denied=_("Only a regulator or an inspector may record a re-check.")),
-    # ------------------------------------------------------------------ 96333 emergency (FACTS §3)
+    # ------------------------------------------------------------------ 96333 emergency (docs/domain §3)
     "emergency.console": _a({A, OP}, "The call-taking console is the 96333 operator's (TSG T5002; GB/T 33656)."),
     "emergency.board": _a({A, OP, REG}, "The live board: operators work it, regulators supervise it."),
     "emergency.responder": _a({MU, RS}, "The rescue-task page is for the responders a case is dispatched to (not admins)."),
@@ -92,10 +92,10 @@ ACTIONS: dict[str, Action] = {
                         denied=_("You may not record this milestone.")),
     "case.cancel": _a({A, OP}, "Only the operator cancels a case (a responder cannot withdraw a call).",
                       denied=_("You may not record this milestone.")),
-    "case.report_cause": _a({A, OP, MU, RS}, "The cause is fed back by the responder (FACTS §3.3 step 7) or recorded by the operator.",
+    "case.report_cause": _a({A, OP, MU, RS}, "The cause is fed back by the responder (docs/domain §3.3 step 7) or recorded by the operator.",
                             denied=_("You may not report the cause.")),
     # ------------------------------------------------------------------ IoT monitoring (docs/monitoring.md "Roles")
-    "device.bind": _a({A, MU}, "The elevator's maintenance unit installs devices and runs the enterprise platform (FACTS §4.1).",
+    "device.bind": _a({A, MU}, "The elevator's maintenance unit installs devices and runs the enterprise platform (docs/domain §4.1).",
                       denied=_("Only the elevator's maintenance unit or an administrator may bind monitoring devices.")),
     "device.submit": _a({A, MU}, "An integrator (maintenance unit token) submits device messages for its own elevators.",
                         denied=_("Only an integrator (the elevators' maintenance unit) or an administrator may submit device messages.")),

@@ -8,16 +8,16 @@ deterministically (seeded) so that every role has something real to look at:
 - ~40 **maintenance units** with skewed market shares per borough: four big
   city-wide, OEM-like firms holding roughly 55-60 % of the buildings and many
   small local firms sharing the rest (Zipf-like); licence numbers and credit
-  grades A-D (FACTS §9: A/B/C/D, most units B);
+  grades A-D (docs/domain §9: A/B/C/D, most units B);
 - **maintenance contracts**: one current contract per building's elevators;
   about one building in five changed unit, so its elevators also carry an
   earlier, ended contract with another unit (the history a regulator traces);
   dismantled elevators keep only an ended contract;
-- **rescue stations** (level-2 responders, FACTS §3.2) per borough, placed at
+- **rescue stations** (level-2 responders, docs/domain §3.2) per borough, placed at
   the densest clusters of elevators, and one **fire brigade** (level 3);
 - three **inspection agencies** (by borough) and five **insurers**;
 - a unique 6-digit **rescue code** per elevator within its jurisdiction
-  (FACTS §1.5: Shenzhen uses 6 digits);
+  (docs/domain §1.5: Shenzhen uses 6 digits);
 - **place type** and the crowded-place flag where the source lets us derive
   them (see :func:`derive_place_type`).
 
@@ -94,7 +94,7 @@ INSURERS = [("Harbor Liability Insurance Co.", 0.30), ("Keystone Casualty Mutual
             ("Greater New York Elevator Insurers", 0.12), ("Liberty Bridge Insurance", 0.08)]  # 10 % uninsured
 USE_UNIT_SUFFIXES = ["Owners Corp.", "Condominium", "Realty LLC", "Housing Co.", "Management LLC", "Associates"]
 FIRE_BRIGADE = ("New York City Fire Department (FDNY)", 40.6936, -73.9866, "911")  # 9 MetroTech Center
-GRADE_WEIGHTS = {"A": 0.18, "B": 0.50, "C": 0.25, "D": 0.07}  # FACTS §9 (Anshan 2025: A 10, B 30, C 14, D 2 of 56)
+GRADE_WEIGHTS = {"A": 0.18, "B": 0.50, "C": 0.25, "D": 0.07}  # docs/domain §9 (Anshan 2025: A 10, B 30, C 14, D 2 of 56)
 HISTORY_REASON = encode(msg.GENERATED)
 
 
@@ -117,7 +117,7 @@ def _phone(n: int) -> str:
 
 
 def derive_place_type(source_type: str, manufacturer_raw: str, extra: dict, status_description: str = "") -> tuple[int | None, bool]:
-    """Place type (FACTS §2 code) and crowded-place flag, where the NYC record lets us tell.
+    """Place type (docs/domain §2 code) and crowded-place flag, where the NYC record lets us tell.
 
     - a Housing Authority device (status NYCHA or manufacturer "HOUSING AUTHORITY"),
       a private elevator (T) or a private residence → 11 住宅 (residential), not crowded;

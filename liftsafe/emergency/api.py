@@ -179,7 +179,7 @@ class CaseFilter(Schema):
 
 
 class UploadOut(Schema):
-    """Regulator-upload record (FACTS §3.5, t_elevator_data style); status derived from milestones."""
+    """Regulator-upload record (docs/domain §3.5, t_elevator_data style); status derived from milestones."""
 
     order_number: str
     equipment_code: str
@@ -286,7 +286,7 @@ def board(request, since: dt.datetime | None = None):
     return selectors.board_delta(request.user, since)
 
 
-@router.get("/upload", response=list[UploadOut], summary="Regulator-upload records (FACTS §3.5) of cases changed since")
+@router.get("/upload", response=list[UploadOut], summary="Regulator-upload records (docs/domain §3.5) of cases changed since")
 @paginate(BoundedPage)
 def upload(request, since: dt.datetime | None = None):
     qs = selectors.cases_for(request.user).prefetch_related("milestones")
@@ -303,6 +303,6 @@ def upload(request, since: dt.datetime | None = None):
     return out
 
 
-@router.get("/causes", summary="Cause code tree (FACTS §4.3): {class: {label, items: {item: label}}}")
+@router.get("/causes", summary="Cause code tree (docs/domain §4.3): {class: {label, items: {item: label}}}")
 def cause_tree(request):
     return {k: {"label": str(label), "items": {i: str(v) for i, v in items.items()}} for k, (label, items) in causes.CAUSES.items()}

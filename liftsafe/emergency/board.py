@@ -19,7 +19,7 @@ from .models import OPEN_STATES, CaseType, Channel, State, trapped_text
 
 
 def arrival_limit_s(urban: bool) -> int:
-    """Arrival limit in seconds for an urban / other elevator (FACTS §3.4, TSG T5002 Art. 5; same rules as
+    """Arrival limit in seconds for an urban / other elevator (docs/domain §3.4, TSG T5002 Art. 5; same rules as
     :func:`services.arrival_limit_s`, which takes an elevator)."""
     return domain.arrival_limit_s(urban)
 

@@ -1,7 +1,7 @@
-"""Trapping-cause (困人原因) code list: a two-level tree, cause class → cause item (FACTS §4.3).
+"""Trapping-cause (困人原因) code list: a two-level tree, cause class → cause item (docs/domain §4.3).
 
 CPASE M001-2015 Annex D and DB52/T 1628.3 Annex B define the official lists
-but their contents were not retrieved (FACTS §4.3 [U]); this tree follows the
+but their contents were not retrieved (docs/domain §4.3 [U]); this tree follows the
 classes used consistently in published 96333 reports (人为 / 外部 / 门系统 /
 控制系统 …) and the GB 7588 system grouping, each with an "other" item.
 Codes are stable ASCII keys; labels are translatable (English msgids, zh-Hans

@@ -8,15 +8,15 @@ side by side: a Python predicate on values, and a Django ``Q`` / expression on
 first-occurrence times ``dispatched_at``, ``responded_at``, ``arrived_at``).
 
 - *false alarm* (误报): a case closed as false alarm or cancelled — the call was
-  not about a real fault (FACTS §3.5: 误报/取消 are not counted as faults);
+  not about a real fault (docs/domain §3.5: 误报/取消 are not counted as faults);
 - *fault* (故障): a case of type entrapment or fault report that is not a false
-  alarm (enquiries are not faults) — CPASE M001-2015 故障次数, FACTS §3.6;
+  alarm (enquiries are not faults) — CPASE M001-2015 故障次数, docs/domain §3.6;
 - *entrapment* (困人): a fault of type entrapment (so never a false alarm);
 - *arrival limit*: 30 min in urban areas (直辖市/设区的市), 60 min elsewhere
-  (TSG T5002-2017 Art. 5, FACTS §3.4; rules ``rescue_arrival_limit_urban_s`` /
+  (TSG T5002-2017 Art. 5, docs/domain §3.4; rules ``rescue_arrival_limit_urban_s`` /
   ``rescue_arrival_limit_other_s``);
 - *late response*: no response within ``dispatch_response_limit_s`` (3 min) of
-  the dispatch (FACTS §3.4, Shandong 96333 KPI);
+  the dispatch (docs/domain §3.4, Shandong 96333 KPI);
 - *late arrival*: an entrapment with no arrival within the arrival limit of the
   dispatch (fault reports have no arrival limit).
 

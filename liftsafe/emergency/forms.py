@@ -32,7 +32,7 @@ class IdempotentForm(forms.Form):
 
 
 class IntakeForm(IdempotentForm):
-    """The intake checklist (FACTS §3.3 step 1): who is trapped, injuries, car position, caller, circumstances."""
+    """The intake checklist (docs/domain §3.3 step 1): who is trapped, injuries, car position, caller, circumstances."""
 
     channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices, initial=Channel.PHONE_96333)
     case_type = forms.ChoiceField(label=_("Case type"), choices=CaseType.choices, initial=CaseType.ENTRAPMENT,
@@ -104,7 +104,7 @@ class ResponderMilestoneForm(IdempotentForm):
 
 
 class CauseForm(IdempotentForm):
-    """Two-level trapping cause: class → item (FACTS §4.3; list in :mod:`liftsafe.emergency.causes`)."""
+    """Two-level trapping cause: class → item (docs/domain §4.3; list in :mod:`liftsafe.emergency.causes`)."""
 
     cause_class = forms.ChoiceField(label=_("Cause class"), choices=[("", "—")] + [(k, v[0]) for k, v in CAUSES.items()])
     cause_item = forms.ChoiceField(label=_("Cause item"),

@@ -1,4 +1,4 @@
-"""Elevator identification for the 96333 call-taker (FACTS §3.3 step 1).
+"""Elevator identification for the 96333 call-taker (docs/domain §3.3 step 1).
 
 :func:`identify` turns what the caller reads out or describes into a ranked
 list of candidate elevators, always inside the operator's scope

@@ -1,4 +1,4 @@
-"""96333 emergency cases and their milestones (FACTS §3).
+"""96333 emergency cases and their milestones (docs/domain §3).
 
 A case's *facts* are its intake data (who called, how, how many trapped…)
 and its append-only :class:`Milestone` events (received, dispatched,
@@ -23,7 +23,7 @@ from .causes import CAUSE_CLASS_CHOICES
 
 
 class Channel(models.TextChoices):
-    """How the alarm reached the platform (FACTS §3.3 step 1)."""
+    """How the alarm reached the platform (docs/domain §3.3 step 1)."""
 
     PHONE_96333 = "phone_96333", _("96333 phone call")
     CAR_ALARM = "car_alarm", _("Car alarm button")
@@ -34,7 +34,7 @@ class Channel(models.TextChoices):
 
 
 class CaseType(models.TextChoices):
-    """Call/appeal categories (FACTS §3.5, Huai'an report): 困人求救, 故障报修, 咨询及其他."""
+    """Call/appeal categories (docs/domain §3.5, Huai'an report): 困人求救, 故障报修, 咨询及其他."""
 
     ENTRAPMENT = "entrapment", _("Entrapment")
     FAULT_REPORT = "fault_report", _("Fault report")
@@ -59,7 +59,7 @@ CLOSED_STATES = (State.COMPLETED, State.FALSE_ALARM, State.CANCELLED)
 
 
 class Level(models.IntegerChoices):
-    """Response levels 三级救援 (FACTS §3.2)."""
+    """Response levels 三级救援 (docs/domain §3.2)."""
 
     MAINTENANCE_UNIT = 1, _("Level 1: contracted maintenance unit")
     RESCUE_STATION = 2, _("Level 2: rescue station")
@@ -77,14 +77,14 @@ def trapped_text(case_type: str, count: int | None) -> str:
 class EmergencyCase(models.Model):
     """One emergency case (处置单) for one elevator.
 
-    Intake checklist (FACTS §3.3 step 1): ``trapped_count``, ``injured_count``,
+    Intake checklist (docs/domain §3.3 step 1): ``trapped_count``, ``injured_count``,
     ``car_position`` (floor/level as told), ``caller_phone`` (personal data:
     shown only to operators and the dispatched responder, masked elsewhere),
     ``special_circumstances``; ``details`` is a JSON snapshot of whatever else
     the channel sent (IoT status snapshot, QR form, MTA ticket fields).
     ``source_ref`` is the sender's own reference (IoT alarm id, ticket no.).
     ``received_at`` is when the platform received the first alarm (aware).
-    ``cause_class``/``cause_item``: the two-level cause (FACTS §4.3, see
+    ``cause_class``/``cause_item``: the two-level cause (docs/domain §4.3, see
     :mod:`liftsafe.emergency.causes`). ``released_count``: people freed.
 
     ``area``: the area where the case happened — the elevator's area at intake,
@@ -174,7 +174,7 @@ class EmergencyCase(models.Model):
 
 
 class EscalationReason(models.TextChoices):
-    """Why a dispatch level was escalated (``services.escalate_overdue``; limits FACTS §3 via rules.py):
+    """Why a dispatch level was escalated (``services.escalate_overdue``; limits docs/domain §3 via rules.py):
     the responder did not acknowledge within the response limit, or did not arrive within the arrival limit."""
 
     NO_RESPONSE = "no_response", _("no response")

@@ -112,7 +112,7 @@ def _secs(a: dt.datetime | None, b: dt.datetime | None) -> float | None:
 
 
 def durations(case: EmergencyCase, milestones: Iterable[Milestone] | None = None) -> dict[str, float | None]:
-    """The case's durations in seconds (None when a milestone is missing), per FACTS §3.3-§3.4 / issue 3:
+    """The case's durations in seconds (None when a milestone is missing), per docs/domain §3.3-§3.4 / issue 3:
 
     - ``response`` = responded − dispatched (first dispatch; Shandong 3-minute KPI)
     - ``arrival`` = arrived − dispatched (TSG T5002 Art. 5 30/60-minute limit)
@@ -128,13 +128,13 @@ def durations(case: EmergencyCase, milestones: Iterable[Milestone] | None = None
     }
 
 
-# FACTS §3.5 deal_status: 00 处置完成, 01 故障发生, 02 处置响应, 04 处置到场, 05 误报 (no 03 in the source)
+# docs/domain §3.5 deal_status: 00 处置完成, 01 故障发生, 02 处置响应, 04 处置到场, 05 误报 (no 03 in the source)
 _UPLOAD_CODES = {State.RECEIVED: "01", State.DISPATCHED: "01", State.RESPONDED: "02", State.ARRIVED: "04",
                  State.RELEASED: "04", State.COMPLETED: "00", State.FALSE_ALARM: "05", State.CANCELLED: "05"}
 
 
 def upload_status_code(case: EmergencyCase, milestones: Iterable[Milestone] | None = None) -> str:
-    """Regulator-upload ``deal_status`` of the case, derived from its milestones (FACTS §3.5).
+    """Regulator-upload ``deal_status`` of the case, derived from its milestones (docs/domain §3.5).
 
     ``"01"`` occurred (received or dispatched), ``"02"`` responded, ``"04"``
     arrived (also after release until completed), ``"00"`` completed,
@@ -305,8 +305,8 @@ def board_limits(state: str, urban: bool) -> tuple[int, int]:
     The one definition of "late" on the live board (:func:`liftsafe.emergency.board.render_board_rows`
     colours with it, :func:`late_q` counts with it). Received (nobody dispatched yet): the case timer
     against ``dispatch_delay_warning_s`` (liftsafe design default). Dispatched: the case timer against the
-    arrival limit (30 / 60 min, FACTS §3.4) and the dispatch timer against ``dispatch_response_limit_s``
-    (3 min, FACTS §3.4). Responded: both against the arrival limit. Other states: untimed.
+    arrival limit (30 / 60 min, docs/domain §3.4) and the dispatch timer against ``dispatch_response_limit_s``
+    (3 min, docs/domain §3.4). Responded: both against the arrival limit. Other states: untimed.
     """
     from liftsafe.rules import rule
 

@@ -1,4 +1,4 @@
-"""Emergency writes and their invariants (FACTS §3): intake, dispatch, milestones, cause, escalation.
+"""Emergency writes and their invariants (docs/domain §3): intake, dispatch, milestones, cause, escalation.
 
 Every function validates before writing and writes in one transaction.
 Errors: :class:`django.core.exceptions.ValidationError` with a field dict
@@ -52,7 +52,7 @@ from .workflow import sources as transition_sources
 K = Milestone.Kind
 _OPEN = [s.value for s in OPEN_STATES]
 _LEVEL_KIND = {1: Organisation.Kind.MAINTENANCE_UNIT, 2: Organisation.Kind.RESCUE_STATION, 3: Organisation.Kind.FIRE_BRIGADE}
-# which progress milestone may follow which state (FACTS §3.3 steps 3-6): declared once in workflow.CASE_FLOW
+# which progress milestone may follow which state (docs/domain §3.3 steps 3-6): declared once in workflow.CASE_FLOW
 _ALLOWED = {name: set(CASE_FLOW.get(name).sources) for name in MILESTONE_TRANSITIONS}
 RESPONDER_KINDS = (K.RESPONDED, K.ARRIVED, K.RELEASED, K.COMPLETED, K.FALSE_ALARM)
 
@@ -152,7 +152,7 @@ def intake_alarm(elevator: Elevator, *, channel: str, case_type: str, received_a
                  trapped_count: int | None = None, injured_count: int | None = None,
                  idempotency_key: str | None = None, car_position: str = "",
                  special_circumstances: str = "", dispatch: bool = False) -> IntakeResult:
-    """Open a case for ``elevator``, or attach this call/alarm to its open case (FACTS §3.3 step 1).
+    """Open a case for ``elevator``, or attach this call/alarm to its open case (docs/domain §3.3 step 1).
 
     Args:
         elevator: the identified elevator (the caller resolved the rescue code / address).
@@ -330,7 +330,7 @@ def _nearest(elevator: Elevator, kind: str) -> Organisation | None:
 
 
 def responder_for(elevator: Elevator, level: int, on: dt.date) -> Organisation | None:
-    """The automatic responder of ``level`` (FACTS §3.2): 1 = contracted maintenance unit on ``on``;
+    """The automatic responder of ``level`` (docs/domain §3.2): 1 = contracted maintenance unit on ``on``;
     2 = nearest rescue station (haversine) in the jurisdiction; 3 = the fire brigade."""
     if level == Level.MAINTENANCE_UNIT:
         return maintenance_unit_on(elevator, on)
@@ -455,7 +455,7 @@ def _notify_dispatch(case: EmergencyCase, level: int, responder: Organisation) -
 def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | None = None, *,
                      idempotency_key: str | None = None, **data) -> Milestone:
     """Record a progress milestone: ``responded``, ``arrived``, ``released`` (``released_count=``),
-    ``completed``, ``false_alarm`` or ``cancelled`` (FACTS §3.3 steps 5-6).
+    ``completed``, ``false_alarm`` or ``cancelled`` (docs/domain §3.3 steps 5-6).
 
     Who: operators/admins covering the elevator record any of them; a
     responder (maintenance unit / rescue station user) only on a case
@@ -531,10 +531,10 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
 
 
 def report_cause(user, case: EmergencyCase, cause_class: str, cause_item: str) -> EmergencyCase:
-    """Record the trapping/fault cause (two-level code, FACTS §4.3; :mod:`liftsafe.emergency.causes`).
+    """Record the trapping/fault cause (two-level code, docs/domain §4.3; :mod:`liftsafe.emergency.causes`).
 
     Who: operators/admins, or a responder the case was dispatched to (the
-    level-1 maintenance unit feeds the cause back, FACTS §3.3 step 7). The
+    level-1 maintenance unit feeds the cause back, docs/domain §3.3 step 7). The
     case must have been dispatched. A later report replaces the earlier one
     (audit history keeps it).
 
@@ -576,7 +576,7 @@ def escalate_late_cases(now: dt.datetime | None = None) -> int:
 
     A case is late when, counted from the dispatch of its current level,
     there is no response within ``dispatch_response_limit_s`` (3 min,
-    FACTS §3.4) or no arrival within :func:`arrival_limit_s`. Late at level
+    docs/domain §3.4) or no arrival within :func:`arrival_limit_s`. Late at level
     1 or 2 → an ``escalated`` milestone and a dispatch at the next level (a
     level with no responder found is skipped); late at level 3 → the
     regulator is notified once. Everything derives from stored timestamps,

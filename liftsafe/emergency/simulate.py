@@ -5,7 +5,7 @@
 about every 8 s and moves the open simulated cases along the workflow through
 the real services (intake → dispatch → responded → arrived → released →
 completed), with delays drawn per case from ranges near the published
-averages (FACTS §3.4: arrival ~10-15 min, on-site rescue ~5-8 min), shortened
+averages (docs/domain §3.4: arrival ~10-15 min, on-site rescue ~5-8 min), shortened
 by :data:`SPEED` so that a visitor sees cases move. About one dispatch in ten
 is never acknowledged, so the escalation job has real work; a few cases are
 false alarms. Simulated cases carry ``source_ref`` ``sim-…`` and

@@ -1,4 +1,4 @@
-"""The 96333 case workflow, declared once (:class:`liftsafe.core.workflow.Workflow`; FACTS §3.3 steps 3-6).
+"""The 96333 case workflow, declared once (:class:`liftsafe.core.workflow.Workflow`; docs/domain §3.3 steps 3-6).
 
 Which progress milestone may follow which state. The transition names are the milestone kinds, the same
 names the console / responder pages post (``kind=``) and the API takes (``POST /api/emergency/cases/{pk}/milestones``,

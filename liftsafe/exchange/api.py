@@ -1,5 +1,5 @@
 """Data exchange API (mounted at /api/exchange/): destinations, outbox, batches, send log, re-send,
-import schedules (FACTS §3.5, §10; docs/exchange.md).
+import schedules (docs/domain §3.5, §10; docs/exchange.md).
 
 Access: data officers (platform admins, permission ``exchange.manage_exchange``) read and write;
 regulators read the destinations overlapping their area (records of their own elevators only);

@@ -1,6 +1,6 @@
 """Data exchange: destinations, the outbox, batches, the send log, and scheduled inbound imports.
 
-Outbound (FACTS §3.5, §10): every record that leaves the platform first lands in the
+Outbound (docs/domain §3.5, §10): every record that leaves the platform first lands in the
 :class:`OutboxRecord` table (payload already mapped by the destination's adapter, idempotency
 key ``type:id:version``), is grouped into a :class:`Batch` (its own ``Idempotency-Key`` header,
 kept across retries) and every HTTP attempt is logged in :class:`SendLog` (never purged). A

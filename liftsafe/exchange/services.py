@@ -306,7 +306,7 @@ def _store(dest: Destination, record_type: str, rows: list[tuple[int, int | None
         if prev is not None and prev[1] == h:
             continue
         version = 1 if prev is None else prev[0] + 1
-        payload = {**payload, "operation": "UPLOAD" if version == 1 else "UPDATE"}  # FACTS §1.6 operation type
+        payload = {**payload, "operation": "UPLOAD" if version == 1 else "UPDATE"}  # docs/domain §1.6 operation type
         if prev is not None:
             changed.append(oid)
         new.append(OutboxRecord(destination=dest, record_type=record_type, object_id=oid, version=version,
@@ -556,7 +556,7 @@ def _is_transport(status: int | None, err: str) -> bool:
     rule ``exchange_max_attempts``): no reply (timeout, connection refused/error), 5xx, 429, a reply too slow or
     too large, and a "busy" 200 (:data:`BUSY`). Anything else with an error class is an explicit refusal (401,
     403, 404 …, an unreadable 2xx reply ``bad reply``); ``exchange_max_attempts`` of those finalise the batch as
-    ``failed``. Design rule of liftsafe (docs/exchange.md "Sending"), not a FACTS rule.
+    ``failed``. Design rule of liftsafe (docs/exchange.md "Sending"), not a docs/domain rule.
     """
     return (status is None or _busy_code(status) or err in ("timeout", "reply too large")
             or err.startswith(BUSY.split("{", 1)[0]))

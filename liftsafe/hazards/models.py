@@ -1,4 +1,4 @@
-"""Hazard rectification and supervision (隐患排查整治, FACTS §7).
+"""Hazard rectification and supervision (隐患排查整治, docs/domain §7).
 
 A :class:`Hazard` (隐患) is filed against one elevator, rectified by its
 responsible unit by a deadline, verified and closed out (销号) by a regulator;
@@ -22,7 +22,7 @@ from simple_history.models import HistoricalRecords
 
 
 class Level(models.TextChoices):
-    """Hazard level (FACTS §7: 重大 / 较大 / 一般 [M]/[U]); ordered from least to most serious in LEVEL_ORDER."""
+    """Hazard level (docs/domain §7: 重大 / 较大 / 一般 [M]/[U]); ordered from least to most serious in LEVEL_ORDER."""
 
     GENERAL = "general", _("General (一般)")
     SIGNIFICANT = "significant", _("Significant (较大)")
@@ -39,7 +39,7 @@ def raised(level: str) -> str:
 
 
 class Source(models.TextChoices):
-    """Where a hazard came from (issue 5; FACTS §7 issue sources)."""
+    """Where a hazard came from (issue 5; docs/domain §7 issue sources)."""
 
     INSPECTION = "inspection", _("Inspection non-conformity")
     EMERGENCY = "emergency", _("Emergency case cause")
@@ -65,7 +65,7 @@ OPEN_STATES = (State.OPEN, State.RECTIFYING, State.SUBMITTED)
 
 
 class CauseClass(models.TextChoices):
-    """Cause classes of FACTS §4.3; the same codes as liftsafe.emergency.causes.CAUSES."""
+    """Cause classes of docs/domain §4.3; the same codes as liftsafe.emergency.causes.CAUSES."""
 
     HUMAN = "human", _("Human (人为原因)")
     EXTERNAL = "external", _("External (外部原因)")
@@ -163,7 +163,7 @@ class Hazard(models.Model):
         return (today - self.deadline).days if self.is_overdue(today) else 0
 
     def cause_item_display(self) -> str:
-        """The cause item's label in the active language (:data:`liftsafe.emergency.causes.CAUSES`, FACTS §4.3).
+        """The cause item's label in the active language (:data:`liftsafe.emergency.causes.CAUSES`, docs/domain §4.3).
         Empty when unset or when the item only repeats its class (e.g. traction_system/other)."""
         from liftsafe.emergency.causes import CAUSES
 

@@ -14,7 +14,7 @@ near-miss) whose injury columns are all blank → 较大 (an injury may have
 happened but was not recorded, so it is not ranked lowest); no injury or a
 near-miss → 一般.
 
-Cause classes (FACTS §4.3): :data:`ROOT_CAUSE_MAP` maps TSSA root-cause codes;
+Cause classes (docs/domain §4.3): :data:`ROOT_CAUSE_MAP` maps TSSA root-cause codes;
 equipment failures (TSSA 1.x, which do not name the subsystem) and records
 without a root cause are refined with narrative keywords (:data:`KEYWORDS`).
 """
@@ -44,7 +44,7 @@ SOURCE = "on-tssa"
 TZ = ZoneInfo("America/Toronto")
 
 # TSSA root-cause code → (cause class, how it maps). Class "" = decided by the narrative.
-# "other*" = no FACTS §4.3 class fits (reported as not mapped).
+# "other*" = no docs/domain §4.3 class fits (reported as not mapped).
 ROOT_CAUSE_MAP: dict[str, tuple[str, str]] = {
     "1.1": ("", "equipment failure: subsystem from the narrative, else other"),
     "1.2": ("", "component failure: subsystem from the narrative, else other"),
@@ -52,22 +52,22 @@ ROOT_CAUSE_MAP: dict[str, tuple[str, str]] = {
     "1.4": ("", "defective assembly: subsystem from the narrative, else other"),
     "1.5": ("control_system", "electrical or instrument noise → 控制系统原因"),
     "1.6": ("", "contamination: subsystem from the narrative, else other"),
-    "2.3": ("other*", "installation safety measures (no FACTS class)"),
-    "2.4": ("other*", "installation procedures (no FACTS class)"),
-    "2.5": ("other*", "installation procedures (no FACTS class)"),
-    "3.1": ("other*", "maintenance procedures (no FACTS class)"),
-    "3.2": ("other*", "maintenance procedures (no FACTS class)"),
+    "2.3": ("other*", "installation safety measures (no cause class of docs/domain §4.3)"),
+    "2.4": ("other*", "installation procedures (no cause class of docs/domain §4.3)"),
+    "2.5": ("other*", "installation procedures (no cause class of docs/domain §4.3)"),
+    "3.1": ("other*", "maintenance procedures (no cause class of docs/domain §4.3)"),
+    "3.2": ("other*", "maintenance procedures (no cause class of docs/domain §4.3)"),
     "4.2": ("safety_devices", "inadequate safety features or devices → 安全保护装置"),
-    "4.3": ("other*", "equipment selection (design; no FACTS class)"),
-    "5.1": ("other*", "training (no FACTS class)"),
-    "6.2": ("other*", "management systems (no FACTS class)"),
-    "6.3": ("other*", "negligent work practices (worker; no FACTS class)"),
-    "6.4": ("other*", "regulatory management (no FACTS class)"),
+    "4.3": ("other*", "equipment selection (design; no cause class of docs/domain §4.3)"),
+    "5.1": ("other*", "training (no cause class of docs/domain §4.3)"),
+    "6.2": ("other*", "management systems (no cause class of docs/domain §4.3)"),
+    "6.3": ("other*", "negligent work practices (worker; no cause class of docs/domain §4.3)"),
+    "6.4": ("other*", "regulatory management (no cause class of docs/domain §4.3)"),
     "7.1": ("human", "unsafe operating environment → 人为原因"),
     "7.2": ("human", "special conditions of the user (health, inebriation) → 人为原因"),
-    "7.3": ("other*", "maintenance procedures not followed (worker; no FACTS class)"),
+    "7.3": ("other*", "maintenance procedures not followed (worker; no cause class of docs/domain §4.3)"),
     "7.4": ("human", "operating procedures not followed → 人为原因"),
-    "7.5": ("other*", "installation procedures not followed (worker; no FACTS class)"),
+    "7.5": ("other*", "installation procedures not followed (worker; no cause class of docs/domain §4.3)"),
     "7.6": ("human", "user instructions not followed → 人为原因 (passenger misuse)"),
     "7.8": ("human", "deliberate intent or sabotage → 人为原因"),
     "8.1": ("external", "weather or environment → 外部原因"),
@@ -99,7 +99,7 @@ def classify(root_cause: str, narrative: str) -> tuple[str, str, str]:
 
     basis: ``root_cause`` (class from the TSSA code), ``narrative`` (keywords),
     ``equipment_other`` (1.x failure, no subsystem keyword → other),
-    ``not_mapped`` (no FACTS class → other), ``unknown`` (no root cause, no keyword → "").
+    ``not_mapped`` (no cause class of docs/domain §4.3 → other), ``unknown`` (no root cause, no keyword → "").
     """
     code = root_cause.split(" ", 1)[0].strip() if root_cause else ""
     if code and code not in ROOT_CAUSE_MAP:
@@ -277,8 +277,8 @@ def mapping_report(res: ImportResult) -> str:
     for k, (label, lv) in labels.items():
         out.append(f"| {label} | {lv} | {res.level_reasons.get(k, 0)} |")
     out += ["", f"Totals: 重大 {res.levels.get('major', 0)}, 较大 {res.levels.get('significant', 0)}, 一般 {res.levels.get('general', 0)}.", "",
-            "## Root cause → cause class (FACTS §4.3)", "",
-            "TSSA root causes say *why* (equipment, maintenance, user, utilities…), FACTS §4.3 classes say *where*",
+            "## Root cause → cause class (docs/domain §4.3)", "",
+            "TSSA root causes say *why* (equipment, maintenance, user, utilities…), docs/domain §4.3 classes say *where*",
             "(人为 / 外部 / 门系统 / 控制系统 / 曳引系统 / 安全保护装置 / 其他). Equipment failures (1.x) name no subsystem, so the",
             "narrative decides it by keyword (table below); records without a root cause are classified by keyword only.", "",
             "| TSSA root-cause code | class | rule |", "|---|---|---|"]
@@ -294,7 +294,7 @@ def mapping_report(res: ImportResult) -> str:
     for c, n in sorted(res.bases.items(), key=lambda x: -x[1]):
         out.append(f"| {c} | {n} |")
     out += ["", "## What does not map", "",
-            "- `not_mapped`: TSSA causes with no FACTS §4.3 class (installation, maintenance, training, management, worker practice) → class `other`.",
+            "- `not_mapped`: TSSA causes with no docs/domain §4.3 class (installation, maintenance, training, management, worker practice) → class `other`.",
             "- `equipment_other`: equipment failures whose narrative names no subsystem → class `other`.",
             "- `unknown`: no root cause and no keyword → no class (the regulator classifies on acceptance).", "",
             "| root cause | basis | records |", "|---|---|---:|"]

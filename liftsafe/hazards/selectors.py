@@ -341,7 +341,7 @@ UNIT_SEARCH_LIMIT = 20
 
 def responsible_unit_choices(user, elevator) -> list:
     """The default responsible-unit choices of ``elevator``: its use unit first (the use unit is responsible for
-    the elevator's safety, FACTS §7 / Special Equipment Safety Law art. 33), then its current maintenance unit
+    the elevator's safety, docs/domain §7 / Special Equipment Safety Law art. 33), then its current maintenance unit
     (:func:`liftsafe.registry.selectors.maintenance_unit_on`). At most 2 organisations, no duplicates."""
     from liftsafe.registry.selectors import elevator_get, maintenance_unit_on
 

@@ -1,4 +1,4 @@
-"""Hazard writes and their invariants (issue 5, FACTS §7).
+"""Hazard writes and their invariants (issue 5, docs/domain §7).
 
 Every function validates fully before it writes and writes in one
 transaction: nothing is half-written. Bad input raises
@@ -127,7 +127,7 @@ def _check_unit(unit: Organisation | None, user=None, elevator: Elevator | None 
 
 
 def default_deadline(level: str, today: dt.date | None = None) -> dt.date:
-    """Default rectification deadline for ``level``: today + rule ``hazard_deadline_days`` (FACTS §7 [U])."""
+    """Default rectification deadline for ``level``: today + rule ``hazard_deadline_days`` (docs/domain §7 [U])."""
     today = today or timezone.localdate()
     return today + dt.timedelta(days=int(rule("hazard_deadline_days")[level]))
 

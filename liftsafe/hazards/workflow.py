@@ -1,4 +1,4 @@
-"""The hazard workflow, declared once (:class:`liftsafe.core.workflow.Workflow`; FACTS §7).
+"""The hazard workflow, declared once (:class:`liftsafe.core.workflow.Workflow`; docs/domain §7).
 
 lead → open (accept) or dismissed (dismiss); open → rectifying (start) → submitted (submit) → closed (close,
 verified by the regulator) or back to rectifying (send-back); closed → open (reopen, a recurrence found on

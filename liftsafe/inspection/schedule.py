@@ -1,7 +1,7 @@
 """The inspection schedule engine: PURE (no database, no Django models, no clock).
 
 Inputs are dates and a :class:`Policy`; outputs are :class:`Occurrence` / :class:`ScheduleState`.
-Sources (docs/domain §6 and §15.2 mirror shared FACTS §6, §15.2; cited per rule below):
+Sources (docs/domain §6 and §15.2 mirror shared docs/domain §6, §15.2; cited per rule below):
 
 - **TSG T7001-2023** (docs/domain §6, §15.2 [S], P56): the base month is the month of the last
   supervision-inspection pass (installation or modification; a major repair that passed supervision

@@ -1,10 +1,10 @@
 """Wire codes of the monitoring messages and the alarm types they map to.
 
-Fault / event / alarm codes: FACTS §4.1 (GB/T 24476-2017 §11 as implemented by
-three independent platforms [S]); escalator codes 61-65 (FACTS §4.1 [S]);
-Chongqing add-on alarms 91-93 and Beijing 09-11 (FACTS §4.1 [S]); the common
-IoT "intelligent" add-on alarms (FACTS §4.1 [S]) carry named codes.
-Status codes: FACTS §3.5 / §4.1 (service mode 0-7, door 1 closed / 2 no signal,
+Fault / event / alarm codes: docs/domain §4.1 (GB/T 24476-2017 §11 as implemented by
+three independent platforms [S]); escalator codes 61-65 (docs/domain §4.1 [S]);
+Chongqing add-on alarms 91-93 and Beijing 09-11 (docs/domain §4.1 [S]); the common
+IoT "intelligent" add-on alarms (docs/domain §4.1 [S]) carry named codes.
+Status codes: docs/domain §3.5 / §4.1 (service mode 0-7, door 1 closed / 2 no signal,
 passenger 1 occupied / 2 empty, power 1 normal / 2 outage, door zone 1 in / 2 out).
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.utils.translation import pgettext_lazy
 
 SCHEMA_VERSION = 1
 
-# FACTS §4.1: lift fault (01-11), event (40-47) and alarm (90-93) codes.
+# docs/domain §4.1: lift fault (01-11), event (40-47) and alarm (90-93) codes.
 EVENT_CODES: dict[str, str] = {
     "00": "no fault",
     "01": "安全回路断路 safety circuit open (while running)",
@@ -51,7 +51,7 @@ EVENT_CODES: dict[str, str] = {
     "91": "蹲底 over-travel bottom (Chongqing)",
     "92": "冲顶 over-travel top (Chongqing)",
     "93": "平层关人 trapped at landing (Chongqing)",
-    # common add-on ("intelligent") alarms, FACTS §4.1
+    # common add-on ("intelligent") alarms, docs/domain §4.1
     "overspeed": "超速",
     "door_open_running": "运行中开门",
     "trapped_between_floors": "非平层关人",
@@ -259,13 +259,13 @@ CLEARED_BY_RESTORE = {T.SAFETY_CIRCUIT, T.DOOR_FAULT, T.STOP_OUTSIDE_ZONE, T.UNI
                       T.OVER_TRAVEL_TOP, T.OVER_TRAVEL_BOTTOM, T.DOOR_OPEN_RUNNING, T.OVERSPEED, T.ESCALATOR_FAULT,
                       T.OTHER_FAULT}
 
-# service modes (FACTS §4.1): 2 检修 (inspection) suppresses alarms; 0 停止服务 too (maintenance stop)
+# service modes (docs/domain §4.1): 2 检修 (inspection) suppresses alarms; 0 停止服务 too (maintenance stop)
 SERVICE_MODES = {0: "停止服务", 1: "正常运行", 2: "检修", 3: "消防返回", 4: "消防员运行", 5: "应急电源运行", 6: "地震模式", 7: "未知"}
 SUPPRESSING_MODES = {2}
 # alarms never suppressed by service mode (in inspection a mechanic is in the car, may press the
 # alarm button or cut the power, so everything else is suppressed there)
 NEVER_SUPPRESSED = {T.OFFLINE}
-# mode-change events (FACTS §4.1) → the service mode they put the car in
+# mode-change events (docs/domain §4.1) → the service mode they put the car in
 EVENT_MODE = {"40": 1, "42": 0, "43": 2, "44": 3, "45": 4, "46": 5, "47": 6}
 
 # Category rules live with the catalogue in the registry; re-exported here for detection.
@@ -277,7 +277,7 @@ from liftsafe.registry.codes import (  # noqa: E402,F401
 )
 
 
-# status wire codes (FACTS §3.5)
+# status wire codes (docs/domain §3.5)
 DOOR_CLOSED, DOOR_NOT_CLOSED = 1, 2
 PASSENGER_PRESENT, PASSENGER_ABSENT = 1, 2
 POWER_NORMAL, POWER_OUTAGE = 1, 2
@@ -291,7 +291,7 @@ def _st(text: str):
 
 _MODE_VALUES = {0: _st("out of service"), 1: _st("normal operation"), 2: _st("inspection"), 3: _st("fire return"),
                 4: _st("firefighter operation"), 5: _st("emergency power"), 6: _st("earthquake mode"), 7: _st("unknown")}
-#: escalators and moving walks use their own service-mode codes (FACTS §4.1: 0 停止, 1 正常, 2 检修, 3 未知)
+#: escalators and moving walks use their own service-mode codes (docs/domain §4.1: 0 停止, 1 正常, 2 检修, 3 未知)
 _ESCALATOR_MODE_VALUES = {0: _st("stopped"), 1: _st("normal operation"), 2: _st("inspection"), 3: _st("unknown")}
 _RUNNING_VALUES = {0: _st("stopped"), 1: _st("running")}
 _DIR_VALUES = {0: _st("no direction"), 1: _st("up"), 2: _st("down")}
@@ -303,7 +303,7 @@ _LIMIT_VALUES = {1: _st("tripped"), 2: _st("not tripped")}
 
 #: Every status / statistics field a page may show → ``(label, value labels or None, unit)``; the one mapping
 #: used wherever a status snapshot is shown (:func:`status_rows`). Keyed by the message's wire names (schema
-#: message-v1: ``mode``, ``running`` …, FACTS §3.5 / §4.1 codes) and by the FACTS §3.5 upload names of the
+#: message-v1: ``mode``, ``running`` …, docs/domain §3.5 / §4.1 codes) and by the docs/domain §3.5 upload names of the
 #: alarm / case snapshot (``service_mode``, ``car_status`` …, see ``services._snapshot``), plus the statistics.
 STATUS_FIELDS: dict[str, tuple[Any, dict | None, str]] = {}
 for _names, _field in (
@@ -345,7 +345,7 @@ def status_rows(data: dict | None, *, escalator: bool = False) -> list[dict]:
     """A status snapshot or statistics dict for display, in the active language.
 
     ``escalator``: the device is on an escalator / moving walk (registry ``ESCALATOR_CATEGORIES``), whose
-    service-mode codes differ from a lift's (FACTS §4.1: 3 is "unknown" there, "fire return" on a lift).
+    service-mode codes differ from a lift's (docs/domain §4.1: 3 is "unknown" there, "fire return" on a lift).
 
     Returns ``[{"key", "label", "value", "raw"}]`` in :data:`STATUS_FIELDS` order, then unknown keys (label = key,
     value as stored); ``None`` values are left out. Coded values get their label (``mode`` 2 → "inspection" /

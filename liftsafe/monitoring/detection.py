@@ -1,7 +1,7 @@
 """Monitoring detection: the rules turning one accepted device message into alarms raised or cleared
 (status timers, door zone, over-travel, overspeed, event codes, door vibration via :mod:`.door_stream`).
 
-Detection rules and thresholds: FACTS §4.1 (codes, firmware timers) and the ``iot_*`` rules of
+Detection rules and thresholds: docs/domain §4.1 (codes, firmware timers) and the ``iot_*`` rules of
 :mod:`liftsafe.rules`.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- detection
 def _snapshot(status: dict) -> dict:
-    """The status snapshot in the FACTS §3.5 upload names (attached to alarms and cases)."""
+    """The status snapshot in the docs/domain §3.5 upload names (attached to alarms and cases)."""
     return {
         "service_mode": status.get("mode"),
         "car_status": status.get("running"),
@@ -168,12 +168,12 @@ def _apply(d: _Dev, m: _Msg, res: BatchResult, now: dt.datetime, cfg: _Cfg | Non
     door_closed = s["door"] == C.DOOR_CLOSED
     in_zone = s["door_zone"] == C.IN_DOOR_ZONE
     state = d.state
-    # power loss (FACTS §4.1 停电)
+    # power loss (docs/domain §4.1 停电)
     if s["power"] == C.POWER_OUTAGE:
         _raise(d, AlarmType.POWER_LOSS, res, now, code="status.power", detail=C.alarm_text("power_outage"), ts=ts)
     else:
         _clear(d, _POWER_LOSS, res, now, C.alarm_text("cleared_power"))
-    # entrapment: passenger present, doors closed, car stopped, beyond iot_entrapment_s (FACTS §4.1 平层/非平层关人)
+    # entrapment: passenger present, doors closed, car stopped, beyond iot_entrapment_s (docs/domain §4.1 平层/非平层关人)
     passenger = s["passenger"]
     trapped = passenger == C.PASSENGER_PRESENT and door_closed and stopped
     if _timer(d, "trap", trapped, ts, cfg.entrapment_s):
@@ -181,7 +181,7 @@ def _apply(d: _Dev, m: _Msg, res: BatchResult, now: dt.datetime, cfg: _Cfg | Non
         _raise(d, AlarmType.ENTRAPMENT, res, now, code="status.entrapment", detail=C.alarm_text(where), ts=ts)
     elif passenger == C.PASSENGER_ABSENT or (not door_closed and in_zone):
         _clear(d, _ENTRAPMENT, res, now, C.alarm_text("cleared_released"))
-    # stop outside the door zone (FACTS §4.1 04 / 门区外停梯)
+    # stop outside the door zone (docs/domain §4.1 04 / 门区外停梯)
     if _timer(d, "zone", stopped and not in_zone, ts, cfg.zone_s):
         _raise(d, AlarmType.STOP_OUTSIDE_ZONE, res, now, code="status.stop_outside_zone", detail=C.alarm_text("stop_outside_zone"), ts=ts)
     elif in_zone:
@@ -196,14 +196,14 @@ def _apply(d: _Dev, m: _Msg, res: BatchResult, now: dt.datetime, cfg: _Cfg | Non
         state.pop("door_run_since", None)
         if door_closed:
             _clear(d, _DOOR_OPEN_RUNNING, res, now, C.alarm_text("cleared_door"))
-    # over-travel (FACTS §4.1 冲顶/蹲底): final limit switches
+    # over-travel (docs/domain §4.1 冲顶/蹲底): final limit switches
     for key, type_, types in _LIMITS:
         v = s.get(key)
         if v == 1:
             _raise(d, type_, res, now, code=f"status.{key}", detail=C.alarm_text(key), ts=ts)
         elif v == 2:
             _clear(d, types, res, now, C.alarm_text(f"cleared_{key}"))
-    # overspeed (FACTS §4.1 超速 1.2×)
+    # overspeed (docs/domain §4.1 超速 1.2×)
     rated = d.rated_speed
     speed = s.get("speed")
     if rated and speed is not None:

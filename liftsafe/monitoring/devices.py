@@ -50,7 +50,7 @@ def unbind_device(device: MonitoringDevice) -> None:
 
 # --------------------------------------------------------------------------- who may do what (docs/monitoring.md "Roles")
 # declared once in liftsafe.core.permissions.ACTIONS: "device.bind" (the elevator's current maintenance unit — the
-# integrator that installs the device and runs the enterprise application platform, FACTS §4.1 — and administrators),
+# integrator that installs the device and runs the enterprise application platform, docs/domain §4.1 — and administrators),
 # "device.submit" (the same, by API token, for its own elevators), "alarm.handle" (96333 operators of the area, the
 # elevator's maintenance unit, administrators; everyone else reads alarms only)
 

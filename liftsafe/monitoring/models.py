@@ -22,7 +22,7 @@ class MonitoringDevice(models.Model):
     offline detector compares against it, conditionally); ``last_device_time``
     the device time of its latest applied status. ``state`` holds detection
     timers (``{"trap_since": iso, "zone_since": iso, ...}``); ``last_status``
-    the latest status snapshot (FACTS §3.5 fields); ``last_stats`` the latest
+    the latest status snapshot (docs/domain §3.5 fields); ``last_stats`` the latest
     counters. ``window_start``/``window_count`` implement the flood cap.
     """
 
@@ -98,7 +98,7 @@ class Alarm(models.Model):
     elevator = models.ForeignKey("registry.Elevator", verbose_name=_("elevator"), on_delete=models.PROTECT, related_name="alarms")
     device = models.ForeignKey(MonitoringDevice, verbose_name=_("device"), null=True, blank=True, on_delete=models.PROTECT, related_name="alarms")
     type = models.CharField(_("type"), max_length=32, choices=AlarmType.choices)
-    code = models.CharField(_("code"), max_length=32, blank=True, help_text=_("event code of FACTS §4.1, or the rule that raised it"))
+    code = models.CharField(_("code"), max_length=32, blank=True, help_text=_("event code of docs/domain §4.1, or the rule that raised it"))
     detail = models.CharField(_("detail"), max_length=255, blank=True)
     snapshot = models.JSONField(_("status snapshot"), default=dict, blank=True)
     device_time = models.DateTimeField(_("device time"), null=True, blank=True)

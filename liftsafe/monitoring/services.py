@@ -7,7 +7,7 @@ ledger, written in the same transaction as the effects, so a transport that
 acknowledges only after it returns (after the commit) loses nothing and a
 redelivery has no second effect.
 
-Detection rules and thresholds: FACTS §4.1 (codes, firmware timers) and the
+Detection rules and thresholds: docs/domain §4.1 (codes, firmware timers) and the
 ``iot_*`` rules of :mod:`liftsafe.rules`.
 
 This module keeps the entry points (batch processing, HTTP intake, the periodic jobs) and re-exports

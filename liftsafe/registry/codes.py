@@ -1,4 +1,4 @@
-"""Code lists of the elevator registry, with their sources (FACTS §1, §2).
+"""Code lists of the elevator registry, with their sources (docs/domain §1, §2).
 
 Kept as plain tuples so that models, importer mappings, the API schema and
 the templates all read the same list.
@@ -6,7 +6,7 @@ the templates all read the same list.
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-# FACTS §1.1, 2014 special-equipment catalogue (特种设备目录), kind 3000 电梯.
+# docs/domain §1.1, 2014 special-equipment catalogue (特种设备目录), kind 3000 电梯.
 _CATEGORY_NAMES = [
     ("3100", _("Traction and positive-drive lifts"), "曳引与强制驱动电梯"),
     ("3110", _("Traction passenger lift"), "曳引驱动乘客电梯"),
@@ -25,11 +25,11 @@ _CATEGORY_NAMES = [
 ]
 # labels "3110 曳引驱动乘客电梯" in Chinese, "3110 Traction passenger lift" in English (translated lazily)
 CATEGORY_CHOICES = [(code, format_lazy("{} {}", code, name)) for code, name, _zh in _CATEGORY_NAMES]
-# the catalogue's own Chinese names (FACTS §1.1), whatever the UI language: for matching source files
+# the catalogue's own Chinese names (docs/domain §1.1), whatever the UI language: for matching source files
 CATEGORY_NAMES_ZH = {code: zh for code, _name, zh in _CATEGORY_NAMES}
 CATEGORY_CODES = {c for c, _label in CATEGORY_CHOICES}
 
-# FACTS §1.1, legacy (pre-2014) category prefixes still inside old 注册代码.
+# docs/domain §1.1, legacy (pre-2014) category prefixes still inside old 注册代码.
 LEGACY_CATEGORY_CODES = {
     "3110": "曳引式客梯", "3120": "强制式客梯", "3130": "无机房客梯", "3140": "消防客梯",
     "3150": "观光客梯", "3160": "防爆客梯", "3170": "病床客梯", "3210": "曳引式货梯",
@@ -42,10 +42,10 @@ REGISTRATION_PREFIXES = CATEGORY_CODES | set(LEGACY_CATEGORY_CODES)
 
 ESCALATOR_CATEGORIES = {"3300", "3310", "3320"}
 
-# FACTS §1.4: two-digit variety codes in 使用登记证编号.
+# docs/domain §1.4: two-digit variety codes in 使用登记证编号.
 USE_CERTIFICATE_VARIETIES = {"11", "12", "13", "21", "22", "31", "32", "41", "42", "43"}
 
-# FACTS §2: 使用场所 (Fujian platform enumeration); 1-10 are 公众聚集场所.
+# docs/domain §2: 使用场所 (Fujian platform enumeration); 1-10 are 公众聚集场所.
 PLACE_TYPE_CHOICES = [
     (1, _("School")), (2, _("Kindergarten")), (3, _("Hospital")), (4, _("Station")),
     (5, _("Passenger pier")), (6, _("Shopping mall")), (7, _("Stadium")), (8, _("Exhibition hall")),

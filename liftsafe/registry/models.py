@@ -1,6 +1,6 @@
 """Registry models: elevators, the organisations around them, contracts and lifecycle.
 
-Names follow shared/domain/GLOSSARY.md; code lists and layouts FACTS §1-§2.
+Names follow shared/domain/GLOSSARY.md; code lists and layouts docs/domain §1-§2.
 Every model keeps an audit history (django-simple-history: who, when, the
 full before/after row); history is never purged automatically.
 """
@@ -41,7 +41,7 @@ class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200, db_index=True)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
     licence_no = models.CharField(_("licence number"), max_length=64, blank=True)
-    grade = models.CharField(_("grade"), max_length=8, blank=True, help_text=_("maintenance-unit credit grade A-D (FACTS §9)"))
+    grade = models.CharField(_("grade"), max_length=8, blank=True, help_text=_("maintenance-unit credit grade A-D (docs/domain §9)"))
     address = models.CharField(_("address"), max_length=255, blank=True)
     area = models.ForeignKey("core.Area", verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT, related_name="organisations")
     latitude = models.FloatField(_("latitude"), null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)])
@@ -85,14 +85,14 @@ class Building(models.Model):
 class Elevator(models.Model):
     """One registered unit: lift, escalator, moving walk or dumbwaiter.
 
-    Identity (FACTS §1): ``registration_code`` (注册代码, 20 digits 4+6+6+4),
+    Identity (docs/domain §1): ``registration_code`` (注册代码, 20 digits 4+6+6+4),
     ``equipment_code`` (设备代码, 18-20), ``use_certificate_no`` (使用登记证编号),
     ``rescue_code`` (救援识别码, a string unique per ``jurisdiction``) and the
     source registry's own id (``source`` + ``source_id``, the import upsert key).
 
     Units: ``rated_load_kg`` kg, ``rated_speed_mps`` m/s, ``travel_height_m`` m.
     ``urban`` selects the rescue arrival limit (30 min urban, 60 min otherwise;
-    FACTS §3.4, TSG T5002 Art. 5). ``crowded_place`` marks 公众聚集场所 (FACTS §2).
+    docs/domain §3.4, TSG T5002 Art. 5). ``crowded_place`` marks 公众聚集场所 (docs/domain §2).
     """
 
     class Status(models.TextChoices):
@@ -296,7 +296,7 @@ class MaintenanceContract(models.Model):
 
 
 class LifecycleEvent(models.Model):
-    """A traceability event in an elevator's life, from manufacture to scrapping (FACTS §10)."""
+    """A traceability event in an elevator's life, from manufacture to scrapping (docs/domain §10)."""
 
     class Kind(models.TextChoices):
         MANUFACTURED = "manufactured", _("Manufactured")

@@ -125,7 +125,7 @@ def elevator_search(user, q: str = "", *, area: str | None = None, category: str
 def maintenance_unit_on(elevator: Elevator, on: dt.date | None = None) -> Organisation | None:
     """The elevator's contracted maintenance unit on date ``on`` (default today), or None.
 
-    This is the level-1 responder of the 96333 workflow (FACTS §3.2).
+    This is the level-1 responder of the 96333 workflow (docs/domain §3.2).
     """
     contract = current_contracts(on).filter(elevator=elevator).select_related("maintenance_unit").order_by("-start_date").first()
     return contract.maintenance_unit if contract else None

@@ -1,4 +1,4 @@
-"""Validation of identity codes and registry values (FACTS §1).
+"""Validation of identity codes and registry values (docs/domain §1).
 
 Each validator raises :class:`django.core.exceptions.ValidationError` with a
 message that names the problem; the model, the importer and the API all call
@@ -24,8 +24,8 @@ _CERT_RE = re.compile(r"^梯(\d{2})[\u4e00-\u9fff][A-Z]\d{5}[(（]\d{2}[)）]$")
 def validate_registration_code(value: str) -> None:
     """注册代码: 20 digits = category (4) + GB/T 2260 area (6) + YYYYMM (6) + serial (4).
 
-    Source: FACTS §1.3 (e.g. ``31106401052014080025``). The category prefix may be a
-    current (2014 catalogue) or a legacy code (FACTS §1.1).
+    Source: docs/domain §1.3 (e.g. ``31106401052014080025``). The category prefix may be a
+    current (2014 catalogue) or a legacy code (docs/domain §1.1).
 
     Raises:
         ValidationError: wrong length or characters, unknown category prefix,
@@ -47,7 +47,7 @@ def validate_registration_code(value: str) -> None:
 def validate_equipment_code(value: str) -> None:
     """设备代码: 18 characters (TSG 08-2017), 19 when assigned by the authority; up to 20 accepted.
 
-    Source: FACTS §1.2; the pattern is rule ``equipment_code_pattern``.
+    Source: docs/domain §1.2; the pattern is rule ``equipment_code_pattern``.
 
     Raises:
         ValidationError: if the value does not match the pattern.
@@ -59,7 +59,7 @@ def validate_equipment_code(value: str) -> None:
 def validate_use_certificate_no(value: str) -> None:
     """使用登记证编号: 梯 + variety (2) + province char + city letter + 5 digits + (YY), or a legacy 20-digit 注册代码.
 
-    Source: FACTS §1.4 (Ningxia pattern ``梯11宁A\\d{5}(\\d{2})``).
+    Source: docs/domain §1.4 (Ningxia pattern ``梯11宁A\\d{5}(\\d{2})``).
 
     Raises:
         ValidationError: if neither layout matches or the variety code is unknown.
@@ -77,7 +77,7 @@ def validate_use_certificate_no(value: str) -> None:
 def validate_rescue_code(value: str) -> None:
     """救援识别码: a short numeric code, length local (5-6 digits by default).
 
-    Source: FACTS §1.5; the pattern is rule ``rescue_code_pattern``.
+    Source: docs/domain §1.5; the pattern is rule ``rescue_code_pattern``.
 
     Raises:
         ValidationError: if it does not match.
@@ -98,7 +98,7 @@ def _pattern_in_words(pattern: str) -> str:
 
 
 def validate_category(value: str) -> None:
-    """Category must be a code of the 2014 catalogue (FACTS §1.1)."""
+    """Category must be a code of the 2014 catalogue (docs/domain §1.1)."""
     if value not in CATEGORY_CODES:
         raise ValidationError(_("unknown category %(v)r; expected one of the 2014 catalogue codes 3100-3430"), code="category", params={"v": value})
 

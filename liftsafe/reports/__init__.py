@@ -1,1 +1,1 @@
-"""Statistics, dashboards and periodic fault-analysis reports (FACTS §3.6, §3.3 step 8)."""
+"""Statistics, dashboards and periodic fault-analysis reports (docs/domain §3.6, §3.3 step 8)."""

@@ -20,7 +20,7 @@ class PeriodKind(models.TextChoices):
 
 
 class Report(models.Model):
-    """One periodic fault-analysis report (FACTS §3.3 step 8, §3.6).
+    """One periodic fault-analysis report (docs/domain §3.3 step 8, §3.6).
 
     ``area`` is the area covered; ``period_kind``/``period_start``/``period_end``
     the half-open local-date period and ``period_label`` its label

@@ -8,7 +8,7 @@ default Asia/Shanghai): a month report for New York covers New York's month;
 used to filter timestamps (``start_at <= t < end_at``).
 
 Labels: ``"2023-05"`` (month), ``"2023-Q2"`` (quarter), ``"2023"`` (year).
-FACTS §3.6: rates per month divide by :attr:`Period.months` (1, 3 or 12).
+docs/domain §3.6: rates per month divide by :attr:`Period.months` (1, 3 or 12).
 """
 from __future__ import annotations
 

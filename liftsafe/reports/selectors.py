@@ -28,11 +28,11 @@ Definitions (the appendix of every report repeats them; see docs/reports.md):
 - *fault* (故障次数): a case of type entrapment or fault report that is not a
   false alarm or cancelled (enquiries are not faults). *Entrapment*: a fault of
   type entrapment (困人).
-- *fault rate* = faults ÷ elevators in use × 100% (CPASE M001-2015, FACTS §3.6);
+- *fault rate* = faults ÷ elevators in use × 100% (CPASE M001-2015, docs/domain §3.6);
   *entrapment rate* = entrapments ÷ elevators in use × 100%; *monthly entrapment
-  rate* = entrapment rate ÷ months in the period (Jinan, FACTS §3.6);
-  *per 10,000 elevators* = entrapments ÷ elevators in use × 10,000 (FACTS §3.6).
-- durations from the cached first-occurrence times of the case (FACTS §3.4,
+  rate* = entrapment rate ÷ months in the period (Jinan, docs/domain §3.6);
+  *per 10,000 elevators* = entrapments ÷ elevators in use × 10,000 (docs/domain §3.6).
+- durations from the cached first-occurrence times of the case (docs/domain §3.4,
   ``emergency.selectors.durations``): response = responded − dispatched,
   arrival = arrived − dispatched, on-site = released − arrived; over the
   *entrapments* of the period having both times (rescue of trapped passengers:
@@ -41,7 +41,7 @@ Definitions (the appendix of every report repeats them; see docs/reports.md):
   computed by SQL aggregates, elsewhere in Python: the same numbers.
 - 3-minute response rate = dispatched entrapments responded ≤ ``report_response_kpi_s``
   after dispatch ÷ dispatched entrapments; 30-minute arrival rate likewise with
-  arrival and ``report_arrival_kpi_s`` (FACTS §3.4 Shandong KPIs). A dispatched
+  arrival and ``report_arrival_kpi_s`` (docs/domain §3.4 Shandong KPIs). A dispatched
   entrapment without the time recorded counts as a miss once the limit has
   passed or the period has ended (before that, in a live period, it is not yet
   in the denominator).
@@ -49,7 +49,7 @@ Definitions (the appendix of every report repeats them; see docs/reports.md):
   *rectification rate* = those of them closed before the period's end ÷ filed;
   *on-time rate* = hazards closed in the period on or before their deadline ÷
   hazards closed in the period; *recurrence rate* = re-checks done in the
-  period that found a recurrence ÷ re-checks done in the period (FACTS §7).
+  period that found a recurrence ÷ re-checks done in the period (docs/domain §7).
 
 On PostgreSQL the report's queries run in one read-only transaction with
 ``SET LOCAL work_mem`` = rule ``report_pg_work_mem`` (sorts and hashes of the

@@ -97,11 +97,6 @@ def test_the_citation_pattern_reads_lists_and_ranges():
     assert refs == [["3.5", "4.1"], ["1.3", "1.6"], ["3.4", "13"]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="INTEGRATOR: passes once every 'FACTS §' citation is rewritten to 'docs/domain §' (same numbers); "
-    "then delete this xfail mark (strict, so an XPASS fails and reminds you)",
-)
 def test_no_citation_of_the_external_facts_file_remains():
     remaining = _citations("FACTS")
     assert not remaining, (

@@ -1,4 +1,4 @@
-"""Escalation on the legal clock, with a controlled clock (``now``) — FACTS §3.4."""
+"""Escalation on the legal clock, with a controlled clock (``now``) — docs/domain §3.4."""
 import datetime as dt
 
 from liftsafe.core.models import Notification

@@ -1,18 +1,18 @@
-"""National fault-analysis and risk-monitoring platform: the FACTS §3.5 upload fields as JSON.
+"""National fault-analysis and risk-monitoring platform: the docs/domain §3.5 upload fields as JSON.
 
 Body: ``{"records": [row, …]}``; reply: ``{"code": 0|…, "message": str, "results": [{"fault_id": …,
 "status": "ok"|"rejected", "reason": …}]}`` (docs/exchange.md). Sources of every field:
 
 - ``fault_id`` (unique serial: ``LS`` + case id), ``order_number`` (处置单号), ``fault_timestamp``
   (received), ``deal_respond_time`` / ``deal_arrive_time`` / ``deal_end_time`` (first responded /
-  arrived / closed milestone), ``deal_node`` (handling notes from the milestones) — FACTS §3.5;
+  arrived / closed milestone), ``deal_node`` (handling notes from the milestones) — docs/domain §3.5;
 - ``deal_status`` — :func:`liftsafe.emergency.selectors.upload_status_code` (00 完成, 01 发生, 02 响应,
-  04 到场, 05 误报; FACTS §3.5, no 03);
-- ``fault_type`` — FACTS §4.2 (lifts 01–11, escalators 61–65) through :data:`FAULT_TYPE_BY_CODE` /
-  :data:`FAULT_TYPE_BY_CASE_TYPE` (FACTS §4.2: "keep a mapping table");
-- status snapshot (``car_status`` … ``down_limit``, ``service_mode``) — FACTS §3.5, copied from the
+  04 到场, 05 误报; docs/domain §3.5, no 03);
+- ``fault_type`` — docs/domain §4.2 (lifts 01–11, escalators 61–65) through :data:`FAULT_TYPE_BY_CODE` /
+  :data:`FAULT_TYPE_BY_CASE_TYPE` (docs/domain §4.2: "keep a mapping table");
+- status snapshot (``car_status`` … ``down_limit``, ``service_mode``) — docs/domain §3.5, copied from the
   case's IoT snapshot (``case.details``) when it has them;
-- ``registration_code``, ``equipment_code``, ``rescue_code``, ``area_code`` — FACTS §1.3-§1.6.
+- ``registration_code``, ``equipment_code``, ``rescue_code``, ``area_code`` — docs/domain §1.3-§1.6.
 """
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ from django.utils.translation import gettext_lazy as _
 
 from .base import Adapter, wire_time
 
-#: FACTS §4.2 wire enum: lift codes 01-11, escalator / moving-walk codes 61-65
+#: docs/domain §4.2 wire enum: lift codes 01-11, escalator / moving-walk codes 61-65
 LIFT_FAULT_TYPES = {f"{i:02d}" for i in range(1, 12)}
 ESCALATOR_FAULT_TYPES = {str(i) for i in range(61, 66)}
 
-#: IoT alarm / event code carried by the case (``details["code"]``, FACTS §4.1) → upload fault_type (§4.2).
+#: IoT alarm / event code carried by the case (``details["code"]``, docs/domain §4.1) → upload fault_type (§4.2).
 #: Codes 01-11 and 61-65 are the wire enum already; the alarm-class codes map to the fault they report.
 FAULT_TYPE_BY_CODE: dict[str, str] = {
     **{c: c for c in LIFT_FAULT_TYPES | ESCALATOR_FAULT_TYPES},
@@ -42,13 +42,13 @@ FAULT_TYPE_BY_CODE: dict[str, str] = {
     "power_loss": "08", "41": "08",  # 停电: the lift cannot run again until power returns
     "door_lock_circuit": "01",
 }
-#: our case type → fault_type when the case carries no IoT code (liftsafe design [U], FACTS §4.2 has no
+#: our case type → fault_type when the case carries no IoT code (liftsafe design [U], docs/domain §4.2 has no
 #: "other" code): an entrapment is 11 困人; a fault report on a lift is 08 (prevents further running);
 #: on an escalator 65 (restart-prevention fault). Enquiries are not faults and are not uploaded.
 FAULT_TYPE_BY_CASE_TYPE = {"entrapment": "11", "fault_report": "08"}
 ESCALATOR_FAULT_TYPE_BY_CASE_TYPE = {"entrapment": "61", "fault_report": "65"}
 
-#: FACTS §3.5 status-snapshot fields, copied from the case's IoT snapshot when present
+#: docs/domain §3.5 status-snapshot fields, copied from the case's IoT snapshot when present
 SNAPSHOT_FIELDS = ("car_status", "car_direction", "door_zone", "car_position", "door_status", "passenger_status",
                    "service_mode", "power_status", "up_limit", "down_limit")
 #: handling-note labels of the milestones (wire text, Chinese as the receiver expects)
@@ -59,12 +59,12 @@ DEAL_STATUSES = {"00", "01", "02", "04", "05"}
 
 
 def is_escalator(elevator) -> bool:
-    """Escalators and moving walks: catalogue class 33xx (FACTS §1.1)."""
+    """Escalators and moving walks: catalogue class 33xx (docs/domain §1.1)."""
     return str(elevator.category or "").startswith("33")
 
 
 def fault_type_of(case) -> str:
-    """FACTS §4.2 ``fault_type`` of a case: its IoT code through :data:`FAULT_TYPE_BY_CODE`, else its
+    """docs/domain §4.2 ``fault_type`` of a case: its IoT code through :data:`FAULT_TYPE_BY_CODE`, else its
     case type; an escalator never gets a lift code (and vice versa)."""
     esc = is_escalator(case.elevator)
     code = str((case.details or {}).get("code") or "")
@@ -76,7 +76,7 @@ def fault_type_of(case) -> str:
 
 
 def deal_node(milestones: list) -> str:
-    """Handling notes: ``HH:MM 接警; HH:MM 派遣L1; …`` from the milestones (FACTS §3.5 ``deal_node``)."""
+    """Handling notes: ``HH:MM 接警; HH:MM 派遣L1; …`` from the milestones (docs/domain §3.5 ``deal_node``)."""
     parts = []
     for m in sorted(milestones, key=lambda m: (m.at, m.pk or 0)):
         label = NODE_LABELS.get(m.kind, m.kind)
@@ -87,7 +87,7 @@ def deal_node(milestones: list) -> str:
 
 
 def case_fields(case, milestones: list) -> dict:
-    """The FACTS §3.5 fields of a case (shared by every adapter that uploads cases)."""
+    """The docs/domain §3.5 fields of a case (shared by every adapter that uploads cases)."""
     from liftsafe.emergency.selectors import derive, upload_status_code
 
     d = derive(milestones)
@@ -119,10 +119,10 @@ def case_fields(case, milestones: list) -> dict:
 
 
 class NationalAdapter(Adapter):
-    """FACTS §3.5 upload rows as JSON (``t_elevator_data`` / ``t_escalator_data`` style)."""
+    """docs/domain §3.5 upload rows as JSON (``t_elevator_data`` / ``t_escalator_data`` style)."""
 
     key = "national"
-    label = _("National platform (FACTS §3.5 JSON)")
+    label = _("National platform (docs/domain §3.5 JSON)")
     kind = "national"
     record_types = ("case", "elevator")
     content_type = "application/json"
@@ -136,7 +136,7 @@ class NationalAdapter(Adapter):
         return row
 
     def map_elevator(self, e) -> dict | None:
-        """Elevator register row (FACTS §1.6 names; dates ISO)."""
+        """Elevator register row (docs/domain §1.6 names; dates ISO)."""
         return {
             "device_id": f"{e.source}:{e.source_id}",
             "registration_code": e.registration_code, "equipment_code": e.equipment_code,

@@ -45,12 +45,12 @@ def test_record_types_adapters_and_errors_are_labelled_in_zh_hans_and_english(wo
     assert "电梯档案" in zh[f"/exchange/destinations/{d.pk}/"] and "应急处置单（故障 / 工单）, 电梯档案" in zh[f"/exchange/destinations/{d.pk}/"]
     assert "电梯档案" in _cells(zh["/exchange/outbox/"]) and "elevator" not in _cells(zh["/exchange/outbox/"])
     assert "电梯档案" in _cells(zh[f"/exchange/destinations/{d.pk}/"])  # the batches table
-    assert "国家平台（FACTS §3.5 JSON）" in _cells(zh["/exchange/"]) and "national" not in _cells(zh["/exchange/"])  # adapter label
+    assert "国家平台（docs/domain §3.5 JSON）" in _cells(zh["/exchange/"]) and "national" not in _cells(zh["/exchange/"])  # adapter label
     assert ">超时</span>" in zh["/exchange/log/"] and ">timeout</span>" not in zh["/exchange/log/"]
     en = _pages(world, "en", d)
     assert "Emergency case (fault / work order), Elevator register entry" in en[f"/exchange/destinations/{d.pk}/"]
     assert "Elevator register entry" in _cells(en["/exchange/outbox/"])
-    assert ">timeout</span>" in en["/exchange/log/"] and "National platform (FACTS §3.5 JSON)" in _cells(en["/exchange/"])
+    assert ">timeout</span>" in en["/exchange/log/"] and "National platform (docs/domain §3.5 JSON)" in _cells(en["/exchange/"])
 
 
 def test_unknown_values_show_as_stored():

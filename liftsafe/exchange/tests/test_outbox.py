@@ -19,7 +19,7 @@ from .conftest import SNAPSHOT, false_alarm_case, full_case, national, open_case
 
 pytestmark = pytest.mark.django_db
 S = dt.timedelta(seconds=1)
-FACTS_DEAL_STATUS = {"00", "01", "02", "04", "05"}  # FACTS §3.5 (no 03)
+FACTS_DEAL_STATUS = {"00", "01", "02", "04", "05"}  # docs/domain §3.5 (no 03)
 
 
 def test_national_payload_fields_and_status_codes(world, receiver):

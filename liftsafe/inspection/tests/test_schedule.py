@@ -1,4 +1,4 @@
-"""Table tests of the pure schedule engine; every row cites its source (docs/domain = shared FACTS numbering)."""
+"""Table tests of the pure schedule engine; every row cites its source (docs/domain, the project's domain reference)."""
 import datetime as dt
 
 import pytest

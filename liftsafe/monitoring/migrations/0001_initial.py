@@ -132,7 +132,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('type', models.CharField(choices=[('entrapment', 'Entrapment'), ('over_travel_top', 'Over-travel top'), ('over_travel_bottom', 'Over-travel bottom'), ('door_open_running', 'Door open while running'), ('unintended_movement', 'Unintended car movement'), ('stop_outside_zone', 'Stop outside the door zone'), ('power_loss', 'Power loss'), ('overspeed', 'Overspeed'), ('safety_circuit', 'Safety circuit open'), ('door_fault', 'Door fault'), ('control_fault', 'Control fault'), ('escalator_fault', 'Escalator fault'), ('other_fault', 'Other add-on alarm'), ('abnormal_vibration', 'Abnormal door vibration'), ('offline', 'Device offline')], max_length=32, verbose_name='type')),
-                ('code', models.CharField(blank=True, help_text='event code of FACTS §4.1, or the rule that raised it', max_length=32, verbose_name='code')),
+                ('code', models.CharField(blank=True, help_text='event code of docs/domain §4.1, or the rule that raised it', max_length=32, verbose_name='code')),
                 ('detail', models.CharField(blank=True, max_length=255, verbose_name='detail')),
                 ('snapshot', models.JSONField(blank=True, default=dict, verbose_name='status snapshot')),
                 ('device_time', models.DateTimeField(blank=True, null=True, verbose_name='device time')),
@@ -185,7 +185,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('type', models.CharField(choices=[('entrapment', 'Entrapment'), ('over_travel_top', 'Over-travel top'), ('over_travel_bottom', 'Over-travel bottom'), ('door_open_running', 'Door open while running'), ('unintended_movement', 'Unintended car movement'), ('stop_outside_zone', 'Stop outside the door zone'), ('power_loss', 'Power loss'), ('overspeed', 'Overspeed'), ('safety_circuit', 'Safety circuit open'), ('door_fault', 'Door fault'), ('control_fault', 'Control fault'), ('escalator_fault', 'Escalator fault'), ('other_fault', 'Other add-on alarm'), ('abnormal_vibration', 'Abnormal door vibration'), ('offline', 'Device offline')], max_length=32, verbose_name='type')),
-                ('code', models.CharField(blank=True, help_text='event code of FACTS §4.1, or the rule that raised it', max_length=32, verbose_name='code')),
+                ('code', models.CharField(blank=True, help_text='event code of docs/domain §4.1, or the rule that raised it', max_length=32, verbose_name='code')),
                 ('detail', models.CharField(blank=True, max_length=255, verbose_name='detail')),
                 ('snapshot', models.JSONField(blank=True, default=dict, verbose_name='status snapshot')),
                 ('device_time', models.DateTimeField(blank=True, null=True, verbose_name='device time')),

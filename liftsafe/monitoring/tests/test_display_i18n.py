@@ -107,7 +107,7 @@ def test_status_rows_use_one_mapping_for_wire_and_snapshot_names():
     assert [(r["label"], r["value"]) for r in snap] == [("服务模式", "停止服务"), ("乘客", "无人"), ("电源", "停电")]
     with translation.override("en"):
         assert codes.status_rows({"mode": 9})[0]["value"] == "9"  # a code outside the known ones shows as sent
-        # escalators have their own service-mode codes (FACTS §4.1): 3 is "unknown" there, "fire return" on a lift
+        # escalators have their own service-mode codes (docs/domain §4.1): 3 is "unknown" there, "fire return" on a lift
         assert codes.status_rows({"mode": 3}, escalator=True)[0]["value"] == "unknown"
         assert codes.status_rows({"mode": 3})[0]["value"] == "fire return"
         assert codes.status_rows({"mode": 0}, escalator=True)[0]["value"] == "stopped"

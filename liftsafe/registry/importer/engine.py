@@ -531,7 +531,7 @@ class _Importer:
         """Create the province → city → district chain of a GB/T 2260 code (names from the row's columns).
 
         Districts 01-20 of a prefecture-level city are 市辖区 (urban, 30-min arrival);
-        counties and county-level cities (21-99) are not (FACTS §3.4, TSG T5002 Art. 5).
+        counties and county-level cities (21-99) are not (docs/domain §3.4, TSG T5002 Art. 5).
         """
         a = self.m.area
         chain = [(code[:2] + "0000", "province", a.get("province_name"))]

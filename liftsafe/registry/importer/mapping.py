@@ -66,7 +66,7 @@ from .errors import MappingError
 MAPPINGS_DIR = Path(__file__).resolve().parent.parent / "mappings"
 
 TRANSFORMS = {"text", "upper", "int", "number", "date", "length_ft_in", "quantity", "us_zip"}
-# Elevator fields that hold identity codes: read exactly or the row is rejected (FACTS §1)
+# Elevator fields that hold identity codes: read exactly or the row is rejected (docs/domain §1)
 IDENTITY_FIELDS = {"source_id", "registration_code", "equipment_code", "use_certificate_no", "rescue_code"}
 
 

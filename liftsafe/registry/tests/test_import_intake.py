@@ -100,7 +100,7 @@ def test_numeric_identity_cells_are_read_exactly_or_the_row_is_rejected(tmp_path
 
 @pytest.mark.django_db
 def test_fixed_width_rescue_code_gets_its_leading_zeros_back_and_says_so(tmp_path, capsys):
-    """A mapping file given by path (--mapping ./sz.toml) declares 6-digit rescue codes (Shenzhen, FACTS §1.5)."""
+    """A mapping file given by path (--mapping ./sz.toml) declares 6-digit rescue codes (Shenzhen, docs/domain §1.5)."""
     text = CN_TEMPLATE.read_text(encoding="utf-8").replace(
         '[fields.rescue_code]\ncolumn = "救援识别码"\n', '[fields.rescue_code]\ncolumn = "救援识别码"\nwidth = 6\n')
     assert "width = 6" in text

@@ -85,7 +85,7 @@ def test_dirt_decisions(tmp_path):
     assert e["1P3"].manufacturer is None and e["1P3"].manufacturer_name_raw == "HOUSING AUTHORITY"
     assert e["1P4"].manufacturer is None and e["1P5"].manufacturer is None and e["1P5"].manufacturer_name_raw == "729"
     assert not Organisation.objects.filter(name__in=["HOUSING AUTHORITY", "729", "**"]).exists()
-    # categories (FACTS §1.1)
+    # categories (docs/domain §1.1)
     cats = {k: v.category for k, v in e.items()}
     assert cats == {"1P1": "3110", "1P2": "3210", "1P3": "3110", "1P4": "3110", "1P5": "3110", "2F8": "3220",
                     "3E9": "3310", "4D10": "3430", "5H11": "3400", "1S12": "3120"}

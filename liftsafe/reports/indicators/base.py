@@ -201,7 +201,7 @@ def _minus_years(d: dt.date, years: int) -> dt.date:
 
 def age_bands() -> list[tuple[str, int | None, int | None]]:
     """``[(key, min_age, max_age)]`` in completed years from rule ``report_age_bands_years`` (upper bounds,
-    inclusive): [5, 10, 15, 20] → 0–5, 6–10, 11–15, 16–20, >20 (FACTS §3.6)."""
+    inclusive): [5, 10, 15, 20] → 0–5, 6–10, 11–15, 16–20, >20 (docs/domain §3.6)."""
     bounds = list(rule("report_age_bands_years"))
     out, lo = [], 0
     for hi in bounds:

@@ -88,7 +88,7 @@ def headline(base: _Base, period: Period, fleet: int, now: dt.datetime | None = 
     }
     limits = {"response": r_kpi, "arrival": a_kpi, "on_site": None}
     due = {"response": c["resp_due"], "arrival": c["arr_due"]}
-    stats = rescue_duration_stats(cases.filter(ENTRAPMENT_Q), limits)  # rescue times: entrapments only (FACTS §3.4)
+    stats = rescue_duration_stats(cases.filter(ENTRAPMENT_Q), limits)  # rescue times: entrapments only (docs/domain §3.4)
     for kind, limit in limits.items():
         st = stats[kind]
         for stat in ("mean", "median", "p90"):

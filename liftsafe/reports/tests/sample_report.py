@@ -71,8 +71,8 @@ def sample_data(*, language: str = "zh-hans", long_rows: int = 60) -> dict:
              "notes": ["仅对在用电梯不少于 20 台的单位和品牌排名。"]},
         ],
         "definitions": [
-            {"key": "fault_rate", "label": "故障率", "formula": "故障次数 ÷ 在用电梯数量 × 100%", "source": "FACTS §3.6：CPASE M001-2015"},
-            {"key": "entrapment_rate", "label": "困人率", "formula": "困人次数 ÷ 在用电梯数量 × 100%", "source": "FACTS §3.6"},
-            {"key": "response_kpi_rate", "label": "3分钟响应率", "formula": "3分钟内响应数 ÷ 已测响应数 × 100%", "source": "FACTS §3.4"},
+            {"key": "fault_rate", "label": "故障率", "formula": "故障次数 ÷ 在用电梯数量 × 100%", "source": "docs/domain §3.6：CPASE M001-2015"},
+            {"key": "entrapment_rate", "label": "困人率", "formula": "困人次数 ÷ 在用电梯数量 × 100%", "source": "docs/domain §3.6"},
+            {"key": "response_kpi_rate", "label": "3分钟响应率", "formula": "3分钟内响应数 ÷ 已测响应数 × 100%", "source": "docs/domain §3.4"},
         ],
     }

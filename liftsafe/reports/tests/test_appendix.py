@@ -29,14 +29,14 @@ def test_zh_appendix_has_no_rule_keys_or_english_glosses(settings):
     assert "report_" not in text and "rule " not in text
     for gloss in ENGLISH_GLOSSES:
         assert gloss not in text, gloss
-    # no English words left in the source column beyond the FACTS/standard citations
+    # no English words left in the source column beyond the docs/domain and standard citations
     for d in defs:
-        words = set(re.findall(r"[A-Za-z_]{3,}", d["source"])) - {"FACTS", "TSG", "CPASE"}
+        words = set(re.findall(r"[A-Za-z_]{3,}", d["source"])) - {"docs", "domain", "TSG", "CPASE"}
         assert not words, (d["key"], d["source"])
     src = {d["key"]: d["source"] for d in defs}
     form = {d["key"]: d["formula"] for d in defs}
     assert "TSG T5002-2017 第五条" in src["arrival"]
-    assert "CPASE M001-2015" in src["faults"] and src["cases"] == "FACTS §3.5"
+    assert "CPASE M001-2015" in src["faults"] and src["cases"] == "docs/domain §3.5"
     assert "0–5、6–10、11–15、16–20、20 以上" in form["age_band"]
     assert "0–7、7–9、9–12、12–14、14–17、17–20、20–24" in form["hour_band"]
 
@@ -48,9 +48,9 @@ def test_en_appendix_keeps_english_text(settings):
     assert "report_" not in text
     src = {d["key"]: d["source"] for d in defs}
     form = {d["key"]: d["formula"] for d in defs}
-    assert src["rankings"] == "FACTS §3.6, §10: Shandong top 10 lists"
-    assert src["people_released"] == "FACTS §3.6 (people released)"
-    assert src["arrival"] == "FACTS §3.4: TSG T5002-2017 Art. 5"
+    assert src["rankings"] == "docs/domain §3.6, §10: Shandong top 10 lists"
+    assert src["people_released"] == "docs/domain §3.6 (people released)"
+    assert src["arrival"] == "docs/domain §3.4: TSG T5002-2017 Art. 5"
     assert "age bands (years): 0–5, 6–10, 11–15, 16–20, over 20;" in form["age_band"]
     assert "hour bands: 0–7, 7–9, 9–12, 12–14, 14–17, 17–20, 20–24 (" in form["hour_band"]
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django.utils import timezone
 
 from liftsafe.core.models import Area
 from liftsafe.testing import make_elevator, make_user
@@ -95,12 +96,17 @@ def test_a_case_late_on_31_january_new_york_stays_in_january_and_its_order_numbe
 
 
 def test_the_order_number_through_the_api_carries_the_new_york_date(ny):
+    """A live call (intake refuses a received_at older than the live window, rule intake_max_past_age_s) at 22:00
+    New York time, which is already the next day in Shanghai: the order number carries the New York date."""
+    ny_day = (timezone.now().astimezone(NY) - dt.timedelta(days=1)).date()
+    at = dt.datetime(ny_day.year, ny_day.month, ny_day.day, 22, 0, tzinfo=NY)
     c = Client()
     c.force_login(ny.users["ny_operator"])
     r = c.post("/api/emergency/cases", {"elevator_id": ny.ny_elevator.pk, "channel": "phone_96333", "case_type": "entrapment",
-                                        "received_at": "2023-01-31T22:00:00-05:00"}, content_type="application/json")
+                                        "received_at": at.isoformat()}, content_type="application/json")
     assert r.status_code == 201, r.content
-    assert r.json()["case"]["order_number"].startswith("20230131-")
+    assert r.json()["case"]["order_number"].startswith(f"{ny_day:%Y%m%d}-")
+    assert at.astimezone(dt.timezone(dt.timedelta(hours=8))).date() != ny_day  # Shanghai's date would differ
 
 
 def test_a_report_over_several_zones_says_which_zone_its_figures_use(ny):
