@@ -10,9 +10,11 @@ fi
 stamp=.venv/.liftsafe-installed
 want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
+  echo "installing liftsafe and its dependencies into .venv/ (once; again only when pyproject.toml changes) …"
+  # -qq: errors only (a machine's pip configuration can add harmless warnings, e.g. about index folders it lacks);
   # PYTHONWARNINGS: the build backend's notes (setuptools' "Editable installation" banner) are not errors
-  PYTHONWARNINGS=ignore .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip install -qq --upgrade pip
+  PYTHONWARNINGS=ignore .venv/bin/python -m pip install -qq -e ".[dev]"
   echo "$want" > "$stamp"
 fi
 # Report PDFs and charts embed a CJK font (liftsafe/reports/fonts.py): Debian's fonts-noto-cjk.
