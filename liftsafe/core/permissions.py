@@ -125,8 +125,6 @@ ACTIONS: dict[str, Action] = {
                                denied=_("Only the maintenance unit's workers may submit a maintenance visit.")),
     "visit.countersign": _a({UU}, "The use unit's safety manager countersigns the record (T5002 Art. 9; never the maintenance unit on its behalf).",
                             denied=_("Only the lift's use unit may countersign a maintenance record.")),
-    "visit.view": _a({A, REG, OP, MU, UU, IA, INS}, "Maintenance records are read by everyone responsible for the lift, in scope.",
-                     denied=_("Your role cannot read maintenance records.")),
     "chain.verify": _a({A, REG, MU, UU}, "Whoever relies on the frozen records may verify their hash chain.",
                        denied=_("Your role cannot verify maintenance records.")),
     "oversight.view": _a({A, REG}, "Overdue maintenance and flagged visits: the regulator's oversight (docs/domain §15.1).",

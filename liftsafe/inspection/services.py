@@ -20,6 +20,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from liftsafe.core.history import save_with_history
+from liftsafe.core.messages import encode
 from liftsafe.core import flows
 from liftsafe.core.errors import Conflict, NotFound
 from liftsafe.core.models import Role
@@ -29,6 +31,7 @@ from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.registry.selectors import current_contracts, scope_elevators
 from liftsafe.rules import rule
 
+from . import messages as msg
 from . import schedule
 from liftsafe.core.permissions import require
 from .models import (FAILING, INVALID_STATES, PASSING, Conclusion, Finding, FindingClass, FindingState, InspectionRecord,
@@ -378,8 +381,7 @@ def inspection_record(user, *, elevator: Elevator, kind: str, inspected_on: dt.d
                            reinspection_of=reinspection_of, source=source, source_ref=source_ref[:128],
                            source_disposition=source_disposition[:16],
                            recorded_by=user if getattr(user, "is_authenticated", False) else None)
-    rec._change_reason = "recorded"
-    rec.save()
+    save_with_history(rec, user, encode(msg.RECORDED))
     for f in clean_findings:
         f.record = rec
         f.save()
@@ -387,8 +389,7 @@ def inspection_record(user, *, elevator: Elevator, kind: str, inspected_on: dt.d
         for f in Finding.objects.filter(record=reinspection_of).exclude(state=FindingState.CLOSED):
             f.state, f.closed_at, f.version = FindingState.CLOSED, timezone.now(), f.version + 1
             f.closed_by = rec.recorded_by
-            f._change_reason = f"closed by re-inspection #{rec.pk}"
-            f.save()
+            save_with_history(f, user, encode(msg.CLOSED_BY_REINSPECTION, record=rec.pk))
     if recompute:
         validity_recompute([elevator.pk], today=today)
     return rec
@@ -423,8 +424,7 @@ def finding_rectify(user, finding: Finding | int, *, evidence_note: str, evidenc
     f.evidence_note, f.state, f.rectified_at, f.version = evidence_note.strip(), FindingState.RECTIFIED, timezone.now(), f.version + 1
     if evidence_file is not None:
         f.evidence_file = evidence_file
-    f._change_reason = "rectified"
-    f.save()
+    save_with_history(f, user, encode(msg.RECTIFIED))
     return f
 
 
@@ -450,6 +450,5 @@ def finding_confirm(user, finding: Finding | int, *, monitored: bool = False, ve
             raise ValidationError({"state": [_("Record the rectification before confirming it.")]})
         f.state, f.closed_at, f.closed_by = FindingState.CLOSED, timezone.now(), user
     f.version += 1
-    f._change_reason = "monitored use" if monitored else "confirmed by use unit"
-    f.save()
+    save_with_history(f, user, encode(msg.MONITORED if monitored else msg.CONFIRMED))
     return f

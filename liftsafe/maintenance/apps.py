@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class MaintenanceConfig(AppConfig):
     name = "liftsafe.maintenance"
     label = "maintenance"
-    verbose_name = "maintenance"
+    verbose_name = _("Maintenance records")
 
     def ready(self):
         from liftsafe.core import flows

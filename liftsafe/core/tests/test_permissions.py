@@ -31,7 +31,7 @@ MATRIX = {
     "report.manage": "a reg",
     "exchange.manage": "a", "exchange.view": "a reg",
     "visit.plan": "a mu", "visit.check_in": "mu", "visit.record_items": "mu", "visit.check_out": "mu",
-    "visit.submit_offline": "mu", "visit.countersign": "uu", "visit.view": "a reg op mu uu ia ins",
+    "visit.submit_offline": "mu", "visit.countersign": "uu",
     "chain.verify": "a reg mu uu", "oversight.view": "a reg",
     "inspection.view": "a reg op mu uu ia", "inspection.record": "a ia", "inspection.record_self_test": "a ia",
     "inspection.rectify": "a uu mu", "inspection.confirm": "a uu", "inspection.whatif": "a reg",

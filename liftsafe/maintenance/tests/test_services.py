@@ -7,6 +7,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from liftsafe.conftest import postgresql_only
 from liftsafe.core.errors import Conflict, NotFound, PermissionDenied
 from liftsafe.core.models import Role
 from liftsafe.testing import make_user
@@ -108,8 +109,7 @@ def test_frozen_record_refuses_every_write_path(mw):
 
 
 def test_postgres_trigger_refuses_raw_sql_on_frozen_row(mw):
-    if connection.vendor != "postgresql":
-        pytest.skip("trigger exists on PostgreSQL only")
+    postgresql_only()  # the trigger exists on PostgreSQL only
     from django.db import DatabaseError
     v = services.visit_countersign(mw.users["use_unit"], complete(mw).pk)
     with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as c:

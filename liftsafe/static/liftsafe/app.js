@@ -2,7 +2,9 @@
  *  - <select data-autosubmit>: submit the form on change (language, filters);
  *  - <button data-confirm="question">: ask before submitting;
  *  - <form data-drop-empty> with hx-get: leave empty parameters out of htmx requests (short, shareable URLs);
- *  - <div hx-trigger="every …" data-skip-while-focus="selector">: skip a poll while the user types in selector.
+ *  - <div hx-trigger="every …" data-skip-while-focus="selector">: skip a poll while the user types in selector;
+ *  - <form data-geolocate> with hidden latitude / longitude / accuracy_m inputs: filled from the phone's location
+ *    when the browser gives it (maintenance check-in; nothing blocks the form when it does not).
  */
 (function () {
   "use strict";
@@ -31,5 +33,16 @@
     var elt = evt.detail && evt.detail.elt;
     var sel = elt && elt.getAttribute && elt.getAttribute("data-skip-while-focus");
     if (sel && document.querySelector(sel + " :focus")) evt.preventDefault();
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    var forms = document.querySelectorAll("form[data-geolocate]");
+    if (!forms.length || !navigator.geolocation) return;
+    navigator.geolocation.getCurrentPosition(function (p) {
+      forms.forEach(function (f) {
+        if (f.latitude) f.latitude.value = p.coords.latitude;
+        if (f.longitude) f.longitude.value = p.coords.longitude;
+        if (f.accuracy_m) f.accuracy_m.value = p.coords.accuracy;
+      });
+    });
   });
 })();
