@@ -55,6 +55,14 @@ class JobStats:
 
 
 @dataclass
+def _database_busy(exc: BaseException) -> bool:
+    """True for SQLite's "database is locked" (a write lock held longer than the busy timeout by another job,
+    e.g. a nightly recompute on the demo's SQLite database): a transient condition, not a defect."""
+    from django.db import OperationalError
+
+    return isinstance(exc, OperationalError) and "database is locked" in str(exc)
+
+
 class Worker:
     """Runs ``jobs`` at their intervals in a thread pool until :meth:`stop`.
 
@@ -101,7 +109,10 @@ class Worker:
         except Exception as exc:  # a job's failure must never stop the worker
             stats.failures += 1
             stats.last_error = f"{type(exc).__name__}: {exc}"
-            logger.exception("job %s failed", job.name)
+            if _database_busy(exc):  # another job holds SQLite's write lock: jobs are idempotent, the next run does it
+                logger.warning("job %s: database busy (%s); it runs again at its next interval", job.name, exc)
+            else:
+                logger.exception("job %s failed", job.name)
             return False
         finally:
             stats.runs += 1

@@ -151,3 +151,21 @@ def test_worker_list(tmp_path, flag):
     for job in discover():
         assert job.name in out.stdout
     assert "skipped (demo only)" in out.stdout or not any(j.demo_only for j in discover())
+
+
+def test_a_busy_sqlite_database_is_one_warning_line_not_a_traceback(caplog):
+    """The demo's first minutes: a long job (a nightly recompute) holds SQLite's write lock and another job gets
+    "database is locked". That is transient (jobs are idempotent and run again), so it is logged as one warning
+    line, without a traceback a newcomer would read as broken; any other failure keeps its traceback."""
+    from django.db import OperationalError
+
+    def busy():
+        raise OperationalError("database is locked")
+
+    worker = Worker(jobs=[PeriodicJob(name="test.busy", func=busy, seconds=60)], demo=False)
+    with caplog.at_level(logging.WARNING, logger="liftsafe.worker"):
+        assert worker.run_job(worker.jobs[0]) is False
+    rec = [r for r in caplog.records if "test.busy" in r.getMessage()]
+    assert len(rec) == 1 and rec[0].levelno == logging.WARNING and rec[0].exc_info is None
+    assert "database busy" in rec[0].getMessage()
+    assert worker.stats["test.busy"].failures == 1
