@@ -54,7 +54,6 @@ class JobStats:
     last_duration_s: float = 0.0
 
 
-@dataclass
 def _database_busy(exc: BaseException) -> bool:
     """True for SQLite's "database is locked" (a write lock held longer than the busy timeout by another job,
     e.g. a nightly recompute on the demo's SQLite database): a transient condition, not a defect."""
@@ -63,6 +62,7 @@ def _database_busy(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and "database is locked" in str(exc)
 
 
+@dataclass
 class Worker:
     """Runs ``jobs`` at their intervals in a thread pool until :meth:`stop`.
 
