@@ -41,13 +41,16 @@ def records_of(user, elevator_id: int) -> QuerySet[InspectionRecord]:
 
 def due_list(user, *, months: int = 3, today: dt.date | None = None) -> tuple[QuerySet[Validity], list[tuple[str, int]]]:
     """Lifts in the caller's scope due within ``months`` months (overdue ones included), soonest first, and the
-    workload per month ``[("YYYY-MM", count), …]`` (overdue counted under their own month)."""
+    workload per month ``[("overdue", count), ("YYYY-MM", count), …]``: everything due before the current month is
+    one ``"overdue"`` row (an agency plans it now), then one row per month of the horizon."""
     today = today or timezone.localdate()
     until = schedule.month_end(schedule.add_months(today, months))
+    this_month = today.replace(day=1)
     qs = scope_elevators(scope_of(user), Validity.objects.all(), prefix="elevator__").filter(
         next_due__isnull=False, next_due__lte=until).select_related("elevator", "elevator__area").order_by("next_due", "elevator_id")
-    per_month = Counter(d.strftime("%Y-%m") for d in qs.values_list("next_due", flat=True))
-    return qs, sorted(per_month.items())
+    per_month = Counter("overdue" if d < this_month else d.strftime("%Y-%m") for d in qs.values_list("next_due", flat=True))
+    overdue = [("overdue", per_month.pop("overdue"))] if "overdue" in per_month else []
+    return qs, overdue + sorted(per_month.items())
 
 
 def findings_for(user, *, open_only: bool = True) -> QuerySet[Finding]:

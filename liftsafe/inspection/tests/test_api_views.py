@@ -120,3 +120,20 @@ def test_pages(world, lift):
     f = Finding.objects.get()
     r = session(world.users["use_unit"]).post(f"/inspection/findings/{f.pk}/rectify/", {"version": f.version, "evidence_note": "已更换"})
     assert r.status_code == 302 and Finding.objects.get().state == "rectified"
+
+
+def test_workload_puts_everything_due_before_this_month_in_one_overdue_row(world):
+    """Seen in the demo: lifts whose last inspection is years old filled the agency's calendar with one row per past
+    month back to 1937. Everything due before the current month is one "overdue" row, then the horizon's months."""
+    from liftsafe.inspection import selectors
+
+    today = dt.date(2026, 12, 7)
+    due = {"a1": dt.date(1937, 10, 1), "a2": dt.date(2026, 11, 30), "b1": dt.date(2026, 12, 20)}
+    for key, d in due.items():
+        Validity.objects.create(elevator=world.elevators[key], policy="t7001_2023", next_due=d, state="expired")
+    qs, per_month = selectors.due_list(world.users["admin"], months=3, today=today)
+    assert per_month == [("overdue", 2), ("2026-12", 1)]
+    assert [v.next_due for v in qs] == sorted(due.values())
+    c = session(world.users["admin"])
+    r = c.get("/inspection/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert r.status_code == 200 and "已逾期（本月之前到期）" in r.content.decode()
