@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from liftsafe.core.history import save_with_history
 from liftsafe.core.messages import encode
+from liftsafe.core.workdays import is_working_day
 from liftsafe.core import flows
 from liftsafe.core.errors import Conflict, NotFound
 from liftsafe.core.models import Role
@@ -48,16 +49,12 @@ def add_working_days(start: dt.date, days: int) -> tuple[dt.date, str]:
     Uses ``chinese_calendar`` (the State Council notices); for a year it does not know yet the count
     falls back to Monday-Friday and the note says so (docs/domain §15.3: never crash).
     """
-    import chinese_calendar
-
     d, left, fallback_years = start, days, set()
     while left > 0:
         d += dt.timedelta(days=1)
-        try:
-            work = chinese_calendar.is_workday(d)
-        except NotImplementedError:
+        work, known = is_working_day(d)
+        if not known:
             fallback_years.add(d.year)
-            work = d.weekday() < 5
         if work:
             left -= 1
     note = ""

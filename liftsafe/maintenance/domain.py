@@ -13,6 +13,7 @@ from typing import Iterable
 
 from django.utils.translation import gettext_lazy as _
 
+from liftsafe.core.workdays import is_working_day
 from liftsafe.rules import rule
 
 from .catalogue import TIERS
@@ -77,19 +78,6 @@ def is_overdue(last_visit: dt.date | None, today: dt.date) -> bool:
 class WorkingDay:
     day: dt.date
     calendar_known: bool  # False: the official calendar for that year is not published; weekends only
-
-
-def is_working_day(day: dt.date) -> tuple[bool, bool]:
-    """``(working, calendar_known)`` from the official Chinese calendar with 调休 (``chinese-calendar``).
-
-    For a year the library does not know (not yet published) ``calendar_known`` is False and the answer
-    is weekdays-only (docs/domain §15.3: say so, never guess holidays)."""
-    import chinese_calendar
-
-    try:
-        return chinese_calendar.is_workday(day), True
-    except NotImplementedError:
-        return day.weekday() < 5, False
 
 
 def working_day_on_or_before(day: dt.date, *, not_before: dt.date | None = None) -> WorkingDay:
