@@ -15,6 +15,7 @@ from liftsafe.emergency.api import router as emergency_router
 from liftsafe.exchange.api import router as exchange_router
 from liftsafe.hazards.api import router as hazards_router
 from liftsafe.maintenance.api import router as maintenance_router
+from liftsafe.insurance.api import router as insurance_router
 from liftsafe.inspection.api import router as inspection_router
 from liftsafe.monitoring.api import router as monitoring_router
 from liftsafe.registry.api import areas_router as core_areas_router
@@ -42,4 +43,5 @@ api.add_router("/reports/", reports_router)
 api.add_router("/exchange/", exchange_router)
 api.add_router("/history/", history_router)
 api.add_router("/maintenance/", maintenance_router)
+api.add_router("/insurance/", insurance_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

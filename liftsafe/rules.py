@@ -176,6 +176,18 @@ RULES: dict[str, Rule] = {
         Rule("maintenance_backfill_after_h", 24, "h", "liftsafe design: a visit received this long after its reported start is flagged back-filled"),
         Rule("maintenance_plan_horizon_days", 31, "days", "liftsafe design: how far ahead the plan job proposes visits"),
         Rule("maintenance_photo_max_bytes", 8 * 1024 * 1024, "bytes", "liftsafe design: largest visit photo accepted"),
+        # --- insurance (docs/domain §11, §15.7) ---
+        Rule("insurance_trapped_bands", [
+            {"key": "30m_1h", "from_s": 30 * 60, "to_s": 60 * 60, "yuan_per_person": 200},
+            {"key": "1h_1h30", "from_s": 60 * 60, "to_s": 90 * 60, "yuan_per_person": 300},
+            {"key": "1h30_2h", "from_s": 90 * 60, "to_s": 120 * 60, "yuan_per_person": 400},
+            {"key": "over_2h", "from_s": 120 * 60, "to_s": None, "yuan_per_person": 500},
+        ], "s, yuan per person",
+             "docs/domain §15.7: Shandong 2019 guidance (>=30 min and <=1 h: 200; >1 h to 1.5 h: 300; >1.5 h to 2 h: 400; "
+             ">2 h: 500 yuan per person, minimums). Edges [U]: the first band includes its lower edge, every band includes "
+             "its upper edge (to_s), a later band starts just above it; to_s None = no upper edge"),
+        Rule("insurance_suggest_window_days", 30, "days",
+             "liftsafe design: the claim-suggestion job looks at entrapments released this many days back (re-runs are idempotent)"),
         # --- inspection (docs/domain §6, §15.2, §15.3, §12) ---
         Rule("inspection_policies", {"*": "t7001_2023", "US": "nyc_annual"}, "area-code prefix → policy code",
              "docs/domain §6: cycle as a rule table keyed on area (local policy), age and category; national TSG T7001-2023, "

@@ -142,6 +142,18 @@ ACTIONS: dict[str, Action] = {
                              denied=_("Only the use unit may confirm a rectification.")),
     "inspection.whatif": _a({A, REG}, "A classified-cycle policy is evaluated over the fleet by the regulator before adoption (issue 12).",
                             denied=_("Only regulators may evaluate an inspection-cycle policy.")),
+    # ------------------------------------------------------------------ insurance (docs/domain §11, §15.7)
+    "insurance.view": _a({A, REG, INS, UU, MU}, "Policies and claims are read by the insurer, the insured parties (use and maintenance "
+                         "units of the covered lifts) and the regulator of the area; 96333 operators and agencies have no need.",
+                         denied=_("Your role cannot read insurance policies or claims.")),
+    "policy.record": _a({A, REG}, "Policies reported by insurers are recorded by the regulator of the area (lifts resolved through its scope).",
+                        denied=_("Only a regulator or an administrator may record an insurance policy.")),
+    "claim.file": _a({A, INS}, "The insurer of the policy files a suggested trapped-passenger claim (docs/domain §15.7).",
+                     denied=_("Only the policy's insurer may file a claim.")),
+    "claim.decide": _a({A, INS}, "The insurer of the policy pays or refuses a claim (compensation first, liability later, docs/domain §11).",
+                       denied=_("Only the policy's insurer may pay or refuse a claim.")),
+    "insurance.gaps": _a({A, REG}, "Coverage gaps (lifts in use with no policy in force) are the regulator's oversight.",
+                         denied=_("Only regulators and administrators may see insurance coverage gaps.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

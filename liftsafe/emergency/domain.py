@@ -109,6 +109,22 @@ def late_arrival_q(now: dt.datetime) -> Q:
     return Q(case_type=CaseType.ENTRAPMENT, dispatched_at__isnull=False) & q
 
 
+# --- trapped duration ------------------------------------------------------------------------------------
+def trapped_duration_s(received_at: dt.datetime | None, released_at: dt.datetime | None) -> float | None:
+    """How long passengers were trapped, in seconds: from the call received (the first moment the platform
+    knows of the entrapment) to their release (docs/domain §3.3 steps 1 and 6; the ``total`` duration of
+    issue 3). None while either time is missing. Used by insurance claim bands (docs/domain §15.7)."""
+    if received_at is None or released_at is None:
+        return None
+    return max(0.0, (released_at - received_at).total_seconds())
+
+
+def trapped_at_least_q(seconds: float) -> Q:
+    """Released entrapments trapped for at least ``seconds`` (the query form of :func:`trapped_duration_s`
+    on the cached ``received_at`` / ``released_at``)."""
+    return ENTRAPMENT_Q & Q(released_at__isnull=False, released_at__gte=_plus("received_at", dt.timedelta(seconds=seconds)))
+
+
 def _plus(field: str, delta: dt.timedelta):
     from django.db.models import DateTimeField, ExpressionWrapper, F
 

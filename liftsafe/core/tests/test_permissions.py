@@ -35,6 +35,9 @@ MATRIX = {
     "chain.verify": "a reg mu uu", "oversight.view": "a reg",
     "inspection.view": "a reg op mu uu ia", "inspection.record": "a ia", "inspection.record_self_test": "a ia",
     "inspection.rectify": "a uu mu", "inspection.confirm": "a uu", "inspection.whatif": "a reg",
+    # insurance
+    "insurance.view": "a reg ins uu mu", "policy.record": "a reg", "claim.file": "a ins", "claim.decide": "a ins",
+    "insurance.gaps": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

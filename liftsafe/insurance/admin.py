@@ -1,0 +1,19 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Claim, Policy
+
+
+@admin.register(Policy)
+class PolicyAdmin(SimpleHistoryAdmin):
+    list_display = ("policy_no", "insurer", "insured_party", "start_date", "end_date")
+    search_fields = ("policy_no",)
+    raw_id_fields = ("elevators", "insurer", "insured_party")
+
+
+@admin.register(Claim)
+class ClaimAdmin(SimpleHistoryAdmin):
+    list_display = ("id", "policy", "elevator", "state", "trapped_s", "band", "suggested_total")
+    list_filter = ("state",)
+    raw_id_fields = ("policy", "elevator", "case")
+    readonly_fields = ("trapped_s", "band", "yuan_per_person", "suggested_at", "filed_at", "filed_by", "decided_at", "decided_by")
