@@ -5,7 +5,6 @@ Reads via :mod:`.selectors` (scoped; roles that may not read insurance get empty
 role/organisation may not, 422 bad input naming the field (``insurer``, ``policy_no``, ``elevators``, ``end_date``,
 ``limit_per_person``, ``persons``, ``amount``, ``reason``, ``state``).
 """
-from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
