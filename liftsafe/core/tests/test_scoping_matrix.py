@@ -1611,3 +1611,147 @@ INSP_ROWS["inspection_whatif"] = ("api", "inspection_whatif")
 def test_inspection_whatif_matrix(world):
     failures = run_entry(world, "api", "inspection_whatif", API["inspection_whatif"])
     assert not failures, "\n".join(failures)
+
+
+# ---- insurance ----
+# Policies and claims (issue 11, docs/domain §11, §15.7): read by admin, regulators of the area, the insurer that
+# issued the policy and the use / maintenance units of the covered lifts; 96333 operators, inspection agencies and
+# rescue stations have no need (insurance.view); the insurer files / pays / refuses its claims; regulators record
+# policies and see coverage gaps.
+INS_VIEW = {"admin", "regulator", "city_regulator", "insurer", "use_unit", "maintenance_unit"}
+_I = "insurance_"
+
+
+def make_ins_policy(ctx: Ctx, side: str | None = None):
+    """A policy of side's insurer covering side's two lifts (number ``POL-<side>``); ``ctx.store["policy-<side>"]``."""
+    from decimal import Decimal
+
+    from liftsafe.insurance.models import Policy
+
+    side = _side(ctx, side)
+    s = "a" if side == "own" else "b"
+    today = timezone.localdate()
+    p = Policy.objects.create(insurer=ctx.world.orgs[("insurer", s)], policy_no=f"POL-{side}", insured_party=ctx.world.orgs[("use_unit", s)],
+                              start_date=today - dt.timedelta(days=10), end_date=today + dt.timedelta(days=300),
+                              limit_per_person=Decimal(150000), limit_per_accident=Decimal(1000000))
+    p.elevators.set([ctx.world.elevators[f"{s}1"], ctx.world.elevators[f"{s}2"]])
+    ctx.store[f"policy-{side}"] = p
+    return p
+
+
+def make_ins_claim(ctx: Ctx, side: str | None = None):
+    """A suggested claim under side's policy for a released 2-hour entrapment of a1 / b1 (marker: its order number)."""
+    from liftsafe.emergency import services as em
+    from liftsafe.insurance.models import Claim
+
+    side = _side(ctx, side)
+    p = ctx.store.get(f"policy-{side}") or make_ins_policy(ctx, side)
+    e = elevator_of(ctx, side)
+    now = timezone.now()
+    res = em.intake_alarm(e, channel="phone_96333", case_type="entrapment", received_at=now - dt.timedelta(hours=3))
+    admin = ctx.world.users["admin"]
+    em.dispatch_case(admin, res.case, 1, at=now - dt.timedelta(hours=3) + dt.timedelta(seconds=20))
+    em.record_milestone(admin, res.case, "arrived", at=now - dt.timedelta(hours=2, minutes=30))
+    em.record_milestone(admin, res.case, "released", at=now - dt.timedelta(minutes=55), released_count=2)
+    c = Claim.objects.create(policy=p, elevator=e, case=res.case, trapped_s=7500, band="over_2h", yuan_per_person=500, persons=2,
+                             suggested_total=1000)
+    ctx.store[f"claim-{side}"] = c
+    return c
+
+
+def ins_policy_markers(ctx: Ctx, side: str) -> list[str]:
+    return [] if side == "own" and ctx.role not in INS_VIEW else [f"POL-{side}"]
+
+
+def ins_claim_markers(ctx: Ctx, side: str) -> list[str]:
+    c = ctx.store.get(f"claim-{side}")
+    if c is None or (side == "own" and ctx.role not in INS_VIEW):
+        return []
+    return [c.case.order_number]
+
+
+def ins_read(anon: int) -> dict:
+    """An insurance object: readers in scope 200, everyone else 404 (out of scope = missing)."""
+    d = {r: (200 if r in INS_VIEW else 404, 200 if r in SEES_OTHER else 404) for r in LOGGED_IN}
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def ins_write_api(ok: int) -> dict:
+    """The insurer's claim actions: the own insurer and admin succeed; other readers 403; non-readers 404."""
+    d = {}
+    for r in LOGGED_IN:
+        own = ok if r in ("admin", "insurer") else (403 if r in INS_VIEW else 404)
+        other = ok if r == "admin" else (403 if r in SEES_OTHER else 404)
+        d[r] = (own, other)
+    d["anonymous"] = (401, 401)
+    return d
+
+
+def _claim_filed_only_by_insurer(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.insurance.models import Claim
+
+    c = Claim.objects.get(pk=ctx.store[f"claim-{ctx.side}"].pk)
+    want = "filed" if (ctx.role == "admin" or (ctx.role == "insurer" and ctx.side == "own")) else "suggested"
+    return [] if c.state == want else [f"claim state {c.state}, expected {want} (HTTP {status})"]
+
+
+def _no_policy_unless_regulator(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.insurance.models import Policy
+
+    made = Policy.objects.filter(policy_no="POL-new").exists()
+    want = status == 201
+    return [] if made == want else [f"policy written={made} with HTTP {status}"]
+
+
+def _new_policy_body(ctx: Ctx) -> dict:
+    today = timezone.localdate()
+    return {"insurer": ctx.world.orgs[("insurer", "a")].pk, "policy_no": "POL-new", "insured_party": ctx.world.orgs[("use_unit", "a")].pk,
+            "start_date": today.isoformat(), "end_date": (today + dt.timedelta(days=364)).isoformat(),
+            "limit_per_person": "150000", "limit_per_accident": "1500000", "elevators": [elevator_of(ctx).pk]}
+
+
+_INS_PAGE_ACTION = {**{r: (302 if r in INS_VIEW else 404, 302 if r in SEES_OTHER else 404) for r in LOGGED_IN}, "anonymous": (302, 302)}
+_GAPS = {"admin", "regulator", "city_regulator"}
+
+INS_PAGES = {
+    "insurance:home": Entry(None, listing(302, 302)),
+    "insurance:policies": Entry(None, roles_only(INS_VIEW), setup=both(make_ins_policy), markers=ins_policy_markers),
+    "insurance:policy_new": Entry(None, roles_only(_GAPS)),
+    "insurance:policy": Entry(lambda ctx: {"pk": make_ins_policy(ctx).pk}, ins_read(302), markers=ins_policy_markers),
+    "insurance:claims": Entry(None, roles_only(INS_VIEW), setup=both(make_ins_claim), markers=ins_claim_markers),
+    "insurance:claim": Entry(lambda ctx: {"pk": make_ins_claim(ctx).pk}, ins_read(302), markers=ins_claim_markers),
+    "insurance:claim_action": Entry(lambda ctx: {"pk": make_ins_claim(ctx).pk, "action": "file"}, _INS_PAGE_ACTION, method="POST",
+                                    data=lambda ctx: {"persons": "2"}, verify=_claim_filed_only_by_insurer),
+    "insurance:gaps": Entry(None, roles_only(_GAPS), markers=lift_address),
+}
+
+INS_API = {
+    _I + "policy_list": Entry(None, listing(401), setup=both(make_ins_policy), markers=ins_policy_markers),
+    _I + "policy_get": Entry(lambda ctx: {"policy_id": make_ins_policy(ctx).pk}, ins_read(401), markers=ins_policy_markers),
+    # the lifts in the body are resolved through the caller's scope: the district regulator naming B's lift gets 422 "elevators"
+    _I + "policy_create": Entry(sided, {**{r: ((201, 201 if r in SEES_OTHER else 422) if r in _GAPS else (403, 403)) for r in LOGGED_IN},
+                                       "anonymous": (401, 401)},
+                                data=_new_policy_body, verify=_no_policy_unless_regulator),
+    _I + "claim_list": Entry(None, listing(401), setup=both(make_ins_claim), markers=ins_claim_markers),
+    _I + "claim_get": Entry(lambda ctx: {"claim_id": make_ins_claim(ctx).pk}, ins_read(401), markers=ins_claim_markers),
+    _I + "claim_action": Entry(lambda ctx: {"claim_id": make_ins_claim(ctx).pk, "action": "file"}, ins_write_api(200),
+                               data=lambda ctx: {"persons": 2}, verify=_claim_filed_only_by_insurer),
+    _I + "gaps": Entry(None, roles_only(_GAPS, anon=401)),
+    _I + "gap_lifts": Entry(None, roles_only(_GAPS, anon=401), markers=lambda ctx, side: [f'"id": {elevator_of(ctx, side).pk},']),
+    _I + "bands": Entry(None, listing(401)),
+}
+PAGES.update(INS_PAGES)
+API.update(INS_API)
+
+
+@pytest.mark.parametrize("name", sorted(INS_PAGES))
+def test_insurance_page_matrix(world, name):
+    failures = run_entry(world, "page", name, INS_PAGES[name])
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(INS_API))
+def test_insurance_api_matrix(world, name):
+    failures = run_entry(world, "api", name, INS_API[name])
+    assert not failures, "\n".join(failures)
