@@ -22,13 +22,13 @@ from liftsafe.core.scoping import scope_of
 from liftsafe.core.zones import local_date
 from liftsafe.emergency.domain import trapped_at_least_q, trapped_duration_s
 from liftsafe.emergency.models import EmergencyCase
-from liftsafe.registry.models import Elevator, Organisation
+from liftsafe.registry.models import Organisation
 from liftsafe.registry.selectors import scope_elevators
 from liftsafe.rules import rule
 
 from . import domain
 from . import messages as msg
-from .models import Claim, ClaimState, Policy
+from .models import Claim, Policy
 from .workflow import CLAIM_FLOW
 
 #: who may hold a policy: "one party insures, several benefit" (docs/domain §11, §15.7 insurable parties)
