@@ -59,6 +59,12 @@ class Band:
     yuan_per_person: Decimal
     first: bool = False
 
+    @property
+    def label(self) -> str:
+        """The band in minutes with its edges, e.g. ``"≥ 30 – ≤ 60 min"``, ``"> 60 – ≤ 90 min"``, ``"> 120 min"``."""
+        lo = f"{'≥' if self.first else '>'} {self.from_s / 60:g}"
+        return f"{lo} – ≤ {self.to_s / 60:g} min" if self.to_s is not None else f"{lo} min"
+
     def contains(self, seconds: float) -> bool:
         above = seconds >= self.from_s if self.first else seconds > self.from_s
         return above and (self.to_s is None or seconds <= self.to_s)

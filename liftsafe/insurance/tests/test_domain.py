@@ -80,3 +80,7 @@ def test_in_force_both_dates_inclusive(world):
     # one party insures, all benefit: a second policy from another holder does not change the fact
     make_policy(world, "b", lifts=[a1, b1], start=dt.date(2026, 6, 1), end=dt.date(2027, 5, 31))
     assert domain.in_force(ids, on=dt.date(2027, 1, 1)) == {a1.pk, b1.pk}
+
+
+def test_band_labels_state_their_edges():
+    assert [b.label for b in domain.bands()] == ["≥ 30 – ≤ 60 min", "> 60 – ≤ 90 min", "> 90 – ≤ 120 min", "> 120 min"]
