@@ -81,6 +81,10 @@ class Command(BaseCommand):
         with self.step("generating the organisations, contracts and codes the NYC registry lacks"):
             result = demo.generate(log=self.log)
         self.log(f"generated data in {result.seconds:.1f} s (CPU {time.process_time() - c_gen:.1f} s)")
+        with self.step("generating the maintenance history, insurance policies and long entrapments"):
+            from liftsafe.demo import maintenance as demo_maintenance
+
+            demo_maintenance.generate(log=self.log)
         with self.step("creating the demo accounts"):
             accounts = demo.create_accounts()
             counts = demo.visible_counts(accounts)
