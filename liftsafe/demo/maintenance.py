@@ -1,4 +1,5 @@
-"""Generated maintenance history and liability insurance for the demo fleet (all marked ``generated=True``).
+"""Generated maintenance history and liability insurance for the demo fleet (all marked ``generated=True``), after
+the real MTA planned-work visits (:mod:`liftsafe.maintenance.mta_planned`).
 
 The NYC registry has no maintenance records and no insurance policies; so that the maintenance and insurance
 pages show real contrasts, :func:`generate` adds, seeded and idempotent (a second run creates nothing):
@@ -52,6 +53,7 @@ Log = Callable[[str], None]
 
 @dataclass
 class MaintenanceDemoResult:
+    mta_visits: int = 0
     visits: int = 0
     policies: int = 0
     covered: int = 0
@@ -189,7 +191,14 @@ def generate_entrapments(now: dt.datetime | None = None, log: Log = lambda m: No
 
 def generate(log: Log = lambda m: None) -> MaintenanceDemoResult:
     """Everything above, in order; a second run creates nothing."""
+    from liftsafe.maintenance.mta_planned import import_planned_work
+
+    from .services import MTA_SOURCE
+
     out = MaintenanceDemoResult()
+    mta = import_planned_work(source=MTA_SOURCE)  # real records first: the MTA's 2023 planned work on its units
+    out.mta_visits = mta.created
+    log(f"MTA planned-work tickets: {mta.created} visits imported ({mta.existing} already), skipped {dict(mta.skipped)}")
     out.visits = generate_visits(log=log)
     out.policies, out.covered = generate_policies(log=log)
     out.cases = generate_entrapments(log=log)
