@@ -84,3 +84,19 @@ def test_in_force_both_dates_inclusive(world):
 
 def test_band_labels_state_their_edges():
     assert [b.label for b in domain.bands()] == ["≥ 30 – ≤ 60 min", "> 60 – ≤ 90 min", "> 90 – ≤ 120 min", "> 120 min"]
+
+
+def test_trapped_duration_is_the_emergency_definition(world):
+    """From the call received to the release (liftsafe.emergency.domain); the query form agrees with the predicate."""
+    from liftsafe.emergency.domain import trapped_at_least_q, trapped_duration_s
+    from liftsafe.emergency.models import EmergencyCase
+
+    from .conftest import entrapment
+
+    t0 = dt.datetime(2026, 5, 1, 10, 0, tzinfo=dt.timezone.utc)
+    assert trapped_duration_s(t0, t0 + dt.timedelta(minutes=31)) == 31 * 60
+    assert trapped_duration_s(t0, None) is None and trapped_duration_s(None, t0) is None
+    case = entrapment(world, world.elevators["a1"], dt.timedelta(minutes=30), persons=1)
+    assert trapped_duration_s(case.received_at, case.released_at) == 1800
+    assert EmergencyCase.objects.filter(trapped_at_least_q(1800), pk=case.pk).exists()
+    assert not EmergencyCase.objects.filter(trapped_at_least_q(1801), pk=case.pk).exists()
