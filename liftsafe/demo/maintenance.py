@@ -72,6 +72,7 @@ def _current_contracts(today: dt.date) -> dict[int, tuple[int, float | None, flo
     return out
 
 
+@transaction.atomic
 def generate_visits(today: dt.date | None = None, log: Log = lambda m: None) -> int:
     """The visit history (see the module docstring). Returns the number of visits created (0 on a re-run)."""
     today = today or timezone.localdate()
@@ -82,6 +83,14 @@ def generate_visits(today: dt.date | None = None, log: Log = lambda m: None) -> 
     late_units = {u for u in units if _rng("late-unit", u).random() < LATE_UNIT_SHARE}
     zones: dict[int | None, object] = {}
     visits: list[Visit] = []
+    total = 0
+
+    def flush():  # in chunks: ~450k model instances at once would take a GB of memory on the 76k fleet
+        nonlocal total
+        _insert(Visit, visits)
+        total += len(visits)
+        visits.clear()
+
     for eid, (unit, lat, lon, area) in lifts.items():
         r = _rng("visits", eid)
         tz = zones.get(area) or zones.setdefault(area, zone_for_area_id(area))
@@ -105,11 +114,12 @@ def generate_visits(today: dt.date | None = None, log: Log = lambda m: None) -> 
                                 checked_out_at=start + dwell, received_at=start + dwell, flags=flags, results={}, generated=True))
             n += 1
             day -= dt.timedelta(days=r.randint(12, 15))
-    with transaction.atomic():
-        _insert(Visit, visits)
-        _history_of_new(Visit, "generated")
-    log(f"maintenance visits: {len(visits)} generated for {len(lifts)} lifts ({len(late_units)} of {len(units)} units run late)")
-    return len(visits)
+        if len(visits) >= 50000:
+            flush()
+    flush()
+    _history_of_new(Visit, "generated")
+    log(f"maintenance visits: {total} generated for {len(lifts)} lifts ({len(late_units)} of {len(units)} units run late)")
+    return total
 
 
 def generate_policies(today: dt.date | None = None, log: Log = lambda m: None) -> tuple[int, int]:

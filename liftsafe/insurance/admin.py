@@ -16,4 +16,13 @@ class ClaimAdmin(SimpleHistoryAdmin):
     list_display = ("id", "policy", "elevator", "state", "trapped_s", "band", "suggested_total")
     list_filter = ("state",)
     raw_id_fields = ("policy", "elevator", "case")
-    readonly_fields = ("trapped_s", "band", "yuan_per_person", "suggested_at", "filed_at", "filed_by", "decided_at", "decided_by")
+
+    # a claim changes only through its workflow (insurance.services.claim_transition): read-only here
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -177,3 +177,12 @@ def test_bands_api(world):
     rows = client(world.users["insurer"]).get("/api/insurance/bands").json()
     assert [r["key"] for r in rows] == ["30m_1h", "1h_1h30", "1h30_2h", "over_2h"]
     assert rows[0]["from_inclusive"] is True and rows[1]["from_inclusive"] is False and rows[-1]["to_s"] is None
+
+
+def test_claims_are_read_only_in_the_admin(cw):
+    c = client(cw.users["admin"])
+    assert c.get(f"/admin/insurance/claim/{cw.claim_a.pk}/change/").status_code == 200  # view only
+    r = c.post(f"/admin/insurance/claim/{cw.claim_a.pk}/change/", {"state": "paid"})
+    assert r.status_code == 403 and Claim.objects.get(pk=cw.claim_a.pk).state == "suggested"
+    assert c.post(f"/admin/insurance/claim/{cw.claim_a.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Claim.objects.filter(pk=cw.claim_a.pk).exists()
