@@ -44,9 +44,12 @@ from .board import (  # noqa: F401 - the board's names stay importable from the 
     BOARD_OVERLAP, _BOARD_FIELDS, _case_base, _counts, _fmt, _poll_s, arrival_limit_s, board_data, render_board_rows,
 )
 from .causes import CAUSES
-from .forms import CaseSearchForm, CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
+from .forms import (
+    CallBackForm, CallerLookupForm, CaseSearchForm, CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm,
+    ResponderMilestoneForm,
+)
 from .lookup import identify
-from .models import CaseType, Channel, EmergencyCase, Level, Milestone, State, milestone_reason_label
+from .models import CallBack, CaseType, Channel, EmergencyCase, FieldRecord, Level, LocationCheck, Milestone, State, milestone_reason_label
 
 # the pages and the permission actions (liftsafe.core.permissions.ACTIONS) that open them
 PAGE_ACTIONS = {"console": "emergency.console", "board": "emergency.board", "responder": "emergency.responder",
@@ -224,6 +227,11 @@ def _case_context(request, case) -> dict:
         ctx["close_actions"] = workflow.available(user, case, workflow.CLOSE_TRANSITIONS)  # state AND permission
     if dispatched_to_me:
         ctx.update(_responder_forms(user, case))
+    ctx["on_site"] = [{"r": r, "summary": on_site_summary(r), "check_label": LocationCheck(r.location_check).label}
+                      for r in selectors.field_records_for(user, case)]  # regulator / the worker's own unit only
+    ctx["callbacks"] = selectors.callbacks_for(user, case)
+    if allowed(user, "case.callback", case):
+        ctx["callback_form"] = CallBackForm()
     return ctx
 
 
@@ -283,6 +291,68 @@ def case_close(request, pk: int):
     else:
         add_service_error(request, ValidationError(form.errors), Milestone, EmergencyCase, form=form)
     return redirect("emergency:case_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def case_callback(request, pk: int):
+    """Operator records a call-back on the case (who was called, when, outcome)."""
+    case = selectors.case_get(request.user, pk)
+    require(request.user, "case.callback", case)
+    form = CallBackForm(request.POST)
+    if not form.is_valid():
+        add_service_error(request, ValidationError(form.errors), CallBack, form=form)
+        return redirect("emergency:case_detail", pk=pk)
+    d = form.cleaned_data
+    try:
+        _services().callback_record(request.user, case, party=d["party"], outcome=d["outcome"], called_at=d["called_at"],
+                                    name=d["name"], phone=d["phone"], note=d["note"])
+    except ValidationError as exc:
+        add_service_error(request, exc, CallBack)
+    else:
+        messages.success(request, _("Call-back recorded."))
+    return redirect("emergency:case_detail", pk=pk)
+
+
+@login_required
+@require_GET
+def on_site_photo(request, pk: int, record_pk: int):
+    """The photo of an on-site record: only for who may read the record (regulator, the worker's own unit); 404
+    otherwise, like a missing one. Served with ``Cache-Control: private`` and no sniffing."""
+    from django.http import FileResponse, Http404
+
+    case = selectors.case_get(request.user, pk)
+    rec = selectors.field_record_get(request.user, case, record_pk)
+    if not rec.photo:
+        raise Http404("no photo")
+    try:
+        fh = rec.photo.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("photo file missing") from None
+    ctype = "image/png" if rec.photo.name.endswith(".png") else "image/jpeg"
+    resp = FileResponse(fh, content_type=ctype)
+    resp["Cache-Control"] = "private, max-age=300"
+    resp["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+@login_required
+def caller_lookup(request):
+    """Caller lookup (operator's pop-up): a phone number's earlier cases and the lifts at their address.
+    Phones are masked for roles that may not see them (a regulator)."""
+    require(request.user, "caller.lookup", message=_("Your role cannot look up callers."))
+    # POST, so that a caller's number never lands in a URL (access logs, history, the language switch's next=)
+    form = CallerLookupForm(request.POST if request.method == "POST" else None)
+    result = None
+    if form.is_bound and form.is_valid():
+        try:
+            result = selectors.caller_lookup(request.user, form.cleaned_data["phone"])
+        except ValidationError as exc:
+            add_service_error(form, exc, form=form)
+        else:
+            if result.masked:  # do not echo the full number back to a role that sees it masked
+                form = CallerLookupForm()
+    return render(request, "emergency/caller_lookup.html", {"form": form, "result": result})
 
 
 # --------------------------------------------------------------------------- live board
@@ -402,19 +472,36 @@ def _back(request, case):
 def responder_milestone(request, pk: int):
     """Responder reports responded / arrived / released (with the count freed)."""
     case = _responder_case(request, pk)
-    form = ResponderMilestoneForm(request.POST)
+    form = ResponderMilestoneForm(request.POST, request.FILES)
     if not form.is_valid():
         add_service_error(request, ValidationError(form.errors), Milestone, EmergencyCase, form=form)
         return _back(request, case)
     d = form.cleaned_data
     extra = {"released_count": d["released_count"]} if d["kind"] == "released" else {}
+    if d["kind"] in ("arrived", "released"):  # with the proof on site; a missing location never refuses it
+        extra.update(latitude=d["latitude"] or None, longitude=d["longitude"] or None, accuracy_m=d["accuracy_m"] or None,
+                     photo=d["photo"], confirmed_by=d["confirmed_by"] if d["kind"] == "released" else "")
     try:
-        _services().record_milestone(request.user, case, d["kind"], idempotency_key=d["idempotency_key"] or None, **extra)
+        m = _services().record_on_site(request.user, case, d["kind"], idempotency_key=d["idempotency_key"] or None, **extra)
     except ValidationError as exc:
-        add_service_error(request, exc, Milestone, EmergencyCase)
+        add_service_error(request, exc, Milestone, EmergencyCase, FieldRecord)
     else:
         messages.success(request, _("%(no)s: %(kind)s recorded.") % {"no": case.order_number, "kind": Milestone.Kind(d["kind"]).label})
+        rec = FieldRecord.objects.filter(milestone_id=m.pk).first()
+        if rec is not None and rec.flagged:
+            messages.warning(request, on_site_summary(rec))
     return _back(request, case)
+
+
+def on_site_summary(rec) -> str:
+    """One sentence on an on-site record's location check, in the user's language (page messages, case page)."""
+    check = LocationCheck(rec.location_check)
+    if check in (LocationCheck.NEAR, LocationCheck.FAR) and rec.distance_m is not None:
+        return _("Location %(check)s: %(d)s m from the lift (accuracy %(acc)s m).") % {
+            "check": check.label, "d": f"{rec.distance_m:,.0f}", "acc": f"{rec.accuracy_m:,.0f}"}
+    reason = domain.LOCATION_REASONS.get(rec.location_reason, "")
+    return _("Location %(check)s: %(reason)s. Recorded as it is; the regulator sees the flag.") % {
+        "check": check.label, "reason": reason or check.label} if reason else _("Location: %(check)s.") % {"check": check.label}
 
 
 @login_required
