@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from ninja import File, Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -115,6 +115,25 @@ def hazard_create(request, data: HazardIn):
         return services.hazard_file(request.user, elevator=elevator_get(request.user, data.elevator_id), source=data.source,
                                     title=data.title, level=data.level, responsible_unit=unit, deadline=data.deadline,
                                     description=data.description, cause_class=data.cause_class)
+    return _call(run)
+
+
+class SelfReportIn(Schema):
+    elevator_id: int
+    title: str
+    level: str
+    description: str = ""
+    occurred_on: dt.date | None = None
+
+
+@router.post("/self-reports", response={200: HazardOut, **ERRS},
+             summary="Report a hazard on one of the caller's own lifts (use unit / maintenance unit / inspection agency; a lead for the regulator)")
+def self_report(request, data: Form[SelfReportIn], files: File[list[UploadedFile]] = None):
+    """Multipart form: the fields plus optional ``files`` (photos / PDF). A lift the caller does not hold is 404."""
+    def run():
+        return services.hazard_self_report(request.user, elevator=elevator_get(request.user, data.elevator_id), title=data.title,
+                                           level=data.level, description=data.description, occurred_on=data.occurred_on,
+                                           files=files or [])
     return _call(run)
 
 

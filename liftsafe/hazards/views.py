@@ -129,6 +129,44 @@ def hazard_new(request):
 
 
 @login_required
+def self_report(request):
+    """A use unit, maintenance unit or inspection agency reports a hazard on one of its OWN lifts (自查自报): pick the
+    lift (search within the caller's lifts only), then title, level, description, date found and evidence files.
+    The report becomes a lead for the regulator. A lift the caller does not hold is 404."""
+    require(request.user, "hazard.self_report")
+    raw = request.GET.get("elevator") or request.POST.get("elevator")
+    if not raw:
+        q = request.GET.get("q", "").strip()
+        found = selectors_registry.elevator_search(request.user, q).select_related("area")[:20] if q else []
+        return render(request, "hazards/report_pick.html", {"q": q, "found": found})
+    pk = _int(raw)
+    if pk is None:
+        raise Http404("elevator not found")
+    elevator = elevator_get(request.user, pk)  # scoped: a lift the caller does not hold looks missing
+    if request.method == "POST":
+        p = request.POST
+        try:
+            h = services.hazard_self_report(request.user, elevator=elevator, title=p.get("title", ""), level=p.get("level", ""),
+                                            description=p.get("description", ""), occurred_on=_date_field(p.get("occurred_on"), "occurred_on"),
+                                            files=request.FILES.getlist("files"))
+        except (ValidationError, PermissionDenied) as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, _("Hazard report #%(id)s sent to the regulator.") % {"id": h.pk})
+            return redirect(h)
+    return render(request, "hazards/report.html", {"e": elevator, "levels": Level.choices, "form": request.POST})
+
+
+def _date_field(value: str | None, field: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError({field: _("Enter a date as YYYY-MM-DD.")}) from None
+
+
+@login_required
 def unit_search(request):
     """htmx: up to 20 use/maintenance units in the caller's scope whose name contains ``q``, as radio choices."""
     q = request.GET.get("unit_q") or request.GET.get("q") or ""
