@@ -297,6 +297,7 @@ def case_close(request, pk: int):
 @require_POST
 def case_callback(request, pk: int):
     """Operator records a call-back on the case (who was called, when, outcome)."""
+    require(request.user, "case.callback")  # the role first (403), then the case in scope (404)
     case = selectors.case_get(request.user, pk)
     require(request.user, "case.callback", case)
     form = CallBackForm(request.POST)
