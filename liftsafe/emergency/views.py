@@ -227,7 +227,8 @@ def _case_context(request, case) -> dict:
         ctx["close_actions"] = workflow.available(user, case, workflow.CLOSE_TRANSITIONS)  # state AND permission
     if dispatched_to_me:
         ctx.update(_responder_forms(user, case))
-    ctx["on_site"] = [{"r": r, "summary": on_site_summary(r), "check_label": LocationCheck(r.location_check).label}
+    ctx["on_site"] = [{"r": r, "reason": domain.LOCATION_REASONS.get(r.location_reason, ""),
+                       "check_label": LocationCheck(r.location_check).label}
                       for r in selectors.field_records_for(user, case)]  # regulator / the worker's own unit only
     ctx["callbacks"] = selectors.callbacks_for(user, case)
     if allowed(user, "case.callback", case):
