@@ -191,7 +191,7 @@ def test_page_arrival_far_is_flagged_and_photo_served_to_regulator_only(world, d
     assert r.status_code == 200
     rec = FieldRecord.objects.get()
     assert rec.location_check == "far" and rec.photo
-    assert any("m" in str(m) for m in r.context["messages"])
+    assert any(f"{rec.distance_m:,.0f}" in str(m) for m in r.context["messages"])  # the far-away warning names the distance
     url = f"/emergency/cases/{dispatched.pk}/on-site/{rec.pk}/photo/"
     assert client.get(url).status_code == 200
     reg = Client()
