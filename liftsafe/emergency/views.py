@@ -583,6 +583,10 @@ def regulator(request):
         "days": days, "cases": cases[:500], "n_cases": len(cases), "responders": responders,
         "escalations": escalations[:200], "late_cases": late_cases[:200],
         "response_limit_min": response_limit // 60,
+        # arrivals recorded far from the lift, without a location or with an unreliable one (issue 15)
+        "flagged_arrivals": [{"r": r, "check_label": LocationCheck(r.location_check).label,
+                              "reason": domain.LOCATION_REASONS.get(r.location_reason, "")}
+                             for r in selectors.flagged_arrivals(request.user, limit=100)],
     })
 
 

@@ -290,3 +290,14 @@ def test_not_found_for_invisible_case(world, open_case):
         services.callback_record(world.users["rescue_station"], open_case, party="caller", outcome="reached")
     with pytest.raises(PermissionDenied):  # the insurer sees its insured lift's case but may not record call-backs
         services.callback_record(world.users["insurer"], open_case, party="caller", outcome="reached")
+
+
+def test_regulator_page_lists_flagged_arrivals(world, dispatched):
+    services.record_on_site(world.users["maintenance_unit"], dispatched, "arrived", latitude=FAR[0], longitude=FAR[1], accuracy_m=9)
+    reg = Client()
+    reg.force_login(world.users["regulator"])
+    rows = reg.get("/emergency/regulator/").context["flagged_arrivals"]
+    assert [x["r"].case_id for x in rows] == [dispatched.pk] and rows[0]["r"].location_check == "far"
+    other = Client()
+    other.force_login(world.users["city_regulator"])
+    assert len(other.get("/emergency/regulator/").context["flagged_arrivals"]) == 1
