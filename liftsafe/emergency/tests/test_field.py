@@ -301,3 +301,23 @@ def test_regulator_page_lists_flagged_arrivals(world, dispatched):
     other = Client()
     other.force_login(world.users["city_regulator"])
     assert len(other.get("/emergency/regulator/").context["flagged_arrivals"]) == 1
+
+
+def test_case_search_csv_holds_exactly_the_page_rows(world, open_case):
+    import csv
+    import io as _io
+
+    services.record_milestone(world.users["operator"], open_case, "false_alarm")
+    services.intake_alarm(world.elevators["a2"], channel="iot", case_type="fault_report", received_at=open_case.received_at)
+    services.intake_alarm(world.elevators["b1"], channel="iot", case_type="fault_report", received_at=open_case.received_at)
+    c = Client()
+    c.force_login(world.users["regulator"])
+    for params in ({}, {"state": "open"}, {"channel": "iot"}, {"q": "A1"}):
+        page = {x.order_number for x in c.get("/emergency/cases/", params).context["page"].object_list}
+        r = c.get("/emergency/cases/", {**params, "format": "csv"})
+        body = b"".join(r.streaming_content).decode("utf-8-sig")
+        rows = list(csv.reader(_io.StringIO(body)))
+        assert {row[0] for row in rows[1:]} == page, params
+        assert "13812345678" not in body and "5678" not in body  # no caller phone in the download
+    bad = c.get("/emergency/cases/", {"state": "bogus", "format": "csv"})
+    assert bad.status_code == 200 and bad["Content-Type"].startswith("text/html")  # refused with the reason, not a file
