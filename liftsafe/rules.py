@@ -79,6 +79,19 @@ RULES: dict[str, Rule] = {
         Rule("intake_max_past_age_s", 7 * 24 * 3600, "s",
              "liftsafe design (issue 18 item 9), the same bound as iot_max_past_age_s: a call or alarm taken live "
              "(by an operator, the API) may be at most 7 days old; replays of historic data carry no operator"),
+        # --- responder proof on site (issue 15; docs/domain §3.3 steps 4-5, §15.1) ---
+        Rule("arrival_far_radius_m", 500, "m",
+             "liftsafe design after docs/domain §15.1 (on-site proof, as maintenance check-ins): an arrival recorded farther "
+             "than this from the lift's coordinates is flagged for the regulator; never blocks the rescue"),
+        Rule("arrival_accuracy_max_m", 5000, "m",
+             "liftsafe design: a phone location whose stated accuracy is above this (or zero/negative/missing) is "
+             "recorded but treated as unreliable (cell-tower or IP location, not the site)"),
+        Rule("field_photo_max_bytes", 8 * 1024 * 1024, "bytes",
+             "liftsafe design: largest arrival/release photo accepted (the same bound as maintenance_photo_max_bytes)"),
+        Rule("field_photo_max_pixels", 40_000_000, "pixels",
+             "liftsafe design: decompression-bomb guard for arrival/release photos (a 40 MP phone photo fits)"),
+        Rule("telephony_lookup_max_cases", 20, "count",
+             "liftsafe design: earlier cases shown by a caller lookup (newest first)"),
         # --- notifications outbox ---
         Rule("notification_retry_base_s", 30, "s",
              "liftsafe design: first retry delay of a failed notification channel; doubles each attempt"),

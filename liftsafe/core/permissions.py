@@ -154,6 +154,18 @@ ACTIONS: dict[str, Action] = {
                        denied=_("Only the policy's insurer may pay or refuse a claim.")),
     "insurance.gaps": _a({A, REG}, "Coverage gaps (lifts in use with no policy in force) are the regulator's oversight.",
                          denied=_("Only regulators and administrators may see insurance coverage gaps.")),
+    # ------------------------------------------------------------------ field work (issue 15: proof on site, self-reports, call-backs)
+    "case.on_site_view": _a({A, REG, MU, RS}, "A responder's on-site location and photos are the worker's personal data: the regulator "
+                            "of the area and the worker's own unit only (the unit part is the selector's filter), never the operator.",
+                            denied=_("Your role cannot see on-site locations.")),
+    "case.callback": _a({A, OP}, "The 96333 operator calls the caller, the use unit or the responder back and records the outcome.",
+                        denied=_("Only a 96333 operator may record a call-back.")),
+    "caller.lookup": _a({A, OP, REG}, "The operator looks up an incoming number's earlier cases and lifts (telephony pop-up); "
+                        "a regulator may too, with phone numbers masked.",
+                        denied=_("Your role cannot look up callers.")),
+    "hazard.self_report": _a({A, UU, MU, IA}, "Use units, maintenance units and inspection agencies report hazards they found on "
+                             "their own lifts (自查自报); the report is a lead for the regulator (docs/domain §7).",
+                             denied=_("Only a use unit, a maintenance unit or an inspection agency may report a hazard on its lifts.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

@@ -137,3 +137,45 @@ def zone_names_under(path: str | None) -> list[str]:
 def local_date(at: dt.datetime, area=None) -> dt.date:
     """The local date of aware ``at`` in ``area``'s zone (see :func:`area_zone`)."""
     return timezone.localtime(at, area_zone(area)).date()
+
+
+def local_today(area=None, now: dt.datetime | None = None) -> dt.date:
+    """Today's date in ``area``'s zone (an Area, an area id, or None = the deployment's), at ``now`` (default now)."""
+    return timezone.localtime(now or timezone.now(), area_zone(area)).date()
+
+
+def local_dates_by_zone(now: dt.datetime | None = None) -> dict[str, tuple[dt.date, list[int]]]:
+    """``{zone name: (today's local date there, [area ids in that zone])}`` for every area (cached table)."""
+    now = now or timezone.now()
+    _explicit, paths = _table()
+    groups: dict[str, list[int]] = {}
+    for pk, path in paths.items():
+        groups.setdefault(zone_name_for_path(path), []).append(pk)
+    groups.setdefault(settings.TIME_ZONE, [])
+    return {name: (timezone.localtime(now, get_zone(name)).date(), ids) for name, ids in groups.items()}
+
+
+def before_local_today_q(field: str, *, area_field: str = "area", days: int = 0, now: dt.datetime | None = None):
+    """A ``Q``: the date ``field`` lies before (today − ``days``) *in the zone of the row's own area*
+    (``area_field``, a FK to :class:`~liftsafe.core.models.Area`; null = the deployment's zone) — e.g. a hazard
+    deadline that has passed where the lift is (issue 16: each jurisdiction's local time). One term when every
+    zone has the same local date now (most of the day), else one term per zone (by area ids)."""
+    from django.db.models import Q
+
+    by_zone = local_dates_by_zone(now)
+    delta = dt.timedelta(days=days)
+    dates = {d for d, _ids in by_zone.values()}
+    if len(dates) == 1:
+        return Q(**{f"{field}__lt": next(iter(dates)) - delta})
+    default_date = by_zone[settings.TIME_ZONE][0]
+    q = Q(**{f"{area_field}__isnull": True, f"{field}__lt": default_date - delta})
+    for _name, (date, ids) in by_zone.items():
+        if ids:
+            q |= Q(**{f"{area_field}_id__in": ids, f"{field}__lt": date - delta})
+    return q
+
+
+def local_dates_agree(now: dt.datetime | None = None) -> dt.date | None:
+    """The one local date shared by every area's zone now, or None when zones disagree (around midnight)."""
+    dates = {d for d, _ids in local_dates_by_zone(now).values()}
+    return next(iter(dates)) if len(dates) == 1 else None

@@ -16,7 +16,8 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Query, Router, Schema
+from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
 from liftsafe.core.pagination import BoundedPage
@@ -135,6 +136,98 @@ class MilestoneIn(Schema):
     released_count: int | None = None
     note: str | None = None
     idempotency_key: str | None = Field(None, max_length=128)
+    latitude: float | None = Field(None, description="arrived/released: the phone's latitude (WGS-84 degrees); omitted = no location (recorded as missing)")
+    longitude: float | None = Field(None, description="arrived/released: the phone's longitude (WGS-84 degrees)")
+    accuracy_m: float | None = Field(None, description="arrived/released: the phone's stated accuracy in metres; missing, ≤ 0 or above "
+                                     "rule arrival_accuracy_max_m = unreliable (recorded and flagged)")
+    confirmed_by: str = Field("", max_length=64, description="released: name of the use unit's person who confirmed the release on site")
+
+
+class FieldRecordOut(Schema):
+    """On-site proof of an arrival/release (personal data of the worker: regulator and the worker's own unit only)."""
+
+    id: int
+    milestone_id: int
+    kind: str
+    at: dt.datetime
+    organisation_id: int | None
+    recorded_by: str | None
+    latitude: float | None
+    longitude: float | None
+    accuracy_m: float | None
+    location_check: str = Field(..., description="near | far | missing | unreliable | lift_unlocated")
+    location_reason: str = Field(..., description="why missing/unreliable: not_given | partial | out_of_range | no_accuracy | "
+                                 "accuracy_not_positive | accuracy_too_coarse, else empty")
+    distance_m: float | None = Field(..., description="metres from the lift's coordinates, when both are known")
+    flagged: bool
+    has_photo: bool
+    photo_sha256: str
+    confirmed_by: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_kind(obj) -> str:
+        return obj.milestone.kind
+
+    @staticmethod
+    def resolve_at(obj) -> dt.datetime:
+        return obj.milestone.at
+
+    @staticmethod
+    def resolve_recorded_by(obj) -> str | None:
+        return obj.recorded_by.get_username() if obj.recorded_by_id else None
+
+    @staticmethod
+    def resolve_has_photo(obj) -> bool:
+        return bool(obj.photo)
+
+
+class CallBackIn(Schema):
+    party: str = Field(..., description="caller | use_unit | responder | other")
+    outcome: str = Field(..., description="reached | no_answer | busy | wrong_number | voicemail")
+    called_at: dt.datetime | None = Field(None, description="default: now")
+    name: str = Field("", max_length=64)
+    phone: str = Field("", max_length=32)
+    note: str = Field("", max_length=500)
+
+
+class CallBackOut(Schema):
+    id: int
+    party: str
+    name: str
+    phone: str = Field(..., description="masked unless the caller may see personal data")
+    called_at: dt.datetime
+    outcome: str
+    note: str
+    recorded_by: str | None
+
+    @staticmethod
+    def resolve_recorded_by(obj) -> str | None:
+        return obj.recorded_by.get_username() if obj.recorded_by_id else None
+
+
+class CallerLookupIn(Schema):
+    phone: str = Field(..., max_length=32, description="the incoming number as the telephony system gives it (any format)")
+
+
+class LookupElevatorOut(Schema):
+    id: int
+    code: str
+    address: str
+    rescue_code: str
+    status: str
+
+    @staticmethod
+    def resolve_code(obj) -> str:
+        return obj.display_code
+
+
+class CallerLookupOut(Schema):
+    phone: str = Field(..., description="the number, masked unless the caller may see personal data")
+    masked: bool
+    total: int = Field(..., description="earlier cases of this number in the caller's scope")
+    cases: list[CaseOut] = Field(..., description="the newest of them (rule telephony_lookup_max_cases)")
+    elevators: list[LookupElevatorOut] = Field(..., description="lifts at the addresses of those cases' lifts")
 
 
 class MilestoneOut(Schema):
@@ -270,9 +363,47 @@ def case_milestone(request, pk: int, data: MilestoneIn):
     extra = {"note": data.note}
     if data.kind == "released":
         extra["released_count"] = data.released_count
-    m = services.record_milestone(request.user, case, data.kind, data.at, idempotency_key=data.idempotency_key, **extra)
+    # arrived/released carry the proof on site (location, use unit's confirmation); other kinds pass through
+    m = services.record_on_site(request.user, case, data.kind, data.at, latitude=data.latitude, longitude=data.longitude,
+                                accuracy_m=data.accuracy_m, confirmed_by=data.confirmed_by,
+                                idempotency_key=data.idempotency_key, **extra)
     row = next(r for r in selectors.case_timeline(request.user, case) if r["id"] == m.pk)
     return Status(201, row)
+
+
+@router.get("/cases/{pk}/on-site", response=list[FieldRecordOut],
+            summary="On-site records (location, distance, flag, photo) of the case's arrivals and releases")
+def case_on_site(request, pk: int):
+    """The regulator of the area sees all; a responder unit its own workers' records; other roles an empty list."""
+    return list(selectors.field_records_for(request.user, _case(request, pk)))
+
+
+@router.post("/cases/{pk}/milestones/{milestone_id}/photo", response={201: FieldRecordOut},
+             summary="Attach a photo (JPEG/PNG/WebP; metadata stripped) to an arrival/release's on-site record")
+def case_on_site_photo(request, pk: int, milestone_id: int, file: File[UploadedFile]):
+    rec = services.field_photo_add(request.user, _case(request, pk), milestone_id, file)
+    return Status(201, selectors.field_record_get(request.user, _case(request, pk), rec.pk))
+
+
+@router.get("/cases/{pk}/callbacks", response=list[CallBackOut], summary="Call-backs recorded on the case, oldest first")
+def case_callbacks(request, pk: int):
+    return selectors.callbacks_for(request.user, _case(request, pk))
+
+
+@router.post("/cases/{pk}/callbacks", response={201: CallBackOut}, summary="Record a call-back (operator)")
+def case_callback_add(request, pk: int, data: CallBackIn):
+    case = _case(request, pk)
+    cb = services.callback_record(request.user, case, party=data.party, outcome=data.outcome, called_at=data.called_at,
+                                  name=data.name, phone=data.phone, note=data.note)
+    return Status(201, next(r for r in selectors.callbacks_for(request.user, case) if r.pk == cb.pk))
+
+
+@router.post("/callers/lookup", response=CallerLookupOut,
+             summary="Caller lookup: an incoming number's earlier cases and the lifts at their address (telephony pop-up)")
+def caller_lookup(request, data: CallerLookupIn):
+    """For a telephony system calling with an operator's API token; phones masked for roles that may not see them."""
+    r = selectors.caller_lookup(request.user, data.phone)
+    return {"phone": r.phone, "masked": r.masked, "total": r.total, "cases": r.cases, "elevators": r.elevators}
 
 
 @router.post("/cases/{pk}/cause", response=CaseDetailOut, summary="Report the cause (class → item)")

@@ -25,8 +25,11 @@ Times are aware datetimes; limits are seconds.
 from __future__ import annotations
 
 import datetime as dt
+import math
+from dataclasses import dataclass
 
 from django.db.models import Case, IntegerField, Q, Value, When
+from django.utils.translation import gettext_lazy as _l
 
 from liftsafe.rules import rule
 
@@ -129,3 +132,78 @@ def _plus(field: str, delta: dt.timedelta):
     from django.db.models import DateTimeField, ExpressionWrapper, F
 
     return ExpressionWrapper(F(field) + Value(delta), output_field=DateTimeField())
+
+
+# --------------------------------------------------------------------------- responder proof on site (issue 15)
+def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres between two WGS-84 points (mean Earth radius 6,371,008.8 m)."""
+    r = 6371008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(min(1.0, a)))
+
+
+#: why a location was judged missing/unreliable: code (stored in ``FieldRecord.location_reason``) → label
+LOCATION_REASONS = {
+    "not_given": _l("the phone gave no location"),
+    "partial": _l("latitude without longitude (or the reverse)"),
+    "out_of_range": _l("coordinates outside the globe"),
+    "no_accuracy": _l("the phone stated no accuracy"),
+    "accuracy_not_positive": _l("stated accuracy zero or negative"),
+    "accuracy_too_coarse": _l("stated accuracy coarser than the limit"),
+}
+
+
+@dataclass(frozen=True)
+class LocationAssessment:
+    """Result of :func:`assess_location`: ``check`` (a ``LocationCheck`` value), ``reason`` (a key of
+    :data:`LOCATION_REASONS` or ""), ``distance_m`` (metres, None when not computable), and the location kept
+    (``latitude``/``longitude``/``accuracy_m`` as given when numeric and finite, else None)."""
+
+    check: str
+    reason: str
+    distance_m: float | None
+    latitude: float | None
+    longitude: float | None
+    accuracy_m: float | None
+
+
+def _finite(value) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def assess_location(latitude, longitude, accuracy_m, lift_latitude, lift_longitude, *,
+                    radius_m: float, max_accuracy_m: float) -> LocationAssessment:
+    """Judge a responder's phone location against the lift (issue 15; docs/domain §15.1 on-site proof).
+
+    Never raises — a rescue is never blocked by its location. In order:
+    no latitude and no longitude → ``missing`` (``not_given``); only one of them → ``missing`` (``partial``);
+    outside ±90/±180 → ``unreliable`` (``out_of_range``, location not kept); accuracy missing → ``unreliable``
+    (``no_accuracy``); accuracy ≤ 0 (``accuracy_not_positive``) or > ``max_accuracy_m`` (``accuracy_too_coarse``)
+    → ``unreliable``; the lift without coordinates → ``lift_unlocated``; otherwise ``far`` when the distance is
+    above ``radius_m`` metres, else ``near``. The distance is computed whenever both points are valid, also for an
+    unreliable accuracy (shown, not judged). Rules ``arrival_far_radius_m`` / ``arrival_accuracy_max_m``.
+    """
+    lat, lon, acc = _finite(latitude), _finite(longitude), _finite(accuracy_m)
+    if lat is None and lon is None:
+        return LocationAssessment("missing", "not_given", None, None, None, acc)
+    if lat is None or lon is None:
+        return LocationAssessment("missing", "partial", None, lat, lon, acc)
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return LocationAssessment("unreliable", "out_of_range", None, None, None, acc)
+    lift_lat, lift_lon = _finite(lift_latitude), _finite(lift_longitude)
+    distance = round(haversine_m(lat, lon, lift_lat, lift_lon), 1) if lift_lat is not None and lift_lon is not None else None
+    if acc is None:
+        return LocationAssessment("unreliable", "no_accuracy", distance, lat, lon, None)
+    if acc <= 0:
+        return LocationAssessment("unreliable", "accuracy_not_positive", distance, lat, lon, acc)
+    if acc > max_accuracy_m:
+        return LocationAssessment("unreliable", "accuracy_too_coarse", distance, lat, lon, acc)
+    if distance is None:
+        return LocationAssessment("lift_unlocated", "", None, lat, lon, acc)
+    return LocationAssessment("far" if distance > radius_m else "near", "", distance, lat, lon, acc)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .causes import CAUSES
-from .models import CaseType, Channel, Level, State
+from .models import CallBack, CaseType, Channel, Level, State
 
 
 def new_key() -> str:
@@ -95,6 +95,13 @@ class ResponderMilestoneForm(IdempotentForm):
     kind = forms.ChoiceField(choices=[("responded", _("Responded")), ("arrived", _("Arrived")), ("released", _("Released")),
                                       ("completed", _("Completed"))])
     released_count = forms.IntegerField(label=_("People freed"), min_value=0, max_value=99, required=False)
+    # proof on site (issue 15): filled by the browser (data-geolocate); kept as text so that nothing a phone sends
+    # can refuse an arrival — the service judges the values (missing / unreliable / far) and records them
+    latitude = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
+    longitude = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
+    accuracy_m = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
+    photo = forms.FileField(label=_("Photo"), required=False)
+    confirmed_by = forms.CharField(label=_("Confirmed by (use unit)"), required=False, max_length=64)
 
     def clean(self):
         data = super().clean()
@@ -152,3 +159,21 @@ class CaseSearchForm(forms.Form):
     def filters(self) -> dict:
         """The cleaned values as keyword arguments of ``search_cases`` (call after ``is_valid()``)."""
         return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}
+
+
+class CallBackForm(forms.Form):
+    """An operator's call-back on a case: who was called, when (default now), the outcome."""
+
+    party = forms.ChoiceField(label=_("Who was called"), choices=CallBack.Party.choices)
+    name = forms.CharField(label=_("Name"), required=False, max_length=64)
+    phone = forms.CharField(label=_("Phone"), required=False, max_length=32)
+    called_at = forms.DateTimeField(label=_("Called at"), required=False,
+                                    widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    outcome = forms.ChoiceField(label=_("Outcome"), choices=CallBack.Outcome.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+
+
+class CallerLookupForm(forms.Form):
+    """The number of an incoming call (any format: +86 138-1234-5678, 13812345678)."""
+
+    phone = forms.CharField(label=_("Caller's number"), max_length=32)

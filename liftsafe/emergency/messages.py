@@ -52,3 +52,20 @@ MTA_TICKET = register("emergency.mta_ticket", _l("MTA ticket %(ticket)s, status 
                       legacy=r"^MTA ticket (?P<ticket>\S+) (?P<status>.*)$")
 SIM_ANSWERED = register("emergency.sim_answered", _l("simulated: answered on the phone"), legacy=r"^answered on the phone$")
 SIM_FALSE_ALARM = register("emergency.sim_false_alarm", _l("simulated: nobody trapped"), legacy=r"^simulated: nobody trapped$")
+
+
+def _check(value):
+    from .models import LocationCheck
+
+    return str(dict(LocationCheck.choices).get(value, value))
+
+
+def _outcome(value):
+    from .models import CallBack
+
+    return str(dict(CallBack.Outcome.choices).get(value, value))
+
+
+ON_SITE = register("emergency.on_site", _l("%(kind)s recorded on site: %(check)s"), show={"kind": _milestone, "check": _check})
+ON_SITE_PHOTO = register("emergency.on_site_photo", _l("on-site photo added"))
+CALLBACK = register("emergency.callback", _l("call-back: %(outcome)s"), show={"outcome": _outcome})

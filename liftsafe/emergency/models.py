@@ -243,3 +243,111 @@ class Milestone(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class LocationCheck(models.TextChoices):
+    """What the platform concluded from the responder's phone location (:func:`liftsafe.emergency.domain.assess_location`;
+    radius and accuracy bounds: rules ``arrival_far_radius_m``, ``arrival_accuracy_max_m``)."""
+
+    NEAR = "near", _("at the lift")
+    FAR = "far", _("far from the lift")
+    MISSING = "missing", _("no location")
+    UNRELIABLE = "unreliable", _("location unreliable")
+    LIFT_UNLOCATED = "lift_unlocated", _("lift has no coordinates")
+
+
+def field_photo_path(instance, filename: str) -> str:
+    """Random, non-guessable storage name (the photo is served only through a scoped view, never by URL guess)."""
+    import secrets
+
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"emergency/field/{secrets.token_hex(16)}.{ext}"
+
+
+class FieldRecord(models.Model):
+    """On-site proof of a responder's ``arrived`` or ``released`` milestone (issue 15; docs/domain §3.3 steps 4-5, §15.1).
+
+    ``latitude``/``longitude`` (WGS-84 degrees) and ``accuracy_m`` (metres, as the phone stated it) are what the
+    phone gave — all null when it gave nothing (recorded as missing, never blocking). ``location_check`` (with
+    ``location_reason``, a code of :data:`liftsafe.emergency.domain.LOCATION_REASONS`) and ``distance_m``
+    (metres to the lift's coordinates, null when either side is unknown) are computed once at recording time from
+    the lift's coordinates then. ``photo``: re-encoded by the platform (EXIF/GPS metadata stripped), ``photo_sha256``
+    of the stored bytes. ``confirmed_by``: on ``released``, the name of the use unit's person who confirmed the
+    release on site (blank = not confirmed).
+
+    Personal data of the worker: read only by the regulator of the area and the worker's own unit
+    (``organisation``), see :func:`liftsafe.emergency.selectors.field_records_for`; kept as long as the case
+    (PROTECT, never purged).
+    """
+
+    milestone = models.OneToOneField(Milestone, verbose_name=_("milestone"), on_delete=models.PROTECT, related_name="field_record")
+    case = models.ForeignKey(EmergencyCase, verbose_name=_("case"), on_delete=models.PROTECT, related_name="field_records")
+    organisation = models.ForeignKey("registry.Organisation", verbose_name=_("responder unit"), null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    latitude = models.FloatField(_("latitude"), null=True, blank=True)
+    longitude = models.FloatField(_("longitude"), null=True, blank=True)
+    accuracy_m = models.FloatField(_("location accuracy (m)"), null=True, blank=True)
+    location_check = models.CharField(_("location check"), max_length=16, choices=LocationCheck.choices)
+    location_reason = models.CharField(_("location check reason"), max_length=32, blank=True)
+    distance_m = models.FloatField(_("distance to the lift (m)"), null=True, blank=True)
+    photo = models.FileField(_("photo"), upload_to=field_photo_path, max_length=255, blank=True)
+    photo_sha256 = models.CharField(_("photo SHA-256"), max_length=64, blank=True)
+    confirmed_by = models.CharField(_("confirmed by (use unit)"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("on-site record")
+        verbose_name_plural = _("on-site records")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["location_check", "created_at"], name="emergency_field_check_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.milestone_id} {self.location_check}"
+
+    @property
+    def flagged(self) -> bool:
+        """Shown to the regulator as a flag: far away, no location or an unreliable one."""
+        return self.location_check in (LocationCheck.FAR, LocationCheck.MISSING, LocationCheck.UNRELIABLE)
+
+
+class CallBack(models.Model):
+    """An operator's call-back on a case (回访/回拨; issue 15): who was called, when, and the outcome.
+
+    ``phone`` is personal data (masked like the caller's phone for roles that may not see it). Append-only.
+    """
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        BUSY = "busy", _("Busy")
+        WRONG_NUMBER = "wrong_number", _("Wrong number")
+        VOICEMAIL = "voicemail", _("Left a message")
+
+    class Party(models.TextChoices):
+        CALLER = "caller", _("Caller")
+        USE_UNIT = "use_unit", _("Use unit")
+        RESPONDER = "responder", _("Responder")
+        OTHER = "other", _("Other")
+
+    case = models.ForeignKey(EmergencyCase, verbose_name=_("case"), on_delete=models.PROTECT, related_name="callbacks")
+    party = models.CharField(_("who was called"), max_length=16, choices=Party.choices)
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    called_at = models.DateTimeField(_("called at"))
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("call-back")
+        verbose_name_plural = _("call-backs")
+        ordering = ["called_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.party} {self.outcome}"

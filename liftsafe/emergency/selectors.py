@@ -493,3 +493,127 @@ def elevator_case_history(user, elevator_id: int, *, show: str = "") -> tuple[Qu
     elif show == "real":
         qs = qs.exclude(false_alarm_q())
     return qs.order_by("-received_at", "-pk"), {"total": counts["total"] or 0, "false_alarms": counts["false_alarms"] or 0}
+
+
+# --------------------------------------------------------------------------- proof on site, call-backs, caller lookup (issue 15)
+def field_records_for(user, case: EmergencyCase):
+    """The on-site records (:class:`~liftsafe.emergency.models.FieldRecord`) of ``case`` that ``user`` may read,
+    oldest first: the regulator of the area and admins all of them; a responder unit only its own workers'
+    (the worker's personal data, issue 15); everyone else none (an empty queryset, never an error).
+    ``case`` must already be visible to ``user`` (from :func:`case_get`)."""
+    from liftsafe.core.permissions import allowed
+
+    from .models import FieldRecord
+
+    qs = FieldRecord.objects.filter(case_id=case.pk).select_related("milestone", "recorded_by", "organisation")
+    if not allowed(user, "case.on_site_view"):
+        return qs.none()
+    scope = scope_of(user)
+    if scope.is_admin:
+        return qs
+    if scope.role in RESPONDER_ROLES:
+        return qs.filter(organisation_id=scope.organisation_id) if scope.organisation_id else qs.none()
+    # the regulator: the case's elevator in its area (the case is visible, so it is)
+    return qs if scope_cases(scope, EmergencyCase.objects.filter(pk=case.pk)).exists() else qs.none()
+
+
+def field_record_get(user, case: EmergencyCase, pk: int):
+    """One on-site record of ``case`` readable by ``user``. Raises Http404 otherwise."""
+    rec = field_records_for(user, case).filter(pk=pk).first()
+    if rec is None:
+        raise Http404("on-site record not found")
+    return rec
+
+
+def flagged_arrivals(user, *, limit: int = 200):
+    """Arrivals recorded far from the lift, without a location or with an unreliable one, newest first — the
+    regulator's oversight list (the regulator's cases in scope; admins all; other roles nothing)."""
+    from liftsafe.core.permissions import allowed
+
+    from .models import FieldRecord, LocationCheck
+
+    scope = scope_of(user)
+    if not allowed(user, "case.on_site_view") or scope.role in RESPONDER_ROLES:
+        return FieldRecord.objects.none()
+    cases = scope_cases(scope).values("pk")
+    return (FieldRecord.objects.filter(case_id__in=cases, milestone__kind=K.ARRIVED,
+                                       location_check__in=[LocationCheck.FAR, LocationCheck.MISSING, LocationCheck.UNRELIABLE])
+            .select_related("case", "case__elevator", "organisation", "milestone").order_by("-created_at", "-pk")[:limit])
+
+
+def callbacks_for(user, case: EmergencyCase) -> list:
+    """The call-backs of ``case`` (visible to ``user``), oldest first; ``phone`` masked unless ``user`` sees personal data."""
+    from .models import CallBack
+
+    rows = list(CallBack.objects.filter(case_id=case.pk).select_related("recorded_by"))
+    if not sees_personal_data(scope_of(user)):
+        for cb in rows:
+            cb.phone = mask_phone(cb.phone)
+            cb.save = None  # a masked row must never be written back
+    return rows
+
+
+def phone_key(phone: str) -> str:
+    """The comparable part of a phone number: its digits without an international prefix, last 10 digits at most
+    (``+86 138-1234-5678`` and ``13812345678`` → ``3812345678``; ``+1 (212) 555-0100`` → ``2125550100``).
+    ``""`` when fewer than 7 digits (too short to identify a caller)."""
+    digits = "".join(c for c in str(phone or "") if c.isdigit())
+    if len(digits) < 7:
+        return ""
+    return digits[-10:]
+
+
+@dataclass
+class CallerLookup:
+    """Result of :func:`caller_lookup`: ``phone`` (as typed, masked unless the user sees personal data),
+    ``cases`` (the caller's earlier cases in scope, newest first, masked as needed, at most ``limit``),
+    ``total`` (how many such cases), ``elevators`` (the lifts in scope at the addresses of those cases'
+    lifts: same building, else same address), ``masked`` (phones masked for this user)."""
+
+    phone: str
+    cases: list
+    total: int
+    elevators: list
+    masked: bool
+
+
+def caller_lookup(user, phone: str, *, limit: int | None = None) -> CallerLookup:
+    """Who is calling? A caller's earlier cases (by the case's caller phone or a call attached to it) and the
+    lifts at their address, all within ``user``'s scope (issue 15, the operator's pop-up).
+
+    Raises: PermissionDenied (role may not look up callers); ValidationError ``phone`` (fewer than 7 digits)."""
+    from django.core.exceptions import ValidationError
+    from django.db.models import Q
+    from django.utils.translation import gettext as _
+
+    from liftsafe.core.permissions import require
+    from liftsafe.registry.models import Elevator
+    from liftsafe.rules import rule
+
+    require(user, "caller.lookup")
+    key = phone_key(phone)
+    if not key:
+        raise ValidationError({"phone": [_("Enter a phone number of at least 7 digits.")]})
+    limit = limit or int(rule("telephony_lookup_max_cases"))
+    scope = scope_of(user)
+    tail = key[-4:]
+    base = scope_cases(scope, EmergencyCase.objects.all())
+    base._iterable_class = ModelIterable  # match on the real numbers; masking happens on the way out
+    attached = Milestone.objects.filter(kind=K.CALL_ATTACHED, data__caller_phone__icontains=tail).values("case_id", "data")
+    attached_ids = {row["case_id"] for row in attached if phone_key((row["data"] or {}).get("caller_phone", "")) == key}
+    candidates = base.filter(Q(caller_phone__contains=tail) | Q(pk__in=attached_ids)).values_list("pk", "caller_phone")
+    ids = [pk for pk, p in candidates if phone_key(p) == key or pk in attached_ids]
+    matched = scope_cases(scope, EmergencyCase.objects.filter(pk__in=ids)).select_related(
+        "elevator", "elevator__area", "elevator__building", "responder").order_by("-received_at", "-pk")
+    cases = list(matched[:limit])
+    total = len(ids)
+    lifts = {c.elevator for c in cases}
+    building_ids = {e.building_id for e in lifts if e.building_id}
+    addresses = {e.address for e in lifts if not e.building_id and e.address}
+    elevators = []
+    if building_ids or addresses:
+        elevators = list(scope_elevators(scope, Elevator.objects.filter(Q(building_id__in=building_ids) | Q(address__in=addresses)))
+                         .select_related("area", "building").order_by("address", "pk")[:100])
+    masked = not sees_personal_data(scope)
+    shown = mask_phone(phone) if masked else phone.strip()
+    return CallerLookup(shown, cases, total, elevators, masked)

@@ -22,7 +22,6 @@ Invariants:
 from __future__ import annotations
 
 import datetime as dt
-import math
 import secrets
 from dataclasses import dataclass
 
@@ -43,6 +42,7 @@ from liftsafe.registry.selectors import maintenance_unit_on
 from liftsafe.rules import rule
 
 from . import causes, domain
+from .domain import haversine_m  # noqa: F401 (re-exported: views and tests call services.haversine_m)
 from . import messages as msg
 from .models import ESCALATED_PREFIX, OPEN_STATES, CaseType, Channel, EmergencyCase, EscalationReason, Level, Milestone, State
 from .selectors import derive, durations, scope_cases, upload_status_code  # noqa: F401 (re-exported)
@@ -302,15 +302,6 @@ def update_intake(user, case: EmergencyCase, **fields) -> EmergencyCase:
 
 
 # --------------------------------------------------------------------------- dispatch
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres between two WGS-84 points (mean Earth radius 6,371,008.8 m)."""
-    r = 6371008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
-
-
 def _nearest(elevator: Elevator, kind: str) -> Organisation | None:
     """Nearest organisation of ``kind`` in the elevator's jurisdiction: by distance when both have
     coordinates, else the one whose area is the closest ancestor of (or equal to) the elevator's area."""
@@ -653,3 +644,135 @@ def _escalate_one(pk: int, now: dt.datetime, resp_limit: int) -> int:
                    payload={"case_id": case.pk, "order_number": case.order_number, "level": nxt, "elevator_id": e.pk},
                    dedupe_key=f"emergency.dispatched:{case.pk}:{nxt}:{responder.pk}")
         return 1
+
+
+# --------------------------------------------------------------------------- proof on site (issue 15)
+def record_on_site(user, case: EmergencyCase, kind: str, at: dt.datetime | None = None, *,
+                   latitude: float | None = None, longitude: float | None = None, accuracy_m: float | None = None,
+                   photo=None, confirmed_by: str = "", idempotency_key: str | None = None, **data) -> Milestone:
+    """Record ``arrived`` or ``released`` (:func:`record_milestone`, same rules) with its on-site proof, in one
+    transaction: the phone's location and accuracy, an optional photo, and on ``released`` the name of the use
+    unit's person who confirmed the release (``confirmed_by``). Other kinds are passed to :func:`record_milestone`
+    unchanged (their proof arguments must be empty).
+
+    The location is judged by :func:`liftsafe.emergency.domain.assess_location` against the lift's coordinates
+    (rules ``arrival_far_radius_m``, ``arrival_accuracy_max_m``): a far-away, missing or unreliable location is
+    *recorded and flagged*, never refused — nothing blocks a rescue. A repeat (double tap, same idempotency key)
+    returns the first milestone and keeps its first proof.
+
+    Raises: what :func:`record_milestone` raises; ValidationError ``photo`` (not a JPEG/PNG/WebP image, empty,
+    too large — :func:`liftsafe.emergency.photos.clean_photo`), ``confirmed_by`` (longer than 64 characters, or
+    given on a milestone other than ``released``).
+    """
+    from .models import FieldRecord
+    from .photos import clean_photo
+
+    confirmed_by = (confirmed_by or "").strip()
+    if kind not in (K.ARRIVED, K.RELEASED):
+        if photo is not None or confirmed_by or latitude is not None or longitude is not None or accuracy_m is not None:
+            raise ValidationError({"kind": [_("A location, photo or confirmation goes with “arrived” or “released” only.")]})
+        return record_milestone(user, case, kind, at, idempotency_key=idempotency_key, **data)
+    if confirmed_by and kind != K.RELEASED:
+        raise ValidationError({"confirmed_by": [_("The use unit confirms a release, not an arrival.")]})
+    if len(confirmed_by) > 64:
+        raise ValidationError({"confirmed_by": [_("At most 64 characters.")]})
+    clean = clean_photo(photo) if photo is not None else None  # validated before anything is written
+    stored = None
+    try:
+        with transaction.atomic():
+            m = record_milestone(user, case, kind, at, idempotency_key=idempotency_key, **data)
+            if FieldRecord.objects.filter(milestone=m).exists():
+                return m  # a repeat: the first proof stays
+            e = case.elevator
+            a = domain.assess_location(latitude, longitude, accuracy_m, e.latitude, e.longitude,
+                                       radius_m=float(rule("arrival_far_radius_m")),
+                                       max_accuracy_m=float(rule("arrival_accuracy_max_m")))
+            org_id = scope_of(user).organisation_id if user is not None else None
+            rec = FieldRecord(milestone=m, case_id=m.case_id, organisation_id=org_id or m.responder_id, recorded_by=user,
+                              latitude=a.latitude, longitude=a.longitude, accuracy_m=a.accuracy_m,
+                              location_check=a.check, location_reason=a.reason, distance_m=a.distance_m,
+                              confirmed_by=confirmed_by)
+            if clean is not None:
+                rec.photo.save(clean.name, clean.content, save=False)
+                stored = rec.photo.name
+                rec.photo_sha256 = clean.sha256
+            save_with_history(rec, user, encode(msg.ON_SITE, kind=kind, check=a.check))
+            return m
+    except Exception:
+        if stored:
+            rec.photo.storage.delete(stored)
+        raise
+
+
+def field_photo_add(user, case: EmergencyCase, milestone_id: int, photo) -> "FieldRecord":  # noqa: F821
+    """Attach a photo to the on-site record of ``milestone_id`` (an ``arrived``/``released`` of ``case``) after the
+    fact — a photo taken once the passengers are safe. Only the unit that recorded it (or an admin) may add it,
+    and only one photo per record (the first stays).
+
+    Raises: Http404 (case or record not visible), PermissionDenied (another unit), ValidationError ``photo``
+    (not an image, too large, a photo already stored)."""
+    from .models import FieldRecord
+    from .photos import clean_photo
+
+    _visible_case(user, case)
+    require(user, "case.progress", case, message=_("This case is not dispatched to your organisation."))
+    clean = clean_photo(photo)
+    scope = scope_of(user)
+    stored = None
+    try:
+        with transaction.atomic():
+            rec = FieldRecord.objects.select_for_update().filter(case_id=case.pk, milestone_id=milestone_id).first()
+            if rec is None:
+                raise Http404("on-site record not found")
+            if not scope.is_admin and rec.organisation_id != scope.organisation_id:
+                raise Http404("on-site record not found")  # another unit's record (personal data): like a missing one
+            if rec.photo:
+                raise ValidationError({"photo": [_("A photo is already stored for this milestone.")]})
+            rec.photo.save(clean.name, clean.content, save=False)
+            stored = rec.photo.name
+            rec.photo_sha256 = clean.sha256
+            save_with_history(rec, user, encode(msg.ON_SITE_PHOTO))
+            return rec
+    except Exception:
+        if stored:
+            FieldRecord._meta.get_field("photo").storage.delete(stored)
+        raise
+
+
+# --------------------------------------------------------------------------- call-backs (issue 15)
+def callback_record(user, case: EmergencyCase, *, party: str, outcome: str, called_at: dt.datetime | None = None,
+                    name: str = "", phone: str = "", note: str = "") -> "CallBack":  # noqa: F821
+    """Record an operator's call-back on ``case``: who was called (``party``, ``name``, ``phone``), when
+    (``called_at``, aware, not before the case was received nor in the future beyond ``intake_future_skew_s``)
+    and the ``outcome``. Append-only.
+
+    Raises: Http404 (case not visible), PermissionDenied (not an operator), ValidationError ``party``,
+    ``outcome``, ``called_at``, ``name``, ``phone``, ``note`` (unknown value / too long / out of range)."""
+    from .models import CallBack
+
+    _visible_case(user, case)
+    require(user, "case.callback", case)
+    errs: dict[str, list[str]] = {}
+    if party not in CallBack.Party.values:
+        errs["party"] = [_("Choose who was called.")]
+    if outcome not in CallBack.Outcome.values:
+        errs["outcome"] = [_("Choose the outcome of the call.")]
+    called_at = called_at or timezone.now()
+    if timezone.is_naive(called_at):
+        errs["called_at"] = [_("Give a time with its time zone.")]
+    elif called_at < case.received_at:
+        errs["called_at"] = [_("A call-back cannot be before the case was received.")]
+    elif called_at > timezone.now() + dt.timedelta(seconds=int(rule("intake_future_skew_s"))):
+        errs["called_at"] = [_("A call-back cannot be in the future.")]
+    name, phone, note = (name or "").strip(), (phone or "").strip(), (note or "").strip()
+    for field, value, limit in (("name", name, 64), ("phone", phone, 32), ("note", note, 500)):
+        if len(value) > limit:
+            errs[field] = [_("At most %(n)d characters.") % {"n": limit}]
+    if phone and not any(c.isdigit() for c in phone):
+        errs["phone"] = [_("Enter a phone number.")]
+    if errs:
+        raise ValidationError(errs)
+    cb = CallBack(case_id=case.pk, party=party, outcome=outcome, called_at=called_at, name=name, phone=phone,
+                  note=note, recorded_by=user)
+    with transaction.atomic():
+        return save_with_history(cb, user, encode(msg.CALLBACK, outcome=outcome))

@@ -27,6 +27,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_POST
 
@@ -35,7 +36,7 @@ from liftsafe.core.errors import add_service_error, service_error_messages
 from liftsafe.core.redirects import safe_next_url
 from liftsafe.core.permissions import allowed, require, role_allowed
 from liftsafe.core.scoping import scope_of
-from liftsafe.core.zones import local_date
+from liftsafe.core.zones import area_zone, local_date
 from liftsafe.registry import selectors as registry_selectors
 from liftsafe.rules import rule
 
@@ -44,9 +45,12 @@ from .board import (  # noqa: F401 - the board's names stay importable from the 
     BOARD_OVERLAP, _BOARD_FIELDS, _case_base, _counts, _fmt, _poll_s, arrival_limit_s, board_data, render_board_rows,
 )
 from .causes import CAUSES
-from .forms import CaseSearchForm, CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm, ResponderMilestoneForm
+from .forms import (
+    CallBackForm, CallerLookupForm, CaseSearchForm, CauseForm, DispatchForm, IntakeForm, OperatorMilestoneForm,
+    ResponderMilestoneForm,
+)
 from .lookup import identify
-from .models import CaseType, Channel, EmergencyCase, Level, Milestone, State, milestone_reason_label
+from .models import CallBack, CaseType, Channel, EmergencyCase, FieldRecord, Level, LocationCheck, Milestone, State, milestone_reason_label
 
 # the pages and the permission actions (liftsafe.core.permissions.ACTIONS) that open them
 PAGE_ACTIONS = {"console": "emergency.console", "board": "emergency.board", "responder": "emergency.responder",
@@ -224,6 +228,12 @@ def _case_context(request, case) -> dict:
         ctx["close_actions"] = workflow.available(user, case, workflow.CLOSE_TRANSITIONS)  # state AND permission
     if dispatched_to_me:
         ctx.update(_responder_forms(user, case))
+    ctx["on_site"] = [{"r": r, "reason": domain.LOCATION_REASONS.get(r.location_reason, ""),
+                       "check_label": LocationCheck(r.location_check).label}
+                      for r in selectors.field_records_for(user, case)]  # regulator / the worker's own unit only
+    ctx["callbacks"] = selectors.callbacks_for(user, case)
+    if allowed(user, "case.callback", case):
+        ctx["callback_form"] = CallBackForm()
     return ctx
 
 
@@ -283,6 +293,69 @@ def case_close(request, pk: int):
     else:
         add_service_error(request, ValidationError(form.errors), Milestone, EmergencyCase, form=form)
     return redirect("emergency:case_detail", pk=pk)
+
+
+@login_required
+@require_POST
+def case_callback(request, pk: int):
+    """Operator records a call-back on the case (who was called, when, outcome)."""
+    require(request.user, "case.callback")  # the role first (403), then the case in scope (404)
+    case = selectors.case_get(request.user, pk)
+    require(request.user, "case.callback", case)
+    form = CallBackForm(request.POST)
+    if not form.is_valid():
+        add_service_error(request, ValidationError(form.errors), CallBack, form=form)
+        return redirect("emergency:case_detail", pk=pk)
+    d = form.cleaned_data
+    try:
+        _services().callback_record(request.user, case, party=d["party"], outcome=d["outcome"], called_at=d["called_at"],
+                                    name=d["name"], phone=d["phone"], note=d["note"])
+    except ValidationError as exc:
+        add_service_error(request, exc, CallBack)
+    else:
+        messages.success(request, _("Call-back recorded."))
+    return redirect("emergency:case_detail", pk=pk)
+
+
+@login_required
+@require_GET
+def on_site_photo(request, pk: int, record_pk: int):
+    """The photo of an on-site record: only for who may read the record (regulator, the worker's own unit); 404
+    otherwise, like a missing one. Served with ``Cache-Control: private`` and no sniffing."""
+    from django.http import FileResponse, Http404
+
+    case = selectors.case_get(request.user, pk)
+    rec = selectors.field_record_get(request.user, case, record_pk)
+    if not rec.photo:
+        raise Http404("no photo")
+    try:
+        fh = rec.photo.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("photo file missing") from None
+    ctype = "image/png" if rec.photo.name.endswith(".png") else "image/jpeg"
+    resp = FileResponse(fh, content_type=ctype)
+    resp["Cache-Control"] = "private, max-age=300"
+    resp["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+@login_required
+def caller_lookup(request):
+    """Caller lookup (operator's pop-up): a phone number's earlier cases and the lifts at their address.
+    Phones are masked for roles that may not see them (a regulator)."""
+    require(request.user, "caller.lookup", message=_("Your role cannot look up callers."))
+    # POST, so that a caller's number never lands in a URL (access logs, history, the language switch's next=)
+    form = CallerLookupForm(request.POST if request.method == "POST" else None)
+    result = None
+    if form.is_bound and form.is_valid():
+        try:
+            result = selectors.caller_lookup(request.user, form.cleaned_data["phone"])
+        except ValidationError as exc:
+            add_service_error(form, exc, form=form)
+        else:
+            if result.masked:  # do not echo the full number back to a role that sees it masked
+                form = CallerLookupForm()
+    return render(request, "emergency/caller_lookup.html", {"form": form, "result": result})
 
 
 # --------------------------------------------------------------------------- live board
@@ -402,19 +475,36 @@ def _back(request, case):
 def responder_milestone(request, pk: int):
     """Responder reports responded / arrived / released (with the count freed)."""
     case = _responder_case(request, pk)
-    form = ResponderMilestoneForm(request.POST)
+    form = ResponderMilestoneForm(request.POST, request.FILES)
     if not form.is_valid():
         add_service_error(request, ValidationError(form.errors), Milestone, EmergencyCase, form=form)
         return _back(request, case)
     d = form.cleaned_data
     extra = {"released_count": d["released_count"]} if d["kind"] == "released" else {}
+    if d["kind"] in ("arrived", "released"):  # with the proof on site; a missing location never refuses it
+        extra.update(latitude=d["latitude"] or None, longitude=d["longitude"] or None, accuracy_m=d["accuracy_m"] or None,
+                     photo=d["photo"], confirmed_by=d["confirmed_by"] if d["kind"] == "released" else "")
     try:
-        _services().record_milestone(request.user, case, d["kind"], idempotency_key=d["idempotency_key"] or None, **extra)
+        m = _services().record_on_site(request.user, case, d["kind"], idempotency_key=d["idempotency_key"] or None, **extra)
     except ValidationError as exc:
-        add_service_error(request, exc, Milestone, EmergencyCase)
+        add_service_error(request, exc, Milestone, EmergencyCase, FieldRecord)
     else:
         messages.success(request, _("%(no)s: %(kind)s recorded.") % {"no": case.order_number, "kind": Milestone.Kind(d["kind"]).label})
+        rec = FieldRecord.objects.filter(milestone_id=m.pk).first()
+        if rec is not None and rec.flagged:
+            messages.warning(request, on_site_summary(rec))
     return _back(request, case)
+
+
+def on_site_summary(rec) -> str:
+    """One sentence on an on-site record's location check, in the user's language (page messages, case page)."""
+    check = LocationCheck(rec.location_check)
+    if check in (LocationCheck.NEAR, LocationCheck.FAR) and rec.distance_m is not None:
+        return _("Location %(check)s: %(d)s m from the lift (accuracy %(acc)s m).") % {
+            "check": check.label, "d": f"{rec.distance_m:,.0f}", "acc": f"{rec.accuracy_m:,.0f}"}
+    reason = domain.LOCATION_REASONS.get(rec.location_reason, "")
+    return _("Location %(check)s: %(reason)s. Recorded as it is; the regulator sees the flag.") % {
+        "check": check.label, "reason": reason or check.label} if reason else _("Location: %(check)s.") % {"check": check.label}
 
 
 @login_required
@@ -494,6 +584,10 @@ def regulator(request):
         "days": days, "cases": cases[:500], "n_cases": len(cases), "responders": responders,
         "escalations": escalations[:200], "late_cases": late_cases[:200],
         "response_limit_min": response_limit // 60,
+        # arrivals recorded far from the lift, without a location or with an unreliable one (issue 15)
+        "flagged_arrivals": [{"r": r, "check_label": LocationCheck(r.location_check).label,
+                              "reason": domain.LOCATION_REASONS.get(r.location_reason, "")}
+                             for r in selectors.flagged_arrivals(request.user, limit=100)],
     })
 
 
@@ -520,6 +614,8 @@ def case_search(request):
         except ValidationError as exc:
             error = " ".join(msg for _field, msg in service_error_messages(exc, EmergencyCase))
         else:
+            if request.GET.get("format") == "csv":  # exactly the rows the page shows, all pages (no personal data)
+                return _case_csv(qs)
             page = Paginator(qs, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
     elif not form.is_bound:
         page = Paginator(selectors.search_cases(request.user), SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
@@ -530,6 +626,31 @@ def case_search(request):
     if request.htmx:
         return render(request, "emergency/_case_results.html", ctx)
     return render(request, "emergency/case_search.html", ctx)
+
+
+#: columns of the case search's CSV download (no caller phone: personal data stays on the pages)
+CASE_CSV_COLUMNS = (
+    (_l("Order number"), lambda c: c.order_number),
+    (_l("Received"), lambda c: timezone.localtime(c.received_at, area_zone(c.area_id)).isoformat()),
+    (_l("Type"), lambda c: c.get_case_type_display()),
+    (_l("State"), lambda c: c.get_state_display()),
+    (_l("Channel"), lambda c: c.get_channel_display()),
+    (_l("Elevator"), lambda c: c.elevator.display_code),
+    (_l("Address"), lambda c: c.elevator.address),
+    (_l("Level"), lambda c: c.level or ""),
+    (_l("Responder"), lambda c: c.responder.name if c.responder_id else ""),
+    (_l("People trapped"), lambda c: "" if c.trapped_count is None else c.trapped_count),
+)
+
+
+def _case_csv(qs, limit: int = 100_000):
+    from liftsafe.core import exports
+
+    def rows():
+        yield [str(h) for h, _fn in CASE_CSV_COLUMNS]
+        for c in qs[:limit].iterator(chunk_size=2000):
+            yield [fn(c) for _h, fn in CASE_CSV_COLUMNS]
+    return exports.csv_response(rows(), "cases.csv")
 
 
 @login_required

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from liftsafe.core.errors import add_service_error
 from liftsafe.core.models import Area
 
 from . import selectors, services
@@ -35,12 +36,9 @@ def _labelled(counts: dict[str, int]) -> list[tuple[str, str, int]]:
 
 
 def _errors(request, exc: Exception) -> None:
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errs in exc.message_dict.items():
-            for e in errs:
-                messages.error(request, f"{field}: {e}")
-    else:
-        messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+    """A service error as page messages, each field named by its label and values by their translated label
+    (the one page helper, :func:`liftsafe.core.errors.add_service_error`)."""
+    add_service_error(request, exc, Destination, ImportFile, Batch, OutboxRecord)
 
 
 def _ctx(request, **kw) -> dict:

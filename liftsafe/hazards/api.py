@@ -9,7 +9,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from ninja import File, Query, Router, Schema, Status
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.pagination import paginate
 
@@ -60,6 +60,8 @@ class HazardFilter(Schema):
     source: str | None = None
     overdue: bool | None = None
     listed: bool | None = None
+    open: bool | None = None
+    responsible_unit: int | None = None
     elevator: int | None = None
 
 
@@ -100,7 +102,11 @@ ERRS = {409: ErrorOut, 422: ErrorOut, 403: ErrorOut, 404: ErrorOut}
 @router.get("/hazards", response=list[HazardOut], summary="Hazards the caller may see, with filters")
 @paginate(BoundedPage)
 def hazard_list(request, filters: Query[HazardFilter]):
-    return selectors.hazard_search(request.user, **filters.dict())
+    """The same filter declaration as the page and its exports (hazards/filters.py); a bad value is a 422 naming it."""
+    from . import filters as hazard_filters
+
+    params = {k: v for k, v in filters.dict().items() if v is not None}
+    return hazard_filters.apply(request.user, hazard_filters.parse(params))
 
 
 @router.get("/hazards/{hazard_id}", response=HazardOut, summary="One hazard")
@@ -115,6 +121,25 @@ def hazard_create(request, data: HazardIn):
         return services.hazard_file(request.user, elevator=elevator_get(request.user, data.elevator_id), source=data.source,
                                     title=data.title, level=data.level, responsible_unit=unit, deadline=data.deadline,
                                     description=data.description, cause_class=data.cause_class)
+    return _call(run)
+
+
+class SelfReportIn(Schema):
+    elevator_id: int
+    title: str
+    level: str
+    description: str = ""
+    occurred_on: dt.date | None = None
+
+
+@router.post("/self-reports", response={200: HazardOut, **ERRS},
+             summary="Report a hazard on one of the caller's own lifts (use unit / maintenance unit / inspection agency; a lead for the regulator)")
+def self_report(request, data: Form[SelfReportIn], files: File[list[UploadedFile]] = None):
+    """Multipart form: the fields plus optional ``files`` (photos / PDF). A lift the caller does not hold is 404."""
+    def run():
+        return services.hazard_self_report(request.user, elevator=elevator_get(request.user, data.elevator_id), title=data.title,
+                                           level=data.level, description=data.description, occurred_on=data.occurred_on,
+                                           files=files or [])
     return _call(run)
 
 

@@ -45,3 +45,4 @@ REOPENED = register("hazards.reopened", _l("reopened on recurrence (campaign %(c
 CAMPAIGN_LAUNCHED = register("hazards.campaign_launched", _l("campaign launched"), legacy=r"^launched$")
 ONTARIO_REGISTERED = register("hazards.ontario_registered", _l("registered from a TSSA incident report"),
                               legacy=r"^registered from a TSSA incident report$")
+SELF_REPORTED = register("hazards.self_reported", _l("self-reported by the unit (lead for the regulator)"))

@@ -47,6 +47,7 @@ class Source(models.TextChoices):
     COMPLAINT = "complaint", _("Public complaint")
     SPOT_CHECK = "spot_check", _("Spot check")
     INCIDENT = "incident", _("Accident or incident report")
+    SELF_REPORT = "self_report", _("Self-reported by a unit (自查自报)")
 
 
 class State(models.TextChoices):
@@ -155,11 +156,11 @@ class Hazard(models.Model):
 
     def is_overdue(self, today: dt.date | None = None) -> bool:
         """True if open and past its deadline (derived from the deadline; never stored)."""
-        today = today or timezone.localdate()
+        today = today or self.local_today()
         return self.is_open and self.deadline is not None and self.deadline < today
 
     def days_overdue(self, today: dt.date | None = None) -> int:
-        today = today or timezone.localdate()
+        today = today or self.local_today()
         return (today - self.deadline).days if self.is_overdue(today) else 0
 
     def cause_item_display(self) -> str:
@@ -174,8 +175,14 @@ class Hazard(models.Model):
         return self.cause_item if label is None else str(label)
 
     def days_left(self, today: dt.date | None = None) -> int | None:
-        today = today or timezone.localdate()
+        today = today or self.local_today()
         return (self.deadline - today).days if self.deadline and self.is_open else None
+
+    def local_today(self) -> dt.date:
+        """Today where the lift is: the date in the zone of the hazard's area (issue 16; ``liftsafe.core.zones``)."""
+        from liftsafe.core.zones import local_today
+
+        return local_today(self.area_id)
 
 
 def evidence_storage():
@@ -192,6 +199,7 @@ class Evidence(models.Model):
     class Kind(models.TextChoices):
         RECTIFICATION = "rectification", _("Rectification evidence")
         VERIFICATION = "verification", _("Verification record")
+        REPORT = "report", _("Evidence of the report")
 
     hazard = models.ForeignKey(Hazard, verbose_name=_("hazard"), on_delete=models.PROTECT, related_name="evidence")
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.RECTIFICATION)

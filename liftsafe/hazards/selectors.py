@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from django.db.models import BooleanField, Case, Count, Q, QuerySet, Value, When
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _l
 
 from liftsafe.core.models import Area, Role
+from liftsafe.core.zones import before_local_today_q
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.selectors import scope_elevators
 
@@ -38,14 +38,17 @@ def hazards_for(user) -> QuerySet[Hazard]:
 
 
 def with_overdue(qs: QuerySet[Hazard], today: dt.date | None = None) -> QuerySet[Hazard]:
-    """Annotate ``overdue_now`` (open and deadline < today), derived at read time."""
-    today = today or timezone.localdate()
-    return qs.annotate(overdue_now=Case(When(state__in=OPEN_STATES, deadline__lt=today, then=Value(True)),
+    """Annotate ``overdue_now`` (open and deadline < today), derived at read time; "today" is the date in the zone
+    of each hazard's area unless ``today`` is given (issue 16)."""
+    past = Q(deadline__lt=today) if today else before_local_today_q("deadline")
+    return qs.annotate(overdue_now=Case(When(past, state__in=OPEN_STATES, then=Value(True)),
                                         default=Value(False), output_field=BooleanField()))
 
 
 def overdue_q(today: dt.date | None = None) -> Q:
-    return Q(state__in=OPEN_STATES, deadline__lt=today or timezone.localdate())
+    """Open and past the deadline: ``today`` if given, else the date in the zone of each hazard's area."""
+    past = Q(deadline__lt=today) if today else before_local_today_q("deadline")
+    return Q(state__in=OPEN_STATES) & past
 
 
 def hazard_get(user, pk: int) -> Hazard:
@@ -298,7 +301,6 @@ def statistics(user, *, area: str | None = None, group_by_area: bool = True) -> 
     - overdue backlog = open past the deadline; listed backlog = open and listed.
     Rates are None when the denominator is 0. The last row (area "*", level "*") is the total.
     """
-    today = timezone.localdate()
     qs = hazards_for(user).filter(filed_q())
     if area:
         node = Area.objects.filter(code=area).only("path").first()
@@ -307,7 +309,7 @@ def statistics(user, *, area: str | None = None, group_by_area: bool = True) -> 
     agg = dict(filed=Count("id"), closed=Count("id", filter=Q(state=State.CLOSED)),
                closed_on_time=Count("id", filter=Q(state=State.CLOSED, closed_on_time=True)),
                open=Count("id", filter=Q(state__in=OPEN_STATES)),
-               overdue=Count("id", filter=Q(state__in=OPEN_STATES, deadline__lt=today)),
+               overdue=Count("id", filter=overdue_q()),  # past the deadline where each lift is
                listed_open=Count("id", filter=Q(state__in=OPEN_STATES, listed=True)))
     rows = list(qs.values(*keys).annotate(**agg).order_by(*keys))
     rc = (Recheck.objects.filter(hazard__in=qs).exclude(result=Recheck.Result.PENDING)

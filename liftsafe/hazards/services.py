@@ -36,6 +36,7 @@ from liftsafe.core.messages import encode, fit
 from liftsafe.core.models import Area, Role
 from liftsafe.core.permissions import require
 from liftsafe.core.scoping import Scope, scope_of
+from liftsafe.core.zones import local_today
 from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.rules import rule
 
@@ -101,12 +102,13 @@ def _require_state(hazard: Hazard, transition: str):
     return HAZARD_FLOW.check(transition, hazard.state, state_label=hazard.get_state_display())
 
 
-def _check_deadline(deadline: dt.date | None, *, required: bool = True) -> None:
+def _check_deadline(deadline: dt.date | None, *, required: bool = True, area_id: int | None = None) -> None:
+    """A deadline is required (``required``) and not before today in the zone of ``area_id`` (the lift's area)."""
     if deadline is None:
         if required:
             raise ValidationError({"deadline": _("A rectification deadline is required.")})
         return
-    if deadline < timezone.localdate():
+    if deadline < _local_today(area_id):
         raise ValidationError({"deadline": _("The deadline %(d)s is in the past.") % {"d": deadline}})
 
 
@@ -126,9 +128,15 @@ def _check_unit(unit: Organisation | None, user=None, elevator: Elevator | None 
         raise ValidationError({"responsible_unit": _("%(org)s is not a use unit or a maintenance unit.") % {"org": unit}})
 
 
-def default_deadline(level: str, today: dt.date | None = None) -> dt.date:
-    """Default rectification deadline for ``level``: today + rule ``hazard_deadline_days`` (docs/domain §7 [U])."""
-    today = today or timezone.localdate()
+def _local_today(area_id: int | None, now: dt.datetime | None = None) -> dt.date:
+    """Today in the zone of the area (issue 16: deadlines count in the lift's local time, ``liftsafe.core.zones``)."""
+    return local_today(area_id, now)
+
+
+def default_deadline(level: str, today: dt.date | None = None, *, area_id: int | None = None) -> dt.date:
+    """Default rectification deadline for ``level``: today (in the zone of ``area_id``) + rule
+    ``hazard_deadline_days`` (docs/domain §7 [U])."""
+    today = today or _local_today(area_id)
     return today + dt.timedelta(days=int(rule("hazard_deadline_days")[level]))
 
 
@@ -154,13 +162,13 @@ def hazard_file(user, *, elevator: Elevator, source: str, title: str, level: str
     if source not in Source.values:
         raise ValidationError({"source": _("Unknown source %(s)r.") % {"s": source}})
     _check_unit(responsible_unit, user, elevator)
-    deadline = deadline or default_deadline(level)
-    _check_deadline(deadline)
+    deadline = deadline or default_deadline(level, area_id=elevator.area_id)
+    _check_deadline(deadline, area_id=elevator.area_id)
     if cause_class and cause_class not in CauseClass.values:
         raise ValidationError({"cause_class": _("Unknown cause class %(c)r.") % {"c": cause_class}})
     hazard = Hazard(elevator=elevator, area=elevator.area, source=source, title=title.strip(), description=description,
                     level=level, responsible_unit=responsible_unit, deadline=deadline, state=State.OPEN,
-                    cause_class=cause_class, cause_item=cause_item, occurred_on=occurred_on or timezone.localdate(),
+                    cause_class=cause_class, cause_item=cause_item, occurred_on=occurred_on or _local_today(elevator.area_id),
                     filed_by=user, version=1)
     if not hazard.title:
         raise ValidationError({"title": _("A title is required.")})
@@ -200,8 +208,8 @@ def lead_accept(user, hazard: Hazard, *, version: int | None, responsible_unit: 
         _check_level(level)
         h.level = level
     _check_unit(responsible_unit, user, h.elevator)
-    deadline = deadline or default_deadline(h.level)
-    _check_deadline(deadline)
+    deadline = deadline or default_deadline(h.level, area_id=h.area_id)
+    _check_deadline(deadline, area_id=h.area_id)
     h.responsible_unit, h.deadline, h.state, h.filed_by = responsible_unit, deadline, t.target, user
     return _save(h, encode(msg.LEAD_ACCEPTED), user)
 
@@ -232,7 +240,7 @@ def hazard_update(user, hazard: Hazard, *, version: int | None, changes: dict[st
         if field not in EDITABLE:
             raise ValidationError({field: _("This field cannot be edited here.")})
         if field == "deadline" and value != h.deadline:
-            _check_deadline(value)
+            _check_deadline(value, area_id=h.area_id)
         if field == "level":
             _check_level(value)
         if field == "responsible_unit":
@@ -298,7 +306,7 @@ def stop_use_order(user, hazard: Hazard, *, reason: str, version: int | None = N
         raise ValidationError({"elevator": _("Elevator %(e)s is already under a stop-use order.") % {"e": elevator.display_code}})
     if elevator.status == Elevator.Status.SCRAPPED:
         raise ValidationError({"elevator": _("Elevator %(e)s is scrapped.") % {"e": elevator.display_code}})
-    today = timezone.localdate()
+    today = _local_today(elevator.area_id)
     order = StopUseOrder.objects.create(elevator=elevator, hazard=h, reason=reason.strip(), ordered_on=today, ordered_by=user)
     if elevator.status != Elevator.Status.STOPPED:
         from liftsafe.registry.services import elevator_set_status
@@ -352,28 +360,8 @@ def evidence_add(user, hazard: Hazard, upload, *, note: str = "") -> Evidence:
         ValidationError: ``{"file": ...}`` forbidden type, content not matching, empty or oversize.
         PermissionDenied: neither the responsible unit nor a regulator.
     """
+    name, ext, size, digest = _checked_upload(upload)
     types = rule("hazard_evidence_types")
-    max_bytes = int(rule("hazard_evidence_max_bytes"))
-    name = (getattr(upload, "name", "") or "").rsplit("/", 1)[-1]
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if ext not in types:
-        raise ValidationError({"file": _("Files of type .%(ext)s are not accepted; allowed: %(ok)s.") % {
-            "ext": ext or "?", "ok": ", ".join(sorted(types))}})
-    size = upload.size
-    if not size:
-        raise ValidationError({"file": _("The file is empty.")})
-    if size > max_bytes:
-        raise ValidationError({"file": _("The file is %(mb).1f MB; the limit is %(max).1f MB.") % {
-            "mb": size / 1048576, "max": max_bytes / 1048576}})
-    upload.seek(0)
-    head = upload.read(16)
-    if not _sniff(head, ext):
-        raise ValidationError({"file": _("The content of %(n)s is not a .%(ext)s file.") % {"n": name, "ext": ext}})
-    upload.seek(0)
-    digest = hashlib.sha256()
-    for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
-        digest.update(chunk)
-    upload.seek(0)
     stored = None
     try:
         with transaction.atomic():
@@ -387,8 +375,8 @@ def evidence_add(user, hazard: Hazard, upload, *, note: str = "") -> Evidence:
                     raise ValidationError({"state": _("Cannot %(action)s a hazard that is %(state)s.") % {
                         "action": _("add evidence to"), "state": h.get_state_display()}})
             ev = Evidence(hazard=h, kind=kind, original_name=name[:255], content_type=types[ext], size=size,
-                          sha256=digest.hexdigest(), note=note[:255], uploaded_by=user)
-            ev.file.save(f"{h.pk}-{digest.hexdigest()[:16]}.{ext}", upload, save=False)
+                          sha256=digest, note=note[:255], uploaded_by=user)
+            ev.file.save(f"{h.pk}-{digest[:16]}.{ext}", upload, save=False)
             stored = ev.file.name
             ev.save()
             if h.state == State.OPEN and kind == Evidence.Kind.RECTIFICATION:
@@ -398,6 +386,99 @@ def evidence_add(user, hazard: Hazard, upload, *, note: str = "") -> Evidence:
     except Exception:
         if stored:
             _storage_delete(stored)
+        raise
+
+
+def _checked_upload(upload, field: str = "file") -> tuple[str, str, int, str]:
+    """Validate an evidence upload: extension in rule ``hazard_evidence_types``, content matching it (magic bytes),
+    size ≤ rule ``hazard_evidence_max_bytes``. Returns ``(name, ext, size, sha256 hex)``.
+    Raises ValidationError ``{field: ...}``."""
+    types = rule("hazard_evidence_types")
+    max_bytes = int(rule("hazard_evidence_max_bytes"))
+    name = (getattr(upload, "name", "") or "").rsplit("/", 1)[-1]
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if ext not in types:
+        raise ValidationError({field: _("Files of type .%(ext)s are not accepted; allowed: %(ok)s.") % {
+            "ext": ext or "?", "ok": ", ".join(sorted(types))}})
+    size = upload.size
+    if not size:
+        raise ValidationError({field: _("The file is empty.")})
+    if size > max_bytes:
+        raise ValidationError({field: _("The file is %(mb).1f MB; the limit is %(max).1f MB.") % {
+            "mb": size / 1048576, "max": max_bytes / 1048576}})
+    upload.seek(0)
+    head = upload.read(16)
+    if not _sniff(head, ext):
+        raise ValidationError({field: _("The content of %(n)s is not a .%(ext)s file.") % {"n": name, "ext": ext}})
+    upload.seek(0)
+    digest = hashlib.sha256()
+    for chunk in upload.chunks() if hasattr(upload, "chunks") else iter(lambda: upload.read(65536), b""):
+        digest.update(chunk)
+    upload.seek(0)
+    return name, ext, size, digest.hexdigest()
+
+
+#: most evidence files one self-report may carry
+SELF_REPORT_MAX_FILES = 10
+
+
+def hazard_self_report(user, *, elevator: Elevator, title: str, level: str, description: str = "",
+                       occurred_on: dt.date | None = None, files=()) -> Hazard:
+    """A use unit, maintenance unit or inspection agency reports a hazard it found on one of ITS lifts (自查自报,
+    issue 15; docs/domain §7): the report becomes a *lead* (``source="self_report"``) for the regulator of the
+    area, who accepts it (naming the responsible unit and deadline) or dismisses it through the ordinary lead
+    workflow. ``files``: evidence uploads (photos / PDF, the rules of :func:`evidence_add`), at most
+    :data:`SELF_REPORT_MAX_FILES`, stored as ``Evidence.Kind.REPORT``. The reporter's organisation and role are kept
+    in ``extra`` (``reported_by_org``, ``reported_by_role``); ``filed_by`` is the reporting user.
+
+    Raises:
+        PermissionDenied: a role that may not self-report (regulators file, insurers only read).
+        Http404: the elevator is not one the caller holds (another unit's lift looks missing).
+        ValidationError: ``title`` empty / too long, ``level`` unknown, ``occurred_on`` in the future,
+            ``files`` too many or one of them not an accepted photo / document.
+    """
+    require(user, "hazard.self_report")
+    elevator = _visible_elevator(user, elevator)
+    errs: dict[str, Any] = {}
+    title = (title or "").strip()
+    if not title:
+        errs["title"] = [_("A title is required.")]
+    elif len(title) > 200:
+        errs["title"] = [_("At most %(n)d characters.") % {"n": 200}]
+    if level not in Level.values:
+        errs["level"] = [_("Unknown level %(l)r.") % {"l": level}]
+    if len(description or "") > 5000:
+        errs["description"] = [_("At most %(n)d characters.") % {"n": 5000}]
+    today = _local_today(elevator.area_id)
+    if occurred_on is not None and occurred_on > today:
+        errs["occurred_on"] = [_("The date cannot be in the future.")]
+    files = [f for f in (files or []) if f is not None]
+    if len(files) > SELF_REPORT_MAX_FILES:
+        errs["files"] = [_("At most %(n)d files.") % {"n": SELF_REPORT_MAX_FILES}]
+    if errs:
+        raise ValidationError(errs)
+    checked = [(f, *_checked_upload(f, "files")) for f in files]  # all validated before anything is written
+    scope = scope_of(user)
+    types = rule("hazard_evidence_types")
+    stored: list[str] = []
+    try:
+        with transaction.atomic():
+            hazard = Hazard(elevator=elevator, area_id=elevator.area_id, source=Source.SELF_REPORT,
+                            source_ref=f"self-{secrets.token_hex(8)}", title=title, description=description or "",
+                            level=level, state=State.LEAD, occurred_on=occurred_on or today, filed_by=user,
+                            extra={"reported_by_org": scope.organisation_id, "reported_by_role": str(scope.role or "")})
+            hazard.full_clean()
+            save_with_history(hazard, user, encode(msg.SELF_REPORTED))
+            for upload, name, ext, size, digest in checked:
+                ev = Evidence(hazard=hazard, kind=Evidence.Kind.REPORT, original_name=name[:255], content_type=types[ext],
+                              size=size, sha256=digest, uploaded_by=user)
+                ev.file.save(f"{hazard.pk}-{digest[:16]}.{ext}", upload, save=False)
+                stored.append(ev.file.name)
+                ev.save()
+            return hazard
+    except Exception:
+        for name in stored:
+            _storage_delete(name)
         raise
 
 
@@ -458,7 +539,7 @@ def hazard_close(user, hazard: Hazard, *, version: int | None, note: str = "", r
         raise ValidationError({"evidence": _("No rectification evidence: a hazard cannot be closed out without it.")})
     now = timezone.now()
     h.state, h.closed_at, h.closed_by = t.target, now, user
-    h.closed_on_time = h.deadline is None or timezone.localdate(now) <= h.deadline
+    h.closed_on_time = h.deadline is None or _local_today(h.area_id, now) <= h.deadline  # where the lift is
     if note:
         h.rectification_note = (h.rectification_note + "\n" + _("Verified: ") + note).strip()
     _save(h, encode(msg.CLOSED), user)
@@ -471,7 +552,7 @@ def hazard_close(user, hazard: Hazard, *, version: int | None, note: str = "", r
         if elevator.status == Elevator.Status.STOPPED and active_order(elevator) is None:
             from liftsafe.registry.services import elevator_set_status
 
-            elevator_set_status(user, elevator, Elevator.Status.IN_USE, on=timezone.localdate(now),
+            elevator_set_status(user, elevator, Elevator.Status.IN_USE, on=_local_today(elevator.area_id, now),
                                 reason=encode(msg.STOP_USE_LIFTED, hazard=h.pk))
     return h
 
@@ -633,7 +714,7 @@ def recheck_record(user, campaign: Campaign, hazard: Hazard, *, result: str, not
             h.recurrence_count += 1
             if rule("hazard_recurrence_raise_level"):
                 h.level = raised(h.level)
-            h.deadline = default_deadline(h.level)
+            h.deadline = default_deadline(h.level, area_id=h.area_id)
             h.closed_at = h.closed_by = h.closed_on_time = h.submitted_at = None
             h.sent_back_reason = _("Recurrence found on re-check: ") + rc.note
             _save(h, encode(msg.REOPENED, campaign=campaign.pk), user)

@@ -4,11 +4,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection, transaction
-from django.utils import timezone
+from django.db.models import Q
 
 from liftsafe.core.models import Area
 from liftsafe.core.notifications import notify_many
 from liftsafe.core.tasks import periodic
+from liftsafe.core.zones import before_local_today_q, local_dates_agree, local_today
 from liftsafe.registry.models import Organisation
 from liftsafe.rules import rule
 
@@ -35,9 +36,11 @@ def notify_overdue(today: dt.date | None = None) -> int:
     (``organisation`` = responsible unit, ``area`` = the hazard's area → its regulators).
     Returns the number of notifications queued.
     """
-    today = today or timezone.localdate()
     thresholds = sorted(int(t) for t in rule("hazard_overdue_thresholds_days"))
-    if connection.vendor == "postgresql":
+    local = today is None  # "today" where each lift is (issue 16): per area zone unless the caller fixes the date
+    if local:
+        today = local_dates_agree()  # every zone on the same date (most of the day): one date, the fast path
+    if connection.vendor == "postgresql" and today is not None:
         return _notify_overdue_pg(today, thresholds)
     from liftsafe.core.models import Notification
 
@@ -45,8 +48,8 @@ def notify_overdue(today: dt.date | None = None) -> int:
     for idx in range(len(thresholds) - 1, -1, -1):
         days = thresholds[idx]
         higher = thresholds[idx:]
-        cutoff = today - dt.timedelta(days=days)
-        qs = (Hazard.objects.filter(state__in=OPEN_STATES, deadline__lt=cutoff)
+        past = Q(deadline__lt=today - dt.timedelta(days=days)) if today is not None else before_local_today_q("deadline", days=days)
+        qs = (Hazard.objects.filter(past, state__in=OPEN_STATES)
               .values_list("id", "title", "deadline", "level", "responsible_unit_id", "area_id", "elevator__source_id").order_by("id"))
         last = 0
         while True:
@@ -61,7 +64,7 @@ def notify_overdue(today: dt.date | None = None) -> int:
             areas = Area.objects.in_bulk({r[5] for r in rows})
             items = []
             for pk, title, deadline, level, unit_id, area_id, device in rows:
-                late = (today - deadline).days
+                late = ((today or local_today(area_id)) - deadline).days
                 items.append(dict(
                     kind="hazards.overdue", subject=f"隐患 #{pk} 已逾期 {late} 天 / hazard #{pk} overdue {late} d",
                     body=f"{title}\n电梯 {device}; 整改期限 {deadline}; 级别 {level}",

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.hazard_list, name="list"),
     path("mine/", views.my_hazards, name="mine"),
     path("new/", views.hazard_new, name="new"),
+    path("report/", views.self_report, name="report"),
     path("units/", views.unit_search, name="unit_search"),
     path("<int:pk>/", views.hazard_detail, name="detail"),
     path("<int:pk>/do/<str:action>/", views.hazard_action, name="action"),

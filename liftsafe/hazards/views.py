@@ -22,6 +22,7 @@ from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.registry import selectors as selectors_registry
 from liftsafe.registry.selectors import areas_for, elevator_get, organisations_for
 
+from . import filters as hazard_filters
 from . import selectors, services
 from .models import (OPEN_STATES, AuthorityLevel, Campaign, CauseClass, Evidence, Hazard, Level, Recheck, Source, State,
                      StopUseOrder)
@@ -49,13 +50,26 @@ def _bool(v):
 
 @login_required
 def hazard_list(request):
+    """The hazard list; ``?format=csv|xlsx`` downloads exactly the rows the page shows (:mod:`.filters`)."""
     g = request.GET
-    qs = selectors.hazard_search(request.user, q=g.get("q", ""), state=g.get("state") or None, level=g.get("level") or None,
-                                 area=g.get("area") or None, source=g.get("source") or None, overdue=_bool(g.get("overdue")),
-                                 listed=_bool(g.get("listed")), open_only=_bool(g.get("open")))
+    try:  # the same declaration as the API and the exports (hazards/filters.py)
+        values = hazard_filters.parse(g)
+    except ValidationError as exc:  # a bad value is named (by its label) and left out (the rest still filters)
+        add_service_error(request, exc, Hazard, form=hazard_filters.LABELS)
+        values = hazard_filters.parse({k: v for k, v in g.items() if k not in exc.message_dict})
+    qs = hazard_filters.apply(request.user, values)
+    fmt = g.get("format", "")
+    if fmt in ("csv", "xlsx"):
+        rows = hazard_filters.export_rows(qs)
+        if fmt == "csv":
+            return exports.csv_response(rows, "hazards.csv")
+        return exports.xlsx_response(rows, "hazards.xlsx", sheet_title="hazards")
     page = Paginator(qs, 50).get_page(g.get("page"))
+    export_q = g.copy()
+    export_q.pop("page", None)
     ctx = {"page": page, "filters": g, "states": State.choices, "levels": Level.choices, "sources": Source.choices,
-           "areas": areas_for(request.user).filter(level__in=["province", "city", "district"])[:300]}
+           "areas": areas_for(request.user).filter(level__in=["province", "city", "district"])[:300],
+           "export_query": export_q.urlencode()}
     return render(request, "hazards/_rows.html" if request.htmx else "hazards/list.html", ctx)
 
 
@@ -126,6 +140,44 @@ def hazard_new(request):
     return render(request, "hazards/new.html", {"e": elevator, **_unit_ctx(request.user, elevator, request.POST.get("responsible_unit")),
                                                 "levels": Level.choices, "sources": Source.choices, "causes": CauseClass.choices,
                                                 "form": request.POST})
+
+
+@login_required
+def self_report(request):
+    """A use unit, maintenance unit or inspection agency reports a hazard on one of its OWN lifts (自查自报): pick the
+    lift (search within the caller's lifts only), then title, level, description, date found and evidence files.
+    The report becomes a lead for the regulator. A lift the caller does not hold is 404."""
+    require(request.user, "hazard.self_report")
+    raw = request.GET.get("elevator") or request.POST.get("elevator")
+    if not raw:
+        q = request.GET.get("q", "").strip()
+        found = selectors_registry.elevator_search(request.user, q).select_related("area")[:20] if q else []
+        return render(request, "hazards/report_pick.html", {"q": q, "found": found})
+    pk = _int(raw)
+    if pk is None:
+        raise Http404("elevator not found")
+    elevator = elevator_get(request.user, pk)  # scoped: a lift the caller does not hold looks missing
+    if request.method == "POST":
+        p = request.POST
+        try:
+            h = services.hazard_self_report(request.user, elevator=elevator, title=p.get("title", ""), level=p.get("level", ""),
+                                            description=p.get("description", ""), occurred_on=_date_field(p.get("occurred_on"), "occurred_on"),
+                                            files=request.FILES.getlist("files"))
+        except (ValidationError, PermissionDenied) as exc:
+            _errors(request, exc)
+        else:
+            messages.success(request, _("Hazard report #%(id)s sent to the regulator.") % {"id": h.pk})
+            return redirect(h)
+    return render(request, "hazards/report.html", {"e": elevator, "levels": Level.choices, "form": request.POST})
+
+
+def _date_field(value: str | None, field: str) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError({field: _("Enter a date as YYYY-MM-DD.")}) from None
 
 
 @login_required

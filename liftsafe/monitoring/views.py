@@ -20,6 +20,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from liftsafe.core.errors import add_service_error
 from liftsafe.core.permissions import allowed
 from liftsafe.registry.codes import ESCALATOR_CATEGORIES
 from liftsafe.registry.selectors import elevator_get
@@ -27,16 +28,13 @@ from liftsafe.registry.selectors import elevator_get
 from . import selectors, services
 from .codes import AlarmType, status_rows
 from .door_stream import summary
-from .models import DeadLetter
+from .models import Alarm, DeadLetter, Incident, MonitoringDevice
 
 
 def _errors(request, exc: Exception) -> None:
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errs in exc.message_dict.items():
-            for e in errs:
-                messages.error(request, f"{field}: {e}")
-    else:
-        messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc)]))
+    """A service error as page messages, each field named by its label and values by their translated label
+    (the one page helper, :func:`liftsafe.core.errors.add_service_error`)."""
+    add_service_error(request, exc, Alarm, MonitoringDevice, Incident, DeadLetter)
 
 
 def _back(request, default: str, **kw):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
@@ -19,6 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
+from liftsafe.core.errors import add_service_error
 from liftsafe.core.models import Area
 
 from . import filters as elevator_filters
@@ -69,9 +69,8 @@ def elevator_list(request):
     user = request.user
     try:  # the same declaration as the API and the exports (registry/filters.py)
         values = elevator_filters.parse(f)
-    except ValidationError as exc:  # a bad value is named and left out (the rest still filters)
-        for key, errs in exc.message_dict.items():
-            messages.error(request, f"{key}: {' '.join(errs)}")
+    except ValidationError as exc:  # a bad value is named (by its label) and left out (the rest still filters)
+        add_service_error(request, exc, Elevator)
         f = {k: v for k, v in f.items() if k not in exc.message_dict}
         values = elevator_filters.parse(f)
     use_units = selectors.organisations_for(user, Organisation.Kind.USE_UNIT).only("id", "name")

@@ -53,14 +53,10 @@ class GenerateForm(forms.Form):
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
     """Attach a service's ``ValidationError({field: [...]})`` to ``form``: messages of a field the form
-    has go to that field, others (e.g. ``status``) to the form, prefixed with the field's name."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            for message in errors:
-                if field in form.fields:
-                    form.add_error(field, message)
-                else:
-                    form.add_error(None, f"{field}: {message}")
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
+    has go to that field, others (e.g. ``status``) to the form, prefixed with the field's LABEL (the one page
+    helper, :func:`liftsafe.core.errors.add_service_error`)."""
+    from liftsafe.core.errors import add_service_error
+
+    from .models import Report
+
+    add_service_error(form, exc, Report)

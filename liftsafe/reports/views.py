@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from liftsafe.core.csp import allow_document_styles
+from liftsafe.core.errors import add_service_error
 from liftsafe.core.permissions import allowed
 from liftsafe.core.scoping import scope_of
 from liftsafe.registry.selectors import areas_for
@@ -29,6 +30,7 @@ from liftsafe.registry.selectors import areas_for
 from . import render as renderers
 from . import selectors, services
 from .forms import DashboardForm, GenerateForm, add_service_errors, period_suggestions
+from .models import Report
 from .periods import local_tz
 
 AREA_LEVELS = ("province", "city", "district")
@@ -145,12 +147,7 @@ def report_publish(request, pk: int):
         services.publish_report(request.user, report)
         messages.success(request, _("Report published."))
     except (ValidationError, PermissionDenied) as exc:
-        if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-            for field, errs in exc.message_dict.items():
-                for e in errs:
-                    messages.error(request, f"{field}: {e}")
-        else:
-            messages.error(request, " ".join(getattr(exc, "messages", None) or [str(exc) or _("Not allowed.")]))
+        add_service_error(request, exc, Report)  # field labels and translated values, never codes
     return redirect("reports:report_detail", pk=pk)
 
 

@@ -38,6 +38,9 @@ MATRIX = {
     # insurance
     "insurance.view": "a reg ins uu mu", "policy.record": "a reg", "claim.file": "a ins", "claim.decide": "a ins",
     "insurance.gaps": "a reg",
+    # field work (issue 15)
+    "case.on_site_view": "a reg mu rs", "case.callback": "a op", "caller.lookup": "a op reg",
+    "hazard.self_report": "a uu mu ia",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

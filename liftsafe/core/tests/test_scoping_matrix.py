@@ -1755,3 +1755,223 @@ def test_insurance_page_matrix(world, name):
 def test_insurance_api_matrix(world, name):
     failures = run_entry(world, "api", name, INS_API[name])
     assert not failures, "\n".join(failures)
+
+
+# ---- field ----
+# Issue 15, field work: a responder's proof on site (location, photo), call-backs, the caller lookup, and
+# self-reported hazards. On-site locations are the worker's personal data: the regulator of the area and the
+# worker's own unit only (never the operator, never another responder); call-back phones are masked like the
+# caller's; a unit reports hazards only on the lifts it holds.
+LAT = {"own": 32.041234, "other": 32.021234}  # recognisable arrival latitudes (personal data of the worker)
+ON_SITE_READERS = {"own": {"admin", "regulator", "city_regulator", "maintenance_unit"}, "other": {"admin", "city_regulator"}}
+CB_PHONE = {"own": "13700005555", "other": "13700006666"}  # a call-back's number (personal data)
+LOOKUP_ROLES = {"admin", "operator", "regulator", "city_regulator"}
+SELF_REPORTERS = {"use_unit", "maintenance_unit", "inspection_agency"}
+
+
+def _jpeg() -> SimpleUploadedFile:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (10, 120, 10)).save(buf, format="JPEG")
+    return SimpleUploadedFile("site.jpg", buf.getvalue(), content_type="image/jpeg")
+
+
+def make_on_site(ctx: Ctx, side: str | None = None, photo: bool = True):
+    """The side's case with its responder's arrival recorded at ``LAT[side]`` (with a photo unless ``photo`` is
+    False), by A's maintenance-unit worker (own) / the platform for B's unit (other). ``ctx.store["arrival-<side>"]``."""
+    from liftsafe.emergency import services as em
+    from liftsafe.emergency.models import FieldRecord
+
+    side = _side(ctx, side)
+    case = make_case(ctx, side)
+    user = ctx.world.users["maintenance_unit"] if side == "own" else None
+    m = em.record_on_site(user, case, "arrived", latitude=LAT[side], longitude=118.79, accuracy_m=12,
+                          photo=_jpeg() if photo else None)
+    rec = FieldRecord.objects.get(milestone=m)
+    ctx.store[f"arrival-{side}"] = rec
+    return rec
+
+
+def _on_site_markers(ctx: Ctx, side: str) -> list[str]:
+    return [str(LAT[side])] if ctx.role in ON_SITE_READERS[side] and side in ctx.store else []
+
+
+def _on_site_secret(ctx: Ctx) -> list[str]:
+    return [str(LAT[s]) for s in ("own", "other") if ctx.role not in ON_SITE_READERS[s]]
+
+
+def _photo_expect() -> dict:
+    """The on-site photo page: who may read the record gets the image; everyone else 404 (like a missing one)."""
+    d = {r: (200 if r in ON_SITE_READERS["own"] else 404, 200 if r in ON_SITE_READERS["other"] else 404) for r in LOGGED_IN}
+    d["anonymous"] = (302, 302)
+    return d
+
+
+def _photo_add_expect() -> dict:
+    """Attach a photo to an arrival: the worker's own unit (and admins); a role that sees the case but may not
+    record progress 403; an operator (may record progress) or another unit 404 — the record is not theirs to see."""
+    d = {}
+    for r in LOGGED_IN:
+        if r == "admin":
+            d[r] = (201, 201)
+        elif r == "maintenance_unit":
+            d[r] = (201, 404)
+        elif r == "operator":
+            d[r] = (404, 404)
+        else:
+            d[r] = (403 if r in CASE_SEES_OWN else 404, 403 if r in SEES_OTHER else 404)
+    d["anonymous"] = (401, 401)
+    return d
+
+
+def _photo_added(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.emergency.models import FieldRecord
+
+    rec = FieldRecord.objects.get(pk=ctx.store[f"arrival-{ctx.side}"].pk)
+    want = ctx.role == "admin" or (ctx.role == "maintenance_unit" and ctx.side == "own")
+    return [] if bool(rec.photo) == want else [f"photo stored={bool(rec.photo)}, expected {want} (HTTP {status})"]
+
+
+def make_callback(ctx: Ctx, side: str | None = None):
+    from liftsafe.emergency import services as em
+
+    side = _side(ctx, side)
+    case = make_case(ctx, side)
+    em.callback_record(ctx.world.users["admin"], case, party="caller", outcome="reached", phone=CB_PHONE[side], note=f"CB-{side}")
+    return case
+
+
+def _callback_markers(ctx: Ctx, side: str) -> list[str]:
+    from liftsafe.emergency.selectors import mask_phone
+
+    if not case_markers(ctx, side):
+        return []
+    allowed = PERSONAL_OWN if side == "own" else PERSONAL_OTHER
+    return [f"CB-{side}", CB_PHONE[side] if ctx.role in allowed else mask_phone(CB_PHONE[side])]
+
+
+def _callback_secret(ctx: Ctx) -> list[str]:
+    out = case_secret(ctx)
+    out += [] if ctx.role in PERSONAL_OWN else [CB_PHONE["own"]]
+    out += [] if ctx.role in PERSONAL_OTHER else [CB_PHONE["other"]]
+    return out
+
+
+def _callback_recorded(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.emergency.models import CallBack
+
+    n = CallBack.objects.filter(case_id=ctx.store[ctx.side].pk).count()
+    want = 1 if operator_allowed(ctx) else 0
+    return [] if n == want else [f"{n} call-back(s) recorded, expected {want} (HTTP {status})"]
+
+
+def _lookup_markers(ctx: Ctx, side: str) -> list[str]:
+    """The lookup asks for the OWN caller's number: the own case's link for lookup roles; never the other's."""
+    c = ctx.store.get(side)
+    return [f"/emergency/cases/{c.pk}/"] if side == "own" and c is not None and ctx.role in LOOKUP_ROLES else []
+
+
+def _lookup_api_markers(ctx: Ctx, side: str) -> list[str]:
+    c = ctx.store.get(side)
+    return [c.order_number] if side == "own" and c is not None and ctx.role in LOOKUP_ROLES else []
+
+
+def _self_report_expect(ok: int, anon: int, denied: int = 403) -> dict:
+    """Self-report on the side's lift: reporters on their own lift (admin everywhere); a role that sees the lift
+    but may not report 403; a lift the caller does not hold 404. Pages check the role first (403)."""
+    d = {}
+    for r in LOGGED_IN:
+        if r == "admin":
+            d[r] = (ok, ok)
+        elif r in SELF_REPORTERS:
+            d[r] = (ok, 404)
+        elif anon == 302:  # page: the role check comes first
+            d[r] = (denied, denied)
+        else:
+            d[r] = (404 if r == "nobody" else denied, denied if r in SEES_OTHER else 404)
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def _self_reported(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.hazards.models import Hazard
+
+    n = Hazard.objects.filter(source="self_report", elevator=elevator_of(ctx)).count()
+    want = 1 if (ctx.role == "admin" or (ctx.role in SELF_REPORTERS and ctx.side == "own")) else 0
+    return [] if n == want else [f"{n} self-report(s) on the lift, expected {want} (HTTP {status})"]
+
+
+def _self_report_data(ctx: Ctx) -> dict:
+    return {"elevator_id": elevator_of(ctx).pk, "elevator": elevator_of(ctx).pk, "title": f"SR-{ctx.side}", "level": "general"}
+
+
+FIELD_PAGES = {
+    "emergency:on_site_photo": Entry(lambda ctx: {"pk": make_on_site(ctx).case_id, "record_pk": ctx.store[f"arrival-{ctx.side}"].pk},
+                                     _photo_expect()),
+    "emergency:case_callback": Entry(case_kw(), page_case_write({"admin", "operator"}), method="POST",
+                                     data=lambda ctx: {"party": "caller", "outcome": "reached"}, verify=_callback_recorded),
+    "emergency:caller_lookup": Entry(None, roles_only(LOOKUP_ROLES)),
+    "hazards:report": Entry(None, roles_only(SELF_REPORTERS | {"admin"})),
+}
+FIELD_API = {
+    _E + "case_on_site": Entry(lambda ctx: {"pk": make_on_site(ctx, photo=False).case_id}, case_read(401),
+                               markers=_on_site_markers, secret=_on_site_secret),
+    _E + "case_on_site_photo": Entry(lambda ctx: {"pk": make_on_site(ctx, photo=False).case_id,
+                                                  "milestone_id": ctx.store[f"arrival-{ctx.side}"].milestone_id},
+                                     _photo_add_expect(), data=lambda ctx: {"file": _jpeg()}, multipart=True,
+                                     verify=_photo_added, secret=_on_site_secret),
+    _E + "case_callbacks": Entry(lambda ctx: {"pk": make_callback(ctx).pk}, case_read(401), markers=_callback_markers,
+                                 secret=_callback_secret),
+    _E + "case_callback_add": Entry(case_kw(), case_write_api(201, {"operator"}),
+                                    data=lambda ctx: {"party": "caller", "outcome": "no_answer"}, verify=_callback_recorded),
+    _E + "caller_lookup": Entry(None, roles_only(LOOKUP_ROLES, anon=401), setup=both(make_case),
+                                data=lambda ctx: {"phone": PHONE["own"]}, markers=_lookup_api_markers, secret=case_secret),
+    _H + "self_report": Entry(sided, _self_report_expect(200, 401), data=_self_report_data, multipart=True,
+                              verify=_self_reported),
+}
+PAGES.update(FIELD_PAGES)
+API.update(FIELD_API)
+#: rows with a body or query: the caller lookup page (POST, so a number never lands in a URL) and the
+#: self-report page naming the own / the other district's lift
+FIELD_ROWS = {
+    "page caller lookup of the own caller": ("page", "emergency:caller_lookup", Entry(
+        None, roles_only(LOOKUP_ROLES), method="POST", setup=both(make_case), data=lambda ctx: {"phone": PHONE["own"]},
+        markers=_lookup_markers, secret=case_secret)),
+    "page self-report on the side's lift": ("page", "hazards:report", Entry(
+        sided, _self_report_expect(302, 302), method="POST", data=_self_report_data, verify=_self_reported)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_PAGES))
+def test_field_page_matrix(world, name, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    failures = run_entry(world, "page", name, FIELD_PAGES[name])
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(FIELD_API))
+def test_field_api_matrix(world, name, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    failures = run_entry(world, "api", name, FIELD_API[name])
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("row", sorted(FIELD_ROWS))
+def test_field_rows_matrix(world, row, settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    kind, name, entry = FIELD_ROWS[row]
+    failures = run_entry(world, kind, name, entry)
+    assert not failures, "\n".join(failures)
+
+
+def test_field_matrix_catches_a_location_leak(world, monkeypatch, settings, tmp_path):
+    """With the on-site reader filter switched off, the operator's and the rescue station's reads are reported."""
+    from liftsafe.emergency import selectors as em_selectors
+    from liftsafe.emergency.models import FieldRecord
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    monkeypatch.setattr(em_selectors, "field_records_for",
+                        lambda user, case: FieldRecord.objects.filter(case_id=case.pk).select_related("milestone", "recorded_by"))
+    failures = run_entry(world, "api", _E + "case_on_site", FIELD_API[_E + "case_on_site"])
+    assert any("as operator on own: LEAK" in f for f in failures), failures

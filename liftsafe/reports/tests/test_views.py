@@ -130,10 +130,12 @@ def test_list_generate_publish_download(world):
     assert 'id="publish-form"' not in html and "已发布" in html
     # publishing twice: refused with a message, nothing changes
     r = c.post(reverse("reports:report_publish", args=[report.pk]), follow=True)
-    assert "status:" in r.content.decode()
+    html = r.content.decode()  # named by the field's label in the user's language, never its code (issue 16)
+    assert "status:" not in html and "状态: " in html
     # regenerating a published report: refused on the form
     r = c.post(reverse("reports:report_generate"), {"area": "320102", "period": "2023-05", "language": "zh-hans"})
-    assert r.status_code == 200 and "errorlist" in r.content.decode() and "status:" in r.content.decode()
+    html = r.content.decode()
+    assert r.status_code == 200 and "errorlist" in html and "status:" not in html and "状态: " in html
     pdf = c.get(reverse("reports:report_download", args=[report.pk, "pdf"])).content
     import pypdfium2 as pdfium
 

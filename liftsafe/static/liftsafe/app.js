@@ -4,7 +4,8 @@
  *  - <form data-drop-empty> with hx-get: leave empty parameters out of htmx requests (short, shareable URLs);
  *  - <div hx-trigger="every …" data-skip-while-focus="selector">: skip a poll while the user types in selector;
  *  - <form data-geolocate> with hidden latitude / longitude / accuracy_m inputs: filled from the phone's location
- *    when the browser gives it (maintenance check-in; nothing blocks the form when it does not).
+ *    when the browser gives it (maintenance check-in, responder arrival/release; nothing blocks the form when it
+ *    does not); an optional [data-geo-status] inside says whether a location was found; refilled after htmx swaps.
  */
 (function () {
   "use strict";
@@ -34,15 +35,32 @@
     var sel = elt && elt.getAttribute && elt.getAttribute("data-skip-while-focus");
     if (sel && document.querySelector(sel + " :focus")) evt.preventDefault();
   });
-  document.addEventListener("DOMContentLoaded", function () {
+  var lastFix = null;  // the last position the phone gave (re-used when an htmx poll replaces the forms)
+  function fillGeo(forms, key, value) {
+    forms.forEach(function (f) {
+      if (lastFix) {
+        if (f.latitude) f.latitude.value = lastFix.latitude;
+        if (f.longitude) f.longitude.value = lastFix.longitude;
+        if (f.accuracy_m) f.accuracy_m.value = lastFix.accuracy;
+      }
+      var el = f.querySelector("[data-geo-status]");  // optional: data-geo-found="…%s…" data-geo-missing="…"
+      var text = el && key && el.getAttribute(key);
+      if (text) el.textContent = text.replace("%s", value || "");
+    });
+  }
+  function geolocate() {
     var forms = document.querySelectorAll("form[data-geolocate]");
     if (!forms.length || !navigator.geolocation) return;
+    if (lastFix) fillGeo(forms, "data-geo-found", Math.round(lastFix.accuracy));
     navigator.geolocation.getCurrentPosition(function (p) {
-      forms.forEach(function (f) {
-        if (f.latitude) f.latitude.value = p.coords.latitude;
-        if (f.longitude) f.longitude.value = p.coords.longitude;
-        if (f.accuracy_m) f.accuracy_m.value = p.coords.accuracy;
-      });
-    });
+      lastFix = {latitude: p.coords.latitude, longitude: p.coords.longitude, accuracy: p.coords.accuracy};
+      fillGeo(document.querySelectorAll("form[data-geolocate]"), "data-geo-found", Math.round(p.coords.accuracy));
+    }, function () {
+      if (!lastFix) fillGeo(document.querySelectorAll("form[data-geolocate]"), "data-geo-missing");
+    }, {enableHighAccuracy: true, timeout: 20000, maximumAge: 60000});
+  }
+  document.addEventListener("DOMContentLoaded", geolocate);
+  document.addEventListener("htmx:afterSettle", function () {
+    if (lastFix) fillGeo(document.querySelectorAll("form[data-geolocate]"), "data-geo-found", Math.round(lastFix.accuracy));
   });
 })();
