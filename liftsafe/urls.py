@@ -20,6 +20,8 @@ urlpatterns = [
     path("reports/", include("liftsafe.reports.urls")),
     path("exchange/", include("liftsafe.exchange.urls")),
     path("maintenance/", include("liftsafe.maintenance.urls")),
+    path("notices/", include("liftsafe.notices.urls")),
+    path("file/", include("liftsafe.efile.urls")),
 ]
 
 if settings.DEBUG:
