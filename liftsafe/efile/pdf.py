@@ -17,6 +17,13 @@ from liftsafe.reports.fonts import cjk_font
 MAX_CELL = 300  # characters of one cell in print (the CSV/XLSX export holds the whole text)
 
 
+
+def _mc(pdf, *args, **kw):
+    """``multi_cell`` that leaves the cursor at the left margin of the next line (fpdf2's default stays right)."""
+    kw.setdefault("new_x", "LMARGIN")
+    kw.setdefault("new_y", "NEXT")
+    return pdf.multi_cell(*args, **kw)
+
 def _cell(value) -> str:
     if value is None or value == "":
         return "—"
@@ -70,11 +77,11 @@ def dossier_pdf(elevator, sections: list[tuple[str, tuple[list, list] | None]], 
     pdf.alias_nb_pages()
     pdf.add_page()
     pdf.set_font("cjk", "B", 18)
-    pdf.multi_cell(0, 10, title)
+    _mc(pdf, 0, 10, title)
     pdf.set_font("cjk", "", 10)
     now = timezone.localtime()
-    pdf.multi_cell(0, 6, f"{elevator.address}")
-    pdf.multi_cell(0, 6, _("Printed %(at)s for %(who)s; each section holds the rows the file shows to this user.")
+    _mc(pdf, 0, 6, f"{elevator.address}")
+    _mc(pdf, 0, 6, _("Printed %(at)s for %(who)s; each section holds the rows the file shows to this user.")
                    % {"at": now.strftime("%Y-%m-%d %H:%M"), "who": viewer or "—"})
     pdf.ln(2)
     pdf.set_font("cjk", "B", 11)
@@ -90,11 +97,11 @@ def dossier_pdf(elevator, sections: list[tuple[str, tuple[list, list] | None]], 
         pdf.cell(0, 8, f"{i}. {stitle}", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("cjk", "", 8)
         if table is None:
-            pdf.multi_cell(0, 5, _("This section has no printable rows; see it on the page."))
+            _mc(pdf, 0, 5, _("This section has no printable rows; see it on the page."))
             continue
         headers, rows = table
         if not rows:
-            pdf.multi_cell(0, 5, _("No records."))
+            _mc(pdf, 0, 5, _("No records."))
             continue
         with pdf.table(headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 230)), line_height=4.5,
                        text_align="LEFT", first_row_as_headings=True) as t:

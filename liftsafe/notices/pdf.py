@@ -25,6 +25,13 @@ STANDARD = {
 }
 
 
+
+def _mc(pdf, *args, **kw):
+    """``multi_cell`` that leaves the cursor at the left margin of the next line (fpdf2's default stays right)."""
+    kw.setdefault("new_x", "LMARGIN")
+    kw.setdefault("new_y", "NEXT")
+    return pdf.multi_cell(*args, **kw)
+
 def _date(d) -> str:
     return f"{d.year}年{d.month}月{d.day}日" if d else "—"
 
@@ -45,11 +52,11 @@ def document_pdf(doc: Document) -> bytes:
     pdf.add_page()
     w = pdf.epw
     pdf.set_font("cjk", "B", 20)
-    pdf.multi_cell(w, 11, doc.authority_name, align="C")
+    _mc(pdf, w, 11, doc.authority_name, align="C")
     pdf.set_font("cjk", "B", 18)
-    pdf.multi_cell(w, 11, TITLES[doc.kind], align="C")
+    _mc(pdf, w, 11, TITLES[doc.kind], align="C")
     pdf.set_font("cjk", "", 12)
-    pdf.multi_cell(w, 8, doc.number, align="C")
+    _mc(pdf, w, 8, doc.number, align="C")
     pdf.ln(2)
     pdf.set_draw_color(180, 0, 0)
     pdf.set_line_width(0.6)
@@ -57,37 +64,37 @@ def document_pdf(doc: Document) -> bytes:
     pdf.ln(5)
     e = doc.elevator
     pdf.set_font("cjk", "B", 13)
-    pdf.multi_cell(w, 8, f"{doc.addressee.name if doc.addressee else '（使用单位未登记）'}：")
+    _mc(pdf, w, 8, f"{doc.addressee.name if doc.addressee else '（使用单位未登记）'}：")
     pdf.set_font("cjk", "", 12)
     lift = [f"设备注册代码：{e.registration_code or '—'}", f"96333 救援识别码：{e.rescue_code or '—'}",
             f"使用登记证编号：{e.use_certificate_no or '—'}", f"设备地点：{e.address or '—'}"]
-    pdf.multi_cell(w, 7, "经查，你单位使用的下列电梯：")
+    _mc(pdf, w, 7, "经查，你单位使用的下列电梯：")
     for line in lift:
         pdf.set_x(pdf.l_margin + 8)
-        pdf.multi_cell(w - 8, 7, line)
+        _mc(pdf, w - 8, 7, line)
     pdf.ln(1)
-    pdf.multi_cell(w, 7, "存在以下问题：")
+    _mc(pdf, w, 7, "存在以下问题：")
     pdf.set_x(pdf.l_margin + 8)
-    pdf.multi_cell(w - 8, 7, doc.facts)
+    _mc(pdf, w - 8, 7, doc.facts)
     pdf.ln(2)
-    pdf.multi_cell(w, 7, STANDARD[doc.kind])
+    _mc(pdf, w, 7, STANDARD[doc.kind])
     if doc.requirements:
         pdf.ln(1)
-        pdf.multi_cell(w, 7, "具体要求：")
+        _mc(pdf, w, 7, "具体要求：")
         pdf.set_x(pdf.l_margin + 8)
-        pdf.multi_cell(w - 8, 7, doc.requirements)
+        _mc(pdf, w - 8, 7, doc.requirements)
     if doc.deadline:
         pdf.ln(1)
         pdf.set_font("cjk", "B", 12)
-        pdf.multi_cell(w, 7, f"完成期限：{_date(doc.deadline)}前")
+        _mc(pdf, w, 7, f"完成期限：{_date(doc.deadline)}前")
         pdf.set_font("cjk", "", 12)
     if doc.hazard_id:
-        pdf.multi_cell(w, 7, f"关联隐患编号：#{doc.hazard_id}")
+        _mc(pdf, w, 7, f"关联隐患编号：#{doc.hazard_id}")
     if doc.supersedes_id:
         pdf.ln(1)
-        pdf.multi_cell(w, 7, f"本文书更正并替代 {doc.supersedes.number}，原文书同时作废（原件存档）。")
+        _mc(pdf, w, 7, f"本文书更正并替代 {doc.supersedes.number}，原文书同时作废（原件存档）。")
     pdf.ln(2)
-    pdf.multi_cell(w, 7, "如不服本文书，可依法申请行政复议或者提起行政诉讼。")
+    _mc(pdf, w, 7, "如不服本文书，可依法申请行政复议或者提起行政诉讼。")
     # the seal: a box for the authority's seal, the authority's name and the date under it
     pdf.ln(8)
     box_w, box_h = 48, 40
@@ -106,10 +113,10 @@ def document_pdf(doc: Document) -> bytes:
     pdf.cell(box_w, 8, "（盖章处）", align="C")
     pdf.set_text_color(0, 0, 0)
     pdf.set_xy(pdf.l_margin, y + box_h + 3)
-    pdf.multi_cell(w, 7, doc.authority_name, align="R")
-    pdf.multi_cell(w, 7, _date(doc.issued_on), align="R")
+    _mc(pdf, w, 7, doc.authority_name, align="R")
+    _mc(pdf, w, 7, _date(doc.issued_on), align="R")
     pdf.ln(8)
     pdf.set_font("cjk", "", 10)
-    pdf.multi_cell(w, 6, "签收人：______________        签收日期：______________        "
+    _mc(pdf, w, 6, "签收人：______________        签收日期：______________        "
                          "（通过平台送达的，以使用单位账户首次打开时间为送达回执）")
     return bytes(pdf.output())
