@@ -13,12 +13,14 @@ from django.utils.translation import gettext as _
 
 from liftsafe.core.errors import NotFound
 from liftsafe.core.history import save_with_history
+from liftsafe.core.messages import encode
 from liftsafe.core.models import Area, Role
 from liftsafe.core.permissions import require
 from liftsafe.core.scoping import scope_of
 from liftsafe.core.zones import area_zone
 from liftsafe.registry.models import Elevator
 
+from . import messages as msg
 from .models import KIND_WORD, Delivery, Document, Kind, Series
 
 FACTS_MAX = 4000
@@ -122,9 +124,11 @@ def document_issue(user, *, elevator: Elevator, kind: str, facts: str, requireme
                    number=format_number(area, kind, year, seq), elevator=elevator, addressee=elevator.use_unit,
                    hazard=hazard, facts=facts, requirements=requirements, deadline=deadline, issued_on=today,
                    issued_by=user, supersedes=supersedes)
-    save_with_history(doc, user, "issued")
+    reason = (encode(msg.SUPERSEDES, number=doc.number, old=supersedes.number) if supersedes is not None
+              else encode(msg.ISSUED, number=doc.number))
+    save_with_history(doc, user, reason)
     if elevator.use_unit_id:
-        save_with_history(Delivery(document=doc, organisation_id=elevator.use_unit_id), user, "delivered")
+        save_with_history(Delivery(document=doc, organisation_id=elevator.use_unit_id), user, encode(msg.DELIVERED))
     return doc
 
 
@@ -139,7 +143,7 @@ def document_mark_read(user, doc: Document) -> Delivery | None:
         d = Delivery.objects.select_for_update().filter(document=doc).first()
         if d is not None and d.read_at is None:
             d.read_at, d.read_by = timezone.now(), user
-            save_with_history(d, user, "read")
+            save_with_history(d, user, encode(msg.READ))
     return d
 
 
