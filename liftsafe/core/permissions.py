@@ -143,7 +143,7 @@ ACTIONS: dict[str, Action] = {
     "inspection.whatif": _a({A, REG}, "A classified-cycle policy is evaluated over the fleet by the regulator before adoption (issue 12).",
                             denied=_("Only regulators may evaluate an inspection-cycle policy.")),
     # ------------------------------------------------------------------ notices: official documents (docs/domain §7)
-    "notices.issue": _a({A, REG}, "Stop-use orders, rectification notices and supervision instructions are acts of the market-supervision authority (特种设备安全法 Art. 61).",
+    "notices.issue": _a({A, REG}, "Stop-use orders, rectification notices and supervision instructions are acts of the market-supervision authority (特种设备安全法 Art. 61-62; docs/domain §7).",
                         denied=_("Only a regulator may issue an official document.")),
     "notices.view": _a({A, REG, UU}, "The issuing authority reads its documents; the use unit reads the documents delivered to it.",
                        denied=_("Your role cannot read official documents.")),

@@ -3,7 +3,8 @@
 The form is the legal Chinese text of the document (an administrative document is issued in Chinese whatever
 the reader's interface language): the authority's name, the document's title and number, the addressee, the
 lift, the facts found, the requirements and deadline, the legal basis, the date, and a place for the seal.
-Sources: 特种设备安全法 Art. 57, 61 (orders of the authority), TSG 08-2017 (use management); docs/domain §7.
+Sources: 特种设备安全法 Art. 61 (seal, stop use) and Art. 62 (written safety supervision instruction); GB/T 9704-2012
+§7.2.4 (document number); docs/domain §7.
 """
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from .models import Document, Kind
 TITLES = {Kind.STOP_USE: "特种设备停止使用通知书", Kind.RECTIFICATION: "特种设备安全整改通知书",
           Kind.INSTRUCTION: "特种设备安全监察指令书"}
 STANDARD = {
-    Kind.STOP_USE: "依据《中华人民共和国特种设备安全法》第五十七条、第六十一条，责令你单位自收到本通知书之日起立即停止使用上述电梯，"
+    Kind.STOP_USE: "依据《中华人民共和国特种设备安全法》第六十一条、第六十二条，责令你单位自收到本通知书之日起立即停止使用上述电梯，"
                    "在隐患消除并经本机关核查同意前不得恢复使用。",
-    Kind.RECTIFICATION: "依据《中华人民共和国特种设备安全法》第五十七条，责令你单位对上述问题进行整改，并于整改期限届满前"
+    Kind.RECTIFICATION: "依据《中华人民共和国特种设备安全法》第六十二条，责令你单位对上述问题进行整改，并于整改期限届满前"
                         "将整改情况书面报告本机关。",
-    Kind.INSTRUCTION: "依据《中华人民共和国特种设备安全法》第五十七条、第六十一条，现对你单位下达安全监察指令，请按下列要求执行，"
+    Kind.INSTRUCTION: "依据《中华人民共和国特种设备安全法》第六十二条，现对你单位下达安全监察指令，请按下列要求执行，"
                       "并于期限届满前书面报告执行情况。",
 }
 
