@@ -22,10 +22,12 @@ LIST_ROWS = 200
 
 
 def _int(value) -> int | None:
+    """A positive database id from a query/form value, or ``None`` (absent, not a number, out of range)."""
     try:
-        return int(value)
+        n = int(value)
     except (TypeError, ValueError):
         return None
+    return n if 0 < n < 2**31 else None
 
 
 @login_required

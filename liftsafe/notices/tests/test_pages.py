@@ -75,3 +75,16 @@ def test_api_scope_and_refusals(world):
     assert uu.post("/api/notices/documents", json.dumps(body), content_type="application/json").status_code == 403
     assert client(world.users["operator"]).get("/api/notices/documents").status_code == 403
     assert uu.get("/api/notices/documents").json()["items"] == []
+
+
+def test_bad_ids_and_dates_never_500(world):
+    reg = client(world.users["regulator"])
+    e = world.elevators["a1"]
+    for url in ("/notices/new/", "/notices/new/?elevator=abc", "/notices/new/?elevator=99999999999999999999",
+                f"/notices/new/?elevator={e.pk}&hazard=99999999999999999999", f"/notices/new/?elevator={e.pk}&supersedes=0",
+                "/notices/?elevator=x&hazard=99999999999999999999&kind=nope", "/notices/999999/", "/file/999999/"):
+        assert reg.get(url).status_code in (200, 404), url
+    r = reg.post("/notices/new/", {"elevator": e.pk, "kind": "rectification", "facts": "x", "deadline": "31/12/2030"})
+    assert r.status_code == 400 and not Document.objects.exists()
+    r = reg.post("/notices/new/", {"elevator": e.pk, "kind": "bogus", "facts": "x"})
+    assert r.status_code == 400 and not Document.objects.exists()
