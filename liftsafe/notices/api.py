@@ -11,6 +11,7 @@ from typing import Literal
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
+from liftsafe.core.api import Status
 from liftsafe.core.errors import ErrorOut
 from liftsafe.core.pagination import BoundedPage
 from liftsafe.core.permissions import require
@@ -100,4 +101,4 @@ def document_issue(request, payload: IssueIn):
     doc = services.document_issue(request.user, elevator=elevator, kind=payload.kind, facts=payload.facts,
                                   requirements=payload.requirements, deadline=payload.deadline, hazard=hazard,
                                   supersedes=supersedes)
-    return 201, selectors.document_get(request.user, doc.pk)
+    return Status(201, selectors.document_get(request.user, doc.pk))
