@@ -18,6 +18,7 @@ from liftsafe.maintenance.api import router as maintenance_router
 from liftsafe.insurance.api import router as insurance_router
 from liftsafe.inspection.api import router as inspection_router
 from liftsafe.monitoring.api import router as monitoring_router
+from liftsafe.notices.api import router as notices_router
 from liftsafe.registry.api import areas_router as core_areas_router
 from liftsafe.registry.api import router as registry_router
 from liftsafe.reports.api import router as reports_router
@@ -44,4 +45,5 @@ api.add_router("/exchange/", exchange_router)
 api.add_router("/history/", history_router)
 api.add_router("/maintenance/", maintenance_router)
 api.add_router("/insurance/", insurance_router)
+api.add_router("/notices/", notices_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

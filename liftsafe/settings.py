@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "liftsafe.exchange",
     "liftsafe.maintenance",
     "liftsafe.insurance",
+    "liftsafe.notices",
     "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
 ]
 

@@ -21,6 +21,8 @@ urlpatterns = [
     path("exchange/", include("liftsafe.exchange.urls")),
     path("maintenance/", include("liftsafe.maintenance.urls")),
     path("insurance/", include("liftsafe.insurance.urls")),
+    path("notices/", include("liftsafe.notices.urls")),
+    path("file/", include("liftsafe.efile.urls")),
 ]
 
 if settings.DEBUG:

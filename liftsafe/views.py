@@ -16,6 +16,7 @@ ROLE_WORK = {
     Role.ADMIN: (_("Every elevator on the platform."), []),
     Role.REGULATOR: (_("Elevators in your area: search by any code or address, check inspections and history."), [
         (_("Supervision"), _("Follow overdue inspections, sealed and stopped elevators, and maintenance units in your area."), "hazards:list"),
+        (_("Official documents"), _("Numbered stop-use orders, rectification notices and supervision instructions of your authority."), "notices:list"),
     ]),
     Role.OPERATOR: (_("Look up the elevator a caller is trapped in by its 96333 rescue code or address."), [
         (_("96333 emergency response"), _("Receive calls, dispatch the maintenance unit and follow each rescue to the end."), "emergency:console"),
@@ -25,6 +26,7 @@ ROLE_WORK = {
     ]),
     Role.USE_UNIT: (_("Elevators your unit uses and is responsible for."), [
         (_("Safety responsibility"), _("Keep inspections current and report hazards and faults."), "hazards:mine"),
+        (_("Official documents"), _("Stop-use orders, rectification notices and supervision instructions delivered to your unit."), "notices:list"),
     ]),
     Role.INSPECTION_AGENCY: (_("Elevators your agency inspects."), []),
     Role.INSURER: (_("Elevators your company insures."), []),

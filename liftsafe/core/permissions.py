@@ -166,6 +166,13 @@ ACTIONS: dict[str, Action] = {
     "hazard.self_report": _a({A, UU, MU, IA}, "Use units, maintenance units and inspection agencies report hazards they found on "
                              "their own lifts (自查自报); the report is a lead for the regulator (docs/domain §7).",
                              denied=_("Only a use unit, a maintenance unit or an inspection agency may report a hazard on its lifts.")),
+    # ------------------------------------------------------------------ notices: official documents (docs/domain §7)
+    "notices.issue": _a({A, REG}, "Stop-use orders, rectification notices and supervision instructions are acts of the market-supervision authority (特种设备安全法 Art. 61-62; docs/domain §7).",
+                        denied=_("Only a regulator may issue an official document.")),
+    "notices.view": _a({A, REG, UU}, "The issuing authority reads its documents; the use unit reads the documents delivered to it.",
+                       denied=_("Your role cannot read official documents.")),
+    "notices.read": _a({UU}, "Only the addressee use unit's opening of a document is recorded as its reading (service of the document).",
+                       denied=_("Only the addressee use unit acknowledges a document.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

@@ -13,3 +13,11 @@ class EmergencyConfig(AppConfig):
         from .flows import intake_entrapment_alarm
 
         flows.register("monitoring.entrapment_alarm", intake_entrapment_alarm)
+
+        from liftsafe.core import panels as file_panels
+
+        from . import panels
+
+        # the elevator file's section of 96333 cases (false alarms included)
+        file_panels.register(file_panels.Panel(key="cases", title=_("96333 cases"), order=30, template="emergency/panel_cases.html",
+                                               context=panels.cases_context, export=panels.cases_export))

@@ -21,3 +21,15 @@ class HazardsConfig(AppConfig):
 
         # a failed or expired inspection raises a lead here (hazards owns its lead creation)
         flows.register("inspection.invalid", raise_inspection_lead)
+        flows.declare(
+            "hazards.stop_use_ordered", required=False,
+            doc="A regulator ordered an elevator out of use for a hazard: issue the numbered stop-use document. "
+                "kwargs: user (the regulator), order (StopUseOrder); runs in the order's transaction.")
+
+        from liftsafe.core import panels as file_panels
+
+        from . import panels
+
+        # the elevator file's section of hazards and stop-use orders
+        file_panels.register(file_panels.Panel(key="hazards", title=_("Hazards and stop-use orders"), order=70, template="hazards/panel.html",
+                                               context=panels.hazards_context, export=panels.hazards_export))

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
+from liftsafe.core import flows
 from liftsafe.core.errors import Conflict, NotFound
 from liftsafe.core.history import save_with_history, stamp
 from liftsafe.core.messages import encode, fit
@@ -313,6 +314,7 @@ def stop_use_order(user, hazard: Hazard, *, reason: str, version: int | None = N
 
         elevator_set_status(user, elevator, Elevator.Status.STOPPED, on=today, reason=fit(encode(msg.STOP_USE_ORDERED, hazard=h.pk, reason=reason.strip()), 255))
     _save(h, encode(msg.ORDER_ISSUED), user)
+    flows.send("hazards.stop_use_ordered", user=user, order=order)  # notices: the numbered stop-use document
     return order
 
 

@@ -19,3 +19,12 @@ class InspectionConfig(AppConfig):
             "inspection.invalid", required=False,
             doc="An elevator's inspection became invalid (failed or expired): raise a hazard lead. kwargs: elevator, "
                 "state ('failed'|'expired'), ref (str, unique per event), title (str), occurred_on (date); idempotent per ref.")
+
+        from liftsafe.core import panels as file_panels
+
+        from . import panels
+
+        # the elevator file's section of inspections, findings and validity
+        file_panels.register(file_panels.Panel(key="inspection", title=_("Inspections and validity"), order=60,
+                                               template="inspection/panel.html",
+                                               context=panels.inspection_context, export=panels.inspection_export))

@@ -19,3 +19,11 @@ class MonitoringConfig(AppConfig):
             "monitoring.maintenance_visit_open", required=False,
             doc="Is a maintenance visit open (checked in, not checked out) on the elevator at a time? "
                 "kwargs: elevator_id (int), at (aware datetime); returns bool. No handler: False.")
+
+        from liftsafe.core import panels as file_panels
+
+        from . import panels
+
+        # the elevator file's section of IoT devices, alarms and last status
+        file_panels.register(file_panels.Panel(key="iot", title=_("IoT device and alarms"), order=40, template="monitoring/panel_iot.html",
+                                               context=panels.iot_context, export=panels.iot_export))

@@ -41,6 +41,7 @@ MATRIX = {
     # field work (issue 15)
     "case.on_site_view": "a reg mu rs", "case.callback": "a op", "caller.lookup": "a op reg",
     "hazard.self_report": "a uu mu ia",
+    "notices.issue": "a reg", "notices.view": "a reg uu", "notices.read": "uu",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

@@ -1975,3 +1975,93 @@ def test_field_matrix_catches_a_location_leak(world, monkeypatch, settings, tmp_
                         lambda user, case: FieldRecord.objects.filter(case_id=case.pk).select_related("milestone", "recorded_by"))
     failures = run_entry(world, "api", _E + "case_on_site", FIELD_API[_E + "case_on_site"])
     assert any("as operator on own: LEAK" in f for f in failures), failures
+
+
+# ---- efile + notices ----
+# The elevator file (one page per lift, its section exports and PDF dossier) reads like the elevator page: every
+# role in scope, 404 outside it. Official documents: regulators in scope and the addressee use unit read them,
+# only regulators (and admins) issue them; a role that may not read documents is refused (403) before any lookup.
+
+def make_document(ctx: Ctx, side: str | None = None):
+    """A rectification notice (facts ``DOC-<side>``) on the side's elevator, issued by the admin through the service."""
+    from liftsafe.notices import services as notices
+
+    side = side or ctx.side
+    d = notices.document_issue(ctx.world.users["admin"], elevator=elevator_of(ctx, side), kind="rectification",
+                               facts=f"DOC-{side}", deadline=timezone.localdate() + dt.timedelta(days=10))
+    ctx.store[side] = d
+    return d
+
+
+def file_markers(ctx: Ctx, side: str) -> list[str]:
+    key = "a1" if side == "own" else "b1"
+    return one_code(ctx, side) + [f"CT-{key}", f"LC-{key}"]
+
+
+NOTICE_VIEW = {"admin", "regulator", "city_regulator", "use_unit"}
+NOTICE_ISSUE = {"admin", "regulator", "city_regulator"}
+
+
+def notice_read(anon: int, ok: int = 200) -> dict:
+    """Readers: own side for every reader, the other side for admin and the city regulator; others 403 (role first)."""
+    d = {r: ((ok, ok if r in SEES_OTHER else 404) if r in NOTICE_VIEW else (403, 403)) for r in LOGGED_IN}
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def notice_issue_expect() -> dict:
+    d = {r: ((201, 201 if r in SEES_OTHER else 404) if r in NOTICE_ISSUE else (403, 403)) for r in LOGGED_IN}
+    d["anonymous"] = (401, 401)
+    return d
+
+
+def notice_markers(ctx: Ctx, side: str) -> list[str]:
+    d = ctx.store.get(side)
+    return [d.number] if d is not None and ctx.role in NOTICE_VIEW else []
+
+
+def notice_facts(ctx: Ctx, side: str) -> list[str]:
+    """The facts text (ASCII: JSON bodies escape the Chinese document number)."""
+    return [f"DOC-{side}"] if side in ctx.store and ctx.role in NOTICE_VIEW else []
+
+
+def document_issued(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.notices.models import Document
+
+    made = Document.objects.filter(elevator=elevator_of(ctx), facts="DOC-api").exists()
+    should = ctx.role in NOTICE_ISSUE and (ctx.side == "own" or ctx.role in SEES_OTHER)
+    return ["document issued by a refused role or out of scope"] if made and not should else (
+        ["document not issued"] if should and not made else [])
+
+
+PAGES.update({
+    "efile:file": Entry(elevator_kw("pk"), read(302), markers=file_markers),
+    "efile:dossier": Entry(elevator_kw("pk"), read(302)),
+    "efile:section_csv": Entry(lambda ctx: {"pk": elevator_of(ctx).pk, "key": "identity"}, read(302), markers=one_code),
+    "efile:section_xlsx": Entry(lambda ctx: {"pk": elevator_of(ctx).pk, "key": "organisations"}, read(302),
+                                markers=lambda ctx, side: [f"CT-{'a1' if side == 'own' else 'b1'}"]),
+    "notices:list": Entry(None, roles_only(NOTICE_VIEW), setup=both(make_document), markers=notice_markers),
+    "notices:new": Entry(None, roles_only(NOTICE_ISSUE), query=lambda ctx: {"elevator": ctx.world.elevators["a1"].pk}),
+    "notices:detail": Entry(lambda ctx: {"pk": make_document(ctx).pk}, notice_read(302), markers=notice_facts),
+    "notices:pdf": Entry(lambda ctx: {"pk": make_document(ctx).pk}, notice_read(302)),
+})
+API.update({
+    "notices_document_list": Entry(None, roles_only(NOTICE_VIEW, anon=401), setup=both(make_document), markers=notice_facts),
+    "notices_document_get": Entry(lambda ctx: {"document_id": make_document(ctx).pk}, notice_read(401), markers=notice_facts),
+    "notices_document_issue": Entry(lambda ctx: {}, notice_issue_expect(), method="POST",  # own/other by the body
+                                    data=lambda ctx: {"elevator": elevator_of(ctx).pk, "kind": "stop_use", "facts": "DOC-api"},
+                                    verify=document_issued),
+})
+
+EFILE_ROWS = {**{n: ("page", n) for n in PAGES if n.startswith(("efile:", "notices:"))},
+              **{n: ("api", n) for n in API if n.startswith("notices_")}}
+
+
+@pytest.mark.parametrize("row", sorted(EFILE_ROWS))
+def test_efile_notices_matrix(world, row):
+    kind, name = EFILE_ROWS[row]
+    table = PAGES if kind == "page" else API
+    if kind == "api" and name not in discovered_operations():
+        pytest.fail(f"API operation {name} is declared but does not exist")
+    failures = run_entry(world, kind, name, table[name])
+    assert not failures, "\n".join(failures)
