@@ -13,3 +13,6 @@ class EmergencyConfig(AppConfig):
         from .flows import intake_entrapment_alarm
 
         flows.register("monitoring.entrapment_alarm", intake_entrapment_alarm)
+        flows.declare("emergency.case_closed", required=False,
+                      doc="A case was closed (completed, false alarm or cancelled). kwargs: elevator_id, case_id, state. "
+                          "Reacting: risk recomputes the lift's score.")

@@ -21,3 +21,6 @@ class HazardsConfig(AppConfig):
 
         # a failed or expired inspection raises a lead here (hazards owns its lead creation)
         flows.register("inspection.invalid", raise_inspection_lead)
+        flows.declare("hazards.changed", required=False,
+                      doc="A hazard was filed, changed state or closed. kwargs: elevator_id, hazard_id, state. "
+                          "Reacting: risk recomputes the lift's score.")

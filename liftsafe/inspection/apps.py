@@ -19,3 +19,6 @@ class InspectionConfig(AppConfig):
             "inspection.invalid", required=False,
             doc="An elevator's inspection became invalid (failed or expired): raise a hazard lead. kwargs: elevator, "
                 "state ('failed'|'expired'), ref (str, unique per event), title (str), occurred_on (date); idempotent per ref.")
+        flows.declare("inspection.validity_changed", required=False,
+                      doc="The inspection validity state of some lifts changed (an inspection recorded, a validity "
+                          "expired). kwargs: elevator_ids (list[int]). Reacting: risk recomputes those lifts.")
