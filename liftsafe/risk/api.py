@@ -3,7 +3,6 @@
 Reads via :mod:`.selectors` (scoped), writes via :mod:`.services`; errors in the one shape of
 :mod:`liftsafe.core.errors` (403 role, 404 outside the scope, 409 stale version, 422 naming the field).
 """
-from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
@@ -25,7 +24,7 @@ ERR = {403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 ColourLit = Literal["blue", "yellow", "orange", "red"]
 
 
-class ScoreOut(Schema):
+class ScoreFields(Schema):
     elevator_id: int
     display_code: str
     address: str
@@ -41,6 +40,8 @@ class ScoreOut(Schema):
     model_version: str
     computed_at: dt.datetime
 
+
+class ScoreOut(ScoreFields):
     @staticmethod
     def resolve_display_code(obj):
         return obj.elevator.display_code
@@ -80,7 +81,7 @@ class ChangeOut(Schema):
     new_score: float
 
 
-class DetailOut(ScoreOut):
+class DetailOut(ScoreFields):
     factors: list[FactorOut]
     history: list[ChangeOut]
 
@@ -109,7 +110,8 @@ def _values(f: ScoreFilters) -> dict:
 def _detail(request, s) -> dict:
     rows = explain(s)
     hist = selectors.changes_for(request.user, s.elevator_id)[:100]
-    return {**ScoreOut.from_orm(s).dict(),
+    fields = {k: getattr(s, k) for k in ScoreFields.model_fields if k not in ("display_code", "address", "area")}
+    return {**fields, "display_code": s.elevator.display_code, "address": s.elevator.address, "area": s.elevator.area.name,
             "factors": [{**r, "links": [{"text": t, "url": u} for t, u in r["links"]]} for r in rows],
             "history": [{"at": c.at, "trigger": c.trigger, "triggered_by": c.triggered_by.get_username() if c.triggered_by else None,
                          "key_period_id": c.key_period_id, "old_colour": c.old_colour, "new_colour": c.new_colour,

@@ -104,6 +104,7 @@ def _diff(old: dict, new: dict) -> list[str]:
 @login_required
 @require_POST
 def score_recompute(request, elevator_id: int):
+    permissions.require(request.user, "risk.recompute")
     try:
         services.recompute_elevator(request.user, elevator_get(request.user, elevator_id))
         messages.success(request, _("Recomputed."))
