@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 from django.urls import reverse
-from django.utils.translation import gettext as _, gettext_lazy as _l
+from django.utils.translation import gettext as _, gettext_lazy
 
 from liftsafe.registry.codes import PLACE_TYPE_CHOICES
 
 LABELS = {
-    "age": _l("Age"), "entrapments": _l("Entrapments"), "faults": _l("Faults and IoT fault alarms"),
-    "inspection": _l("Inspection"), "hazards_open": _l("Open hazards"), "hazards_overdue": _l("Overdue hazards"),
-    "crowded_place": _l("Crowded place"), "maintenance_overdue": _l("Maintenance overdue"),
-    "maintenance_flagged": _l("Flagged maintenance visits"), "unit_grade": _l("Maintenance-unit grade"),
-    "iot_coverage": _l("No IoT monitoring"), "insurance": _l("No liability insurance"),
+    "age": gettext_lazy("Age"), "entrapments": gettext_lazy("Entrapments"), "faults": gettext_lazy("Faults and IoT fault alarms"),
+    "inspection": gettext_lazy("Inspection"), "hazards_open": gettext_lazy("Open hazards"), "hazards_overdue": gettext_lazy("Overdue hazards"),
+    "crowded_place": gettext_lazy("Crowded place"), "maintenance_overdue": gettext_lazy("Maintenance overdue"),
+    "maintenance_flagged": gettext_lazy("Flagged maintenance visits"), "unit_grade": gettext_lazy("Maintenance-unit grade"),
+    "iot_coverage": gettext_lazy("No IoT monitoring"), "insurance": gettext_lazy("No liability insurance"),
 }
-INSPECTION = {"failed": _l("failed"), "expired": _l("expired"), "due_soon": _l("due soon"), "valid": _l("valid")}
+INSPECTION = {"failed": gettext_lazy("failed"), "expired": gettext_lazy("expired"), "due_soon": gettext_lazy("due soon"), "valid": gettext_lazy("valid")}
 
 
 def _fact(key: str, raw, evidence: dict) -> str:

@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _, gettext_lazy as _l
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from liftsafe.core import permissions
@@ -94,11 +94,23 @@ def _diff(old: dict, new: dict) -> list[str]:
     from .explain import LABELS
 
     out = []
+    if not old:
+        return [_("first computation")]
     for k in sorted(set(old) | set(new)):
         a, b = (old.get(k) or {}), (new.get(k) or {})
         if a.get("raw") != b.get("raw") or a.get("points") != b.get("points"):
-            out.append(f"{LABELS.get(k, k)}: {a.get('raw', '—')} → {b.get('raw', '—')}")
+            out.append(f"{LABELS.get(k, k)}: {_raw(a.get('raw'))} → {_raw(b.get('raw'))}")
     return out
+
+
+def _raw(v) -> str:
+    if v is None:
+        return _("unknown")
+    if v is True:
+        return _("yes")
+    if v is False:
+        return _("no")
+    return str(v)
 
 
 @login_required
@@ -115,17 +127,17 @@ def score_recompute(request, elevator_id: int):
 
 # --------------------------------------------------------------------------- key periods
 class KeyPeriodForm(forms.Form):
-    name = forms.CharField(label=_l("name"), max_length=120)
-    starts_at = forms.DateTimeField(label=_l("starts at (local time of the first area)"),
+    name = forms.CharField(label=gettext_lazy("name"), max_length=120)
+    starts_at = forms.DateTimeField(label=gettext_lazy("starts at (local time of the first area)"),
                                     widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
-    ends_at = forms.DateTimeField(label=_l("ends at (local time of the first area)"),
+    ends_at = forms.DateTimeField(label=gettext_lazy("ends at (local time of the first area)"),
                                   widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
-    areas = forms.ModelMultipleChoiceField(label=_l("areas"), queryset=Area.objects.none())
-    place_types = forms.TypedMultipleChoiceField(label=_l("place types (none = all)"), choices=PLACE_TYPE_CHOICES, coerce=int,
+    areas = forms.ModelMultipleChoiceField(label=gettext_lazy("areas"), queryset=Area.objects.none())
+    place_types = forms.TypedMultipleChoiceField(label=gettext_lazy("place types (none = all)"), choices=PLACE_TYPE_CHOICES, coerce=int,
                                                  required=False, widget=forms.CheckboxSelectMultiple)
-    uplift_kind = forms.ChoiceField(label=_l("uplift"), choices=UpliftKind.choices)
-    uplift_points = forms.FloatField(label=_l("uplift points"), min_value=0, max_value=100, required=False)
-    note = forms.CharField(label=_l("note"), max_length=255, required=False)
+    uplift_kind = forms.ChoiceField(label=gettext_lazy("uplift"), choices=UpliftKind.choices)
+    uplift_points = forms.FloatField(label=gettext_lazy("uplift points"), min_value=0, max_value=100, required=False)
+    note = forms.CharField(label=gettext_lazy("note"), max_length=255, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user=None, **kwargs):
