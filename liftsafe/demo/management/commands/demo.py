@@ -81,6 +81,10 @@ class Command(BaseCommand):
         with self.step("generating the organisations, contracts and codes the NYC registry lacks"):
             result = demo.generate(log=self.log)
         self.log(f"generated data in {result.seconds:.1f} s (CPU {time.process_time() - c_gen:.1f} s)")
+        with self.step("risk colours of every lift (the nightly full recompute)"):
+            from liftsafe.demo.risk import compute_risk
+
+            compute_risk(log=self.log)
         with self.step("creating the demo accounts"):
             accounts = demo.create_accounts()
             counts = demo.visible_counts(accounts)
