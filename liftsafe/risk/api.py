@@ -218,7 +218,7 @@ def key_period_get(request, period_id: int):
 
 @router.put("/key-periods/{period_id}", response={200: KeyPeriodOut, **ERR}, summary="Change a key period", operation_id="risk_key_period_update")
 def key_period_update(request, period_id: int, payload: KeyPeriodUpdateIn):
-    permissions.require(request.user, "risk.key_period.manage")
+    permissions.require(request.user, "risk.manage_key_periods")
     p = selectors.key_period_get(request.user, period_id)
     data = payload.dict()
     version = data.pop("version")

@@ -100,7 +100,7 @@ def key_period_create(user, *, areas: list[int], **values: Any) -> KeyPeriod:
     A period already in force starts its uplift at once (recorded as ``key_period_start``).
     Raises: PermissionDenied; ValidationError naming the field (end before start, unknown place type, area
     outside the caller's)."""
-    require(user, "risk.key_period.manage")
+    require(user, "risk.manage_key_periods")
     errs = {}
     try:
         clean = _clean_period(values)
@@ -123,7 +123,7 @@ def key_period_create(user, *, areas: list[int], **values: Any) -> KeyPeriod:
 def key_period_update(user, period: KeyPeriod, *, version: int | None, areas: list[int], **values: Any) -> KeyPeriod:
     """Change a key period (same fields as :func:`key_period_create`). A stale ``version`` raises ``Conflict``.
     Lifts affected before or after the change are recomputed when the period is in force."""
-    require(user, "risk.key_period.manage", period)
+    require(user, "risk.manage_key_periods", period)
     errs = {}
     try:
         clean = _clean_period(values)
@@ -232,7 +232,7 @@ def red_tasks_create(user, *, elevator_ids: list[int] | None = None) -> list[Ris
     has none for its current red episode. Idempotent: a second call creates nothing; a lift that turns red again
     later gets a new task. ``elevator_ids`` narrows to those lifts (ids outside the scope are refused).
     Returns the tasks created."""
-    require(user, "risk.task.create")
+    require(user, "risk.create_tasks")
     from .selectors import scores_for
 
     qs = scores_for(user).filter(colour=Colour.RED).select_related("elevator")

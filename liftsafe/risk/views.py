@@ -159,7 +159,7 @@ class KeyPeriodForm(forms.Form):
 def key_period_list(request):
     permissions.require(request.user, "risk.view")
     form = None
-    if permissions.allowed(request.user, "risk.key_period.manage"):
+    if permissions.allowed(request.user, "risk.manage_key_periods"):
         form = KeyPeriodForm(request.POST or None, user=request.user, initial={"uplift_kind": UpliftKind.BAND})
         if request.method == "POST" and form.is_valid():
             try:
@@ -179,7 +179,7 @@ def key_period_edit(request, pk: int):
     permissions.require(request.user, "risk.view")
     p = selectors.key_period_get(request.user, pk)
     form = None
-    if permissions.allowed(request.user, "risk.key_period.manage", p):
+    if permissions.allowed(request.user, "risk.manage_key_periods", p):
         zone = zone_for_area_id(p.areas.order_by("path").values_list("pk", flat=True).first())
         initial = {"name": p.name, "starts_at": timezone.localtime(p.starts_at, zone).replace(tzinfo=None),
                    "ends_at": timezone.localtime(p.ends_at, zone).replace(tzinfo=None), "areas": list(p.areas.all()),

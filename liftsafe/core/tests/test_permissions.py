@@ -36,7 +36,7 @@ MATRIX = {
     "inspection.view": "a reg op mu uu ia", "inspection.record": "a ia", "inspection.record_self_test": "a ia",
     "inspection.rectify": "a uu mu", "inspection.confirm": "a uu", "inspection.whatif": "a reg",
     # risk
-    "risk.view": "a reg", "risk.key_period.manage": "a reg", "risk.recompute": "a reg", "risk.task.create": "a reg",
+    "risk.view": "a reg", "risk.manage_key_periods": "a reg", "risk.recompute": "a reg", "risk.create_tasks": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

@@ -1614,7 +1614,7 @@ def test_inspection_whatif_matrix(world):
 
 
 # ---- risk ----
-# Risk grades are the regulator's (risk.view, risk.key_period.manage, risk.recompute, risk.task.create: admin and
+# Risk grades are the regulator's (risk.view, risk.manage_key_periods, risk.recompute, risk.create_tasks: admin and
 # regulators). The role is checked first (403 for every other role, in scope or not), then the scope (404).
 _RISK = {"admin", "regulator", "city_regulator"}
 _R = "risk_"

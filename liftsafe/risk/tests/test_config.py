@@ -12,6 +12,15 @@ from liftsafe.risk.config import MODEL_PATH, model, parse, validate
 BASE = tomllib.loads(MODEL_PATH.read_text(encoding="utf-8"))
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are checked in English (pages are zh-Hans by default; the zh-Hans texts are in the .po)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def _errors(mutate) -> dict:
     data = copy.deepcopy(BASE)
     mutate(data)
