@@ -138,3 +138,15 @@ def test_flows_recompute_one_lift_when_an_input_changes(rw):
     s.refresh_from_db()
     assert s.factors["faults"]["raw"] == 1 and s.factors["faults"]["evidence"]["cases"] == [case.pk] and RiskChange.objects.filter(elevator=a1).first().trigger == "flow:emergency.case_closed"
     assert Hazard.objects.filter(pk=h.pk).exists()
+
+
+def test_an_inspection_recorded_recomputes_the_lift(rw):
+    from liftsafe.inspection import services as insp
+
+    recompute(trigger="nightly")
+    a1 = rw.elevators["a1"]
+    insp.inspection_record(None, elevator=a1, kind="periodic", inspected_on=timezone.localdate(), conclusion="fail",
+                           findings=[{"clause": "M1", "text": "制动器", "finding_class": "minor", "deadline_days": 30}])
+    s = RiskScore.objects.get(elevator=a1)
+    assert s.factors["inspection"]["raw"] == "failed" and s.factors["inspection"]["points"] == 20
+    assert RiskChange.objects.filter(elevator=a1).first().trigger == "flow:inspection.validity_changed"
