@@ -13,6 +13,19 @@ LABELS = {
     "maintenance_flagged": gettext_lazy("Flagged maintenance visits"), "unit_grade": gettext_lazy("Maintenance-unit grade"),
     "iot_coverage": gettext_lazy("No IoT monitoring"), "insurance": gettext_lazy("No liability insurance"),
 }
+TRIGGERS = {
+    "nightly": gettext_lazy("nightly recompute"), "manual": gettext_lazy("recomputed on demand"), "demo": gettext_lazy("demo computation"),
+    "key_period_start": gettext_lazy("key period started"), "key_period_end": gettext_lazy("key period ended"),
+    "key_period_changed": gettext_lazy("key period changed"), "flow:emergency.case_closed": gettext_lazy("a 96333 case closed"),
+    "flow:hazards.changed": gettext_lazy("a hazard changed"), "flow:inspection.validity_changed": gettext_lazy("inspection validity changed"),
+}
+
+
+def trigger_label(code: str) -> str:
+    """The trigger of a colour change in the user's language (the code itself when unknown)."""
+    return str(TRIGGERS.get(code, code))
+
+
 INSPECTION = {"failed": gettext_lazy("failed"), "expired": gettext_lazy("expired"), "due_soon": gettext_lazy("due soon"), "valid": gettext_lazy("valid")}
 
 

@@ -27,7 +27,7 @@ from liftsafe.registry.selectors import elevator_get
 
 from . import filters, selectors, services
 from .config import model
-from .explain import explain
+from .explain import explain, trigger_label
 from .models import Colour, KeyPeriod, UpliftKind
 
 PAGE_SIZE = 50
@@ -86,6 +86,7 @@ def score_detail(request, elevator_id: int):
     history = list(selectors.changes_for(request.user, elevator.pk)[:100])
     for c in history:
         c.diff = _diff(c.old_factors, c.new_factors)
+        c.trigger_label = trigger_label(c.trigger)
     return render(request, "risk/detail.html", {"elevator": elevator, "s": s, "rows": explain(s) if s else [],
                                                 "history": history, "model": model()})
 
