@@ -14,5 +14,5 @@ class EmergencyConfig(AppConfig):
 
         flows.register("monitoring.entrapment_alarm", intake_entrapment_alarm)
         flows.declare("emergency.case_closed", required=False,
-                      doc="A case was closed (completed, false alarm or cancelled). kwargs: elevator_id, case_id, state. "
+                      doc="A case was closed (completed, false alarm or cancelled). kwargs: elevator_id, case_id, state, received_at. "
                           "Reacting: risk recomputes the lift's score.")

@@ -529,7 +529,8 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
         stamp(case, user, encode(msg.MILESTONE, kind=kind))
         _refresh(case, milestones)
         if case.state in CLOSED_STATES:  # inputs of other apps' facts changed (risk recomputes the lift)
-            flows.send("emergency.case_closed", elevator_id=case.elevator_id, case_id=case.pk, state=case.state)
+            flows.send("emergency.case_closed", elevator_id=case.elevator_id, case_id=case.pk, state=case.state,
+                       received_at=case.received_at)
         return m
 
 

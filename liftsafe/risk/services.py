@@ -27,6 +27,7 @@ from liftsafe.registry.models import Elevator
 
 from . import messages as msg
 from .compute import lifts_of_period, recompute
+from .config import model
 from .models import Colour, KeyPeriod, RiskScore, RiskTask, UpliftKind
 
 PLACE_TYPES = {k for k, _v in PLACE_TYPE_CHOICES}
@@ -211,8 +212,11 @@ def on_input_changed(flow: str, elevator_ids) -> None:
         recompute(ids, trigger=f"flow:{flow}")
 
 
-def on_case_closed(*, elevator_id: int, **_kw) -> None:
-    """Handler of ``emergency.case_closed``."""
+def on_case_closed(*, elevator_id: int, received_at: dt.datetime | None = None, **_kw) -> None:
+    """Handler of ``emergency.case_closed``. A case received before the scoring window cannot change the score
+    (cases count by ``received_at``), so it recomputes nothing — replays of old tickets stay cheap."""
+    if received_at is not None and received_at < timezone.now() - dt.timedelta(days=model().window_days):
+        return
     on_input_changed("emergency.case_closed", [elevator_id])
 
 

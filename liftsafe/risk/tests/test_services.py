@@ -138,6 +138,10 @@ def test_flows_recompute_one_lift_when_an_input_changes(rw):
     s.refresh_from_db()
     assert s.factors["faults"]["raw"] == 1 and s.factors["faults"]["evidence"]["cases"] == [case.pk] and RiskChange.objects.filter(elevator=a1).first().trigger == "flow:emergency.case_closed"
     assert Hazard.objects.filter(pk=h.pk).exists()
+    n = RiskChange.objects.count()
+    old = make_case(a1, case_type="fault_report", state="received", at=timezone.now() - dt.timedelta(days=400))
+    emergency_services.record_milestone(rw.users["operator"], old, "completed")  # outside the window: nothing to recompute
+    assert RiskChange.objects.count() == n
 
 
 def test_an_inspection_recorded_recomputes_the_lift(rw):
