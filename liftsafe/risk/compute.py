@@ -163,6 +163,12 @@ def apply_uplift(base_score: float, base_colour: str, periods: list[KeyPeriod], 
     return best
 
 
+def _changed(a: dict, b: dict) -> dict:
+    """The entries of factors ``a`` that differ from ``b`` (a history row keeps only what changed; the first row
+    of a lift keeps every factor)."""
+    return {k: v for k, v in a.items() if b.get(k) != v}
+
+
 def _matches(p: KeyPeriod, paths: list[str], area_path: str, place_type: int | None) -> bool:
     return any(area_path.startswith(x) for x in paths) and (not p.place_types or place_type in p.place_types)
 
@@ -172,7 +178,7 @@ def recompute(elevator_ids: Iterable[int] | None = None, *, trigger: str, user=N
     """Recompute and store the risk of ``elevator_ids`` (None = every elevator) as of ``now``.
 
     Writes :class:`RiskScore` (upsert) and a :class:`RiskChange` for each lift whose colour or factors changed
-    (or that had no score yet), with ``trigger`` / ``user`` / ``key_period`` as the cause. Idempotent: a second
+    (or that had no score yet; the change row keeps the factors that changed, old and new), with ``trigger`` / ``user`` / ``key_period`` as the cause. Idempotent: a second
     run with the same facts writes no history. Returns ``{"lifts": n, "changed": n, <colour>: n, …}``.
     """
     m = m or shipped_model()
@@ -213,7 +219,8 @@ def recompute(elevator_ids: Iterable[int] | None = None, *, trigger: str, user=N
                                               key_period=key_period or period,
                                               old_colour=prev.colour if prev else "", new_colour=colour,
                                               old_score=prev.score if prev else None, new_score=score,
-                                              old_factors=prev.factors if prev else {}, new_factors=factors))
+                                              old_factors=_changed(prev.factors, factors) if prev else {},
+                                              new_factors=_changed(factors, prev.factors) if prev else factors))
             RiskScore.objects.bulk_create(rows, update_conflicts=True, unique_fields=["elevator"],
                                           update_fields=["score", "base_score", "colour", "base_colour", "colour_since",
                                                          "unknown_share", "factors", "key_period", "replacement",

@@ -65,7 +65,8 @@ class RiskScore(models.Model):
 
 
 class RiskChange(models.Model):
-    """A change of an elevator's colour or factors (the colour history). ``trigger`` is what recomputed it:
+    """A change of an elevator's colour or factors (the colour history); ``old_factors`` / ``new_factors`` hold the
+    factors that changed (the first row of a lift: all of them, old empty). ``trigger`` is what recomputed it:
     ``nightly``, ``manual``, ``flow:<name>`` (an input changed), ``key_period_start`` / ``key_period_end``."""
 
     elevator = models.ForeignKey("registry.Elevator", verbose_name=_("elevator"), on_delete=models.CASCADE, related_name="risk_changes")
