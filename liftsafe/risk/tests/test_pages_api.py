@@ -63,7 +63,7 @@ def test_why_page_links_each_factor_to_its_evidence(scored):
     for case in scored.cases:
         assert f"/emergency/cases/{case.pk}/" in body
     assert f"/hazards/{scored.hazard.pk}/" in body and f"/inspection/elevators/{a2.pk}/" in body
-    assert 'data-factor="insurance"' in body and "nightly" in body  # unknown factor listed, history shown
+    assert 'data-factor="insurance"' in body and "夜间全量计算" in body  # unknown factor listed; history with its trigger (zh-Hans)
 
 
 def test_other_roles_refused(scored):
