@@ -22,6 +22,7 @@ from liftsafe.notices.api import router as notices_router
 from liftsafe.registry.api import areas_router as core_areas_router
 from liftsafe.registry.api import router as registry_router
 from liftsafe.reports.api import router as reports_router
+from liftsafe.risk.api import router as risk_router
 
 api = NinjaAPI(
     title="liftsafe API",
@@ -46,4 +47,5 @@ api.add_router("/history/", history_router)
 api.add_router("/maintenance/", maintenance_router)
 api.add_router("/insurance/", insurance_router)
 api.add_router("/notices/", notices_router)
+api.add_router("/risk/", risk_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "liftsafe.maintenance",
     "liftsafe.insurance",
     "liftsafe.notices",
+    "liftsafe.risk",
     "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
 ]
 

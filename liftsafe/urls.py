@@ -23,6 +23,7 @@ urlpatterns = [
     path("insurance/", include("liftsafe.insurance.urls")),
     path("notices/", include("liftsafe.notices.urls")),
     path("file/", include("liftsafe.efile.urls")),
+    path("risk/", include("liftsafe.risk.urls")),
 ]
 
 if settings.DEBUG:

@@ -173,6 +173,15 @@ ACTIONS: dict[str, Action] = {
                        denied=_("Your role cannot read official documents.")),
     "notices.read": _a({UU}, "Only the addressee use unit's opening of a document is recorded as its reading (service of the document).",
                        denied=_("Only the addressee use unit acknowledges a document.")),
+    # ------------------------------------------------------------------ risk (安全风险分级管控; docs/domain §8, docs/risk.md)
+    "risk.view": _a({A, REG}, "Risk grading and control is the market-supervision regulator's tool for its area (docs/domain §8).",
+                    denied=_("Only regulators and administrators may see risk grades.")),
+    "risk.manage_key_periods": _a({A, REG}, "Key periods (重点时段) are declared by the regulator of the areas affected.",
+                                 denied=_("Only regulators and administrators may declare key periods.")),
+    "risk.recompute": _a({A, REG}, "A regulator may recompute the risk of its area on demand; the nightly job runs as the platform.",
+                         denied=_("Only regulators and administrators may recompute risk grades.")),
+    "risk.create_tasks": _a({A, REG}, "The red list becomes supervision tasks (hazard leads) of the regulator of the area.",
+                           denied=_("Only regulators and administrators may create red-list tasks.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

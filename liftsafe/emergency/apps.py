@@ -21,3 +21,6 @@ class EmergencyConfig(AppConfig):
         # the elevator file's section of 96333 cases (false alarms included)
         file_panels.register(file_panels.Panel(key="cases", title=_("96333 cases"), order=30, template="emergency/panel_cases.html",
                                                context=panels.cases_context, export=panels.cases_export))
+        flows.declare("emergency.case_closed", required=False,
+                      doc="A case was closed (completed, false alarm or cancelled). kwargs: elevator_id, case_id, state, received_at. "
+                          "Reacting: risk recomputes the lift's score.")

@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liftsafe.core.zones import local_date
+from liftsafe.core import flows
 from liftsafe.core.history import save_with_history, stamp
 from liftsafe.core.messages import encode
 from liftsafe.core.notifications import notify
@@ -44,7 +45,7 @@ from liftsafe.rules import rule
 from . import causes, domain
 from .domain import haversine_m  # noqa: F401 (re-exported: views and tests call services.haversine_m)
 from . import messages as msg
-from .models import ESCALATED_PREFIX, OPEN_STATES, CaseType, Channel, EmergencyCase, EscalationReason, Level, Milestone, State
+from .models import CLOSED_STATES, ESCALATED_PREFIX, OPEN_STATES, CaseType, Channel, EmergencyCase, EscalationReason, Level, Milestone, State
 from .selectors import derive, durations, scope_cases, upload_status_code  # noqa: F401 (re-exported)
 from .workflow import CASE_FLOW, MILESTONE_TRANSITIONS
 from .workflow import sources as transition_sources
@@ -518,6 +519,9 @@ def record_milestone(user, case: EmergencyCase, kind: str, at: dt.datetime | Non
         milestones.append(m)
         stamp(case, user, encode(msg.MILESTONE, kind=kind))
         _refresh(case, milestones)
+        if case.state in CLOSED_STATES:  # inputs of other apps' facts changed (risk recomputes the lift)
+            flows.send("emergency.case_closed", elevator_id=case.elevator_id, case_id=case.pk, state=case.state,
+                       received_at=case.received_at)
         return m
 
 

@@ -33,3 +33,6 @@ class HazardsConfig(AppConfig):
         # the elevator file's section of hazards and stop-use orders
         file_panels.register(file_panels.Panel(key="hazards", title=_("Hazards and stop-use orders"), order=70, template="hazards/panel.html",
                                                context=panels.hazards_context, export=panels.hazards_export))
+        flows.declare("hazards.changed", required=False,
+                      doc="A hazard was filed, changed state or closed. kwargs: elevator_id, hazard_id, state. "
+                          "Reacting: risk recomputes the lift's score.")

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from liftsafe.core import flows
 from liftsafe.core.errors import Conflict, NotFound
+from liftsafe.core import flows
 from liftsafe.core.history import save_with_history, stamp
 from liftsafe.core.messages import encode, fit
 from liftsafe.core.models import Area, Role
@@ -94,7 +95,13 @@ def _save(hazard: Hazard, reason: str, user=None) -> Hazard:
     stamp(hazard, user, reason)
     hazard.full_clean()
     hazard.save()
+    _changed(hazard)
     return hazard
+
+
+def _changed(hazard: Hazard) -> None:
+    """Tell the reacting apps a hazard of the lift opened, changed or closed (flow ``hazards.changed``)."""
+    flows.send("hazards.changed", elevator_id=hazard.elevator_id, hazard_id=hazard.pk, state=hazard.state)
 
 
 def _require_state(hazard: Hazard, transition: str):
@@ -174,7 +181,9 @@ def hazard_file(user, *, elevator: Elevator, source: str, title: str, level: str
     if not hazard.title:
         raise ValidationError({"title": _("A title is required.")})
     hazard.full_clean()
-    return save_with_history(hazard, user, encode(msg.FILED))
+    save_with_history(hazard, user, encode(msg.FILED))
+    _changed(hazard)
+    return hazard
 
 
 def lead_raise(*, elevator: Elevator, source: str, source_ref: str, title: str, level: str, description: str = "",

@@ -28,3 +28,6 @@ class InspectionConfig(AppConfig):
         file_panels.register(file_panels.Panel(key="inspection", title=_("Inspections and validity"), order=60,
                                                template="inspection/panel.html",
                                                context=panels.inspection_context, export=panels.inspection_export))
+        flows.declare("inspection.validity_changed", required=False,
+                      doc="The inspection validity state of some lifts changed (an inspection recorded, a validity "
+                          "expired). kwargs: elevator_ids (list[int]). Reacting: risk recomputes those lifts.")

@@ -242,6 +242,9 @@ def validity_recompute(elevator_ids: Iterable[int] | None = None, *, today: dt.d
                     next_inspection_due=Subquery(v.values("next_due")[:1]))
             for e, c in newly_invalid:
                 _notify_invalid(e, c)
+            changed = [r.elevator_id for r in rows if old.get(r.elevator_id) != r.state and (announce_first or r.elevator_id in old)]
+            if announce and changed:  # risk recomputes these lifts (imports pass announce=False)
+                flows.send("inspection.validity_changed", elevator_ids=changed)
     return counts
 
 

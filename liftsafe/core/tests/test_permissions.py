@@ -42,6 +42,8 @@ MATRIX = {
     "case.on_site_view": "a reg mu rs", "case.callback": "a op", "caller.lookup": "a op reg",
     "hazard.self_report": "a uu mu ia",
     "notices.issue": "a reg", "notices.view": "a reg uu", "notices.read": "uu",
+    # risk
+    "risk.view": "a reg", "risk.manage_key_periods": "a reg", "risk.recompute": "a reg", "risk.create_tasks": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

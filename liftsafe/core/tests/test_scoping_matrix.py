@@ -2065,3 +2065,95 @@ def test_efile_notices_matrix(world, row):
         pytest.fail(f"API operation {name} is declared but does not exist")
     failures = run_entry(world, kind, name, table[name])
     assert not failures, "\n".join(failures)
+
+
+# ---- risk ----
+# Risk grades are the regulator's (risk.view, risk.manage_key_periods, risk.recompute, risk.create_tasks: admin and
+# regulators). The role is checked first (403 for every other role, in scope or not), then the scope (404).
+_RISK = {"admin", "regulator", "city_regulator"}
+_R = "risk_"
+
+
+def _risk_scores(ctx: Ctx) -> None:
+    from liftsafe.risk.compute import recompute
+
+    recompute(trigger="matrix")
+
+
+def _risk_period(ctx: Ctx, side: str | None = None):
+    from liftsafe.risk.models import KeyPeriod
+
+    side = side or ctx.side
+    now = timezone.now()
+    p = KeyPeriod.objects.create(name=f"KP-{side}", starts_at=now + dt.timedelta(days=1), ends_at=now + dt.timedelta(days=2))
+    p.areas.set([ctx.world.district_a if side == "own" else ctx.world.district_b])
+    return p
+
+
+def _risk_lift_markers(ctx: Ctx, side: str) -> list[str]:
+    return [elevator_of(ctx, side).registration_code] if ctx.role in _RISK else []
+
+
+def _risk_scored_kw(name: str):
+    def kw(ctx: Ctx) -> dict:
+        _risk_scores(ctx)
+        return {name: elevator_of(ctx).pk}
+    return kw
+
+
+def _risk_period_body(ctx: Ctx) -> dict:
+    now = timezone.now()
+    return {"name": "matrix", "starts_at": (now + dt.timedelta(days=1)).isoformat(), "ends_at": (now + dt.timedelta(days=2)).isoformat(),
+            "areas": [(ctx.world.district_a if ctx.side == "own" else ctx.world.district_b).pk], "uplift_kind": "band"}
+
+
+def _risk_period_create_expect() -> dict:
+    d = {r: (403, 403) for r in LOGGED_IN}
+    d.update({"admin": (201, 201), "city_regulator": (201, 201), "regulator": (201, 422), "anonymous": (401, 401)})
+    return d
+
+
+RISK_PAGES = {
+    "risk:list": Entry(None, roles_only(_RISK), setup=_risk_scores, markers=_risk_lift_markers),
+    "risk:detail": Entry(_risk_scored_kw("elevator_id"), insp_write(_RISK, 200, 302), markers=lambda ctx, side: [elevator_of(ctx, side).registration_code]),
+    "risk:recompute": Entry(elevator_kw("elevator_id"), insp_write(_RISK, 302, 302), method="POST"),
+    "risk:key_periods": Entry(None, roles_only(_RISK), setup=both(_risk_period),
+                              markers=lambda ctx, side: [f"KP-{side}"] if ctx.role in _RISK else []),
+    "risk:key_period": Entry(lambda ctx: {"pk": _risk_period(ctx).pk}, insp_write(_RISK, 200, 302),
+                             markers=lambda ctx, side: [f"KP-{side}"]),
+    "risk:red_list": Entry(None, roles_only(_RISK), setup=_risk_scores),
+    "risk:red_tasks_create": Entry(None, roles_only(_RISK, ok=302), method="POST"),
+}
+
+RISK_API = {
+    _R + "score_list": Entry(None, roles_only(_RISK, anon=401), setup=_risk_scores, markers=_risk_lift_markers),
+    _R + "counts": Entry(None, roles_only(_RISK, anon=401), setup=_risk_scores),
+    _R + "elevator_get": Entry(_risk_scored_kw("elevator_id"), insp_write(_RISK, 200, 401)),
+    _R + "elevator_recompute": Entry(elevator_kw("elevator_id"), insp_write(_RISK, 200, 401)),
+    _R + "recompute": Entry(None, roles_only(_RISK, anon=401)),
+    _R + "key_period_list": Entry(None, roles_only(_RISK, anon=401), setup=both(_risk_period),
+                                  markers=lambda ctx, side: [f"KP-{side}"] if ctx.role in _RISK else []),
+    _R + "key_period_get": Entry(lambda ctx: {"period_id": _risk_period(ctx).pk}, insp_write(_RISK, 200, 401),
+                                 markers=lambda ctx, side: [f"KP-{side}"]),
+    _R + "key_period_create": Entry(sided, _risk_period_create_expect(), data=_risk_period_body),
+    _R + "key_period_update": Entry(lambda ctx: {"period_id": _risk_period(ctx).pk}, insp_write(_RISK, 200, 401),
+                                    data=_risk_period_body),
+    _R + "task_list": Entry(None, roles_only(_RISK, anon=401)),
+    _R + "task_create": Entry(None, roles_only(_RISK, anon=401), data=lambda ctx: {}),
+    _R + "model": Entry(None, roles_only(_RISK, anon=401)),
+    _R + "matrix": Entry(None, roles_only(_RISK, anon=401), query=lambda ctx: {"severity": "1", "probability": "A"}),
+}
+PAGES.update(RISK_PAGES)
+API.update(RISK_API)
+
+
+@pytest.mark.parametrize("name", sorted(RISK_PAGES))
+def test_risk_page_matrix(world, name):
+    failures = run_entry(world, "page", name, RISK_PAGES[name])
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(RISK_API))
+def test_risk_api_matrix(world, name):
+    failures = run_entry(world, "api", name, RISK_API[name])
+    assert not failures, "\n".join(failures)

@@ -85,6 +85,10 @@ class Command(BaseCommand):
             from liftsafe.demo import maintenance as demo_maintenance
 
             demo_maintenance.generate(log=self.log)
+        with self.step("risk colours of every lift (the nightly full recompute)"):
+            from liftsafe.demo.risk import compute_risk
+
+            compute_risk(log=self.log)
         with self.step("creating the demo accounts"):
             accounts = demo.create_accounts()
             counts = demo.visible_counts(accounts)
