@@ -19,6 +19,7 @@ from liftsafe.inspection.api import router as inspection_router
 from liftsafe.monitoring.api import router as monitoring_router
 from liftsafe.registry.api import areas_router as core_areas_router
 from liftsafe.registry.api import router as registry_router
+from liftsafe.rating.api import router as rating_router
 from liftsafe.reports.api import router as reports_router
 
 api = NinjaAPI(
@@ -42,4 +43,5 @@ api.add_router("/reports/", reports_router)
 api.add_router("/exchange/", exchange_router)
 api.add_router("/history/", history_router)
 api.add_router("/maintenance/", maintenance_router)
+api.add_router("/rating/", rating_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

@@ -20,6 +20,8 @@ urlpatterns = [
     path("reports/", include("liftsafe.reports.urls")),
     path("exchange/", include("liftsafe.exchange.urls")),
     path("maintenance/", include("liftsafe.maintenance.urls")),
+    path("rating/", include("liftsafe.rating.urls")),
+    path("public/ratings/", include("liftsafe.rating.public_urls")),
 ]
 
 if settings.DEBUG:

@@ -35,6 +35,10 @@ MATRIX = {
     "chain.verify": "a reg mu uu", "oversight.view": "a reg",
     "inspection.view": "a reg op mu uu ia", "inspection.record": "a ia", "inspection.record_self_test": "a ia",
     "inspection.rectify": "a uu mu", "inspection.confirm": "a uu", "inspection.whatif": "a reg",
+    # rating
+    "rating.view": "a reg mu", "rating.run": "a reg", "rating.publish": "a reg", "rating.object": "mu",
+    "rating.review": "a reg", "rating.reply": "mu", "rating.sheet": "a reg",
+    "credit.view": "a reg mu", "credit.apply_lift": "mu", "credit.decide_lift": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]
