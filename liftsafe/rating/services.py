@@ -126,9 +126,14 @@ def rating_run(user, *, sheet_code: str, on: dt.date, unit_ids: list[int] | None
     return out
 
 
-def _lock(user, pk: int) -> Rating:
-    selectors.rating_get(user, pk)  # outside the scope: NotFound, like a missing rating
-    return Rating.objects.select_for_update().select_related("unit", "area").get(pk=pk)
+def _lock(user, pk: int, action: str) -> Rating:
+    """The rating, locked, after the role check (403 first), then the scope (NotFound, like a missing rating),
+    then the action's object condition."""
+    require(user, action)
+    selectors.rating_get(user, pk)
+    r = Rating.objects.select_for_update().select_related("unit", "area").get(pk=pk)
+    require(user, action, r)
+    return r
 
 
 @transaction.atomic
@@ -136,8 +141,7 @@ def rating_publish(user, pk: int, *, today: dt.date | None = None) -> Rating:
     """Publish a draft: the publication date, the objection window's last day (rule ``rating_objection_days`` in
     ``rating_objection_day_basis`` days, docs/domain §15.4), and the hard rules met put the unit on the bad-credit
     list or the blacklist (docs/domain §9); a blacklist entry notifies the use units of the unit's lifts."""
-    r = _lock(user, pk)
-    require(user, "rating.publish", r)
+    r = _lock(user, pk, "rating.publish")
     t = RATING_FLOW.check("publish", r.state)
     today = today or local_date(timezone.now(), r.area)
     basis = rule("rating_objection_day_basis")
@@ -176,8 +180,7 @@ def objection_file(user, pk: int, *, text: str, file=None, today: dt.date | None
     Raises:
         ValidationError: ``text`` empty; ``filed_at`` after the window's last day; ``state`` not published.
     """
-    r = _lock(user, pk)
-    require(user, "rating.object", r)
+    r = _lock(user, pk, "rating.object")
     t = RATING_FLOW.check("object", r.state)
     text = _text(text, "text")
     today = today or local_date(timezone.now(), r.area)
@@ -205,8 +208,7 @@ def objection_decide(user, pk: int, *, decision: str, reasons: str, revised_grad
         ValidationError: ``decision`` unknown, ``reasons`` empty, ``revised_grade`` missing/unknown/unchanged or the
             unit not rated; ``state`` not objected.
     """
-    r = _lock(user, pk)
-    require(user, "rating.review", r)
+    r = _lock(user, pk, "rating.review")
     t = RATING_FLOW.check("decide", r.state)
     o = r.objections.filter(decision="").order_by("-filed_at").first()
     if decision not in Objection.Decision.values:
@@ -235,19 +237,21 @@ def objection_decide(user, pk: int, *, decision: str, reasons: str, revised_grad
 def rating_reply(user, pk: int, *, text: str) -> Rating:
     """The unit's reply, published with its grade (docs/domain §15.4 right to reply); a new reply replaces the shown
     one and the old stays in the history."""
-    r = _lock(user, pk)
-    require(user, "rating.reply", r)
+    r = _lock(user, pk, "rating.reply")
     RATING_FLOW.check("reply", r.state)
     r.reply, r.replied_at, r.version = _text(text, "text"), timezone.now(), r.version + 1
     return save_with_history(r, user, encode(msg.REPLIED))
 
 
-def _lock_entry(user, pk: int) -> CreditEntry:
+def _lock_entry(user, pk: int, action: str) -> CreditEntry:
     from liftsafe.core.errors import NotFound
 
+    require(user, action)
     if not selectors.credit_entries_for(user).filter(pk=pk).exists():
         raise NotFound("credit entry not found")
-    return CreditEntry.objects.select_for_update().select_related("unit").get(pk=pk)
+    e = CreditEntry.objects.select_for_update().select_related("unit").get(pk=pk)
+    require(user, action, e)
+    return e
 
 
 def lift_possible_from(e: CreditEntry) -> dt.date:
@@ -259,8 +263,7 @@ def lift_possible_from(e: CreditEntry) -> dt.date:
 def credit_apply_lift(user, pk: int, *, text: str, today: dt.date | None = None) -> CreditEntry:
     """The listed unit applies for lifting, after the management period and with no repeat since (a newer entry of
     the same list for the unit is a repeat; docs/domain §9)."""
-    e = _lock_entry(user, pk)
-    require(user, "credit.apply_lift", e)
+    e = _lock_entry(user, pk, "credit.apply_lift")
     if e.state != CreditEntry.State.ACTIVE:
         raise ValidationError({"state": [_("Only an active entry can be applied for.")]})
     text = _text(text, "text")
@@ -276,8 +279,7 @@ def credit_apply_lift(user, pk: int, *, text: str, today: dt.date | None = None)
 @transaction.atomic
 def credit_decide_lift(user, pk: int, *, approve: bool, reasons: str, today: dt.date | None = None) -> CreditEntry:
     """A regulator lifts the entry (kept, marked lifted) or refuses the application (back to active), with reasons."""
-    e = _lock_entry(user, pk)
-    require(user, "credit.decide_lift", e)
+    e = _lock_entry(user, pk, "credit.decide_lift")
     if e.state != CreditEntry.State.LIFT_REQUESTED:
         raise ValidationError({"state": [_("No lifting application to decide.")]})
     e.decision_reasons, e.decided_by = _text(reasons, "reasons"), user
