@@ -11,6 +11,7 @@ from typing import Literal
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
+from liftsafe.core.api import Status
 from liftsafe.core.errors import ErrorOut
 from liftsafe.core.pagination import BoundedPage
 from liftsafe.core.permissions import require
@@ -159,7 +160,7 @@ def rating_get(request, rating_id: int):
 @router.post("/run", response={201: list[RatingOut], **ERR}, operation_id="rating_run")
 def run(request, payload: RunIn):
     rs = services.rating_run(request.user, sheet_code=payload.sheet, on=payload.on, unit_ids=payload.units)
-    return 201, [_out(request.user, r) for r in rs]
+    return Status(201, [_out(request.user, r) for r in rs])
 
 
 @router.post("/ratings/{rating_id}/publish", response={200: RatingOut, **ERR}, operation_id="rating_publish")
@@ -170,7 +171,7 @@ def publish(request, rating_id: int):
 @router.post("/ratings/{rating_id}/object", response={201: RatingOut, **ERR}, operation_id="rating_object")
 def object_(request, rating_id: int, payload: TextIn):
     o = services.objection_file(request.user, rating_id, text=payload.text)
-    return 201, _out(request.user, selectors.rating_get(request.user, o.rating_id))
+    return Status(201, _out(request.user, selectors.rating_get(request.user, o.rating_id)))
 
 
 @router.post("/ratings/{rating_id}/decide", response={200: RatingOut, **ERR}, operation_id="rating_decide")

@@ -56,8 +56,8 @@ def run(request):
 
 @login_required
 def detail(request, pk: int):
-    r = selectors.rating_get(request.user, pk)
     require(request.user, "rating.view")
+    r = selectors.rating_get(request.user, pk)
     ctx = {"r": r, "actions": RATING_FLOW.available_names(request.user, r), "objections": r.objections.select_related("filed_by", "decided_by"),
            "grades": r.sheet_config.get("grades", []), "decisions": Objection.Decision.choices,
            "credit": r.credit_entries.all(), "bands_source": r.sheet_config.get("bands_source", ""),
