@@ -159,7 +159,8 @@ def _list_unit(user, r: Rating, hit: dict, today: dt.date) -> CreditEntry | None
         return None
     e = CreditEntry(unit=r.unit, kind=hit["list"], rule_code=hit["code"], rating=r, listed_on=today,
                     params={"metric": hit["metric"], "value": hit["value"], "threshold": hit["threshold"]})
-    save_with_history(e, user, encode(msg.LISTED, rule=hit["code"]))
+    reason = encode(msg.LISTED, rule=e.rule_code)
+    save_with_history(e, user, reason)
     if e.kind == CreditEntry.Kind.BLACKLIST:
         use_units = Organisation.objects.filter(pk__in=Elevator.objects.filter(pk__in=facts.unit_lift_ids(r.unit_id, r.period_start, r.period_end))
                                                 .exclude(use_unit__isnull=True).values("use_unit_id").distinct())
@@ -287,4 +288,5 @@ def credit_decide_lift(user, pk: int, *, approve: bool, reasons: str, today: dt.
         e.state, e.lifted_on = CreditEntry.State.LIFTED, today or timezone.localdate()
     else:
         e.state = CreditEntry.State.ACTIVE
-    return save_with_history(e, user, encode(msg.LIFT_DECIDED, decision="lifted" if approve else "refused"))
+    reason = encode(msg.LIFT_DECIDED, decision=e.state if approve else "refused")
+    return save_with_history(e, user, reason)
