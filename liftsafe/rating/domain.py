@@ -77,6 +77,11 @@ OPS = {"lt": lambda a, b: a < b, "le": lambda a, b: a <= b, "gt": lambda a, b: a
 LISTS = ("bad_credit", "blacklist")
 
 
+def _known(v, table) -> bool:
+    """``v`` is a text key of ``table`` (never raises for an unhashable JSON value)."""
+    return isinstance(v, str) and v in table
+
+
 def _num(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
@@ -95,10 +100,12 @@ def validate_sheet(cfg) -> dict:
 
     if not isinstance(cfg, dict):
         raise ValidationError({"config": [_("a sheet is a JSON object")]})
-    for key in ("code", "name"):
+    for key, limit in (("code", 40), ("name", 200)):
         if not isinstance(cfg.get(key), str) or not cfg.get(key).strip():
             err(key, _("required text"))
-    if cfg.get("window") not in WINDOWS:
+        elif len(cfg[key]) > limit:
+            err(key, _("at most %(n)d characters") % {"n": limit})
+    if not _known(cfg.get("window"), WINDOWS):
         err("window", _("one of %(v)s") % {"v": ", ".join(WINDOWS)})
     if not _num(cfg.get("base", 0)):
         err("base", _("a finite number"))
@@ -107,7 +114,7 @@ def validate_sheet(cfg) -> dict:
             or len(set(grades)) != len(grades):
         err("grades", _("at least two distinct grade names, best first"))
         grades = []
-    if cfg.get("edges") not in EDGES:
+    if not _known(cfg.get("edges"), EDGES):
         err("edges", _("one of %(v)s") % {"v": ", ".join(EDGES)})
     bands = cfg.get("bands")
     if not isinstance(bands, list) or not bands:
@@ -117,7 +124,7 @@ def validate_sheet(cfg) -> dict:
         if not isinstance(b, dict):
             err(f"bands[{i}]", _("a band is an object"))
             continue
-        if b.get("grade") not in grades:
+        if not _known(b.get("grade"), grades):
             err(f"bands[{i}].grade", _("not one of the sheet's grades"))
         for k in ("min", "max"):
             if b.get(k) is not None and not _num(b.get(k)):
@@ -138,7 +145,7 @@ def validate_sheet(cfg) -> dict:
                 else:
                     err(f"bands[{idx}].min", _("overlaps the band below: a score would match two bands"))
     ms = cfg.get("min_sample")
-    if not isinstance(ms, dict) or ms.get("metric") not in METRICS or not _num(ms.get("min")) or ms.get("min") < 1:
+    if not isinstance(ms, dict) or not _known(ms.get("metric"), METRICS) or not _num(ms.get("min")) or ms.get("min") < 1:
         err("min_sample", _("{metric: a known metric, min: a number ≥ 1}"))
     items = cfg.get("items")
     if not isinstance(items, list) or not items:
@@ -154,8 +161,9 @@ def validate_sheet(cfg) -> dict:
             err(f"{p}.code", _("required text"))
         elif it["code"] in codes:
             err(f"{p}.code", _("duplicate item code"))
-        codes.add(it.get("code"))
-        if it.get("metric") not in METRICS:
+        else:
+            codes.add(it["code"])
+        if not _known(it.get("metric"), METRICS):
             err(f"{p}.metric", _("unknown metric"))
         for k in ("per", "base"):
             if k in it and not _num(it[k]):
@@ -176,23 +184,27 @@ def validate_sheet(cfg) -> dict:
                     for k in ("min", "max"):
                         if t.get(k) is not None and not _num(t[k]):
                             err(f"{tp}.{k}", _("a finite number or null"))
-                    if j and (t.get("min") is None or prev_max is None or t["min"] < prev_max):
+                    if j and (not _num(t.get("min")) or not _num(prev_max) or t["min"] < prev_max):
                         err(f"{tp}.min", _("tiers must be in order and must not overlap"))
                     prev_max = t.get("max")
         if not it.get("veto") and tiers is None and "per" not in it:
             err(f"{p}.per", _("points per unit (or tiers, or veto) are required"))
-    for i, h in enumerate(cfg.get("hard_rules") or []):
+    hard = cfg.get("hard_rules") or []
+    if not isinstance(hard, list):
+        err("hard_rules", _("a list"))
+        hard = []
+    for i, h in enumerate(hard):
         p = f"hard_rules[{i}]"
         if not isinstance(h, dict):
             err(p, _("a rule is an object"))
             continue
-        if h.get("metric") not in METRICS:
+        if not _known(h.get("metric"), METRICS):
             err(f"{p}.metric", _("unknown metric"))
-        if h.get("op") not in OPS:
+        if not _known(h.get("op"), OPS):
             err(f"{p}.op", _("one of lt, le, gt, ge"))
         if not _num(h.get("value")):
             err(f"{p}.value", _("a finite number"))
-        if h.get("list") not in LISTS:
+        if not _known(h.get("list"), LISTS):
             err(f"{p}.list", _("bad_credit or blacklist"))
         if not isinstance(h.get("code"), str) or not h.get("code"):
             err(f"{p}.code", _("required text"))

@@ -65,6 +65,13 @@ def test_validation_names_the_field():
     assert "items[1].code" in _bad(lambda c: c["items"][1].update(code=c["items"][0]["code"]))
     with pytest.raises(ValidationError):
         domain.validate_sheet("not a dict")
+    # unhashable or wrongly typed JSON values are refused by name, never a crash
+    assert "items[0].metric" in _bad(lambda c: c["items"][0].update(metric=["lifts"]))
+    assert "items[0].code" in _bad(lambda c: c["items"][0].update(code={"a": 1}))
+    assert "min_sample" in _bad(lambda c: c.update(min_sample={"metric": {}, "min": 1}))
+    assert "hard_rules" in _bad(lambda c: c.update(hard_rules={"x": 1}))
+    assert "items[3].tiers[1].min" in _bad(lambda c: c["items"][3]["tiers"][0].update(max="3"))
+    assert "name" in _bad(lambda c: c.update(name="x" * 201))
 
 
 def _values(**kw):
