@@ -10,6 +10,7 @@ from liftsafe.demo.rating import busiest_month, load_ratings
 from liftsafe.inspection.models import InspectionRecord
 from liftsafe.rating.models import Objection, Rating
 from liftsafe.registry.models import MaintenanceContract, Organisation
+from liftsafe.testing import make_elevator
 
 
 def test_demo_ratings_show_every_state_and_spread(world):
@@ -24,7 +25,7 @@ def test_demo_ratings_show_every_state_and_spread(world):
     for i in range(3):
         u = Organisation.objects.create(kind="maintenance_unit", name=f"demo unit {i}", area=world.district_a)
         if i < 2:
-            e = world.elevators["b1" if i else "b2"]
+            e = make_elevator(f"D{i}", world.district_a)
             MaintenanceContract.objects.create(elevator=e, maintenance_unit=u, start_date=dt.date(2020, 1, 1))
     assert busiest_month(world.city) == day.replace(day=1)
     counts = load_ratings("city_regulator", password="x")
