@@ -39,12 +39,13 @@ def _ev(kind: str, pk: int, label: str, url_name: str, *args) -> dict:
     return {"kind": kind, "id": pk, "label": label, "url": reverse(url_name, args=args or [pk])}
 
 
-def unit_lift_ids(unit_id: int, start: dt.date, end: dt.date) -> list[int]:
-    """Elevators with a contract of ``unit_id`` in force on any day of ``[start, end]`` (scrapped ones excluded)."""
-    return list(MaintenanceContract.objects.filter(maintenance_unit_id=unit_id, start_date__lte=end)
-                .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
-                .exclude(elevator__status=Elevator.Status.SCRAPPED)
-                .values_list("elevator_id", flat=True).distinct())
+def unit_lift_ids(unit_id: int, start: dt.date, end: dt.date):
+    """Elevators with a contract of ``unit_id`` in force on any day of ``[start, end]`` (scrapped ones excluded), as
+    a subquery of elevator ids (a unit may hold tens of thousands of lifts: never a literal id list)."""
+    return (MaintenanceContract.objects.filter(maintenance_unit_id=unit_id, start_date__lte=end)
+            .filter(Q(end_date__isnull=True) | Q(end_date__gte=start))
+            .exclude(elevator__status=Elevator.Status.SCRAPPED)
+            .values("elevator_id"))
 
 
 def compute(unit_id: int, start: dt.date, end: dt.date, now: dt.datetime | None = None) -> tuple[dict, dict]:
@@ -55,7 +56,7 @@ def compute(unit_id: int, start: dt.date, end: dt.date, now: dt.datetime | None 
     t1 = timezone.make_aware(dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min), tz)
     now = min(now or timezone.now(), t1)
     lifts = unit_lift_ids(unit_id, start, end)
-    n = len(lifts)
+    n = Elevator.objects.filter(pk__in=lifts).count()
     values: dict = {m: None for m in METRICS}
     ev: dict[str, list] = {}
     values["lifts"] = float(n)
