@@ -63,6 +63,20 @@ class RatingOut(Schema):
     version: int
     actions: list[str]
 
+    @staticmethod
+    def resolve_unit_name(obj) -> str:
+        return obj["unit_name"] if isinstance(obj, dict) else obj.unit.name
+
+    @staticmethod
+    def resolve_sheet(obj) -> str:
+        return obj["sheet"] if isinstance(obj, dict) else obj.sheet.code
+
+    @staticmethod
+    def resolve_actions(obj, context) -> list[str]:
+        if isinstance(obj, dict):
+            return obj["actions"]
+        return RATING_FLOW.available_names(context["request"].user, obj)
+
 
 class PublicRatingOut(Schema):
     unit_name: str
@@ -148,7 +162,7 @@ def rating_list(request, state: str | None = None):
     qs = selectors.ratings_for(request.user)
     if state:
         qs = qs.filter(state=state[:16])
-    return [_out(request.user, r) for r in qs]
+    return qs  # paged in the database; the schema resolves names and the caller's actions per row
 
 
 @router.get("/ratings/{rating_id}", response={200: RatingOut, **ERR}, operation_id="rating_get")

@@ -32,6 +32,8 @@ def test_api_due_process_loop(world):
     assert r.status_code == 201, r.content
     mine = next(x for x in r.json() if x["unit_id"] == world.orgs[("maintenance_unit", "a")].pk)
     assert mine["actions"] == ["publish"] and mine["state"] == "draft"
+    listed = reg.get("/api/rating/ratings?state=draft").json()["items"]
+    assert {x["id"]: (x["actions"], x["unit_name"]) for x in listed}[mine["id"]] == (["publish"], "maintenance_unit A")
     assert _client(world.users["use_unit"]).get(f"/api/rating/ratings/{mine['id']}").status_code == 403
     assert mu.get(f"/api/rating/ratings/{mine['id']}").status_code == 404  # a draft is not the unit's yet
     assert _post(reg, f"/api/rating/ratings/{mine['id']}/publish").status_code == 200
