@@ -2,7 +2,7 @@
 maintenance unit opens its score item by item (the late arrival links to its case), files an objection with
 evidence; the district regulator (the scorer) is not offered the decision, the city regulator decides with
 reasons; the unit publishes its reply; the public page shows the grade, the date and the reply and nothing of
-the objection. Screenshots: rating-unit.png, rating-public.png."""
+the objection. Screenshots: rating-regulator.png, rating-unit.png, rating-public.png."""
 from __future__ import annotations
 
 import datetime as dt
@@ -38,6 +38,7 @@ def test_objection_review_publication_with_reply(browser, live_server, world, tm
     reg.wait_for_load_state()
     r = Rating.objects.get(unit=world.orgs[("maintenance_unit", "a")])
     assert r.state == "draft" and r.rated
+    reg.screenshot(path=str(screenshot_dir() / "rating-regulator.png"), full_page=True)
     reg.goto(f"{base}/rating/{r.pk}/")
     reg.locator("#act-publish button[type=submit]").click()
     reg.wait_for_load_state()
