@@ -121,6 +121,35 @@ def credit_action(request, pk: int, action: str):
     return redirect("rating:credit")
 
 
+@login_required
+def sheets(request):
+    """The scoring sheets: each item with its metric and whether the platform can compute it; regulators save a
+    sheet as JSON (validated, errors naming the field such as ``bands[1].min``)."""
+    import json
+
+    from . import domain
+
+    require(request.user, "rating.view")
+    text = ""
+    if request.method == "POST":
+        text = request.POST.get("config", "")[:100_000]
+        try:
+            try:
+                cfg = json.loads(text)
+            except ValueError:
+                raise ValidationError({"config": [_("Not valid JSON.")]}) from None
+            s = services.sheet_save(request.user, cfg)
+            messages.success(request, _("Scoring sheet %(code)s saved.") % {"code": s.code})
+            return redirect("rating:sheets")
+        except (ValidationError, DjangoPermissionDenied) as exc:
+            add_service_error(request, exc)
+    rows = []
+    for s in selectors.sheets(active_only=False):
+        items = [(i, domain.METRICS.get(i.get("metric"), ("", False, ""))) for i in s.config.get("items", [])]
+        rows.append((s, items, json.dumps(s.config, ensure_ascii=False, indent=1)))
+    return render(request, "rating/sheets.html", {"rows": rows, "text": text})
+
+
 def public_list(request):
     """Anyone: the public projection (selectors.public_ratings), whitelisted fields only."""
     sheet = request.GET.get("sheet", "")[:40] or None

@@ -1722,6 +1722,7 @@ RATING_PAGES = {
     "rating:action": Entry(_rating_kw("published", action="reply"), _page_write(RATING_VIEW), method="POST",
                            data=lambda ctx: {"text": "matrix reply"},
                            verify=_rating_changed("reply", "matrix reply", {"maintenance_unit"})),
+    "rating:sheets": Entry(None, roles_only(RATING_VIEW)),
     "rating:credit": Entry(None, roles_only(RATING_VIEW), setup=both(make_credit), markers=rating_units),
     "rating:credit_action": Entry(_credit_kw("active", action="apply"), _page_write(RATING_VIEW), method="POST",
                                   data=lambda ctx: {"text": "matrix"},

@@ -91,3 +91,24 @@ def test_pages_per_role(world):
     # a bad date on the run form is a message naming the field, not a 500
     r = reg.post("/rating/run/", {"sheet": "city_monthly", "on": "31/12/2025"}, follow=True)
     assert r.status_code == 200 and "YYYY-MM-DD" in r.content.decode()
+
+
+def test_sheet_page_shows_what_is_computable_and_saves_validated_json(world):
+    from liftsafe.rating.services import ensure_shipped_sheets
+
+    ensure_shipped_sheets()  # the data migration's work (test databases may be built without migrations)
+    reg = _client(world.users["regulator"])
+    page = reg.get("/rating/sheets/").content.decode()
+    assert 'id="sheet-fujian_yearly"' in page and "否：显示为未知" in page and 'id="sheet-form"' in page
+    assert 'id="sheet-form"' not in _client(world.users["maintenance_unit"]).get("/rating/sheets/").content.decode()
+    cfg = dict(FUJIAN_YEARLY, code="page_sheet", bands=[{"grade": "A", "min": None, "max": 10}, {"grade": "B", "min": 11, "max": None}])
+    r = reg.post("/rating/sheets/", {"config": json.dumps(cfg)})
+    assert r.status_code == 200 and "10 与 11 之间有空档" in r.content.decode()  # the gap, named
+    from liftsafe.rating.models import Sheet
+
+    assert not Sheet.objects.filter(code="page_sheet").exists()
+    assert reg.post("/rating/sheets/", {"config": "{not json"}).status_code == 200
+    r = reg.post("/rating/sheets/", {"config": json.dumps(dict(FUJIAN_YEARLY, code="page_sheet"))})
+    assert r.status_code == 302 and Sheet.objects.filter(code="page_sheet").exists()
+    mu = _client(world.users["maintenance_unit"]).post("/rating/sheets/", {"config": json.dumps(dict(FUJIAN_YEARLY, code="mu_sheet"))})
+    assert mu.status_code == 200 and not Sheet.objects.filter(code="mu_sheet").exists()
