@@ -92,6 +92,26 @@ def action(request, pk: int, action: str):
 
 
 @login_required
+def objection_file(request, pk: int):
+    """An objection's evidence file, for whoever may read its rating (always as a download, never rendered inline)."""
+    import os
+
+    from django.http import FileResponse
+
+    from liftsafe.core.errors import NotFound
+
+    require(request.user, "rating.view")
+    o = selectors.objections_for(request.user).filter(pk=pk).first()
+    if o is None or not o.file:
+        raise NotFound("objection file not found")
+    resp = FileResponse(o.file.open("rb"), as_attachment=True, filename=os.path.basename(o.file.name),
+                        content_type="application/octet-stream")
+    resp["X-Content-Type-Options"] = "nosniff"
+    resp["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@login_required
 def credit(request):
     require(request.user, "credit.view")
     entries = selectors.credit_entries_for(request.user)[:500]

@@ -1641,8 +1641,13 @@ def make_rating(ctx: Ctx, side: str | None = None, state: str = "published"):
                 "evidence": [{"kind": "case", "id": 1, "label": "EVID-SECRET", "url": "/emergency/cases/1/"}]}],
         published_on=None if state == "draft" else today, objection_until=None if state == "draft" else today + dt.timedelta(days=21))
     if state == "objected":
-        Objection.objects.create(rating=r, text=f"OBJ-SECRET-{side}", filed_by=ctx.world.users["maintenance_unit"], filed_at=timezone.now(),
-                                 decide_by=today + dt.timedelta(days=15))
+        from django.core.files.base import ContentFile
+
+        o = Objection(rating=r, text=f"OBJ-SECRET-{side}", filed_by=ctx.world.users["maintenance_unit"], filed_at=timezone.now(),
+                      decide_by=today + dt.timedelta(days=15))
+        o.file.save(f"evidence-{side}.txt", ContentFile(f"FILE-{side}".encode()), save=False)
+        o.save()
+        ctx.store[f"objection-{side}"] = o
     ctx.store[f"rating-{side}"] = r
     return r
 
@@ -1723,6 +1728,8 @@ RATING_PAGES = {
                            data=lambda ctx: {"text": "matrix reply"},
                            verify=_rating_changed("reply", "matrix reply", {"maintenance_unit"})),
     "rating:sheets": Entry(None, roles_only(RATING_VIEW)),
+    "rating:objection_file": Entry(lambda ctx: {"pk": make_rating(ctx, state="objected").objections.get().pk}, _RATING_READ,
+                                   markers=lambda ctx, side: [f"FILE-{side}"]),
     "rating:credit": Entry(None, roles_only(RATING_VIEW), setup=both(make_credit), markers=rating_units),
     "rating:credit_action": Entry(_credit_kw("active", action="apply"), _page_write(RATING_VIEW), method="POST",
                                   data=lambda ctx: {"text": "matrix"},
