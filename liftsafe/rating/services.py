@@ -197,6 +197,11 @@ def objection_file(user, pk: int, *, text: str, file=None, today: dt.date | None
     save_with_history(o, user, encode(msg.OBJECTED))
     r.state, r.version = t.target, r.version + 1
     save_with_history(r, user, encode(msg.OBJECTED))
+    notify(kind="rating.objection_filed", area=r.area, dedupe_key=f"rating.objection.{o.pk}",
+           subject=_("Objection to the rating of %(unit)s") % {"unit": r.unit.name},
+           body=_("%(unit)s objects to its rating for %(start)s – %(end)s; a regulator who did not score it decides by %(day)s.")
+           % {"unit": r.unit.name, "start": r.period_start.isoformat(), "end": r.period_end.isoformat(), "day": decide_by.isoformat()},
+           payload={"rating": r.pk, "objection": o.pk})
     return o
 
 
@@ -231,6 +236,11 @@ def objection_decide(user, pk: int, *, decision: str, reasons: str, revised_grad
     save_with_history(o, user, encode(msg.DECIDED, decision=decision))
     r.state, r.version = t.target, r.version + 1
     save_with_history(r, user, encode(msg.DECIDED, decision=decision))
+    notify(kind="rating.objection_decided", organisation=r.unit, dedupe_key=f"rating.decision.{o.pk}",
+           subject=_("Your objection was decided"),
+           body=_("Decision: %(decision)s. Grade: %(grade)s. You may publish a reply next to the grade.")
+           % {"decision": o.get_decision_display(), "grade": r.grade or "—"},
+           payload={"rating": r.pk, "objection": o.pk, "decision": decision})
     return o
 
 

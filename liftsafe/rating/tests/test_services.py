@@ -108,6 +108,8 @@ def test_due_process_objection_review_reply(world, last_month):
     services.objection_decide(city, r.pk, decision="revised", reasons="Power cut verified.", revised_grade=new_grade)
     r.refresh_from_db()
     assert r.state == "decided" and r.grade == new_grade
+    assert Notification.objects.filter(kind="rating.objection_filed", area=r.area).count() == 1
+    assert Notification.objects.filter(kind="rating.objection_decided", organisation=r.unit).count() == 1
     services.rating_reply(mu, r.pk, text="We have added a second duty phone.")
     r.refresh_from_db()
     assert r.reply.startswith("We have added")
