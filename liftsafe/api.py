@@ -21,6 +21,7 @@ from liftsafe.monitoring.api import router as monitoring_router
 from liftsafe.notices.api import router as notices_router
 from liftsafe.registry.api import areas_router as core_areas_router
 from liftsafe.registry.api import router as registry_router
+from liftsafe.rating.api import router as rating_router
 from liftsafe.reports.api import router as reports_router
 from liftsafe.risk.api import router as risk_router
 
@@ -48,4 +49,5 @@ api.add_router("/maintenance/", maintenance_router)
 api.add_router("/insurance/", insurance_router)
 api.add_router("/notices/", notices_router)
 api.add_router("/risk/", risk_router)
+api.add_router("/rating/", rating_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

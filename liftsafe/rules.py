@@ -211,6 +211,17 @@ RULES: dict[str, Rule] = {
         Rule("inspection_agency_affiliations", {}, "agency id → [maintenance-unit ids]",
              "docs/domain §15.2 (NYC comparator: the inspector may not be affiliated with the maintainer); configurable list"),
         Rule("inspection_due_months_ahead", 3, "months", "issue 12: the agency's due list / workload calendar horizon"),
+        # --- maintenance-unit rating (docs/domain §9, §15.4) ---
+        Rule("rating_objection_days", 21, "days",
+             "docs/domain §15.4 (UK food hygiene rating appeals: 21 days; the platform's default objection window)"),
+        Rule("rating_objection_day_basis", "calendar", "calendar | working",
+             "issue 13: the objection window is counted in calendar or working days (working days: docs/domain §15.3)"),
+        Rule("rating_review_days", 15, "working days",
+             "issue 13: a reviewer decides an objection within this many working days of its filing (local practice; configurable)"),
+        Rule("rating_credit_lift_after_days", 365, "days",
+             "docs/domain §9 (Putian: removal on application once a 1-year management period passes without repeat)"),
+        Rule("rating_bars_on_demand_grades", ["C", "D"], "grades",
+             "docs/domain §9, §13 (grade C or below is excluded from on-demand maintenance pilots)"),
     ]
 }
 

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "liftsafe.insurance",
     "liftsafe.notices",
     "liftsafe.risk",
+    "liftsafe.rating",
     "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
 ]
 

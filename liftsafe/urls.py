@@ -24,6 +24,8 @@ urlpatterns = [
     path("notices/", include("liftsafe.notices.urls")),
     path("file/", include("liftsafe.efile.urls")),
     path("risk/", include("liftsafe.risk.urls")),
+    path("rating/", include("liftsafe.rating.urls")),
+    path("public/ratings/", include("liftsafe.rating.public_urls")),
 ]
 
 if settings.DEBUG:

@@ -182,6 +182,27 @@ ACTIONS: dict[str, Action] = {
                          denied=_("Only regulators and administrators may recompute risk grades.")),
     "risk.create_tasks": _a({A, REG}, "The red list becomes supervision tasks (hazard leads) of the regulator of the area.",
                            denied=_("Only regulators and administrators may create red-list tasks.")),
+    # ------------------------------------------------------------------ rating (maintenance-unit rating; docs/domain §9, §15.4)
+    "rating.view": _a({A, REG, MU}, "Regulators read the ratings of their area; a maintenance unit its own, item by item with evidence.",
+                      denied=_("Only regulators and maintenance units may see ratings.")),
+    "rating.run": _a({A, REG}, "A regulator runs a scoring sheet over the maintenance units of the area (drafts).",
+                     denied=_("Only regulators may run ratings.")),
+    "rating.publish": _a({A, REG}, "Publication of a grade is an act of the authority (docs/domain §15.4).",
+                         denied=_("Only regulators may publish ratings.")),
+    "rating.object": _a({MU}, "The rated unit files an objection (申诉) within the window (docs/domain §15.4).",
+                        denied=_("Only the rated maintenance unit may object.")),
+    "rating.review": _a({A, REG}, "A regulator other than the scorer decides an objection (docs/domain §15.4; condition registered by rating).",
+                        denied=_("Only a regulator who did not score this rating may decide its objection.")),
+    "rating.reply": _a({MU}, "The unit's right to reply, published next to its grade (docs/domain §15.4).",
+                       denied=_("Only the rated maintenance unit may reply.")),
+    "rating.sheet": _a({A, REG}, "Scoring sheets are configuration kept by regulators.",
+                       denied=_("Only regulators may change scoring sheets.")),
+    "credit.view": _a({A, REG, MU}, "Bad-credit and blacklist entries: regulators of the area, the unit its own.",
+                      denied=_("Only regulators and maintenance units may see credit lists.")),
+    "credit.apply_lift": _a({MU}, "A listed unit applies for lifting after the management period (docs/domain §9).",
+                            denied=_("Only the listed maintenance unit may apply for lifting.")),
+    "credit.decide_lift": _a({A, REG}, "A regulator decides a lifting application (docs/domain §9).",
+                             denied=_("Only regulators may decide a lifting application.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

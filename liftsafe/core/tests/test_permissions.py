@@ -44,6 +44,10 @@ MATRIX = {
     "notices.issue": "a reg", "notices.view": "a reg uu", "notices.read": "uu",
     # risk
     "risk.view": "a reg", "risk.manage_key_periods": "a reg", "risk.recompute": "a reg", "risk.create_tasks": "a reg",
+    # rating
+    "rating.view": "a reg mu", "rating.run": "a reg", "rating.publish": "a reg", "rating.object": "mu",
+    "rating.review": "a reg", "rating.reply": "mu", "rating.sheet": "a reg",
+    "credit.view": "a reg mu", "credit.apply_lift": "mu", "credit.decide_lift": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

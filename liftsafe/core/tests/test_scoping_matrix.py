@@ -2157,3 +2157,173 @@ def test_risk_page_matrix(world, name):
 def test_risk_api_matrix(world, name):
     failures = run_entry(world, "api", name, RISK_API[name])
     assert not failures, "\n".join(failures)
+
+
+# ---- rating ----
+# Maintenance-unit ratings (issue 13): regulators read the ratings run in their area, a maintenance unit its own
+# published ones; the objection and reply are the rated unit's, the decision a regulator's who did not score it
+# (the district regulator scored the fixtures: it is refused, the city regulator decides). The public projection
+# is anonymous and must never carry objection text or evidence (``secret``).
+_R = "rating_"
+RATING_VIEW = {"admin", "regulator", "city_regulator", "maintenance_unit"}
+RATING_REG = {"admin", "regulator", "city_regulator"}
+
+
+def make_rating(ctx: Ctx, side: str | None = None, state: str = "published"):
+    """A rating of the side's maintenance unit (A / B), run in the side's district, scored by the district-A
+    regulator; with objection text and evidence labels that must stay private. ``ctx.store["rating-<side>"]``."""
+    from liftsafe.rating import services as rs
+    from liftsafe.rating.models import Objection, Rating, Sheet
+
+    side = _side(ctx, side)
+    s = "a" if side == "own" else "b"
+    rs.ensure_shipped_sheets()
+    today = timezone.localdate()
+    r = Rating.objects.create(
+        unit=ctx.world.orgs[("maintenance_unit", s)], sheet=Sheet.objects.get(code="city_monthly"), sheet_config={"grades": ["A", "B", "C", "D"]},
+        area=ctx.world.district_a if s == "a" else ctx.world.district_b, period_start=dt.date(2026, 1, 1), period_end=dt.date(2026, 1, 31),
+        state=state, rated=True, score=85, grade="B", scored_by=ctx.world.users["regulator"],
+        items=[{"code": "late_arrival", "label": "late", "metric": "late_arrivals", "value": 1, "points": -10, "veto_hit": False,
+                "evidence": [{"kind": "case", "id": 1, "label": "EVID-SECRET", "url": "/emergency/cases/1/"}]}],
+        published_on=None if state == "draft" else today, objection_until=None if state == "draft" else today + dt.timedelta(days=21))
+    if state == "objected":
+        from django.core.files.base import ContentFile
+
+        o = Objection(rating=r, text=f"OBJ-SECRET-{side}", filed_by=ctx.world.users["maintenance_unit"], filed_at=timezone.now(),
+                      decide_by=today + dt.timedelta(days=15))
+        o.file.save(f"evidence-{side}.txt", ContentFile(f"FILE-{side}".encode()), save=False)
+        o.save()
+        ctx.store[f"objection-{side}"] = o
+    ctx.store[f"rating-{side}"] = r
+    return r
+
+
+def make_credit(ctx: Ctx, side: str | None = None, state: str = "active"):
+    from liftsafe.rating.models import CreditEntry
+
+    side = _side(ctx, side)
+    s = "a" if side == "own" else "b"
+    e = CreditEntry.objects.create(unit=ctx.world.orgs[("maintenance_unit", s)], kind="blacklist", rule_code="putian_blacklist",
+                                   listed_on=dt.date(2020, 1, 1), state=state, application="matrix" if state != "active" else "")
+    ctx.store[f"credit-{side}"] = e
+    return e
+
+
+def rating_units(ctx: Ctx, side: str) -> list[str]:
+    return [f"maintenance_unit {'A' if side == 'own' else 'B'}"]
+
+
+def _rating_kw(state: str, name: str = "pk", action: str | None = None):
+    return lambda ctx: {name: make_rating(ctx, state=state).pk, **({"action": action} if action else {})}
+
+
+def _credit_kw(state: str, name: str = "pk", action: str | None = None):
+    return lambda ctx: {name: make_credit(ctx, state=state).pk, **({"action": action} if action else {})}
+
+
+def _rating_write(allowed: set, ok: int, anon: int = 401, *, refused_own: frozenset = frozenset()) -> dict:
+    """Role check first (403 for a role not allowed, in or out of scope), then the scope (404); ``refused_own``
+    roles are allowed by role but refused by the object condition on the own side (403)."""
+    d = {r: (403, 403) for r in LOGGED_IN}
+    for r in allowed:
+        own = 403 if r in refused_own else ok
+        d[r] = (own, ok if r in SEES_OTHER else 404)
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def _page_write(sees: set) -> dict:
+    """A page POST: 404 unless the rating is in the role's scope, else 302 (a refusal is a message)."""
+    d = {r: (302 if r in sees else 404, 302 if r in SEES_OTHER and r in sees else 404) for r in LOGGED_IN}
+    d["anonymous"] = (302, 302)
+    return d
+
+
+def _rating_changed(field: str, value, who: set, store: str = "rating"):
+    def check(ctx: Ctx, status: int, text: str) -> list[str]:
+        from liftsafe.rating.models import CreditEntry, Rating
+
+        model = Rating if store == "rating" else CreditEntry
+        obj = model.objects.get(pk=ctx.store[f"{store}-{ctx.side}"].pk)
+        should = ctx.role in who and (ctx.side == "own" or ctx.role in SEES_OTHER)
+        got = getattr(obj, field) == value
+        return [] if got == should else [f"{store}.{field}={getattr(obj, field)!r}, expected change={should} (HTTP {status})"]
+    return check
+
+
+def _drafts_made(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.rating.models import Rating
+
+    made = Rating.objects.filter(state="draft").exists()
+    should = ctx.role in RATING_REG
+    return [] if made == should else [f"drafts made={made}, expected {should} (HTTP {status})"]
+
+
+_PUBLIC_SECRET = lambda ctx: ["OBJ-SECRET", "EVID-SECRET"]  # objection text and evidence never public  # noqa: E731
+_RATING_READ = {**{r: (200 if r in RATING_VIEW else 403, (200 if r in SEES_OTHER else 404) if r in RATING_VIEW else 403) for r in LOGGED_IN},
+                "anonymous": (302, 302)}
+_RATING_READ_API = {**_RATING_READ, "anonymous": (401, 401)}
+
+RATING_PAGES = {
+    "rating:home": Entry(None, roles_only(RATING_VIEW), setup=both(make_rating), markers=rating_units),
+    "rating:run": Entry(None, listing(302, 302), method="POST", data=lambda ctx: {"sheet": "city_monthly",
+                                                                                   "on": timezone.localdate().isoformat()},
+                        verify=_drafts_made),
+    "rating:detail": Entry(_rating_kw("objected"), _RATING_READ, markers=lambda ctx, side: [f"OBJ-SECRET-{side}"]),
+    "rating:action": Entry(_rating_kw("published", action="reply"), _page_write(RATING_VIEW), method="POST",
+                           data=lambda ctx: {"text": "matrix reply"},
+                           verify=_rating_changed("reply", "matrix reply", {"maintenance_unit"})),
+    "rating:sheets": Entry(None, roles_only(RATING_VIEW)),
+    "rating:objection_file": Entry(lambda ctx: {"pk": make_rating(ctx, state="objected").objections.get().pk}, _RATING_READ,
+                                   markers=lambda ctx, side: [f"FILE-{side}"]),
+    "rating:credit": Entry(None, roles_only(RATING_VIEW), setup=both(make_credit), markers=rating_units),
+    "rating:credit_action": Entry(_credit_kw("active", action="apply"), _page_write(RATING_VIEW), method="POST",
+                                  data=lambda ctx: {"text": "matrix"},
+                                  verify=_rating_changed("state", "lift_requested", {"maintenance_unit"}, store="credit")),
+    "rating_public:list": Entry(None, public(200), setup=both(make_rating), markers=rating_units, personal=True,
+                                sees_other=frozenset(ROLES), secret=_PUBLIC_SECRET),
+}
+RATING_API = {
+    _R + "public": Entry(None, public(200), setup=both(make_rating), markers=rating_units, personal=True,
+                         sees_other=frozenset(ROLES), secret=_PUBLIC_SECRET),
+    _R + "list": Entry(None, roles_only(RATING_VIEW, anon=401), setup=both(make_rating), markers=rating_units),
+    _R + "get": Entry(_rating_kw("published", "rating_id"), _RATING_READ_API, markers=rating_units),
+    _R + "run": Entry(None, roles_only(RATING_REG, anon=401, ok=201), method="POST",
+                      data=lambda ctx: {"sheet": "city_monthly", "on": timezone.localdate().isoformat()}, verify=_drafts_made),
+    _R + "publish": Entry(_rating_kw("draft", "rating_id"), _rating_write(RATING_REG, 200),
+                          verify=_rating_changed("state", "published", RATING_REG), method="POST"),
+    _R + "object": Entry(_rating_kw("published", "rating_id"), _rating_write({"maintenance_unit"}, 201), method="POST",
+                         data=lambda ctx: {"text": "matrix objection"},
+                         verify=_rating_changed("state", "objected", {"maintenance_unit"})),
+    _R + "decide": Entry(_rating_kw("objected", "rating_id"), _rating_write(RATING_REG, 200, refused_own=frozenset({"regulator"})),
+                         method="POST", data=lambda ctx: {"decision": "upheld", "reasons": "matrix"},
+                         verify=_rating_changed("state", "decided", {"admin", "city_regulator"})),
+    _R + "reply": Entry(_rating_kw("published", "rating_id"), _rating_write({"maintenance_unit"}, 200), method="POST",
+                        data=lambda ctx: {"text": "matrix reply"}, verify=_rating_changed("reply", "matrix reply", {"maintenance_unit"})),
+    _R + "credit_list": Entry(None, roles_only(RATING_VIEW, anon=401), setup=both(make_credit), markers=rating_units),
+    _R + "credit_apply": Entry(_credit_kw("active", "entry_id"), _rating_write({"maintenance_unit"}, 200), method="POST",
+                               data=lambda ctx: {"text": "matrix"},
+                               verify=_rating_changed("state", "lift_requested", {"maintenance_unit"}, store="credit")),
+    _R + "credit_decide": Entry(_credit_kw("lift_requested", "entry_id"), _rating_write(RATING_REG, 200), method="POST",
+                                data=lambda ctx: {"approve": True, "reasons": "matrix"},
+                                verify=_rating_changed("state", "lifted", RATING_REG, store="credit")),
+    _R + "sheets": Entry(None, roles_only(RATING_VIEW, anon=401)),
+    _R + "sheet_save": Entry(None, roles_only(RATING_REG, anon=401), method="POST", data=lambda ctx: {"config": {
+        **__import__("liftsafe.rating.sheets", fromlist=["x"]).FUJIAN_YEARLY, "code": "matrix_sheet"}}),
+}
+PAGES.update(RATING_PAGES)
+API.update(RATING_API)
+
+
+@pytest.mark.parametrize("name", sorted(RATING_PAGES))
+def test_rating_page_matrix(world, name):
+    failures = run_entry(world, "page", name, RATING_PAGES[name])
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(RATING_API))
+def test_rating_api_matrix(world, name):
+    if name not in discovered_operations():
+        pytest.fail(f"API operation {name} is declared but does not exist")
+    failures = run_entry(world, "api", name, RATING_API[name])
+    assert not failures, "\n".join(failures)

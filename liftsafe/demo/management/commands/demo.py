@@ -92,6 +92,10 @@ class Command(BaseCommand):
         with self.step("creating the demo accounts"):
             accounts = demo.create_accounts()
             counts = demo.visible_counts(accounts)
+        with self.step("maintenance-unit ratings (a month of the demo's data, one objection through review and reply)"):
+            from liftsafe.demo.rating import load_ratings
+
+            load_ratings(password=demo.DEMO_PASSWORD, log=self.log)
         self.stdout.write(f"demo ready in {time.monotonic() - t0:.1f} s (CPU {time.process_time() - c0:.1f} s)\n")
         self.print_accounts(accounts, counts)
         if no_serve:
