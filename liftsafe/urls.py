@@ -20,6 +20,8 @@ urlpatterns = [
     path("reports/", include("liftsafe.reports.urls")),
     path("exchange/", include("liftsafe.exchange.urls")),
     path("maintenance/", include("liftsafe.maintenance.urls")),
+    path("disclosure/", include("liftsafe.disclosure.urls")),
+    path("", include("liftsafe.disclosure.public_urls")),  # /q/<code>, /public/ (anonymous)
 ]
 
 if settings.DEBUG:

@@ -35,6 +35,10 @@ MATRIX = {
     "chain.verify": "a reg mu uu", "oversight.view": "a reg",
     "inspection.view": "a reg op mu uu ia", "inspection.record": "a ia", "inspection.record_self_test": "a ia",
     "inspection.rectify": "a uu mu", "inspection.confirm": "a uu", "inspection.whatif": "a reg",
+    # disclosure
+    "disclosure.labels": "a reg mu uu", "disclosure.reports": "a reg mu uu", "publicreport.answer": "a mu uu",
+    "publicreport.reopen": "", "publicreport.moderate": "a reg", "publicreport.convert": "a reg",
+    "disclosure.publication": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]
