@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .domain import CODE_LENGTH, Category, PublicField
+from .domain import CODE_LENGTH, Category
 
 
 class PublicCode(models.Model):
