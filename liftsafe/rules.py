@@ -189,7 +189,7 @@ RULES: dict[str, Rule] = {
         Rule("disclosure_photo_max_pixels", 40_000_000, "pixels", "liftsafe design: refuse decompression bombs before decoding"),
         Rule("disclosure_duplicate_window_h", 24, "h",
              "liftsafe design after docs/domain §15.6 (duplicates merged): an open report of the same category on the same lift this recent is suggested as the duplicate"),
-        Rule("disclosure_labels_per_pdf", 1000, "count", "liftsafe design: labels per PDF part; larger selections stream as a ZIP of parts (bounded memory)"),
+        Rule("disclosure_labels_per_pdf", 2000, "count", "liftsafe design: labels per PDF part; larger selections stream as a ZIP of parts (bounded memory)"),
         # --- inspection (docs/domain §6, §15.2, §15.3, §12) ---
         Rule("inspection_policies", {"*": "t7001_2023", "US": "nyc_annual"}, "area-code prefix → policy code",
              "docs/domain §6: cycle as a rule table keyed on area (local policy), age and category; national TSG T7001-2023, "
