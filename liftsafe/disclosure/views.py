@@ -190,6 +190,7 @@ def report_detail(request, pk: int):
 @login_required
 @require_POST
 def report_action(request, pk: int, action: str):
+    permissions.require(request.user, "disclosure.reports")
     report = selectors.report_get(request.user, pk)
     try:
         if action == "to_hazard":
@@ -212,6 +213,7 @@ def report_action(request, pk: int, action: str):
 
 @login_required
 def report_photo(request, pk: int):
+    permissions.require(request.user, "disclosure.reports")
     report = selectors.report_get(request.user, pk)
     if not report.photo:
         raise NotFound("photo")
