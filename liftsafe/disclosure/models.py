@@ -10,6 +10,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from .domain import CODE_LENGTH, Category
@@ -59,7 +60,7 @@ class PublicationSetting(models.Model):
 
 
 class ReportState(models.TextChoices):
-    NEW = "new", _("Received")
+    NEW = "new", pgettext_lazy("public report", "Received")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     IN_PROGRESS = "in_progress", _("In progress")
     CLOSED = "closed", _("Closed")
