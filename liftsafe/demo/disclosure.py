@@ -27,6 +27,16 @@ TEXTS = {
 }
 
 
+#: what the generated units "typed" as status notes for the reporter (user text, shown as written)
+UNIT_NOTES = {
+    "ack": "已收到，安排维保人员核查。",
+    "progress": "已派维保人员处理。",
+    "closed": "已更换门机皮带并试运行正常。",
+    "reopened": "已调整层门间隙。",
+    "rejected": "内容与电梯安全无关。",
+}
+
+
 def _admin():
     from django.contrib.auth import get_user_model
 
@@ -57,15 +67,15 @@ def seed(*, seed: int = 14, log=print) -> str:
             PublicReport.objects.filter(pk=r.pk).update(address_hash=address_hash("generated-demo"))
             made.append(r)
         new, ack, prog, closed, reopened, dup, rejected, forwarded = made
-        services.report_act(admin, ack, "acknowledge", note="已收到，安排维保人员核查。")
-        services.report_act(admin, prog, "progress", note="已派维保人员处理。", expected_on=timezone.localdate() + dt.timedelta(days=3))
-        services.report_act(admin, closed, "close", note="已更换门机皮带并试运行正常。")
+        services.report_act(admin, ack, "acknowledge", note=UNIT_NOTES["ack"])
+        services.report_act(admin, prog, "progress", note=UNIT_NOTES["progress"], expected_on=timezone.localdate() + dt.timedelta(days=3))
+        services.report_act(admin, closed, "close", note=UNIT_NOTES["closed"])
         services.report_survey(closed.ticket, fixed=True, score=4, comment=MARK + "处理及时。")
-        services.report_act(admin, reopened, "close", note="已调整层门间隙。")
+        services.report_act(admin, reopened, "close", note=UNIT_NOTES["reopened"])
         services.report_reopen(reopened.ticket, comment=MARK + "问题仍然存在。")
         twin = services.report_file(elevator=new.elevator, category=new.category, text=MARK + TEXTS[new.category], ip="generated-demo-twin")
         services.report_act(admin, twin, "merge", into=new.ticket)
-        services.report_act(admin, rejected, "reject", note="内容与电梯安全无关。")
+        services.report_act(admin, rejected, "reject", note=UNIT_NOTES["rejected"])
         services.report_to_hazard(admin, forwarded)
     log(f"generated public reports: {len(made) + 1} (tickets {', '.join(r.ticket for r in made[:3])} …)")
     return f"public codes issued: {codes}; generated public reports: {len(made) + 1}"

@@ -364,7 +364,8 @@ def report_to_hazard(user, report: PublicReport) -> PublicReport:
             hazards.evidence_add(user, lead, File(fh, name=f"{report.ticket}.jpg"), note=report.ticket)
     report.state = ReportState.FORWARDED
     report.hazard_id = lead.pk
-    return save_with_history(report, user, encode(msg.REPORT_FORWARDED, target="hazard", id=lead.pk))
+    reason = encode(msg.REPORT_FORWARDED, target="hazard", id=lead.pk)
+    return save_with_history(report, user, reason)
 
 
 @transaction.atomic
@@ -387,4 +388,5 @@ def report_to_case(user, report: PublicReport) -> PublicReport:
                                     source_ref=f"public-report:{report.ticket}", idempotency_key=f"public-report:{report.ticket}")
     report.state = ReportState.FORWARDED
     report.case_id = result.case.pk
-    return save_with_history(report, user, encode(msg.REPORT_FORWARDED, target="96333", id=result.case.pk))
+    reason = encode(msg.REPORT_FORWARDED, target="96333", id=result.case.pk)
+    return save_with_history(report, user, reason)

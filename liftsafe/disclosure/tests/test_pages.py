@@ -1,5 +1,4 @@
 """Public and staff pages: status codes, the no-personal-data rule, size, bad input."""
-import io
 import re
 
 import pytest

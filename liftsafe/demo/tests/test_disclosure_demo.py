@@ -5,7 +5,9 @@ from liftsafe.registry.models import Elevator
 from liftsafe.testing import make_elevator
 
 
-def test_demo_seed_every_state_and_idempotent(dw):
+def test_demo_seed_every_state_and_idempotent(world, settings, tmp_path):
+    dw = world
+    settings.MEDIA_ROOT = str(tmp_path)
     from liftsafe.registry.models import MaintenanceContract
 
     unit_a, mu_a = dw.orgs[("use_unit", "a")], dw.orgs[("maintenance_unit", "a")]
