@@ -11,15 +11,18 @@ import datetime as dt
 from typing import Literal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 
 from liftsafe.core import permissions
+from liftsafe.core.api import Status
 from liftsafe.core.errors import ErrorOut, NotFound
 from liftsafe.core.pagination import BoundedPage
 
 from . import public, selectors, services
 from .domain import PublicField, normalise_code
+from .throttle import throttled
 from .workflow import STAFF_ACTIONS
 
 router = Router(tags=["disclosure"])
@@ -115,9 +118,15 @@ class PublicationOut(Schema):
     fields: list[str]
 
 
-@router.get("/public/lifts/{code}", response={200: PublicLiftOut, 404: ErrorOut}, auth=None,
+def _too_many():
+    return Status(429, {"detail": _("Too many requests; try again in a minute."), "errors": None})
+
+
+@router.get("/public/lifts/{code}", response={200: PublicLiftOut, 404: ErrorOut, 429: ErrorOut}, auth=None,
             summary="A lift's public page data by its public code (anyone)", operation_id="disclosure_public_lift")
 def public_lift(request, code: str):
+    if throttled(request):
+        return _too_many()
     norm = normalise_code(code)
     elevator = public.lift_by_code(norm) if norm else None
     if elevator is None:
@@ -129,10 +138,12 @@ def public_lift(request, code: str):
             "maintenance_unit": lift.maintenance_unit.__dict__ if lift.maintenance_unit else None}
 
 
-@router.get("/public/requests/{ticket}", response={200: TicketOut, 404: ErrorOut}, auth=None,
+@router.get("/public/requests/{ticket}", response={200: TicketOut, 404: ErrorOut, 429: ErrorOut}, auth=None,
             summary="A public report's status by its ticket number (Open311 service request, anyone)",
             operation_id="disclosure_public_request")
 def public_request(request, ticket: str):
+    if throttled(request):
+        return _too_many()
     r = services.report_by_ticket(ticket)
     t = public.public_ticket(r)
     return {"service_request_id": r.ticket, "service_code": r.category, "status": r.state, "status_notes": r.status_note,

@@ -11,7 +11,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -21,11 +20,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from liftsafe.core import permissions
 from liftsafe.core.errors import NotFound, add_service_error
-from liftsafe.core.throttle import client_ip
 from liftsafe.registry.selectors import elevator_get
 from liftsafe.rules import rule
 
 from . import labels, public, selectors, services
+from .throttle import client_address, throttled
 from .domain import Category, PublicField, make_challenge, mask_phone, normalise_code
 from .models import PublicReport, ReportState
 from .workflow import REPORT_FLOW, STAFF_ACTIONS
@@ -33,20 +32,11 @@ from .workflow import REPORT_FLOW, STAFF_ACTIONS
 
 # ------------------------------------------------------------------ public
 def _ip(request) -> str:
-    return client_ip(request) or ""
+    return client_address(request)
 
 
 def _throttled(request) -> bool:
-    """Per-address look-ups per minute (rule ``disclosure_page_views_per_address_per_minute``) in the cache:
-    guessing codes at scale is slowed to a crawl (answered 429 with the 96333 page)."""
-    key = f"disclosure:views:{_ip(request)}"
-    cache.add(key, 0, 60)
-    try:
-        n = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, 60)
-        n = 1
-    return n > int(rule("disclosure_page_views_per_address_per_minute"))
+    return throttled(request)
 
 
 def _not_found(request, status: int = 404, reason: str = ""):

@@ -50,3 +50,10 @@ def test_staff_routes(dw):
     assert resp.status_code == 422
     assert reg.put(f"/api/disclosure/publication/{dw.district_b.code}", json.dumps({}), content_type="application/json").status_code == 404
     assert PublicReport.objects.get(pk=r.pk).state == "closed"
+
+
+def test_public_api_lookups_are_rate_limited(dw, settings):
+    settings.LIFTSAFE_RULES = {"disclosure_page_views_per_address_per_minute": 3}
+    c = api(dw)
+    got = [c.get(f"/api/disclosure/public/lifts/ZZZZZZZZ{i}").status_code for i in range(5)]
+    assert got == [404, 404, 404, 429, 429]
