@@ -165,5 +165,8 @@ def test_qr_svg_and_panel(dw):
 def test_photo_served_only_in_scope(dw):
     rep = services.report_file(elevator=dw.elevators["a1"], category="fault", text="", photo=upload(jpeg_with_gps()), ip="6.6.6.6")
     assert login(dw, "regulator").get(f"/disclosure/reports/{rep.pk}/photo/").status_code == 200
-    assert login(dw, "operator").get(f"/disclosure/reports/{rep.pk}/photo/").status_code == 404
+    assert login(dw, "operator").get(f"/disclosure/reports/{rep.pk}/photo/").status_code == 403
+    assert login(dw, "use_unit").get(f"/disclosure/reports/{rep.pk}/photo/").status_code == 200
+    other = services.report_file(elevator=dw.elevators["b1"], category="fault", text="", photo=upload(jpeg_with_gps()), ip="6.6.6.7")
+    assert login(dw, "regulator").get(f"/disclosure/reports/{other.pk}/photo/").status_code == 404
     assert Client().get(f"/disclosure/reports/{rep.pk}/photo/").status_code == 302
