@@ -263,3 +263,19 @@ def test_code_reissue_withdraws_the_old_code(dw):
     assert pc.code != old and public.lift_by_code(old) is None
     with pytest.raises(NotFound):
         services.code_reissue(dw.users["regulator"], dw.elevators["b1"])
+
+
+def test_elevator_file_panel(dw):
+    from django.template.loader import render_to_string
+
+    from liftsafe.core import panels
+    from liftsafe.disclosure.panel import panel_context
+
+    assert panels.get("public") is not None and panels.get("public").template == "disclosure/panel.html"
+    services.report_file(elevator=dw.elevators["a1"], category="fault", text="x", phone="13900001111", ip="1.2.3.4")
+    ctx = panel_context(dw.users["use_unit"], dw.elevators["a1"])
+    assert ctx["code"] == dw.code["a1"] and ctx["can_print"] and len(ctx["reports"]) == 1
+    html = render_to_string("disclosure/panel.html", {"elevator": dw.elevators["a1"], **ctx})
+    assert f"/q/{dw.code['a1']}" in html and ctx["reports"][0].ticket in html
+    ctx = panel_context(dw.users["operator"], dw.elevators["a1"])
+    assert not ctx["sees_reports"] and ctx["reports"] == [] and not ctx["can_print"]
