@@ -2,7 +2,8 @@
 photo, the maintenance unit answers and closes, the reporter reopens; the regulator turns another report into a
 hazard lead. axe-core (axe-playwright-python) checks every public page with the rules tagged wcag2a, wcag2aa,
 wcag21a, wcag21aa (colour contrast, labels, names of links and buttons, document language, landmarks …).
-Screenshots: disclosure-qr-page.png, disclosure-report.png, disclosure-ticket.png."""
+Screenshots: disclosure-qr-page.png, disclosure-report.png, disclosure-ticket.png, disclosure-unit-report.png,
+disclosure-regulator-report.png."""
 from __future__ import annotations
 
 import pytest
@@ -62,6 +63,7 @@ def test_passenger_reports_unit_answers_reporter_reopens(browser, live_server, d
     unit = session_context(browser, live_server, dw.users["maintenance_unit"], **PHONE).new_page()
     unit.goto(f"{base}/disclosure/reports/{report.pk}/")
     assert "13900001111" in unit.inner_text("main")  # the responsible unit sees the callback number
+    unit.screenshot(path=str(shots / "disclosure-unit-report.png"), full_page=True)
     unit.fill("#note-close", "已更换门机皮带")
     unit.locator(f"form[action$='/action/close/'] button[type=submit]").click()
     unit.wait_for_load_state()
@@ -80,6 +82,7 @@ def test_passenger_reports_unit_answers_reporter_reopens(browser, live_server, d
     other = services.report_file(elevator=dw.elevators["a2"], category="safety", text="层门有裂缝", ip="7.7.7.7")
     reg = session_context(browser, live_server, dw.users["regulator"], viewport={"width": 1280, "height": 900}).new_page()
     reg.goto(f"{base}/disclosure/reports/{other.pk}/")
+    reg.screenshot(path=str(shots / "disclosure-regulator-report.png"), full_page=True)
     reg.locator("form[action$='/action/to_hazard/'] button[type=submit]").click()
     reg.wait_for_load_state()
     other.refresh_from_db()
