@@ -11,6 +11,7 @@ from liftsafe.core.errors import declare_error_responses
 from liftsafe.core.errors import install as install_error_handlers
 from liftsafe.core.input import FiniteJSONRenderer, StrictParser
 from liftsafe.core.history_api import router as history_router
+from liftsafe.disclosure.api import router as disclosure_router
 from liftsafe.emergency.api import router as emergency_router
 from liftsafe.exchange.api import router as exchange_router
 from liftsafe.hazards.api import router as hazards_router
@@ -50,4 +51,5 @@ api.add_router("/insurance/", insurance_router)
 api.add_router("/notices/", notices_router)
 api.add_router("/risk/", risk_router)
 api.add_router("/rating/", rating_router)
+api.add_router("/disclosure/", disclosure_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

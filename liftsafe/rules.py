@@ -201,6 +201,20 @@ RULES: dict[str, Rule] = {
              "its upper edge (to_s), a later band starts just above it; to_s None = no upper edge"),
         Rule("insurance_suggest_window_days", 30, "days",
              "liftsafe design: the claim-suggestion job looks at entrapments released this many days back (re-runs are idempotent)"),
+        # --- public disclosure (docs/domain §10, §15.6) ---
+        Rule("disclosure_reports_per_address_per_hour", 3, "count",
+             "liftsafe design after docs/domain §15.6 (abuse protection without third-party services): more reports from one address in an hour need the challenge"),
+        Rule("disclosure_reports_per_lift_per_hour", 10, "count",
+             "liftsafe design after docs/domain §15.6: more reports on one lift in an hour need the challenge"),
+        Rule("disclosure_page_views_per_address_per_minute", 60, "count",
+             "liftsafe design after docs/domain §15.6 (codes must not be enumerable): QR page look-ups per address per minute before HTTP 429"),
+        Rule("disclosure_reopen_window_days", 30, "days",
+             "liftsafe design after docs/domain §15.6 (FixMyStreet reopen): a reporter may reopen a closed report this long after closure"),
+        Rule("disclosure_photo_max_bytes", 5 * 1024 * 1024, "bytes", "liftsafe design: largest photo a member of the public may attach"),
+        Rule("disclosure_photo_max_pixels", 40_000_000, "pixels", "liftsafe design: refuse decompression bombs before decoding"),
+        Rule("disclosure_duplicate_window_h", 24, "h",
+             "liftsafe design after docs/domain §15.6 (duplicates merged): an open report of the same category on the same lift this recent is suggested as the duplicate"),
+        Rule("disclosure_labels_per_pdf", 2000, "count", "liftsafe design: labels per PDF part; larger selections stream as a ZIP of parts (bounded memory)"),
         # --- inspection (docs/domain §6, §15.2, §15.3, §12) ---
         Rule("inspection_policies", {"*": "t7001_2023", "US": "nyc_annual"}, "area-code prefix → policy code",
              "docs/domain §6: cycle as a rule table keyed on area (local policy), age and category; national TSG T7001-2023, "

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "liftsafe.notices",
     "liftsafe.risk",
     "liftsafe.rating",
+    "liftsafe.disclosure",
     "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
 ]
 

@@ -26,6 +26,8 @@ urlpatterns = [
     path("risk/", include("liftsafe.risk.urls")),
     path("rating/", include("liftsafe.rating.urls")),
     path("public/ratings/", include("liftsafe.rating.public_urls")),
+    path("disclosure/", include("liftsafe.disclosure.urls")),
+    path("", include("liftsafe.disclosure.public_urls")),  # /q/<code>, /public/ (anonymous)
 ]
 
 if settings.DEBUG:

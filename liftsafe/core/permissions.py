@@ -203,6 +203,20 @@ ACTIONS: dict[str, Action] = {
                             denied=_("Only the listed maintenance unit may apply for lifting.")),
     "credit.decide_lift": _a({A, REG}, "A regulator decides a lifting application (docs/domain §9).",
                              denied=_("Only regulators may decide a lifting application.")),
+    # ------------------------------------------------------------------ disclosure (public pages, labels, public reports; docs/domain §10, §15.6)
+    "disclosure.labels": _a({A, REG, MU, UU}, "Use units and maintenance units print the QR labels of their own lifts, regulators of their area (docs/domain §15.6).",
+                            denied=_("Only the lift's use unit, maintenance unit or regulator may print its labels.")),
+    "disclosure.reports": _a({A, REG, MU, UU}, "Public reports reach the lift's use and maintenance units and are visible to the regulator (docs/domain §15.6).",
+                             denied=_("Only the lift's units and the regulator may read public reports.")),
+    "publicreport.answer": _a({A, MU, UU}, "The responsible units acknowledge, work on and close a public report with a status note (Open311 status notes).",
+                              denied=_("Only the lift's use unit or maintenance unit may answer a public report.")),
+    "publicreport.reopen": _a(set(), "Only the reporter reopens, holding the ticket number (no platform role)."),
+    "publicreport.moderate": _a({A, REG}, "The regulator moderates public reports: rejects abuse, merges duplicates.",
+                                denied=_("Only a regulator may moderate public reports.")),
+    "publicreport.convert": _a({A, REG}, "The regulator turns a public report into a 96333 case or a hazard lead (docs/domain §15.6).",
+                               denied=_("Only a regulator may forward a public report.")),
+    "disclosure.publication": _a({A, REG}, "The regulator decides what the public page shows in its area (docs/domain §15.6).",
+                                 denied=_("Only a regulator may change what is published.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

@@ -48,6 +48,10 @@ MATRIX = {
     "rating.view": "a reg mu", "rating.run": "a reg", "rating.publish": "a reg", "rating.object": "mu",
     "rating.review": "a reg", "rating.reply": "mu", "rating.sheet": "a reg",
     "credit.view": "a reg mu", "credit.apply_lift": "mu", "credit.decide_lift": "a reg",
+    # disclosure
+    "disclosure.labels": "a reg mu uu", "disclosure.reports": "a reg mu uu", "publicreport.answer": "a mu uu",
+    "publicreport.reopen": "", "publicreport.moderate": "a reg", "publicreport.convert": "a reg",
+    "disclosure.publication": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

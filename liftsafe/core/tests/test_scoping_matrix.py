@@ -2327,3 +2327,187 @@ def test_rating_api_matrix(world, name):
         pytest.fail(f"API operation {name} is declared but does not exist")
     failures = run_entry(world, "api", name, RATING_API[name])
     assert not failures, "\n".join(failures)
+
+
+# ---- disclosure ----
+# Public pages (/q/<code>, /Q/<code>, the report form, the ticket pages, /public/) answer every role and anonymous
+# alike; their rows carry ``secret``: reporter phones, 96333 caller phones and a maintenance worker's name must never
+# appear. Staff pages and routes: the lift's use unit and maintenance unit and the regulator see public reports;
+# the units answer, the regulator moderates and forwards; labels for units and regulators; publication for regulators.
+DISC_SEES = {"admin", "regulator", "city_regulator", "maintenance_unit", "use_unit"}
+DISC_ANSWER = {"admin", "maintenance_unit", "use_unit"}
+DISC_PUBLISH = {"admin", "regulator", "city_regulator"}
+WORKER_NAME = "WORKER-SURNAME-X"
+
+
+def make_pubreport(ctx: Ctx, side: str | None = None, *, closed: bool = False, photo: bool = False):
+    """A public report on a1 (own) / b1 (other) with text ``PR-<side>`` and callback phone ``PHONE[side]``."""
+    from django.core.cache import cache
+
+    from liftsafe.disclosure import services as disc
+
+    cache.clear()  # the public pages' per-address look-up limit must not trip across cells
+    side = _side(ctx, side)
+    img = None
+    if photo:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.new("RGB", (8, 8), (1, 2, 3)).save(buf, format="JPEG")
+        img = SimpleUploadedFile("p.jpg", buf.getvalue(), content_type="image/jpeg")
+    r = disc.report_file(elevator=elevator_of(ctx, side), category="fault", text=f"PR-{side}", phone=PHONE[side],
+                         ip=f"matrix-{side}", photo=img)
+    if closed:
+        r = disc.report_act(ctx.world.users["admin"], r, "close", note=f"NOTE-{side}")
+    ctx.store[f"pr-{side}"] = r
+    return r
+
+
+def _public_secret(ctx: Ctx) -> list[str]:
+    return [PHONE["own"], PHONE["other"], PHONE2["own"], PHONE2["other"], WORKER_NAME]
+
+
+def _public_setup(ctx: Ctx) -> None:
+    """Everything personal the platform holds about both lifts: reports with phones, 96333 cases with caller
+    phones, a maintenance visit by a named worker."""
+    from liftsafe.disclosure import services as disc
+    from liftsafe.maintenance.models import Visit
+
+    disc.ensure_codes()
+    for side in ("own", "other"):
+        make_pubreport(ctx, side)
+        make_case(ctx, side)
+    worker = ctx.world.users["maintenance_unit"]
+    type(worker).objects.filter(pk=worker.pk).update(first_name=WORKER_NAME, last_name=WORKER_NAME)
+    now = timezone.now()
+    Visit.objects.create(elevator=elevator_of(ctx, "own"), maintenance_unit=ctx.world.orgs[("maintenance_unit", "a")],
+                         tier="half_monthly", state="checked_out", worker1=worker, checked_in_at=now - dt.timedelta(hours=1),
+                         checked_out_at=now)
+
+
+def _public_code(ctx: Ctx) -> str:
+    from liftsafe.disclosure.models import PublicCode
+
+    return PublicCode.objects.get(elevator=elevator_of(ctx)).code
+
+
+def _public_rows(kw) -> dict:
+    return dict(kwargs=kw, expect={r: (200, 200) for r in ROLES}, setup=_public_setup, secret=_public_secret,
+                markers=lambda ctx, side: [elevator_of(ctx, side).rescue_code], sees_other=frozenset(ROLES))
+
+
+def _ticket_kw(closed: bool = False):
+    def kw(ctx: Ctx) -> dict:
+        return {"ticket": make_pubreport(ctx, closed=closed).ticket}
+    return kw
+
+
+def _disc_read(anon: int, ok: int = 200) -> dict:
+    """Role check first (403 for roles that do not receive reports, either side), then scope (404)."""
+    d = {r: ((ok, ok if r in SEES_OTHER else 404) if r in DISC_SEES else (403, 403)) for r in LOGGED_IN}
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def _disc_answer(anon: int, ok: int) -> dict:
+    d = {}
+    for r in LOGGED_IN:
+        if r not in DISC_SEES:
+            d[r] = (403, 403)
+        else:
+            own = ok if r in DISC_ANSWER else 403
+            other = (ok if r in DISC_ANSWER else 403) if r in SEES_OTHER else 404
+            d[r] = (own, other)
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def _acknowledged_only_by_units(ctx: Ctx, status: int, text: str) -> list[str]:
+    from liftsafe.disclosure.models import PublicReport
+
+    r = PublicReport.objects.get(pk=ctx.store[f"pr-{ctx.side}"].pk)
+    want = ctx.role in DISC_ANSWER and (ctx.side == "own" or ctx.role in SEES_OTHER)
+    return [] if (r.state == "acknowledged") == want else [f"report state {r.state}, acknowledged expected {want} (HTTP {status})"]
+
+
+def _pr_markers(ctx: Ctx, side: str) -> list[str]:
+    return [f"PR-{side}"]
+
+
+def _pr_kw(name: str = "pk", **kw):
+    return lambda ctx: {name: make_pubreport(ctx, **kw).pk}
+
+
+_DISC_LIST = {**{r: (200 if r in DISC_SEES else 403) for r in LOGGED_IN}, "anonymous": 302}
+_DISC_PUB = {**{r: (200 if r in DISC_PUBLISH else 403) for r in LOGGED_IN}, "anonymous": 302}
+
+DISC_PAGES = {
+    "public:qr": Entry(**_public_rows(lambda ctx: {"code": _public_code(ctx)})),
+    "public:qr_label": Entry(**_public_rows(lambda ctx: {"code": _public_code(ctx)})),
+    "public:report": Entry(**_public_rows(lambda ctx: {"code": _public_code(ctx)})),
+    "public:portal": Entry(None, public(200), setup=_public_setup, secret=_public_secret,
+                           query=lambda ctx: {"q": elevator_of(ctx, "own").rescue_code}),
+    "public:ticket": Entry(_ticket_kw(), {r: (200, 200) for r in ROLES}, secret=lambda ctx: [PHONE["own"], PHONE["other"]],
+                           markers=_pr_markers, sees_other=frozenset(ROLES)),
+    "public:ticket_reopen": Entry(_ticket_kw(closed=True), {r: (302, 302) for r in ROLES}, method="POST",
+                                  data=lambda ctx: {"comment": "still broken"}),
+    "public:ticket_survey": Entry(_ticket_kw(closed=True), {r: (302, 302) for r in ROLES}, method="POST",
+                                  data=lambda ctx: {"fixed": "yes", "score": "4"}),
+    "disclosure:report_list": Entry(None, _DISC_LIST, setup=both(make_pubreport), markers=lambda ctx, side: [ctx.store[f"pr-{side}"].ticket]),
+    "disclosure:report_detail": Entry(_pr_kw(), _disc_read(302), markers=_pr_markers),
+    "disclosure:report_action": Entry(lambda ctx: {"pk": make_pubreport(ctx).pk, "action": "acknowledge"}, _disc_answer(302, 302),
+                                      method="POST", data=lambda ctx: {"note": "seen"}, verify=_acknowledged_only_by_units),
+    "disclosure:report_photo": Entry(_pr_kw(photo=True), _disc_read(302)),
+    "disclosure:labels": Entry(None, _DISC_LIST),
+    "disclosure:labels_download": Entry(None, _DISC_LIST, query=lambda ctx: {"size": "large", "elevator": elevator_of(ctx, "own").pk}),
+    "disclosure:qr_svg": Entry(elevator_kw("elevator_pk"), read(302)),
+    "disclosure:publication": Entry(None, _DISC_PUB, markers=lambda ctx, side: [ctx.world.district_a.code if side == "own" else ctx.world.district_b.code],
+                                    own_markers_shown=True),
+}
+
+_DP = "disclosure_"
+DISC_API = {
+    _DP + "public_lift": Entry(**{**_public_rows(lambda ctx: {"code": _public_code(ctx)})}),
+    _DP + "public_request": Entry(_ticket_kw(), {r: (200, 200) for r in ROLES}, secret=lambda ctx: [PHONE["own"], PHONE["other"]]),
+    _DP + "report_list": Entry(None, {**{r: (200 if r in DISC_SEES else 403) for r in LOGGED_IN}, "anonymous": 401},
+                               setup=both(make_pubreport), markers=_pr_markers),
+    _DP + "report_get": Entry(_pr_kw("report_id"), _disc_read(401), markers=_pr_markers),
+    _DP + "report_action": Entry(lambda ctx: {"report_id": make_pubreport(ctx).pk, "action": "acknowledge"}, _disc_answer(401, 200),
+                                 data=lambda ctx: {"note": "seen"}, verify=_acknowledged_only_by_units),
+    _DP + "publication_set": Entry(lambda ctx: {"area_code": (ctx.world.district_a if ctx.side == "own" else ctx.world.district_b).code},
+                                   {**{r: ((200, 200 if r in SEES_OTHER else 404) if r in DISC_PUBLISH else (403, 403)) for r in LOGGED_IN},
+                                    "anonymous": (401, 401)},
+                                   data=lambda ctx: {"page": True, "accept_reports": True, "fields": ["units"]}),
+}
+PAGES.update(DISC_PAGES)
+API.update(DISC_API)
+
+
+@pytest.mark.parametrize("name", sorted(DISC_PAGES))
+def test_disclosure_page_matrix(world, name):
+    failures = run_entry(world, "page", name, DISC_PAGES[name])
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("name", sorted(DISC_API))
+def test_disclosure_api_matrix(world, name):
+    if name not in discovered_operations():
+        pytest.fail(f"API operation {name} is declared but does not exist")
+    failures = run_entry(world, "api", name, DISC_API[name])
+    assert not failures, "\n".join(failures)
+
+
+def test_disclosure_matrix_catches_a_phone_on_a_public_page(world, monkeypatch):
+    """With the report's phone put on the public page, the anonymous rows report the leak."""
+    from liftsafe.disclosure import public as pub
+
+    real = pub.project
+
+    def leaky(elevator, code, **kw):
+        lift = real(elevator, code, **kw)
+        r = elevator.public_reports.first()
+        return type(lift)(**{**lift.__dict__, "address": f"{lift.address} {r.phone if r else ''}"})
+
+    monkeypatch.setattr(pub, "project", leaky)
+    failures = run_entry(world, "page", "public:qr", DISC_PAGES["public:qr"])
+    assert any("as anonymous" in f and "LEAK" in f for f in failures), failures

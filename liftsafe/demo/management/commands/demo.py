@@ -96,6 +96,10 @@ class Command(BaseCommand):
             from liftsafe.demo.rating import load_ratings
 
             load_ratings(password=demo.DEMO_PASSWORD, log=self.log)
+        with self.step("public codes for every lift and generated public reports (disclosure)"):
+            from liftsafe.demo import disclosure as demo_disclosure
+
+            self.log(demo_disclosure.seed(log=self.log))
         self.stdout.write(f"demo ready in {time.monotonic() - t0:.1f} s (CPU {time.process_time() - c0:.1f} s)\n")
         self.print_accounts(accounts, counts)
         if no_serve:
