@@ -17,6 +17,7 @@ from liftsafe.hazards.api import router as hazards_router
 from liftsafe.maintenance.api import router as maintenance_router
 from liftsafe.inspection.api import router as inspection_router
 from liftsafe.monitoring.api import router as monitoring_router
+from liftsafe.publicity.api import router as publicity_router
 from liftsafe.registry.api import areas_router as core_areas_router
 from liftsafe.registry.api import router as registry_router
 from liftsafe.reports.api import router as reports_router
@@ -42,4 +43,5 @@ api.add_router("/reports/", reports_router)
 api.add_router("/exchange/", exchange_router)
 api.add_router("/history/", history_router)
 api.add_router("/maintenance/", maintenance_router)
+api.add_router("/publicity/", publicity_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

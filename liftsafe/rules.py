@@ -186,6 +186,13 @@ RULES: dict[str, Rule] = {
         Rule("inspection_agency_affiliations", {}, "agency id → [maintenance-unit ids]",
              "docs/domain §15.2 (NYC comparator: the inspector may not be affiliated with the maintainer); configurable list"),
         Rule("inspection_due_months_ahead", 3, "months", "issue 12: the agency's due list / workload calendar horizon"),
+        # --- publicity (docs/domain §15.8) ---
+        Rule("publicity_safety_week_monday", 2, "n-th Monday of September",
+             "docs/domain §15.8: 电梯安全宣传周 has no fixed national date and is held in quality month (September); "
+             "liftsafe design: the week starting on this Monday"),
+        Rule("publicity_image_max_bytes", 5 * 1024 * 1024, "bytes", "liftsafe design: largest article image accepted"),
+        Rule("publicity_image_max_pixels", 40_000_000, "pixels", "liftsafe design: largest decoded image (decompression bombs)"),
+        Rule("publicity_image_max_side", 2000, "pixels", "liftsafe design: stored images are scaled down to this side (light public pages)"),
     ]
 }
 

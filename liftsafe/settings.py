@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "liftsafe.reports",
     "liftsafe.exchange",
     "liftsafe.maintenance",
+    "liftsafe.publicity",
     "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
 ]
 

@@ -20,6 +20,9 @@ urlpatterns = [
     path("reports/", include("liftsafe.reports.urls")),
     path("exchange/", include("liftsafe.exchange.urls")),
     path("maintenance/", include("liftsafe.maintenance.urls")),
+    path("publicity/", include("liftsafe.publicity.urls")),
+    path("public/safety/", include("liftsafe.publicity.public_urls")),
+    path("public/reports/", include("liftsafe.reports.public_urls")),
 ]
 
 if settings.DEBUG:

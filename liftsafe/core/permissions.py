@@ -142,6 +142,12 @@ ACTIONS: dict[str, Action] = {
                              denied=_("Only the use unit may confirm a rectification.")),
     "inspection.whatif": _a({A, REG}, "A classified-cycle policy is evaluated over the fleet by the regulator before adoption (issue 12).",
                             denied=_("Only regulators may evaluate an inspection-cycle policy.")),
+    # publicity (issue 14): safety-publicity articles and campaigns of a regulator's area
+    "publicity.view": _a({A, REG}, "Regulators read the publicity content of their area, drafts included, and its counts (issue 14)."),
+    "publicity.manage": _a({A, REG}, "Regulators write and edit the safety-publicity content of their area (issue 14, docs/domain §15.8).",
+                           denied=_("Only a regulator manages publicity content.")),
+    "publicity.publish": _a({A, REG}, "Regulators schedule, publish and archive the publicity content of their area (issue 14).",
+                            denied=_("Only a regulator publishes publicity content.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]
