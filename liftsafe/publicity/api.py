@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 
+from liftsafe.core.api import Status
 from liftsafe.core.errors import ErrorOut
 from liftsafe.core.permissions import require
 
@@ -144,7 +147,7 @@ def article_list(request, state: Literal["draft", "scheduled", "published", "arc
              operation_id="publicity_article_create")
 def article_create(request, payload: ArticleIn):
     a = services.article_create(request.user, payload.dict())
-    return 201, _out(request.user, a)
+    return Status(201, _out(request.user, a))
 
 
 @router.get("/articles/{article_id}", response={200: ArticleOut, **ERR}, summary="One article",
@@ -182,6 +185,8 @@ def public_article(request, article_id: int):
 
 @router.get("/public/calendar", response={200: list[CampaignDateOut], **ERR}, auth=None,
             summary="National safety-publicity dates of a year (docs/domain §15.8)", operation_id="publicity_calendar")
-def calendar(request, year: int | None = Field(None, ge=1996, le=9998)):
+def calendar(request, year: int | None = None):
     y = year or timezone.localdate().year
+    if not 1996 <= y <= 9998:
+        raise ValidationError({"year": [_("Give a year between 1996 and 9998.")]})
     return [{**d.__dict__, "theme": str(d.theme), "audiences": [str(x) for x in d.audiences]} for d in domain.national_dates(y)]

@@ -168,10 +168,11 @@ def article_update(user, pk: int, data: dict) -> Article:
     Raises:
         NotFound: out of scope. PermissionDenied: role. ValidationError: by field; ``state`` when archived.
     """
+    require(user, "publicity.manage")
     with transaction.atomic():
         article = selectors.articles_for(user).select_for_update(of=("self",)).filter(pk=pk).first()
         if article is None:
-            selectors.article_get(user, pk)  # raises NotFound
+            raise selectors.NotFound("article not found")
         require(user, "publicity.manage", article)
         ARTICLE_FLOW.check("edit", article.state)
         data = dict(data)
@@ -200,6 +201,7 @@ def article_transition(user, pk: int, name: str, *, now: dt.datetime | None = No
     t = ARTICLE_FLOW.get(name)
     if name == "edit":
         raise ValidationError({"action": [_("Use the edit form to change the content.")]})
+    require(user, t.permission)
     with transaction.atomic():
         article = selectors.articles_for(user).select_for_update(of=("self",)).filter(pk=pk).first()
         if article is None:
@@ -280,6 +282,7 @@ def article_set_image(user, pk: int, upload, *, alt_zh: str | None = None, alt_e
     """Replace the article's image (checked and stripped by :func:`clean_image`); ``alt_*`` its descriptions.
 
     Raises: NotFound / PermissionDenied; ValidationError ``image``, ``image_alt_zh`` (required with an image)."""
+    require(user, "publicity.manage")
     data, ext = clean_image(upload)
     with transaction.atomic():
         article = selectors.articles_for(user).select_for_update(of=("self",)).filter(pk=pk).first()

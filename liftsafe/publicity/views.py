@@ -89,6 +89,7 @@ def article_detail(request, pk: int):
 @login_required
 def article_edit(request, pk: int):
     """GET: the form with the article's content. POST: save (the state does not change)."""
+    require(request.user, "publicity.manage")
     a = selectors.article_get(request.user, pk)
     require(request.user, "publicity.manage", a)
     if request.method == "POST":
@@ -117,6 +118,7 @@ def article_edit(request, pk: int):
 @require_POST
 def article_action(request, pk: int, action: str):
     """POST: take a state transition (schedule, publish, archive, redraft)."""
+    require(request.user, "publicity.view")
     try:
         services.article_transition(request.user, pk, action)
         messages.success(request, _("Done."))
@@ -129,6 +131,7 @@ def article_action(request, pk: int, action: str):
 @require_POST
 def article_image(request, pk: int):
     """POST (multipart): replace the image (checked by Pillow, metadata stripped)."""
+    require(request.user, "publicity.manage")
     selectors.article_get(request.user, pk)
     form = ImageForm(request.POST, request.FILES)
     if form.is_valid():

@@ -35,6 +35,8 @@ MATRIX = {
     "chain.verify": "a reg mu uu", "oversight.view": "a reg",
     "inspection.view": "a reg op mu uu ia", "inspection.record": "a ia", "inspection.record_self_test": "a ia",
     "inspection.rectify": "a uu mu", "inspection.confirm": "a uu", "inspection.whatif": "a reg",
+    # publicity
+    "publicity.view": "a reg", "publicity.manage": "a reg", "publicity.publish": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]
