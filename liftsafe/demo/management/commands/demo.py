@@ -81,6 +81,10 @@ class Command(BaseCommand):
         with self.step("generating the organisations, contracts and codes the NYC registry lacks"):
             result = demo.generate(log=self.log)
         self.log(f"generated data in {result.seconds:.1f} s (CPU {time.process_time() - c_gen:.1f} s)")
+        with self.step("publicity: the published 2023 report of the MTA replay, articles and this year's campaigns"):
+            from liftsafe.demo.publicity import seed_publicity
+
+            seed_publicity(demo.NYC_CITY_CODE, log=self.log)
         with self.step("creating the demo accounts"):
             accounts = demo.create_accounts()
             counts = demo.visible_counts(accounts)
