@@ -104,6 +104,12 @@ class Article(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("publicity:article_detail", args=[self.pk])
 
+    def audience_labels(self) -> list[str]:
+        from .domain import Audience
+
+        names = dict(Audience.choices)
+        return [str(names.get(a, a)) for a in self.audiences]
+
     def place_type_labels(self) -> list[str]:
         names = dict(PLACE_TYPE_CHOICES)
         return [str(names.get(p, p)) for p in self.place_types]

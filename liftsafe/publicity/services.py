@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liftsafe.core.history import save_with_history
-from liftsafe.core.models import Area, Role
+from liftsafe.core.models import Area
 from liftsafe.core.permissions import require
 from liftsafe.core.scoping import scope_of
 from liftsafe.core.zones import area_zone
