@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from liftsafe.core.history import save_with_history
+from liftsafe.core.messages import encode
 from liftsafe.core.models import Area
 from liftsafe.core.permissions import require
 from liftsafe.core.scoping import scope_of
@@ -27,6 +28,7 @@ from liftsafe.core.zones import area_zone
 from liftsafe.registry.codes import PLACE_TYPE_CHOICES
 from liftsafe.rules import rule
 
+from . import messages as msg
 from . import selectors
 from .domain import NATIONAL_KEYS, Audience, Theme
 from .models import Article, Counter, Kind, State
@@ -157,7 +159,7 @@ def article_create(user, data: dict) -> Article:
     article = Article(area=area, created_by=user if getattr(user, "pk", None) else None)
     _clean(article, data)
     with transaction.atomic():
-        save_with_history(article, user, "created")
+        save_with_history(article, user, encode(msg.CREATED))
     return article
 
 
@@ -181,7 +183,7 @@ def article_update(user, pk: int, data: dict) -> Article:
         _clean(article, data)
         if article.state == State.SCHEDULED and (article.publish_at is None or article.publish_at <= timezone.now()):
             raise ValidationError({"publish_at": [_("A scheduled article needs a publication time in the future.")]})
-        save_with_history(article, user, "edited")
+        save_with_history(article, user, encode(msg.EDITED))
     return article
 
 
@@ -222,7 +224,7 @@ def article_transition(user, pk: int, name: str, *, now: dt.datetime | None = No
             if article.publish_at is not None and article.unpublish_at <= article.publish_at:
                 article.publish_at = None
         article.state = t.target
-        save_with_history(article, user, name)
+        save_with_history(article, user, encode(msg.TRANSITION, action=name))
     return article
 
 
@@ -295,7 +297,7 @@ def article_set_image(user, pk: int, upload, *, alt_zh: str | None = None, alt_e
         if not article.image_alt_zh:
             raise ValidationError({"image_alt_zh": [_("Describe the image in Chinese (for screen readers).")]})
         article.image.save(f"{uuid.uuid4().hex}.{ext}", ContentFile(data), save=False)
-        save_with_history(article, user, "image")
+        save_with_history(article, user, encode(msg.IMAGE))
     return article
 
 
@@ -343,11 +345,11 @@ def publicity_tick(now: dt.datetime | None = None) -> dict[str, int]:
         for a in Article.objects.select_for_update().filter(state__in=[State.SCHEDULED, State.PUBLISHED],
                                                             unpublish_at__isnull=False, unpublish_at__lte=now):
             a.state = State.ARCHIVED
-            save_with_history(a, None, "unpublished on schedule")
+            save_with_history(a, None, encode(msg.AUTO_UNPUBLISHED))
             done["archived"] += 1
         for a in Article.objects.select_for_update().filter(state=State.SCHEDULED, publish_at__lte=now):
             a.state = State.PUBLISHED
-            save_with_history(a, None, "published on schedule")
+            save_with_history(a, None, encode(msg.AUTO_PUBLISHED))
             done["published"] += 1
     return done
 

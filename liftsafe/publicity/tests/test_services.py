@@ -121,7 +121,10 @@ def test_schedule_publish_unpublish(world):
     assert [x.id for x in selectors.public_articles()] == [a.pk]
     a = services.article_transition(reg, a.pk, "archive")
     assert a.state == State.ARCHIVED and selectors.public_articles() == []
-    assert [h.history_change_reason for h in a.history.order_by("history_id")][-2:] == ["publish", "archive"]
+    from liftsafe.core.messages import decode
+
+    assert [decode(h.history_change_reason) for h in a.history.order_by("history_id")][-2:] == [
+        ("publicity.transition", {"action": "publish"}), ("publicity.transition", {"action": "archive"})]
     with pytest.raises(ValidationError) as e:
         services.article_transition(reg, a.pk, "fly")
     assert "action" in e.value.message_dict
