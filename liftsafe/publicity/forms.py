@@ -29,8 +29,8 @@ class ArticleForm(forms.Form):
                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
     unpublish_at = forms.DateTimeField(label=_("Unpublish at"), required=False,
                                        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
-    starts_on = forms.DateField(label=_("Campaign starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Campaign ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("Campaign starts on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    ends_on = forms.DateField(label=_("Campaign ends on"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     place_types = forms.TypedMultipleChoiceField(label=_("Place types (QR-page notice)"), choices=PLACE_TYPE_CHOICES, coerce=int,
                                                  required=False, widget=forms.CheckboxSelectMultiple)
     notice_zh = forms.CharField(label=_("QR-page notice (Chinese)"), max_length=200, required=False)
