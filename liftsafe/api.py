@@ -20,6 +20,7 @@ from liftsafe.insurance.api import router as insurance_router
 from liftsafe.inspection.api import router as inspection_router
 from liftsafe.monitoring.api import router as monitoring_router
 from liftsafe.notices.api import router as notices_router
+from liftsafe.publicity.api import router as publicity_router
 from liftsafe.registry.api import areas_router as core_areas_router
 from liftsafe.registry.api import router as registry_router
 from liftsafe.rating.api import router as rating_router
@@ -52,4 +53,5 @@ api.add_router("/notices/", notices_router)
 api.add_router("/risk/", risk_router)
 api.add_router("/rating/", rating_router)
 api.add_router("/disclosure/", disclosure_router)
+api.add_router("/publicity/", publicity_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

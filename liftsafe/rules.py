@@ -236,6 +236,13 @@ RULES: dict[str, Rule] = {
              "docs/domain §9 (Putian: removal on application once a 1-year management period passes without repeat)"),
         Rule("rating_bars_on_demand_grades", ["C", "D"], "grades",
              "docs/domain §9, §13 (grade C or below is excluded from on-demand maintenance pilots)"),
+        # --- publicity (docs/domain §15.8) ---
+        Rule("publicity_safety_week_monday", 2, "n-th Monday of September",
+             "docs/domain §15.8: 电梯安全宣传周 has no fixed national date and is held in quality month (September); "
+             "liftsafe design: the week starting on this Monday"),
+        Rule("publicity_image_max_bytes", 5 * 1024 * 1024, "bytes", "liftsafe design: largest article image accepted"),
+        Rule("publicity_image_max_pixels", 40_000_000, "pixels", "liftsafe design: largest decoded image (decompression bombs)"),
+        Rule("publicity_image_max_side", 2000, "pixels", "liftsafe design: stored images are scaled down to this side (light public pages)"),
     ]
 }
 

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "liftsafe.risk",
     "liftsafe.rating",
     "liftsafe.disclosure",
+    "liftsafe.publicity",
     "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
 ]
 

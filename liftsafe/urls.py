@@ -27,6 +27,9 @@ urlpatterns = [
     path("rating/", include("liftsafe.rating.urls")),
     path("public/ratings/", include("liftsafe.rating.public_urls")),
     path("disclosure/", include("liftsafe.disclosure.urls")),
+    path("publicity/", include("liftsafe.publicity.urls")),
+    path("public/safety/", include("liftsafe.publicity.public_urls")),
+    path("public/reports/", include("liftsafe.reports.public_urls")),
     path("", include("liftsafe.disclosure.public_urls")),  # /q/<code>, /public/ (anonymous)
 ]
 

@@ -217,6 +217,12 @@ ACTIONS: dict[str, Action] = {
                                denied=_("Only a regulator may forward a public report.")),
     "disclosure.publication": _a({A, REG}, "The regulator decides what the public page shows in its area (docs/domain §15.6).",
                                  denied=_("Only a regulator may change what is published.")),
+    # publicity (issue 14): safety-publicity articles and campaigns of a regulator's area
+    "publicity.view": _a({A, REG}, "Regulators read the publicity content of their area, drafts included, and its counts (issue 14)."),
+    "publicity.manage": _a({A, REG}, "Regulators write and edit the safety-publicity content of their area (issue 14, docs/domain §15.8).",
+                           denied=_("Only a regulator manages publicity content.")),
+    "publicity.publish": _a({A, REG}, "Regulators schedule, publish and archive the publicity content of their area (issue 14).",
+                            denied=_("Only a regulator publishes publicity content.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

@@ -52,6 +52,8 @@ MATRIX = {
     "disclosure.labels": "a reg mu uu", "disclosure.reports": "a reg mu uu", "publicreport.answer": "a mu uu",
     "publicreport.reopen": "", "publicreport.moderate": "a reg", "publicreport.convert": "a reg",
     "disclosure.publication": "a reg",
+    # publicity
+    "publicity.view": "a reg", "publicity.manage": "a reg", "publicity.publish": "a reg",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

@@ -2511,3 +2511,180 @@ def test_disclosure_matrix_catches_a_phone_on_a_public_page(world, monkeypatch):
     monkeypatch.setattr(pub, "project", leaky)
     failures = run_entry(world, "page", "public:qr", DISC_PAGES["public:qr"])
     assert any("as anonymous" in f and "LEAK" in f for f in failures), failures
+
+
+# ---- publicity ----
+# Staff pages and API: administrators and regulators, scoped to the regulator's area (district A's regulator
+# never sees district B's articles; the city regulator sees both); every other role is refused (403), anonymous
+# users are sent to the login page (pages) or get 401 (API). Public pages (/public/safety/, /public/reports/)
+# answer everyone, show only published content, and never show a draft, an unpublished report or a person.
+PUB_STAFF = {"admin", "regulator", "city_regulator"}
+PUB_SECRET_USER = "pub-author-zhang-wei"
+
+
+def make_article(ctx: Ctx, side: str | None = None, *, state: str = "published", kind: str = "article", title: str | None = None):
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from liftsafe.publicity.models import Article
+
+    side = _side(ctx, side)
+    author, _new = get_user_model().objects.get_or_create(username=PUB_SECRET_USER)
+    area = ctx.world.district_a if side == "own" else ctx.world.district_b
+    now = timezone.now()
+    return Article.objects.create(
+        kind=kind, area=area, title_zh=title or f"PUB-{side}-{state}", body_zh=f"BODY-{side}", state=state, created_by=author,
+        publish_at=now - dt.timedelta(days=1) if state == "published" else None,
+        starts_on=now.date() if kind == "campaign" else None, ends_on=now.date() if kind == "campaign" else None)
+
+
+def _pub_setup(ctx: Ctx) -> None:
+    for side in ("own", "other"):
+        make_article(ctx, side)
+        make_article(ctx, side, state="draft", title=f"DRAFT-{side}")
+
+
+def _pub_kw(name: str = "pk", state: str = "published"):
+    def kw(ctx: Ctx) -> dict:
+        return {name: make_article(ctx, state=state).pk}
+    return kw
+
+
+def _pub_expect(ok: int, anon: int, refused: int = 403, other_for_regulator: int = 404) -> dict:
+    d = {r: (ok, ok) if r in ("admin", "city_regulator") else (refused, refused) for r in LOGGED_IN}
+    d["regulator"] = (ok, other_for_regulator)
+    d["anonymous"] = (anon, anon)
+    return d
+
+
+def _pub_markers(ctx: Ctx, side: str) -> list[str]:
+    return [f"PUB-{side}-published", f"DRAFT-{side}"] if ctx.role in PUB_STAFF else []
+
+
+def _pub_state_is(state: str):
+    def verify(ctx: Ctx, status: int, text: str) -> list[str]:
+        from liftsafe.publicity.models import Article
+
+        a = Article.objects.filter(title_zh=f"PUB-{ctx.side}-draft").first()
+        allowed = ctx.role in ("admin", "city_regulator") or (ctx.role == "regulator" and ctx.side == "own")
+        if a is not None and (a.state == state) != allowed:
+            return [f"state is {a.state} (allowed={allowed})"]
+        return []
+    return verify
+
+
+def _public_secret(ctx: Ctx) -> list[str]:
+    """Never on a public page: drafts, their author, staff users' names."""
+    return ["DRAFT-own", "DRAFT-other", PUB_SECRET_USER, "PUB-own-draft", "PUB-other-draft"]
+
+
+def _public_list_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    missing = [t for t in ("PUB-own-published", "PUB-other-published") if t not in text]
+    return [f"published articles missing {missing}"] if missing else []
+
+
+def _article_with_image(ctx: Ctx) -> dict:
+    from django.core.files.base import ContentFile
+
+    a = make_article(ctx)
+    a.image.save("m.png", ContentFile(png().read()), save=True)
+    return {"pk": a.pk}
+
+
+def _make_public_report(ctx: Ctx, side: str | None = None, status: str = "published"):
+    from django.utils import timezone
+
+    from liftsafe.reports.models import Report
+    from liftsafe.reports.tests.sample_report import sample_data
+
+    from django.contrib.auth import get_user_model
+
+    side = _side(ctx, side)
+    publisher, _new = get_user_model().objects.get_or_create(username=PUB_SECRET_USER)
+    label = "2023-05" if status == "published" else "2023-04"
+    area = ctx.world.district_a if side == "own" else ctx.world.district_b
+    return Report.objects.create(area=area, period_kind="month", period_start=dt.date(2023, 5 if status == "published" else 4, 1),
+                                 period_end=dt.date(2023, 6 if status == "published" else 5, 1), period_label=label,
+                                 status=status, data=sample_data(long_rows=3), generated_at=timezone.now(),
+                                 published_at=timezone.now() if status == "published" else None,
+                                 generated_by=publisher, published_by=publisher if status == "published" else None)
+
+
+def _public_report_kw(ctx: Ctx) -> dict:
+    """own: a published report; other: a draft (must answer 404 to everyone)."""
+    return {"pk": _make_public_report(ctx, "own", "published" if ctx.side == "own" else "draft").pk}
+
+
+def _public_reports_setup(ctx: Ctx) -> None:
+    _make_public_report(ctx, "own", "published")
+    _make_public_report(ctx, "other", "draft")
+
+
+def _public_reports_verify(ctx: Ctx, status: int, text: str) -> list[str]:
+    problems = []
+    if "2023-05" not in text:
+        problems.append("the published report is missing")
+    if "2023-04" in text:
+        problems.append("LEAK of a draft report")
+    return problems
+
+
+PUB_PUBLIC_BOTH = {r: (200, 200) for r in ROLES}
+PAGES.update({
+    "publicity:article_list": Entry(None, roles_only(PUB_STAFF), setup=_pub_setup, markers=_pub_markers),
+    "publicity:article_new": Entry(None, roles_only(PUB_STAFF)),
+    "publicity:calendar": Entry(None, roles_only(PUB_STAFF)),
+    "publicity:article_detail": Entry(_pub_kw(), _pub_expect(200, 302), markers=lambda ctx, side: [f"PUB-{side}-published"]),
+    "publicity:article_edit": Entry(_pub_kw(), _pub_expect(200, 302), markers=lambda ctx, side: [f"PUB-{side}-published"]),
+    "publicity:article_image": Entry(_pub_kw(), _pub_expect(302, 302), method="POST", data=lambda ctx: {}),
+    "publicity:article_action": Entry(lambda ctx: {"pk": make_article(ctx, state="draft").pk, "action": "publish"},
+                                      _pub_expect(302, 302), method="POST", data=lambda ctx: {},
+                                      verify=_pub_state_is("published")),
+    # public: everyone, published content only, no draft and no person
+    "publicity_public:list": Entry(None, public(200), setup=_pub_setup, secret=_public_secret, verify=_public_list_verify),
+    "publicity_public:article": Entry(_pub_kw(), PUB_PUBLIC_BOTH, secret=_public_secret,
+                                      markers=lambda ctx, side: [f"PUB-{side}-published"], sees_other=frozenset(ROLES)),
+    "publicity_public:image": Entry(_article_with_image, PUB_PUBLIC_BOTH),
+    "reports_public:list": Entry(None, public(200), setup=_public_reports_setup, verify=_public_reports_verify,
+                                 secret=lambda ctx: [PUB_SECRET_USER]),
+    "reports_public:detail": Entry(_public_report_kw, {r: (200, 404) for r in ROLES}, secret=lambda ctx: [PUB_SECRET_USER]),
+    "reports_public:pdf": Entry(_public_report_kw, {r: (200, 404) for r in ROLES}),
+})
+API.update({
+    "publicity_article_list": Entry(None, roles_only(PUB_STAFF, anon=401), setup=_pub_setup, markers=_pub_markers),
+    "publicity_article_create": Entry(lambda ctx: {}, _pub_expect(201, 401, other_for_regulator=422), method="POST",
+                                      data=lambda ctx: {"title_zh": "MATRIX", "body_zh": "x",
+                                                        "area": "320102" if ctx.side == "own" else "320104"}),
+    "publicity_article_get": Entry(_pub_kw("article_id"), _pub_expect(200, 401), markers=lambda ctx, side: [f"PUB-{side}-published"]),
+    "publicity_article_update": Entry(_pub_kw("article_id"), _pub_expect(200, 401), data=lambda ctx: {"summary_zh": "matrix"}),
+    "publicity_article_transition": Entry(lambda ctx: {"article_id": make_article(ctx, state="draft").pk, "action": "publish"},
+                                          _pub_expect(200, 401), data=lambda ctx: {}, verify=_pub_state_is("published")),
+    "publicity_public_articles": Entry(None, public(200), setup=_pub_setup, secret=_public_secret, verify=_public_list_verify),
+    "publicity_public_article": Entry(_pub_kw("article_id"), PUB_PUBLIC_BOTH, secret=_public_secret,
+                                      markers=lambda ctx, side: [f"PUB-{side}-published"], sees_other=frozenset(ROLES)),
+    "publicity_calendar": Entry(None, public(200)),
+})
+
+PUB_ROWS = {**{n: ("page", n) for n in PAGES if n.startswith(("publicity:", "publicity_public:", "reports_public:"))},
+            **{n: ("api", n) for n in API if n.startswith("publicity_")}}
+
+
+@pytest.mark.parametrize("row", sorted(PUB_ROWS))
+def test_publicity_matrix(world, row):
+    kind, name = PUB_ROWS[row]
+    table = PAGES if kind == "page" else API
+    if kind == "api" and name not in discovered_operations():
+        pytest.fail(f"API operation {name} is declared but does not exist")
+    failures = run_entry(world, kind, name, table[name])
+    assert not failures, "\n".join(failures)
+
+
+def test_publicity_matrix_catches_a_draft_on_the_public_page(world, monkeypatch):
+    """With the public projection showing drafts, the anonymous rows report the leak."""
+    from django.db.models import Q
+
+    from liftsafe.publicity import selectors as pub_selectors
+
+    monkeypatch.setattr(pub_selectors, "visible_q", lambda at: Q())
+    failures = run_entry(world, "page", "publicity_public:list", PAGES["publicity_public:list"])
+    assert any("as anonymous" in f and "DRAFT-own" in f for f in failures), failures

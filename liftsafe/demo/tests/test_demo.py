@@ -278,6 +278,11 @@ def test_demo_command_without_serving(nyc, capsys):
     data = report_data(get_user_model().objects.get(username="regulator"), area_code=None, period="2023", language="en")
     rows = {r[1]: r[2] for r in table(data, "top_maintenance_units")["rows"]}
     assert rows[MTA_MAINTAINER] == 638
+    # publicity: the 2023 report of the MTA replay is published (the public sees it) with this year's campaigns
+    from liftsafe.reports import public
+
+    assert [(p.period_label, p.area_code) for p in public.published_reports()] == [("2023", demo.NYC_CITY_CODE)]
+    assert "publicity: 3 articles and 4 campaigns created" in out
 
     call_command("demo", "--no-serve")
     out = capsys.readouterr().out
@@ -286,6 +291,7 @@ def test_demo_command_without_serving(nyc, capsys):
     assert "MTA 2023 tickets: already replayed, nothing new (718 tickets read" in out
     assert "tickets replayed:" not in out and "718 rows" not in out
     assert "MTA units completed: 0 " in out
+    assert "publicity: 0 articles and 0 campaigns created" in out
 
 
 

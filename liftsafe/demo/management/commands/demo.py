@@ -89,6 +89,10 @@ class Command(BaseCommand):
             from liftsafe.demo.risk import compute_risk
 
             compute_risk(log=self.log)
+        with self.step("publicity: the published 2023 report of the MTA replay, articles and this year's campaigns"):
+            from liftsafe.demo.publicity import seed_publicity
+
+            seed_publicity(demo.NYC_CITY_CODE, log=self.log)
         with self.step("creating the demo accounts"):
             accounts = demo.create_accounts()
             counts = demo.visible_counts(accounts)
