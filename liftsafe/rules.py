@@ -186,6 +186,10 @@ RULES: dict[str, Rule] = {
         Rule("inspection_agency_affiliations", {}, "agency id → [maintenance-unit ids]",
              "docs/domain §15.2 (NYC comparator: the inspector may not be affiliated with the maintainer); configurable list"),
         Rule("inspection_due_months_ahead", 3, "months", "issue 12: the agency's due list / workload calendar horizon"),
+        # command centre (issue 15)
+        Rule("command_wall_poll_s", 5, "s",
+             "liftsafe design (issue 15): how often the wall screen asks for its live document; the operator's own live board "
+             "polls every board_poll_s (docs/domain §3.4 times the response from dispatch), the wall screen is read from 5 m"),
     ]
 }
 

@@ -20,6 +20,7 @@ urlpatterns = [
     path("reports/", include("liftsafe.reports.urls")),
     path("exchange/", include("liftsafe.exchange.urls")),
     path("maintenance/", include("liftsafe.maintenance.urls")),
+    path("command/", include("liftsafe.command.urls")),
 ]
 
 if settings.DEBUG:
