@@ -3,7 +3,7 @@
 - the clustering grid: a cell of :data:`CELL_PX` screen pixels at a zoom level, in degrees
   (:func:`cell_deg`; Web-Mercator tiles of 256 px cover 360° / 2^zoom of longitude);
 - from :data:`POINTS_FROM_ZOOM` (street level) the map shows single lifts, not clusters;
-- the risk colours a lift may carry (the risk module's bands, docs/domain §10) plus ``unknown``.
+- the risk colours a lift may carry (the four colours of risk grading, docs/domain §8) plus ``unknown``.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ MIN_ZOOM, MAX_ZOOM = 0, 20
 POINTS_FROM_ZOOM = 16  #: from this zoom single lifts (a street's buildings), below it grid clusters
 MAX_POINTS = 5000  #: single lifts returned at most per request (a bbox at street zoom holds far fewer)
 
-#: risk colours of docs/domain §10 (red high … blue low) and ``unknown`` (no risk score for the lift)
+#: the four risk colours of docs/domain §8 (red major … blue low) and ``unknown`` (no risk score for the lift)
 COLOURS = ("red", "orange", "yellow", "blue", "unknown")
-COLOUR_LABELS = {"red": _l("Red (high risk)"), "orange": _l("Orange (significant risk)"), "yellow": _l("Yellow (moderate risk)"),
+COLOUR_LABELS = {"red": _l("Red (major risk)"), "orange": _l("Orange (larger risk)"), "yellow": _l("Yellow (general risk)"),
                  "blue": _l("Blue (low risk)"), "unknown": _l("Risk colour unknown")}
 #: map filters (query parameters of the map page and API; all optional, combined with AND)
 FLAGS = ("overdue", "expired", "hazard", "crowded")

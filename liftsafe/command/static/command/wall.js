@@ -156,7 +156,7 @@
     clearTimeout(alertTimer);
     alertTimer = setTimeout(function () { box.hidden = true; }, 15000);
     var m = caseMarkers.get(fresh.id);
-    if (m) { map.panTo(m.getLatLng()); }
+    if (m && !map.getBounds().contains(m.getLatLng())) { map.panTo(m.getLatLng()); }
   }
   function render(data) {
     renderKpis("kpi-day", data.kpis.day, data.kpis.limits);
