@@ -8,7 +8,7 @@ before the aggregation. Wall screen (:func:`wall_data`): open cases on the map, 
 :func:`~liftsafe.reports.selectors.live_headline`), last alarms, offline devices, correlated incidents.
 
 Facts owned by other modules are read from their definitions, never restated: overdue maintenance
-(``maintenance.selectors.overdue_lifts``, docs/domain §15.1), an invalid inspection (``inspection.models.INVALID_STATES``,
+(``maintenance.selectors.overdue_q``, the query form of ``overdue_lifts``, docs/domain §15.1), an invalid inspection (``inspection.models.INVALID_STATES``,
 docs/domain §6), open hazards (``hazards.selectors.hazards_for`` + ``hazards.models.OPEN_STATES``, docs/domain §7),
 crowded places (``Elevator.crowded_place``, docs/domain §2), late cases (``emergency.selectors.is_late``),
 KPIs (``reports``). The risk colour is read through :func:`risk_colour_expr` (see there).
@@ -33,7 +33,7 @@ from liftsafe.emergency.models import CaseType
 from liftsafe.hazards.models import OPEN_STATES as HAZARD_OPEN_STATES
 from liftsafe.hazards.selectors import hazards_for
 from liftsafe.inspection.models import INVALID_STATES
-from liftsafe.maintenance.selectors import overdue_lifts
+from liftsafe.maintenance.selectors import overdue_q
 from liftsafe.monitoring.selectors import alarms_for, devices_for, incidents_for
 from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.registry.selectors import areas_for, organisations_for, scope_elevators
@@ -131,7 +131,7 @@ def parse_filters(params) -> MapFilters:
 def _flag_q(user, flag: str, today: dt.date) -> Q:
     """Lifts carrying ``flag`` (a Q over Elevator rows; each reads its owning module's definition)."""
     if flag == "overdue":
-        return Q(pk__in=overdue_lifts(user, today).values("pk"))
+        return overdue_q(today)
     if flag == "expired":
         return Q(inspection_validity__state__in=[str(s) for s in INVALID_STATES])
     if flag == "hazard":

@@ -96,6 +96,21 @@ def test_filters(client, cw):
     # a stopped lift is not overdue (maintenance's definition covers lifts in use)
     Elevator.objects.filter(pk=extra["G3"].pk).update(status="stopped")
     assert get(client, overdue=1).json()["total"] == 5
+    # the map's query form is maintenance's overdue_lifts, lift for lift (with a recent and an old visit)
+    from liftsafe.maintenance.models import Visit
+    from liftsafe.maintenance.selectors import overdue_lifts, overdue_q
+
+    mu = cw.orgs[("maintenance_unit", "a")]
+    now = timezone.now()
+    for e, days in ((a1, 2), (a2, 40)):
+        Visit.objects.create(elevator=e, maintenance_unit=mu, tier="half_monthly", state="checked_out",
+                             checked_in_at=now - dt.timedelta(days=days, hours=1), checked_out_at=now - dt.timedelta(days=days))
+    user = cw.users["regulator"]
+    lifts = set(overdue_lifts(user).values_list("pk", flat=True))
+    assert lifts == set(Elevator.objects.filter(pk__in=overdue_lifts(user).values("pk")).filter(overdue_q()).values_list("pk", flat=True))
+    assert set(selectors.map_lifts(user, selectors.MapFilters(overdue=True)).values_list("pk", flat=True)) == lifts
+    assert a1.pk not in lifts and a2.pk in lifts
+    assert get(client, overdue=1).json()["total"] == 4
     assert get(client, overdue=1, crowded=1).json()["total"] == 1  # filters combine with AND
     assert get(client, colour="unknown").json()["total"] == 6
     assert get(client, colour="red").json()["total"] == 0
