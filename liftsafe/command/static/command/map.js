@@ -67,7 +67,8 @@
         m.on("click", function () { map.setView([c.lat, c.lon], Math.min(map.getZoom() + 2, 19)); });
         m.addTo(clusters);
       });
-      status.textContent = data.total + " " + d.lLifts + " · " + data.clusters.length + " " + d.lClusters;
+      var groups = data.clusters.filter(function (c) { return c.n > 1; }).length;
+      status.textContent = data.total + " " + d.lLifts + (groups ? " · " + groups + " " + d.lClusters : "");
     } else {
       var ms = data.points.map(function (p) {
         return L.marker([p.lat, p.lon], { icon: pointIcon(p.colour, p.flags.length > 0), title: p.code }).bindPopup(popup(p));
