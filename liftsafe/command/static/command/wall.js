@@ -68,7 +68,7 @@
         dl.appendChild(box);
       }
       box.firstChild.textContent = k.label;
-      var dd = box.lastChild, unit = k.unit === "min" ? " min" : "";
+      var dd = box.lastChild, unit = k.unit === "min" && k.value != null ? " min" : "";
       dd.textContent = kpiText(k) + unit;
       if (k.den != null && k.unit === "%") {
         var small = document.createElement("small"); small.textContent = k.num + "/" + k.den; dd.appendChild(small);
@@ -162,7 +162,8 @@
     renderKpis("kpi-day", data.kpis.day, data.kpis.limits);
     renderKpis("kpi-month", data.kpis.month, data.kpis.limits);
     var l = data.kpis.limits;
-    $("wall-limits").textContent = "≤ " + l.response_kpi_s / 60 + " min · ≤ " + l.arrival_urban_s / 60 + " / " + l.arrival_other_s / 60 + " min";
+    $("wall-limits").textContent = d.lLimResponse + " ≤ " + l.response_s / 60 + " min · " + d.lLimArrival + " ≤ " +
+      l.arrival_urban_s / 60 + " / " + l.arrival_other_s / 60 + " min";
     Array.prototype.forEach.call($("wall-counts").children, function (li) {
       li.firstChild.textContent = String(data.counts[li.dataset.k] || 0);
     });
