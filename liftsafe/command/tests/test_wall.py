@@ -111,3 +111,9 @@ def test_wall_roles(client, cw, role, status):
 def test_anonymous_is_sent_to_login(client, cw):
     assert client.get("/command/wall/").status_code == 302
     assert client.get("/api/command/wall").status_code == 401
+
+
+@pytest.mark.django_db
+def test_live_headline_refuses_an_unknown_span(cw):
+    with pytest.raises(ValueError, match="span"):
+        reports.live_headline(cw.users["regulator"], span="week")
