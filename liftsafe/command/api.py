@@ -156,7 +156,7 @@ class WallOut(Schema):
 @router.get("/map", response={200: MapOut, 403: ErrorOut, 422: ErrorOut}, operation_id="command_map", url_name="command_map",
             summary="Lifts of a bounding box: grid clusters with colour/flag counts, single lifts at street zoom")
 def map_view(request, q: Query[MapQuery]):
-    require(request.user, "command.map.view")
+    require(request.user, "command.map")
     crs = selectors.map_settings()["crs"]
     bbox = selectors.BBox.checked(q.south, q.west, q.north, q.east, crs)
     filters = selectors.MapFilters(colour=q.colour, overdue=q.overdue, expired=q.expired, hazard=q.hazard,
@@ -167,12 +167,12 @@ def map_view(request, q: Query[MapQuery]):
 @router.get("/map/areas", response={200: list[AreaExtentOut], 403: ErrorOut}, operation_id="command_map_areas", url_name="command_map_areas",
             summary="Per area of the caller's lifts, the box around them (the outline drawn without map tiles)")
 def map_areas(request):
-    require(request.user, "command.map.view")
+    require(request.user, "command.map")
     return selectors.area_extents(request.user)
 
 
 @router.get("/wall", response={200: WallOut, 403: ErrorOut}, operation_id="command_wall", url_name="command_wall",
             summary="The wall screen's live document: open cases, KPIs, last alarms, offline devices, incidents, stations")
 def wall(request):
-    require(request.user, "command.wall.view")
+    require(request.user, "command.wall")
     return selectors.wall_data(request.user)

@@ -18,7 +18,7 @@ from . import domain, selectors
 @login_required
 def map_page(request):
     """The lift map with its filters (query parameters as :func:`selectors.parse_filters`)."""
-    permissions.require(request.user, "command.map.view")
+    permissions.require(request.user, "command.map")
     try:
         filters = selectors.parse_filters(request.GET)
     except ValidationError as exc:
@@ -37,7 +37,7 @@ def map_page(request):
 @login_required
 def wall_page(request):
     """The wall screen (大屏): a full-screen shell polled from ``/api/command/wall``."""
-    permissions.require(request.user, "command.wall.view")
+    permissions.require(request.user, "command.wall")
     return render(request, "command/wall.html", {
         "map": selectors.map_settings(), "api": reverse("api:command_wall"), "areas_api": reverse("api:command_map_areas"),
         "poll_ms": int(float(rule("command_wall_poll_s")) * 1000),

@@ -143,9 +143,9 @@ ACTIONS: dict[str, Action] = {
     "inspection.whatif": _a({A, REG}, "A classified-cycle policy is evaluated over the fleet by the regulator before adoption (issue 12).",
                             denied=_("Only regulators may evaluate an inspection-cycle policy.")),
     # ------------------------------------------------------------------ command (wall screen and map; issue 15, docs/map.md)
-    "command.wall.view": _a({A, OP, REG}, "The 96333 centre's wall screen (大屏): live cases, KPIs, alarms, for the centre's operators and the regulator.",
+    "command.wall": _a({A, OP, REG}, "The 96333 centre's wall screen (大屏): live cases, KPIs, alarms, for the centre's operators and the regulator.",
                             denied=_("Only 96333 operators, regulators and administrators may open the wall screen.")),
-    "command.map.view": _a({A, REG, OP}, "The map of every lift in the area with its flags (supervision; the 96333 centre locates lifts).",
+    "command.map": _a({A, REG, OP}, "The map of every lift in the area with its flags (supervision; the 96333 centre locates lifts).",
                            denied=_("Only regulators, 96333 operators and administrators may open the lift map.")),
 }
 

@@ -35,7 +35,7 @@ MATRIX = {
     "chain.verify": "a reg mu uu", "oversight.view": "a reg",
     "inspection.view": "a reg op mu uu ia", "inspection.record": "a ia", "inspection.record_self_test": "a ia",
     "inspection.rectify": "a uu mu", "inspection.confirm": "a uu", "inspection.whatif": "a reg",
-    "command.wall.view": "a op reg", "command.map.view": "a reg op",
+    "command.wall": "a op reg", "command.map": "a reg op",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]
