@@ -5,6 +5,7 @@ every endpoint reads through the app's selectors, which scope to the user.
 """
 from ninja import NinjaAPI
 
+from liftsafe.command.api import router as command_router
 from liftsafe.core.api import router as core_router
 from liftsafe.core.auth import api_auth
 from liftsafe.core.errors import declare_error_responses
@@ -54,4 +55,5 @@ api.add_router("/risk/", risk_router)
 api.add_router("/rating/", rating_router)
 api.add_router("/disclosure/", disclosure_router)
 api.add_router("/publicity/", publicity_router)
+api.add_router("/command/", command_router)
 declare_error_responses(api)  # 401/403/404/422/503 with ErrorOut in the OpenAPI of every operation (after every router)

@@ -243,6 +243,10 @@ RULES: dict[str, Rule] = {
         Rule("publicity_image_max_bytes", 5 * 1024 * 1024, "bytes", "liftsafe design: largest article image accepted"),
         Rule("publicity_image_max_pixels", 40_000_000, "pixels", "liftsafe design: largest decoded image (decompression bombs)"),
         Rule("publicity_image_max_side", 2000, "pixels", "liftsafe design: stored images are scaled down to this side (light public pages)"),
+        # command centre (issue 15)
+        Rule("command_wall_poll_s", 5, "s",
+             "liftsafe design (issue 15): how often the wall screen asks for its live document; the operator's own live board "
+             "polls every board_poll_s (docs/domain §3.4 times the response from dispatch), the wall screen is read from 5 m"),
     ]
 }
 

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "liftsafe.rating",
     "liftsafe.disclosure",
     "liftsafe.publicity",
+    "liftsafe.command",  # the wall screen and the regulator's map (issue 15)
     "liftsafe.demo",  # above the domain apps: the demo data and `liftsafe demo`
 ]
 
@@ -199,6 +200,18 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Outside production, WhiteNoise also serves straight from the apps' static folders (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Leaflet and Leaflet.markercluster are served from their XStatic packages (no CDN, no vendored copy; docs/map.md)
+import xstatic.pkg.leaflet as _xs_leaflet  # noqa: E402
+import xstatic.pkg.leaflet_markercluster as _xs_markercluster  # noqa: E402
+
+STATICFILES_DIRS += [("vendor/leaflet", _xs_leaflet.BASE_DIR), ("vendor/leaflet.markercluster", _xs_markercluster.BASE_DIR)]
+# The map's tile layer (docs/map.md): a URL template such as "https://tiles.example.gov.cn/{z}/{x}/{y}.png", or empty
+# (the default) for no tiles at all: lifts on a blank background with area extents (tests and intranets have no internet).
+# LIFTSAFE_MAP_TILES_CRS says which datum the tiles are drawn in: "wgs84" (OpenStreetMap, most government servers),
+# "gcj02" (AMap/Tencent) or "bd09" (Baidu); the map then shifts every point into it (liftsafe.command.geo).
+LIFTSAFE_MAP_TILES = env("LIFTSAFE_MAP_TILES", "") or ""
+LIFTSAFE_MAP_TILES_CRS = env("LIFTSAFE_MAP_TILES_CRS", "wgs84") or "wgs84"
+LIFTSAFE_MAP_ATTRIBUTION = env("LIFTSAFE_MAP_ATTRIBUTION", "") or ""
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("LIFTSAFE_MEDIA_ROOT", str(DATA_DIR / "media")))
 STORAGES = {

@@ -30,6 +30,7 @@ urlpatterns = [
     path("publicity/", include("liftsafe.publicity.urls")),
     path("public/safety/", include("liftsafe.publicity.public_urls")),
     path("public/reports/", include("liftsafe.reports.public_urls")),
+    path("command/", include("liftsafe.command.urls")),
     path("", include("liftsafe.disclosure.public_urls")),  # /q/<code>, /public/ (anonymous)
 ]
 

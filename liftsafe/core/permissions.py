@@ -223,6 +223,11 @@ ACTIONS: dict[str, Action] = {
                            denied=_("Only a regulator manages publicity content.")),
     "publicity.publish": _a({A, REG}, "Regulators schedule, publish and archive the publicity content of their area (issue 14).",
                             denied=_("Only a regulator publishes publicity content.")),
+    # ------------------------------------------------------------------ command (wall screen and map; issue 15, docs/map.md)
+    "command.wall": _a({A, OP, REG}, "The 96333 centre's wall screen (大屏): live cases, KPIs, alarms, for the centre's operators and the regulator.",
+                            denied=_("Only 96333 operators, regulators and administrators may open the wall screen.")),
+    "command.map": _a({A, REG, OP}, "The map of every lift in the area with its flags (supervision; the 96333 centre locates lifts).",
+                           denied=_("Only regulators, 96333 operators and administrators may open the lift map.")),
 }
 
 ScopeCheck = Callable[[object, object], bool]

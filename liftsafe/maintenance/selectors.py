@@ -63,11 +63,27 @@ def overdue_lifts(user, today: dt.date | None = None) -> QuerySet[Elevator]:
     calendar days ago, or never (docs/domain §15.1). Annotated ``last_visit_at`` and ``unit_name`` (current
     maintenance unit)."""
     today = today or timezone.localdate()
-    cutoff = timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=rule("maintenance_overdue_days")), dt.time.min))
+    cutoff = _overdue_cutoff(today)
     unit = current_contracts(today).filter(elevator=OuterRef("pk")).order_by("-start_date").values("maintenance_unit__name")[:1]
     return scope_elevators(scope_of(user)).filter(status="in_use") \
         .annotate(last_visit_at=Max("maintenance_visits__checked_out_at"), unit_name=Subquery(unit)) \
         .filter(Q(last_visit_at__isnull=True) | Q(last_visit_at__lt=cutoff))
+
+
+def _overdue_cutoff(today: dt.date) -> dt.datetime:
+    """Local midnight ``maintenance_overdue_days`` (15) days before ``today``: a last visit ending before it is overdue."""
+    return timezone.make_aware(dt.datetime.combine(today - dt.timedelta(days=rule("maintenance_overdue_days")), dt.time.min))
+
+
+def overdue_q(today: dt.date | None = None) -> Q:
+    """:func:`overdue_lifts` (same definition, docs/domain §15.1) as a ``Q`` over :class:`Elevator` rows, without the
+    whole-fleet aggregate: in use and no visit checked out since the cutoff (a correlated NOT EXISTS on the
+    ``visit_elev_state_out_idx`` index), so a map can count it per grid cell over a million lifts. Not scoped:
+    combine it with a scoped queryset."""
+    from django.db.models import Exists
+
+    cutoff = _overdue_cutoff(today or timezone.localdate())
+    return Q(status="in_use") & ~Exists(Visit.objects.filter(elevator=OuterRef("pk"), checked_out_at__gte=cutoff))
 
 
 def overdue_summary(user, today: dt.date | None = None) -> list[dict]:

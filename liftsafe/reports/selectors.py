@@ -417,3 +417,33 @@ def report_get(user, pk: int):
     if obj is None:
         raise Http404("report not found")
     return obj
+
+
+# --------------------------------------------------------------------------- live headline (wall screen, issue 15)
+LIVE_SPANS = ("day", "month")
+
+
+def live_headline(user, *, span: str, now: dt.datetime | None = None) -> dict[str, tuple]:
+    """The report's headline indicators (:func:`headline`: the same definitions, scope and area as the
+    dashboard) of the caller's own area for ``span`` so far: ``"day"`` = local midnight today up to ``now``,
+    ``"month"`` = the current month's first days up to today (a partial span, like the live dashboard).
+
+    Used by the wall screen (``liftsafe.command``), so its KPIs equal the reports module's for the same data.
+    Returns ``{indicator key: (value, numerator, denominator)}`` (see :data:`HEADLINE_LABELS`).
+
+    Raises:
+        ValueError: ``span`` is not one of :data:`LIVE_SPANS`.
+    """
+    if span not in LIVE_SPANS:
+        raise ValueError(f"span must be one of {LIVE_SPANS}, not {span!r}")
+    now = now or timezone.now()
+    with report_zone(_zone(user, None)), _report_transaction():
+        tz = local_tz()
+        today = timezone.localtime(now, tz).date()
+        month = Period.containing("month", today)
+        if span == "month":
+            period = PartialSpan.first_days(month, (today - month.start).days + 1)
+        else:
+            period = PartialSpan(month.kind, today, today + dt.timedelta(days=1), month)
+        base = _Base(user=user, scope=scope_of(user), area=resolve_area(user, None), tz=tz)
+        return headline(base, period, base.elevators(period).count(), now)

@@ -6,7 +6,7 @@ from django.test import Client
 
 PAGES = ["/", "/login/", "/registry/elevators/", "/emergency/", "/emergency/board/", "/monitoring/",
          "/monitoring/devices/", "/hazards/", "/hazards/stats/", "/reports/", "/reports/list/", "/exchange/",
-         "/exchange/imports/", "/account/tokens/", "/admin/", "/api/docs"]
+         "/exchange/imports/", "/account/tokens/", "/admin/", "/api/docs", "/command/map/", "/command/wall/"]
 
 
 def policy(resp) -> dict[str, list[str]]:

@@ -54,6 +54,7 @@ MATRIX = {
     "disclosure.publication": "a reg",
     # publicity
     "publicity.view": "a reg", "publicity.manage": "a reg", "publicity.publish": "a reg",
+    "command.wall": "a op reg", "command.map": "a reg op",
 }
 USERS = ["admin", "regulator", "city_regulator", "operator", "maintenance_unit", "use_unit", "inspection_agency",
          "insurer", "rescue_station", "nobody"]

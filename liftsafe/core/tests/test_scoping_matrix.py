@@ -2688,3 +2688,58 @@ def test_publicity_matrix_catches_a_draft_on_the_public_page(world, monkeypatch)
     monkeypatch.setattr(pub_selectors, "visible_q", lambda at: Q())
     failures = run_entry(world, "page", "publicity_public:list", PAGES["publicity_public:list"])
     assert any("as anonymous" in f and "DRAFT-own" in f for f in failures), failures
+
+
+# ---- command ----
+# The wall screen and the lift map (issue 15): operators, regulators and admins only; every lift, case, alarm,
+# area and station in them is scoped (a district-A regulator's map and wall hold nothing of district B). The
+# pages are shells filled from the API; the map page's area choices are scoped too. No caller phone on the wall.
+CMD_WALL = {"admin", "regulator", "city_regulator", "operator"}
+CMD_MAP = {"admin", "regulator", "city_regulator", "operator"}
+
+
+def _cmd_area_names(allowed: set):
+    def markers(ctx: Ctx, side: str) -> list[str]:
+        return [(ctx.world.district_a if side == "own" else ctx.world.district_b).name] if ctx.role in allowed else []
+    return markers
+
+
+def _cmd_lift_codes(ctx: Ctx, side: str) -> list[str]:
+    return [f'"{elevator_of(ctx, side).registration_code}"'] if ctx.role in CMD_MAP else []
+
+
+def _cmd_case_numbers(ctx: Ctx, side: str) -> list[str]:
+    return [ctx.store[side].order_number] if ctx.role in CMD_WALL else []
+
+
+PAGES.update({
+    "command:map": Entry(None, roles_only(CMD_MAP), markers=_cmd_area_names(CMD_MAP)),
+    "command:wall": Entry(None, roles_only(CMD_WALL)),
+})
+API.update({
+    "command_map": Entry(None, roles_only(CMD_MAP, anon=401), markers=_cmd_lift_codes,
+                         query=lambda ctx: {"south": 32.0, "west": 118.7, "north": 32.1, "east": 118.9, "zoom": 16}),
+    "command_map_areas": Entry(None, roles_only(CMD_MAP, anon=401), markers=lambda ctx, side: [
+        f'"{(ctx.world.district_a if side == "own" else ctx.world.district_b).code}"'] if ctx.role in CMD_MAP else []),
+    "command_wall": Entry(None, roles_only(CMD_WALL, anon=401), setup=both(make_case), markers=_cmd_case_numbers,
+                          secret=lambda ctx: [PHONE["own"], PHONE["other"], PHONE2["own"], PHONE2["other"]]),
+})
+CMD_ROWS = {**{n: ("page", n) for n in PAGES if n.startswith("command:")},
+            **{n: ("api", n) for n in API if n.startswith("command_")}}
+
+
+@pytest.mark.parametrize("row", sorted(CMD_ROWS))
+def test_command_matrix(world, row):
+    kind, name = CMD_ROWS[row]
+    table = PAGES if kind == "page" else API
+    failures = run_entry(world, kind, name, table[name])
+    assert not failures, "\n".join(failures)
+
+
+def test_command_matrix_catches_a_leak(world, monkeypatch):
+    """With the map's lifts unscoped, the matrix reports the other district's lift."""
+    from liftsafe.command import selectors as cmd_selectors
+
+    monkeypatch.setattr(cmd_selectors, "scope_elevators", lambda scope, qs=None, prefix="": qs)
+    failures = run_entry(world, "api", "command_map", API["command_map"])
+    assert any("as regulator" in f and "LEAK" in f for f in failures), failures
