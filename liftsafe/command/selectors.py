@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Avg, CharField, Count, F, FloatField, Max, Min, Q, QuerySet, Value
-from django.db.models.functions import Cast, Floor
+from django.db.models.functions import Cast, Coalesce, Floor
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,22 +61,21 @@ def _out(lat: float, lon: float, crs: str) -> tuple[float, float]:
     return round(la, 6), round(lo, 6)
 
 
-# --------------------------------------------------------------------------- risk colour (placeholder)
+# --------------------------------------------------------------------------- risk colour
 def risk_colour_expr():
     """The risk colour of a lift as a database expression over :class:`Elevator` rows (one of
-    :data:`domain.COLOURS`), so the map can filter and count colours inside its GROUP BY.
-
-    PLACEHOLDER until the risk module lands: no risk score exists in this code base yet, so every lift
-    reads ``"unknown"`` and the map says so. Once ``liftsafe.risk`` is merged this should return its
-    current colour per lift (e.g. ``Coalesce(Subquery(<risk current-colour row of OuterRef("pk")>.values("colour")[:1]),
-    Value("unknown"))`` from ``risk.domain`` / ``risk.selectors``), and nothing else here changes.
-    """
-    return Value("unknown", output_field=CharField())
+    :data:`domain.COLOURS`), so the map can filter and count colours inside its GROUP BY: the risk module's current
+    score (:class:`liftsafe.risk.models.RiskScore`, ``elevator.risk``; a LEFT JOIN), ``"unknown"`` for a lift not
+    scored yet (a lift added since the last recompute)."""
+    return Coalesce(F("risk__colour"), Value("unknown"), output_field=CharField())
 
 
 def risk_colours_known() -> bool:
-    """Whether any lift can have a colour other than ``unknown`` (False until the risk module is wired)."""
-    return not isinstance(risk_colour_expr(), Value)
+    """Whether any lift in the platform has a risk score yet (False on a fresh installation before the first
+    recompute: the map then says why every lift reads "colour unknown")."""
+    from liftsafe.risk.models import RiskScore
+
+    return RiskScore.objects.exists()
 
 
 # --------------------------------------------------------------------------- map filters

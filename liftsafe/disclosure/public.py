@@ -15,9 +15,13 @@ from django.db.models import Max
 from django.utils.translation import gettext_lazy as _
 
 from liftsafe.core.zones import area_zone
+from liftsafe.insurance.domain import in_force
+from liftsafe.insurance.models import Policy
 from liftsafe.maintenance.domain import is_overdue
+from liftsafe.publicity.selectors import public_notices_for
 from liftsafe.registry.models import Elevator, Organisation
 from liftsafe.registry.selectors import maintenance_unit_on
+from liftsafe.risk.models import RiskScore
 
 from .domain import DEFAULT_FIELDS, EMERGENCY_NUMBER, PublicField
 from .models import PublicationSetting, PublicCode
@@ -102,31 +106,32 @@ def inspection_facts(elevator: Elevator) -> tuple[dt.date | None, str, str]:
     return elevator.next_inspection_due, elevator.get_last_inspection_conclusion_display() if elevator.last_inspection_conclusion else "", ""
 
 
-def insurance_status(elevator: Elevator) -> str:
-    """Whether elevator liability insurance is in force: ``"in_force"``, ``"none"`` or ``"unknown"``.
-
-    PLACEHOLDER for the parallel ``insurance`` app: no policy record exists in main yet, so this returns
-    ``"unknown"`` (the page says "unknown", never a guess). Once ``liftsafe.insurance`` lands it should read
-    the policies in force today for this lift through ``insurance.domain`` (one query, no user)."""
+def insurance_status(elevator: Elevator, today: dt.date) -> str:
+    """Whether elevator liability insurance is in force on ``today`` (the lift's local date): ``"in_force"``,
+    ``"none"`` (policies on record, none in force: lapsed) or ``"unknown"`` (the platform holds no policy for the
+    lift; never guessed). Source: the insurance module's policies (:func:`liftsafe.insurance.domain.in_force`,
+    docs/domain §11)."""
+    if in_force([elevator.pk], on=today):
+        return "in_force"
+    if Policy.elevators.through.objects.filter(elevator_id=elevator.pk).exists():
+        return "none"
     return UNKNOWN
 
 
 def risk_colour(elevator: Elevator) -> str | None:
-    """The lift's published risk colour (``"red"``/``"orange"``/``"yellow"``/``"blue"``) or None (not published).
-
-    PLACEHOLDER for the parallel ``risk`` app: no risk grade exists in main yet, so this returns None and the page
-    shows "not published". Once ``liftsafe.risk`` lands it should read the lift's current published colour
-    through ``risk.domain`` (shown only where the area publishes :attr:`PublicField.RISK`)."""
-    return None
+    """The lift's current risk colour (``"red"``/``"orange"``/``"yellow"``/``"blue"``) from the risk module's score
+    (:class:`liftsafe.risk.models.RiskScore`), or None when none is computed yet. Shown only where the area
+    publishes :attr:`PublicField.RISK` (off by default); the public page shows the colour, never the factors."""
+    return RiskScore.objects.filter(elevator_id=elevator.pk).values_list("colour", flat=True).first()
 
 
 def campaign_notices(elevator: Elevator, today: dt.date) -> list[dict]:
-    """Safety-campaign notices for this lift today: ``[{"title": str, "url": str}]``.
-
-    PLACEHOLDER for the parallel ``publicity`` app: campaigns targeting lifts by place type do not exist in main
-    yet, so this returns ``[]``. Once ``liftsafe.publicity`` lands it should return the active campaigns whose
-    place types include ``elevator.place_type`` (its public projection)."""
-    return []
+    """Safety-campaign notices for this lift now: ``[{"campaign_id": int, "title": str, "text": str, "url": str}]``
+    from the publicity module's public projection (:func:`liftsafe.publicity.selectors.public_notices_for`:
+    campaigns running on the lift's local date whose place types include the lift's, docs/domain §15.8)."""
+    del today  # public_notices_for takes the instant and applies the lift's local date itself
+    return [{"campaign_id": n.campaign_id, "title": n.title, "text": n.text, "url": n.url}
+            for n in public_notices_for(elevator)]
 
 
 STATUS_PUBLIC = {
@@ -174,7 +179,7 @@ def project(elevator: Elevator, code: str, *, now: dt.datetime | None = None) ->
         until, conclusion, state = inspection_facts(elevator)
         extra.update(inspection_valid_until=until, inspection_conclusion=conclusion, inspection_state=state)
     if PublicField.INSURANCE in fields:
-        extra["insurance"] = insurance_status(elevator)
+        extra["insurance"] = insurance_status(elevator, today)
     if PublicField.RISK in fields:
         extra["risk_colour"] = risk_colour(elevator)
     if PublicField.CAMPAIGNS in fields:

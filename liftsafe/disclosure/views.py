@@ -23,6 +23,8 @@ from liftsafe.core.errors import NotFound, add_service_error
 from liftsafe.registry.selectors import elevator_get
 from liftsafe.rules import rule
 
+from liftsafe.publicity.services import count_qr_scans
+
 from . import labels, public, selectors, services
 from .throttle import client_address, throttled
 from .domain import Category, PublicField, make_challenge, mask_phone, normalise_code
@@ -57,6 +59,8 @@ def qr(request, code: str):
     lift = public.project(elevator, norm)
     if elevator.status == "scrapped":
         return render(request, "disclosure/not_found.html", {"reason": "scrapped", "lift": lift, "emergency_number": "96333"})
+    if lift.campaigns:  # the campaigns' QR-scan counters (no personal data, no cookie)
+        count_qr_scans([c["campaign_id"] for c in lift.campaigns])
     return render(request, "disclosure/lift.html", {"lift": lift, "categories": _categories(), "F": PublicField})
 
 

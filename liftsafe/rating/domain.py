@@ -378,6 +378,29 @@ def published_grade(unit_id: int, on: dt.date | None = None) -> str | None:
     return r["grade"] or None
 
 
+def published_grades(unit_ids, on: dt.date | None = None) -> dict[int, str]:
+    """Bulk form of :func:`published_grade`: ``{unit_id: grade}`` for the units of ``unit_ids`` with a grade
+    published and in force on ``on``; units never rated or "not rated" are absent. One query (for risk's
+    maintenance-unit factor over a whole province)."""
+    from django.utils import timezone
+
+    from .models import Rating
+
+    on = on or timezone.localdate()
+    ids = list({int(u) for u in unit_ids})
+    out: dict[int, str] = {}
+    seen: set[int] = set()
+    rows = (Rating.objects.filter(unit_id__in=ids, published_on__isnull=False, published_on__lte=on)
+            .order_by("unit_id", "-published_on", "-period_end", "-pk").values_list("unit_id", "grade", "rated"))
+    for unit, grade, rated in rows:
+        if unit in seen:
+            continue
+        seen.add(unit)
+        if rated and grade:
+            out[unit] = grade
+    return out
+
+
 def bars_on_demand(unit_id: int, on: dt.date | None = None) -> bool:
     """Whether the unit is barred from the on-demand maintenance pilot (按需维保) on ``on``: its published grade is
     one of rule ``rating_bars_on_demand_grades`` (C or below, docs/domain §9, §13), or it has an active blacklist

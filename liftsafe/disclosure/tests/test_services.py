@@ -9,6 +9,7 @@ from PIL import Image
 
 from liftsafe.core.errors import NotFound
 from liftsafe.disclosure import domain, public, services
+from liftsafe.disclosure.domain import PublicField
 from liftsafe.disclosure.models import PublicationSetting, PublicCode, PublicReport
 from liftsafe.registry.models import Elevator
 
@@ -243,7 +244,7 @@ def test_projection_fields_and_placeholders(dw):
     lift = public.project(dw.elevators["a1"], dw.code["a1"])
     assert lift.use_unit.name == "use_unit A" and lift.maintenance_unit.name == "maintenance_unit A"
     assert lift.last_maintenance_on is None and lift.maintenance_overdue is True  # never visited counts as overdue
-    assert lift.insurance == "unknown" and lift.risk_colour is None and lift.campaigns == ()
+    assert lift.insurance == "unknown" and lift.risk_colour is None and lift.campaigns == ()  # no policy, no score, no campaign
     assert "risk" not in lift.fields  # not published by default
 
 
@@ -279,3 +280,48 @@ def test_elevator_file_panel(dw):
     assert f"/q/{dw.code['a1']}" in html and ctx["reports"][0].ticket in html
     ctx = panel_context(dw.users["operator"], dw.elevators["a1"])
     assert not ctx["sees_reports"] and ctx["reports"] == [] and not ctx["can_print"]
+
+
+def test_projection_reads_insurance_risk_and_campaigns_from_their_modules(dw, client):
+    """The public page's insurance, risk colour and campaign notices come from the insurance, risk and publicity
+    modules: in force / lapsed / never on record, the computed colour where the area publishes it, and a running
+    campaign for the lift's place type (its QR scans counted)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from liftsafe.insurance.models import Policy
+    from liftsafe.publicity import selectors as pub_selectors
+    from liftsafe.publicity import services as pub
+    from liftsafe.risk.compute import recompute
+
+    a1, a2, b1 = dw.elevators["a1"], dw.elevators["a2"], dw.elevators["b1"]
+    today = timezone.localdate()
+    mk = dict(insurer=dw.orgs[("insurer", "a")], insured_party=dw.orgs[("use_unit", "a")], limit_per_person=300000,
+              limit_per_accident=1000000)
+    Policy.objects.create(policy_no="LIVE", start_date=today - dt.timedelta(days=10), end_date=today + dt.timedelta(days=300),
+                          **mk).elevators.add(a1)
+    Policy.objects.create(policy_no="OLD", start_date=today - dt.timedelta(days=400), end_date=today - dt.timedelta(days=40),
+                          **mk).elevators.add(a2)
+    assert public.project(a1, dw.code["a1"]).insurance == "in_force"
+    assert public.project(a2, dw.code["a2"]).insurance == "none"
+    assert public.project(b1, dw.code["b1"]).insurance == "unknown"
+
+    recompute(trigger="test")
+    assert public.project(a1, dw.code["a1"]).risk_colour is None  # not published by default
+    services.publication_set(dw.users["regulator"], a1.area, page=True, accept_reports=True,
+                             fields=[f.value for f in PublicField])
+    colour = public.project(a1, dw.code["a1"]).risk_colour
+    assert colour in {"red", "orange", "yellow", "blue"} and colour == a1.risk.colour
+
+    reg = dw.users["regulator"]
+    c = pub.article_create(reg, {"kind": "campaign", "title_zh": "电梯安全宣传周", "body_zh": "正文", "audiences": ["residents"],
+                                 "theme": "general", "starts_on": today - dt.timedelta(days=1),
+                                 "ends_on": today + dt.timedelta(days=1), "place_types": [],
+                                 "notice_zh": "请勿在电梯内打闹"})
+    pub.article_transition(reg, c.pk, "publish")
+    lift = public.project(a1, dw.code["a1"])
+    assert [n["campaign_id"] for n in lift.campaigns] == [c.pk] and lift.campaigns[0]["text"] == "请勿在电梯内打闹"
+    body = client.get(f"/q/{dw.code['a1']}").content.decode()
+    assert "电梯安全宣传周" in body
+    assert pub_selectors.counts([c.pk])[c.pk]["qr_scan"] == 1

@@ -107,16 +107,37 @@ def test_maintenance_overdue_and_flagged_visits(rw):
 
 
 def test_unit_grade_iot_and_insurance(rw):
+    """The unit's grade is the rating module's PUBLISHED grade (a label on the organisation or a draft counts for
+    nothing); insurance reads the insurance module's policies: in force, lapsed, or never on record (unknown)."""
+    from liftsafe.insurance.models import Policy
+    from liftsafe.rating.models import Rating, Sheet
+
     e = rw.elevators
     unit = rw.orgs[("maintenance_unit", "a")]
-    unit.grade = "D"
+    unit.grade = "A"  # the registry's generated label: ignored
     unit.save()
+    sheet = Sheet.objects.get(code="city_monthly")
+    draft = dict(unit=unit, sheet=sheet, sheet_config={}, area=e["a1"].area, rated=True, score=50.0)
+    Rating.objects.create(**draft, period_start=dt.date(2026, 11, 1), period_end=dt.date(2026, 11, 30), grade="A")  # draft
     MonitoringDevice.objects.create(device_id="D-1", elevator=e["a1"])
+    recompute(trigger="test", now=NOW)
+    assert _f(e["a1"], "unit_grade")["value"] is None  # only a draft: not published, unknown
+    Rating.objects.create(**draft, period_start=dt.date(2026, 10, 1), period_end=dt.date(2026, 10, 31), grade="D",
+                          state="published", published_on=dt.date(2026, 11, 10))
+    insurer = rw.orgs[("insurer", "a")]
+    live = Policy.objects.create(insurer=insurer, policy_no="P-1", insured_party=unit, limit_per_person=300000, limit_per_accident=1000000, start_date=dt.date(2026, 1, 1),
+                                 end_date=dt.date(2026, 12, 31))
+    live.elevators.add(e["a1"])
+    lapsed = Policy.objects.create(insurer=insurer, policy_no="P-0", insured_party=unit, limit_per_person=300000, limit_per_accident=1000000, start_date=dt.date(2025, 1, 1),
+                                   end_date=dt.date(2025, 12, 31))
+    lapsed.elevators.add(e["a2"])
     recompute(trigger="test", now=NOW)
     assert _f(e["a1"], "unit_grade")["raw"] == "D" and _f(e["a1"], "unit_grade")["points"] == 5
     assert _f(e["a1"], "iot_coverage")["raw"] is False and _f(e["a2"], "iot_coverage")["raw"] is True
     assert _f(e["b1"], "unit_grade")["value"] is None
-    assert _f(e["a1"], "insurance")["value"] is None  # no insurance source yet: unknown, never "insured"
+    assert _f(e["a1"], "insurance")["raw"] is False and _f(e["a1"], "insurance")["points"] == 0  # in force: not "uninsured"
+    assert _f(e["a2"], "insurance")["raw"] is True and _f(e["a2"], "insurance")["points"] > 0  # lapsed: uninsured
+    assert _f(e["b1"], "insurance")["value"] is None  # no policy on record at all: unknown, never guessed
 
 
 def test_history_only_when_colour_or_factors_change_and_runs_are_idempotent(rw):
