@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+from liftsafe.registry.models import Elevator
 
 
 class Kind(models.TextChoices):
@@ -27,13 +28,9 @@ class Kind(models.TextChoices):
     SELF_TEST = "self_test", _("Self-test")
 
 
-class Conclusion(models.TextChoices):
-    """Inspection conclusions (docs/domain §6 [S]): 合格 / 不合格 / 复检合格 / 复检不合格."""
-
-    PASS = "pass", _("Pass (合格)")
-    FAIL = "fail", _("Fail (不合格)")
-    PASS_ON_REINSPECTION = "pass_on_reinspection", _("Pass on re-inspection (复检合格)")
-    FAIL_ON_REINSPECTION = "fail_on_reinspection", _("Fail on re-inspection (复检不合格)")
+#: Inspection conclusions (docs/domain §6 [S]): 合格 / 不合格 / 复检合格 / 复检不合格. One definition, the registry's
+#: (the elevator's last conclusion is a value of the same list).
+Conclusion = Elevator.Conclusion
 
 
 PASSING = {Conclusion.PASS, Conclusion.PASS_ON_REINSPECTION}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from ninja import Field, Router, Schema
+from ninja import Field, Query, Router, Schema
 from liftsafe.core.api import ErrorOut, Status
 from liftsafe.core.pagination import OFFSET_MAX
 from ninja.errors import HttpError
@@ -112,8 +112,12 @@ class BindIn(Schema):
 
 
 @router.get("/devices", response=list[DeviceOut], summary="Monitoring devices of the caller's elevators")
-def device_list(request, elevator_id: int | None = None, limit: Limit = 200, offset: Offset = 0):
-    qs = selectors.devices_for(request.user)
+def device_list(request, elevator_id: int | None = None, q: str = Query("", max_length=64), state: str = "all",
+                limit: Limit = 200, offset: Offset = 0):
+    """The same filters as the device list page (:func:`selectors.device_list`): ``q`` prefix of the device id or an
+    elevator code, ``state`` all/online/offline (422 naming ``state`` otherwise), ``elevator_id``; ordered by
+    device id (stable pages while devices go on and off line)."""
+    qs = selectors.device_list(request.user, q=q, state=state)
     if elevator_id is not None:
         qs = qs.filter(elevator_id=elevator_id)
     return list(qs.order_by("device_id")[offset: offset + min(limit, 1000)])

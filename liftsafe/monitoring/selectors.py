@@ -25,13 +25,19 @@ def device_list(user, *, q: str = "", state: str = "all") -> QuerySet[Monitoring
 
     ``q``: prefix (case-insensitive) of the device id or of the elevator's registration, equipment, rescue
     code or device number (source id); blank = no filter. ``state``: one of :data:`DEVICE_STATES`.
-    Raises ValueError naming ``state`` for any other value.
+    The one filter declaration of the device list: the page (``/monitoring/devices/``) and the API
+    (``GET /api/monitoring/devices``) both call it, so both return the same rows for the same filters.
+
+    Raises:
+        ValidationError: ``{"state": [reason]}`` for any other state.
     """
+    from django.core.exceptions import ValidationError
     from django.db.models import F
     from django.utils.translation import gettext as _
 
     if state not in DEVICE_STATES:
-        raise ValueError(_("state: must be one of %(states)s, not %(value)s") % {"states": ", ".join(DEVICE_STATES), "value": repr(state)})
+        raise ValidationError({"state": [_("must be one of %(states)s, not %(value)s") % {
+            "states": ", ".join(DEVICE_STATES), "value": repr(str(state)[:32])}]})
     qs = devices_for(user)
     q = (q or "").strip()
     if q:

@@ -106,8 +106,8 @@ def device_list(request):
     state = request.GET.get("state") or "all"
     try:
         qs = selectors.device_list(request.user, q=q, state=state)
-    except ValueError as exc:
-        messages.error(request, str(exc))
+    except ValidationError as exc:
+        add_service_error(request, exc, MonitoringDevice)
         state = "all"
         qs = selectors.device_list(request.user, q=q)
     page = Paginator(qs, DEVICE_PAGE_SIZE).get_page(request.GET.get("page"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.conf import settings as dj_settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -83,10 +84,22 @@ def test_state_filter(client, world, devs, state, expected):
 
 def test_unknown_state_is_a_clear_error_and_shows_all(client, world, devs):
     body = _get(client, world.users["admin"], "?state=sideways")
-    assert "state: must be one of all, online, offline" in body
+    assert "must be one of all, online, offline" in body
     assert _shown(body) == {"D-a1", "D-b1", "D-b2"}
-    with pytest.raises(ValueError, match="state"):
+    with pytest.raises(ValidationError) as e:
         selectors.device_list(world.users["admin"], state="sideways")
+    assert set(e.value.message_dict) == {"state"}
+
+
+def test_the_api_filters_through_the_same_declaration(client, world, devs):
+    """Page and API read the device list through one function: same rows for the same q/state, same refusal."""
+    admin = world.users["admin"]
+    client.force_login(admin)
+    for qs in ("?state=offline", "?state=online", "?q=D-b", "?q=D-b&state=offline", ""):
+        api = {d["device_id"] for d in client.get(f"/api/monitoring/devices{qs}").json()}
+        assert api == _shown(_get(client, admin, qs)), qs
+    r = client.get("/api/monitoring/devices?state=sideways")
+    assert r.status_code == 422 and "state" in r.json()["errors"]
 
 
 def test_search_prefix_on_device_id_and_elevator_code(client, world, devs):
