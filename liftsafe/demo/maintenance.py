@@ -5,7 +5,8 @@ The NYC registry has no maintenance records and no insurance policies; so that t
 pages show real contrasts, :func:`generate` adds, seeded and idempotent (a second run creates nothing):
 
 - **visits**: for every lift in use with a current maintenance contract, completed half-monthly visits over the
-  last :data:`HISTORY_DAYS` days, every 12–15 days, with a quarterly visit every sixth one. Most lifts are up to
+  last :data:`HISTORY_DAYS` days, every 12–15 days, with a quarterly visit every sixth one, and before that window
+  one yearly visit within the year (and a half-yearly one when the yearly one is older than ~6 months). Most lifts are up to
   date; about :data:`LATE_UNIT_SHARE` of the maintenance units run late (many of their lifts' last visit is 18–45
   days ago, so they appear on the overdue page); a few visits look fake — a 30-second dwell or a check-in 5 km
   from the lift — and carry the evidence flags the regulator's page lists. Generated visits have no worker
@@ -114,6 +115,18 @@ def generate_visits(today: dt.date | None = None, log: Log = lambda m: None) -> 
                                 checked_out_at=start + dwell, received_at=start + dwell, flags=flags, results={}, generated=True))
             n += 1
             day -= dt.timedelta(days=r.randint(12, 15))
+        # the deeper tiers done before the window (a yearly one within the year, a half-yearly one within the half
+        # year when the yearly one is older), so the planner spreads their next due dates instead of finding every
+        # lift's yearly visit due today
+        yearly_ago = r.randint(HISTORY_DAYS + 1, 350)
+        deeper = [("yearly", yearly_ago)] + ([("half_yearly", r.randint(HISTORY_DAYS + 1, 170))] if yearly_ago > 170 else [])
+        for tier, ago in deeper:
+            start = dt.datetime.combine(today - dt.timedelta(days=ago), dt.time(r.randint(8, 13), r.randint(0, 59)), tzinfo=tz)
+            dwell = dt.timedelta(minutes=r.randint(90, 180))
+            visits.append(Visit(elevator_id=eid, maintenance_unit_id=unit, tier=tier, planned_date=start.date(),
+                                state=Visit.State.CHECKED_OUT, checked_in_at=start, check_in_method=Visit.Method.QR,
+                                latitude=lat, longitude=lon, accuracy_m=round(r.uniform(5, 40), 1) if lat is not None else None,
+                                checked_out_at=start + dwell, received_at=start + dwell, flags=[], results={}, generated=True))
         if len(visits) >= 50000:
             flush()
     flush()

@@ -14,11 +14,9 @@ from collections.abc import Callable
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from liftsafe.core.models import Area, Profile, Role
-from liftsafe.inspection.models import InspectionRecord
 from liftsafe.rating import services
 from liftsafe.rating.models import Rating, RatingState
 
@@ -27,14 +25,13 @@ REVIEWER = "reviewer"
 GENERATED = "（演示数据 / generated demo text）"
 
 
-def busiest_month(area: Area) -> dt.date:
-    """The first day of the month (≤ today) with the most inspection records of the area's lifts; else last month."""
-    today = timezone.localdate()
-    row = (InspectionRecord.objects.filter(elevator__area__path__startswith=area.path, inspected_on__lte=today)
-           .annotate(m=TruncMonth("inspected_on")).values("m").annotate(n=Count("pk")).order_by("-n", "-m").first())
-    if row and row["m"]:
-        m = row["m"]
-        return m.date() if isinstance(m, dt.datetime) else m
+def rating_month(area: Area) -> dt.date:
+    """The first day of the last complete month in ``area``'s local time: the month a monthly sheet rates on
+    the demo's generated maintenance history and live cases (the NYC inspection records are from 2015, so rating
+    their month would grade units on a ten-year-old period)."""
+    from liftsafe.core.zones import area_zone
+
+    today = timezone.localtime(timezone.now(), area_zone(area)).date()
     return (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
 
 
@@ -63,7 +60,7 @@ def load_ratings(scorer_username: str = "regulator", *, password: str | None = N
         log("ratings: no regulator account to score with; skipped")
         return {}
     reviewer = _reviewer(scorer, password)
-    month = busiest_month(scorer.profile.area)
+    month = rating_month(scorer.profile.area)
     if not Rating.objects.filter(sheet__code=SHEET, period_start=month).exclude(state=RatingState.DRAFT).exists():
         drafts = services.rating_run(scorer, sheet_code=SHEET, on=month)
         rated = [r for r in drafts if r.rated]

@@ -63,7 +63,7 @@ class ReportState(models.TextChoices):
     NEW = "new", pgettext_lazy("public report", "Received")
     ACKNOWLEDGED = "acknowledged", _("Acknowledged")
     IN_PROGRESS = "in_progress", _("In progress")
-    CLOSED = "closed", _("Closed")
+    CLOSED = "closed", pgettext_lazy("public report state", "Closed")
     REOPENED = "reopened", _("Reopened")
     MERGED = "merged", _("Merged into another report")
     REJECTED = "rejected", _("Rejected by moderation")

@@ -15,6 +15,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 
@@ -59,7 +60,7 @@ class Policy(models.Model):
 
 class ClaimState(models.TextChoices):
     SUGGESTED = "suggested", _("Suggested")
-    FILED = "filed", _("Filed")
+    FILED = "filed", pgettext_lazy("claim state", "Filed")
     PAID = "paid", _("Paid")
     REFUSED = "refused", _("Refused")
 

@@ -75,13 +75,19 @@ def home(request):
     return redirect("maintenance:flagged")
 
 
+TODAY_PAGE_SIZE = 50
+
+
 @login_required
 def today(request):
+    """Today's visits of the worker's unit, 50 a page (a big unit plans thousands a day); ``code`` opens one."""
     code = request.GET.get("code", "").strip()
     if code:  # the typed rescue code (works without JavaScript)
         return scan(request, code)
-    visits = selectors.todays_visits(request.user)
-    return _with_device(request, render(request, "maintenance/today.html", {"visits": visits}))
+    from django.core.paginator import Paginator
+
+    page = Paginator(selectors.todays_visits(request.user), TODAY_PAGE_SIZE).get_page(request.GET.get("page"))
+    return _with_device(request, render(request, "maintenance/today.html", {"visits": page.object_list, "page": page}))
 
 
 @login_required

@@ -45,13 +45,13 @@ def test_registered_sections_cover_the_apps_of_today():
 
 
 @pytest.mark.parametrize("role,expected", [
-    ("regulator", ALL),
-    ("admin", ALL),
-    ("use_unit", ALL),
-    ("maintenance_unit", ALL - {"documents"}),
-    ("inspection_agency", ALL - {"documents"}),
-    ("operator", ALL - {"documents", "hazards"}),
-    ("insurer", ALL - {"documents", "hazards", "inspection"}),
+    ("regulator", ALL | {"risk", "insurance", "public"}),
+    ("admin", ALL | {"risk", "insurance", "public"}),
+    ("use_unit", ALL | {"insurance", "public"}),
+    ("maintenance_unit", ALL - {"documents"} | {"insurance", "public"}),
+    ("inspection_agency", ALL - {"documents"} | {"public"}),
+    ("operator", ALL - {"documents", "hazards"} | {"public"}),
+    ("insurer", ALL - {"documents", "hazards", "inspection"} | {"insurance", "public"}),
 ])
 def test_sections_per_role(world, role, expected):
     r = client(world.users[role]).get(f"/file/{world.elevators['a1'].pk}/")

@@ -37,8 +37,11 @@
   function clusterIcon(c) {
     var size = c.n < 10 ? 30 : c.n < 100 ? 38 : c.n < 1000 ? 46 : c.n < 10000 ? 54 : 62;
     var flagged = c.overdue + c.expired + c.hazard > 0;
+    // the cluster takes the worst risk colour among its lifts (a red lift must not hide in a grey disc);
+    // its tooltip gives the count per colour
+    var worst = ["red", "orange", "yellow", "blue"].filter(function (k) { return (c.colours || {})[k] > 0; })[0] || "unknown";
     return L.divIcon({ html: "<span>" + (c.n >= 10000 ? Math.round(c.n / 1000) + "k" : c.n) + "</span>",
-      className: "cmd-cluster" + (flagged ? " has-flag" : ""), iconSize: [size, size] });
+      className: "cmd-cluster cl-" + worst + (flagged ? " has-flag" : ""), iconSize: [size, size] });
   }
   function pointIcon(colour, flagged) {
     return L.divIcon({ html: "", className: "cmd-pt c-" + colour + (flagged ? " has-flag" : ""), iconSize: [14, 14] });
