@@ -9,8 +9,20 @@ from collections.abc import Callable
 from liftsafe.risk.compute import recompute
 
 
-def compute_risk(log: Callable[[str], None] = lambda m: None) -> dict[str, int]:
-    """Recompute every lift's risk; returns ``{"lifts", "changed", <colour>: n}`` and logs the spread."""
+def compute_risk(log: Callable[[str], None] = lambda m: None, *, again: bool = False) -> dict[str, int]:
+    """Recompute every lift's risk once (a restarted demo keeps the scores it has: the worker's nightly recompute
+    and the incremental flows keep them current; ``again=True`` forces it); returns ``{"lifts", "changed",
+    <colour>: n}`` and logs the spread."""
+    from django.db.models import Count
+
+    from liftsafe.risk.models import RiskScore
+
+    if not again and RiskScore.objects.exists():
+        counts = dict(RiskScore.objects.values_list("colour").annotate(n=Count("pk")))
+        counts.update(lifts=sum(counts.values()), changed=0)
+        spread = ", ".join(f"{c} {counts.get(c, 0)}" for c in ("red", "orange", "yellow", "blue"))
+        log(f"risk colours already computed for {counts['lifts']} lifts: {spread} (kept current by the worker)")
+        return counts
     counts = recompute(None, trigger="demo")
     spread = ", ".join(f"{c} {counts.get(c, 0)}" for c in ("red", "orange", "yellow", "blue"))
     log(f"risk colours of {counts['lifts']} lifts: {spread} ({counts['changed']} changed)")

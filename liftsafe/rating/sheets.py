@@ -109,3 +109,15 @@ HK_INDICES = {
 }
 
 SHIPPED_SHEETS = {s["code"]: s for s in (CITY_MONTHLY, FUJIAN_YEARLY, HK_INDICES)}
+
+
+def install_shipped(sheet_model=None) -> int:
+    """Create the shipped example sheets that are missing (an existing sheet of the same code is left as it is);
+    returns how many were created. Used by the data migration ``0002`` (with the historical model) and by the
+    test world (a transactional test's flush empties the table the migration filled)."""
+    if sheet_model is None:
+        from .models import Sheet as sheet_model
+    made = 0
+    for code, cfg in SHIPPED_SHEETS.items():
+        made += sheet_model.objects.get_or_create(code=code, defaults={"name": cfg["name"], "config": cfg, "shipped": True})[1]
+    return made

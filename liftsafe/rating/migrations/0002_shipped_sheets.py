@@ -3,11 +3,9 @@ from django.db import migrations
 
 
 def install(apps, schema_editor):
-    from liftsafe.rating.sheets import SHIPPED_SHEETS
+    from liftsafe.rating.sheets import install_shipped
 
-    Sheet = apps.get_model("rating", "Sheet")
-    for code, cfg in SHIPPED_SHEETS.items():
-        Sheet.objects.get_or_create(code=code, defaults={"name": cfg["name"], "config": cfg, "shipped": True})
+    install_shipped(apps.get_model("rating", "Sheet"))
 
 
 class Migration(migrations.Migration):
