@@ -39,7 +39,11 @@ def _remove_stale_sqlite_test_databases() -> None:
 
 @pytest.fixture
 def world(db):
-    """A small two-district world with a user per role (see liftsafe.testing)."""
+    """A small two-district world with a user per role (see liftsafe.testing), and the shipped rating sheets (a
+    data migration's rows, which a transactional test's flush removes)."""
+    from liftsafe.rating.sheets import install_shipped
+
+    install_shipped()
     return make_world()
 
 

@@ -51,9 +51,6 @@ def make_elevator(source_id: str, area: Area, **kw) -> Elevator:
 
 
 def make_world() -> World:
-    from liftsafe.rating.sheets import install_shipped
-
-    install_shipped()  # the shipped rating sheets (a data migration's rows; gone after a transactional test's flush)
     prov = Area.objects.create(code="320000", name="江苏省", name_en="Jiangsu", level="province")
     city = Area.objects.create(code="320100", name="南京市", name_en="Nanjing", level="city", parent=prov)
     da = Area.objects.create(code="320102", name="玄武区", name_en="Xuanwu", level="district", parent=city)
