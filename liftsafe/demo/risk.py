@@ -17,7 +17,11 @@ def compute_risk(log: Callable[[str], None] = lambda m: None, *, again: bool = F
 
     from liftsafe.risk.models import RiskScore
 
-    if not again and RiskScore.objects.exists():
+    from liftsafe.registry.models import Elevator
+
+    # kept only when every lift has a score (the incremental flows score single lifts, e.g. the generated
+    # entrapments' lifts, before this step runs the first time)
+    if not again and RiskScore.objects.count() >= Elevator.objects.count():
         counts = dict(RiskScore.objects.values_list("colour").annotate(n=Count("pk")))
         counts.update(lifts=sum(counts.values()), changed=0)
         spread = ", ".join(f"{c} {counts.get(c, 0)}" for c in ("red", "orange", "yellow", "blue"))

@@ -7,12 +7,15 @@ from liftsafe.demo import services as demo
 from liftsafe.demo.risk import compute_risk
 from liftsafe.demo.tests.test_demo import nyc  # noqa: F401  (the small NYC fixture)
 from liftsafe.registry.models import Elevator
+from liftsafe.risk.compute import recompute
 from liftsafe.risk.models import RiskChange, RiskScore
 
 
 def test_demo_risk_spread_and_idempotent(nyc):  # noqa: F811
     demo.generate()
     Elevator.objects.filter(source_id__in=["1P00001", "1P00002", "1P00003"]).update(installation_date="1990-01-01")
+    RiskScore.objects.all().delete()
+    recompute([Elevator.objects.first().pk], trigger="test")  # one lift scored by a flow before the demo step
     first = compute_risk()
     assert first["lifts"] == Elevator.objects.count() == RiskScore.objects.count()
     colours = Counter(RiskScore.objects.values_list("colour", flat=True))
