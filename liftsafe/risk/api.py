@@ -11,6 +11,7 @@ from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
 from liftsafe.core import permissions
+from liftsafe.core.api import Status
 from liftsafe.core.errors import ErrorOut
 from liftsafe.core.pagination import BoundedPage
 from liftsafe.registry.selectors import elevator_get
@@ -207,7 +208,7 @@ def key_period_list(request):
              operation_id="risk_key_period_create")
 def key_period_create(request, payload: KeyPeriodIn):
     p = services.key_period_create(request.user, **payload.dict())
-    return 201, p
+    return Status(201, p)
 
 
 @router.get("/key-periods/{period_id}", response={200: KeyPeriodOut, **ERR}, summary="One key period", operation_id="risk_key_period_get")
