@@ -131,3 +131,18 @@ def test_api_detail_list_counts_and_errors(scored):
     assert c.get("/api/risk/model").json()["bands"][-1] == {"colour": "red", "lower": 60.0, "upper": None}
     made = c.post("/api/risk/tasks", "{}", content_type="application/json").json()
     assert len(made) == 1 and c.post("/api/risk/tasks", "{}", content_type="application/json").json() == []
+
+
+def test_times_on_the_why_page_are_in_the_lifts_local_time(rw):
+    """A New York lift's score times read in New York time (the area's zone), not the deployment's Beijing time."""
+    from liftsafe.risk.models import RiskScore
+
+    area = rw.district_a
+    area.time_zone = "America/New_York"
+    area.save()
+    a1 = rw.elevators["a1"]
+    recompute([a1.pk], trigger="test")
+    at = timezone.make_aware(dt.datetime(2026, 12, 1, 12, 0))  # 12:00 Beijing = 23:00 the day before in New York
+    RiskScore.objects.filter(elevator=a1).update(computed_at=at, colour_since=at)
+    body = _client(rw.users["regulator"]).get(f"/risk/elevators/{a1.pk}/").content.decode()
+    assert "11月30日 23:00" in body and "12月1日 12:00" not in body
