@@ -84,13 +84,16 @@ def _flags(v: Visit) -> list[str]:
         received_at=v.received_at, claimed_started_at=v.claimed_started_at))
 
 
+def code_tail(code: str) -> str:
+    """The lift code a typed rescue code or a QR payload (a URL or text) ends with; "" for nothing."""
+    code = (code or "").strip()
+    return code.rstrip("/").rsplit("/", 1)[-1].rsplit("=", 1)[-1] if code else ""
+
+
 def _code_matches(e: Elevator, code: str) -> bool:
     """A typed rescue code, or a QR payload (a URL or text) ending with the rescue, registration or equipment code."""
-    code = (code or "").strip()
-    if not code:
-        return False
-    tail = code.rstrip("/").rsplit("/", 1)[-1].rsplit("=", 1)[-1]
-    return any(c and tail == c for c in (e.rescue_code, e.registration_code, e.equipment_code))
+    tail = code_tail(code)
+    return bool(tail) and any(c and tail == c for c in (e.rescue_code, e.registration_code, e.equipment_code))
 
 
 def _workers(user, worker2_id: int | None, unit_id: int):
